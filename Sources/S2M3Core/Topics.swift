@@ -1,0 +1,87 @@
+/// Builds every MQTT topic string S2M3 uses. No topic literal exists anywhere else in the code;
+/// `topics.md` at the project root documents each pattern, and a test keeps the two in step.
+///
+/// The root is configurable so that several clusters (or tests) can share one broker.
+public struct Topics: Sendable, Hashable {
+    /// The default root of the v1 contract.
+    public static let defaultRoot = "s2m3/v1"
+
+    public let root: String
+
+    public init(root: String = Topics.defaultRoot) {
+        precondition(!root.isEmpty && !root.hasSuffix("/"), "topic root must be non-empty without a trailing slash")
+        self.root = root
+    }
+
+    // MARK: Devices
+
+    /// Retained online/offline state of a device; its last will sets it offline.
+    public func deviceState(_ device: String) -> String { "\(root)/devices/\(device)/state" }
+    /// Retained capabilities of a device (memory budget, speed, sensors).
+    public func deviceCapabilities(_ device: String) -> String { "\(root)/devices/\(device)/capabilities" }
+    /// Periodic telemetry of a device (queue depth, measured latency, resident memory).
+    public func deviceTelemetry(_ device: String) -> String { "\(root)/devices/\(device)/telemetry" }
+    /// Retained assignment of modules to a device, published by the planner.
+    public func deviceAssignment(_ device: String) -> String { "\(root)/devices/\(device)/assignment" }
+
+    /// Filters for the planner: every device's state, capabilities and telemetry.
+    public var allDeviceStates: String { "\(root)/devices/+/state" }
+    public var allDeviceCapabilities: String { "\(root)/devices/+/capabilities" }
+    public var allDeviceTelemetry: String { "\(root)/devices/+/telemetry" }
+
+    // MARK: Plan
+
+    /// The retained, numbered plan.
+    public var plan: String { "\(root)/plan" }
+
+    // MARK: Requests and results
+
+    /// Requests for one task.
+    public func requests(_ task: String) -> String { "\(root)/requests/\(task)" }
+    /// Shared subscription of the aggregators to every task's requests.
+    public func sharedRequests(group: String) -> String { "$share/\(group)/\(root)/requests/+" }
+    /// Results of one task.
+    public func results(_ task: String) -> String { "\(root)/results/\(task)" }
+    /// Errors of one task (bad requests, deadlines missed).
+    public func errors(_ task: String) -> String { "\(root)/errors/\(task)" }
+
+    // MARK: Data plane
+
+    /// Invocations of one module on one device.
+    public func moduleInvoke(module: String, device: String) -> String { "\(root)/modules/\(module)/\(device)/invoke" }
+    /// Branch outputs sent back to one aggregator.
+    public func aggregatorPartials(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/partials" }
+
+    /// The task named by a topic built with ``requests(_:)``, or nil if the topic is not one.
+    public func task(fromRequestTopic topic: String) -> String? {
+        let prefix = "\(root)/requests/"
+        guard topic.hasPrefix(prefix) else { return nil }
+        let task = topic.dropFirst(prefix.count)
+        guard !task.isEmpty, !task.contains("/") else { return nil }
+        return String(task)
+    }
+
+    /// The device named by a topic of the form `devices/{device}/…`, or nil.
+    public func device(fromDeviceTopic topic: String) -> String? {
+        let prefix = "\(root)/devices/"
+        guard topic.hasPrefix(prefix) else { return nil }
+        let parts = topic.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty else { return nil }
+        return String(parts[0])
+    }
+
+    /// Every topic pattern this type can build, with `{name}` placeholders, relative to the root.
+    /// `topics.md` must document each one (checked by a test).
+    public static let patterns: [String] = [
+        "devices/{device}/state",
+        "devices/{device}/capabilities",
+        "devices/{device}/telemetry",
+        "devices/{device}/assignment",
+        "plan",
+        "requests/{task}",
+        "results/{task}",
+        "errors/{task}",
+        "modules/{module}/{device}/invoke",
+        "aggregators/{aggregator}/partials",
+    ]
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `s2m3` command line: one executable for every role and tool.
+@main
+struct S2M3Command: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s2m3",
+        abstract: "Split-and-share multi-modal inference across edge devices over MQTT.",
+        subcommands: [UpCommand.self]
+    )
+}

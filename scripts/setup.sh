@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything S2M3 needs on a fresh Debian 12 machine, idempotently and quietly.
+# Called by both README commands (scripts/up.sh and scripts/test.sh); safe to run again.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# Debian packages: the broker and its client library; tools used by tests and fixtures.
+apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The broker is started by S2M3 itself; keep Debian's system-wide instance from holding port 1883.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
+  systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi
+
+# Later steps (models, ONNX Runtime) live in their own scripts beside this one.
+for step in "$here"/setup.d/*.sh; do
+  [ -e "$step" ] || continue
+  bash "$step"
+done
