@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "s2m3", targets: ["s2m3"]),
         .library(name: "S2M3Core", targets: ["S2M3Core"]),
         .library(name: "MQTTBus", targets: ["MQTTBus"]),
+        .library(name: "LocalBroker", targets: ["LocalBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,15 +28,21 @@ let package = Package(
             name: "MQTTBus",
             dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
         ),
+        // Runs a Mosquitto child process from broker-config/ (tests, benchmarks, `s2m3 up`).
+        .target(name: "LocalBroker"),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus",
+                "S2M3Core", "MQTTBus", "LocalBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core"]),
+        .testTarget(
+            name: "MQTTBusTests",
+            dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

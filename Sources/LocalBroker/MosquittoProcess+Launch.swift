@@ -1,0 +1,185 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Signals one child process's exit to async waiters. `@unchecked Sendable`: guarded by `lock`.
+final class ExitSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var exited = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func fire() {
+        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
+            exited = true
+            defer { self.waiters = [] }
+            return self.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var hasExited: Bool { lock.withLock { exited } }
+
+    func wait() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let done: Bool = lock.withLock {
+                if !exited { waiters.append(waiter) }
+                return exited
+            }
+            if done { waiter.resume() }
+        }
+    }
+}
+
+extension MosquittoProcess {
+    /// Launches `mosquitto -c configPath` and its watchdog, then waits until every port accepts.
+    func launch(executable: String) async throws {
+        if !FileManager.default.fileExists(atPath: logPath) {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        guard let log = FileHandle(forWritingAtPath: logPath) else {
+            throw LocalBrokerError(.io, "cannot open the broker log '\(logPath)'")
+        }
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-c", configPath]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        let exit = ExitSignal()
+        process.terminationHandler = { _ in exit.fire() }
+        do {
+            try process.run()
+        } catch {
+            throw LocalBrokerError(.startFailed, "cannot run '\(executable)': \(error)")
+        }
+        try? log.close()
+        setBroker(process, exit: exit)
+        startWatchdog(for: process.processIdentifier)
+
+        let deadline = ContinuousClock.now + configuration.startTimeout
+        while true {
+            if exit.hasExited {
+                killWatchdog()
+                let tail = logTail()
+                let hint = tail.contains("in use") ? " (address in use)" : ""
+                throw LocalBrokerError(.startFailed, "mosquitto exited during start-up\(hint); config \(configPath); log:\n\(tail)")
+            }
+            if ports.allSatisfy({ Self.accepts(host: host, port: $0) }) { return }
+            if ContinuousClock.now >= deadline {
+                await terminate()
+                throw LocalBrokerError(.timeout, "mosquitto did not accept connections on \(host):\(ports) within \(configuration.startTimeout); log:\n\(logTail())")
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// A `sh` that waits for EOF on a pipe only this process writes to, then sends SIGTERM to the
+    /// broker: if this process dies without stopping the broker, the broker goes too.
+    private func startWatchdog(for pid: Int32) {
+        let pipe = Pipe()
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watchdog.arguments = ["-c", "read line; kill -TERM \"$1\" 2>/dev/null", "s2m3-broker-watchdog", String(pid)]
+        watchdog.standardInput = pipe
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        do {
+            try watchdog.run()
+            setWatchdog((watchdog, pipe))
+        } catch {
+            // Without a watchdog the broker still stops on stop()/deinit; only a crash would leak it.
+        }
+    }
+
+    func killWatchdog() {
+        guard let (process, pipe) = takeWatchdog() else { return }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        try? pipe.fileHandleForWriting.close()
+    }
+
+    /// SIGTERM, SIGKILL after 5 s, and wait for the exit.
+    func terminate() async {
+        killWatchdog()
+        guard let (process, exit) = currentBroker() else { return }
+        if !exit.hasExited { Glibc.kill(process.processIdentifier, SIGTERM) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !exit.hasExited, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if !exit.hasExited { Glibc.kill(process.processIdentifier, SIGKILL) }
+        await exit.wait()
+    }
+
+    /// Sends `signal` to the broker without waiting (for deinit).
+    func terminateChildren(signal: Int32) {
+        killWatchdog()
+        if let (process, exit) = currentBroker(), !exit.hasExited {
+            Glibc.kill(process.processIdentifier, signal)
+        }
+    }
+
+
+    // MARK: Helpers
+
+    static func findExecutable(_ given: String?) throws -> String {
+        if let given {
+            guard FileManager.default.isExecutableFile(atPath: given) else {
+                throw LocalBrokerError(.executableNotFound, "'\(given)' is not an executable")
+            }
+            return given
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin", "/sbin"] {
+            let candidate = directory + "/mosquitto"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw LocalBrokerError(.executableNotFound, "mosquitto not found in PATH or /usr/sbin; run scripts/setup.sh (apt package 'mosquitto')")
+    }
+
+    static func makeTemporaryDirectory() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/s2m3-broker-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw LocalBrokerError(.io, "cannot create a temporary directory: \(String(cString: strerror(errno)))")
+        }
+        chmod(made, 0o755)
+        return String(cString: made)
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LocalBrokerError(.io, "socket() failed: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
+            }
+        }
+        guard ok else { throw LocalBrokerError(.io, "cannot find a free port: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether a TCP connection to `host:port` (numeric IPv4) succeeds now.
+    static func accepts(host: String, port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(host == "0.0.0.0" ? "127.0.0.1" : host)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                connect(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
