@@ -4,64 +4,20 @@ import Foundation
 import Glibc
 #endif
 
-/// Signals one child process's exit to async waiters. `@unchecked Sendable`: guarded by `lock`.
-final class ExitSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var exited = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func fire() {
-        let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
-            exited = true
-            defer { self.waiters = [] }
-            return self.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    var hasExited: Bool { lock.withLock { exited } }
-
-    func wait() async {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let done: Bool = lock.withLock {
-                if !exited { waiters.append(waiter) }
-                return exited
-            }
-            if done { waiter.resume() }
-        }
-    }
-}
-
 extension MosquittoProcess {
     /// Launches `mosquitto -c configPath` and its watchdog, then waits until every port accepts.
     func launch(executable: String) async throws {
-        if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw LocalBrokerError(.io, "cannot open the broker log '\(logPath)'")
-        }
-        log.seekToEndOfFile()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", configPath]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        let exit = ExitSignal()
-        process.terminationHandler = { _ in exit.fire() }
-        do {
-            try process.run()
-        } catch {
-            throw LocalBrokerError(.startFailed, "cannot run '\(executable)': \(error)")
-        }
-        try? log.close()
-        setBroker(process, exit: exit)
+        let process = try ChildProcess.spawn(
+            executable, ["-c", configPath],
+            stdout: .appendToFile(logPath), stderr: .appendToFile(logPath),
+            newProcessGroup: true
+        )
+        setBroker(process)
         startWatchdog(for: process.processIdentifier)
 
         let deadline = ContinuousClock.now + configuration.startTimeout
         while true {
-            if exit.hasExited {
+            if process.hasExited {
                 killWatchdog()
                 let tail = logTail()
                 let hint = tail.contains("in use") ? " (address in use)" : ""
@@ -79,48 +35,40 @@ extension MosquittoProcess {
     /// A `sh` that waits for EOF on a pipe only this process writes to, then sends SIGTERM to the
     /// broker: if this process dies without stopping the broker, the broker goes too.
     private func startWatchdog(for pid: Int32) {
-        let pipe = Pipe()
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watchdog.arguments = ["-c", "read line; kill -TERM \"$1\" 2>/dev/null", "s2m3-broker-watchdog", String(pid)]
-        watchdog.standardInput = pipe
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        do {
-            try watchdog.run()
-            setWatchdog((watchdog, pipe))
-        } catch {
-            // Without a watchdog the broker still stops on stop()/deinit; only a crash would leak it.
+        let script = "read line; kill -TERM \"$1\" 2>/dev/null"
+        if let watchdog = try? ChildProcess.spawn(
+            "/bin/sh", ["-c", script, "s2m3-broker-watchdog", String(pid)],
+            stdin: .pipe, stdout: .null, stderr: .null, newProcessGroup: true
+        ) {
+            setWatchdog(watchdog)
         }
+        // Without a watchdog the broker still stops on stop()/deinit; only a crash would leak it.
     }
 
     func killWatchdog() {
-        guard let (process, pipe) = takeWatchdog() else { return }
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        try? pipe.fileHandleForWriting.close()
+        guard let watchdog = takeWatchdog() else { return }
+        watchdog.send(SIGKILL)
+        try? watchdog.standardInput?.close()
     }
 
     /// SIGTERM, SIGKILL after 5 s, and wait for the exit.
     func terminate() async {
         killWatchdog()
-        guard let (process, exit) = currentBroker() else { return }
-        if !exit.hasExited { Glibc.kill(process.processIdentifier, SIGTERM) }
+        guard let process = currentBroker() else { return }
+        process.send(SIGTERM)
         let deadline = ContinuousClock.now + .seconds(5)
-        while !exit.hasExited, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        while !process.hasExited, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
         }
-        if !exit.hasExited { Glibc.kill(process.processIdentifier, SIGKILL) }
-        await exit.wait()
+        process.send(SIGKILL)
+        _ = await process.waitUntilExit()
     }
 
     /// Sends `signal` to the broker without waiting (for deinit).
     func terminateChildren(signal: Int32) {
         killWatchdog()
-        if let (process, exit) = currentBroker(), !exit.hasExited {
-            Glibc.kill(process.processIdentifier, signal)
-        }
+        currentBroker()?.send(signal)
     }
-
 
     // MARK: Helpers
 

@@ -27,14 +27,14 @@ public final class MosquittoProcess: @unchecked Sendable {
     public var port: Int { ports[0] }
 
     private let lock = NSLock()
-    private var broker: (process: Process, exit: ExitSignal)?
-    private var watchdog: (process: Process, pipe: Pipe)?
+    private var broker: ChildProcess?
+    private var watchdog: ChildProcess?
     private let ownsWorkDirectory: Bool
 
-    func setBroker(_ process: Process, exit: ExitSignal) { lock.withLock { broker = (process, exit) } }
-    func currentBroker() -> (Process, ExitSignal)? { lock.withLock { broker } }
-    func setWatchdog(_ value: (Process, Pipe)) { lock.withLock { watchdog = value } }
-    func takeWatchdog() -> (Process, Pipe)? {
+    func setBroker(_ process: ChildProcess) { lock.withLock { broker = process } }
+    func currentBroker() -> ChildProcess? { lock.withLock { broker } }
+    func setWatchdog(_ value: ChildProcess) { lock.withLock { watchdog = value } }
+    func takeWatchdog() -> ChildProcess? {
         lock.withLock {
             defer { watchdog = nil }
             return watchdog
@@ -128,14 +128,14 @@ public final class MosquittoProcess: @unchecked Sendable {
     /// SIGKILL at once, without saving sessions (simulates a crash).
     public func kill() async {
         killWatchdog()
-        guard let (process, exit) = currentBroker() else { return }
-        if !exit.hasExited { Glibc.kill(process.processIdentifier, SIGKILL) }
-        await exit.wait()
+        guard let process = currentBroker() else { return }
+        process.send(SIGKILL)
+        _ = await process.waitUntilExit()
     }
 
     /// The broker's process id, while it runs.
     public var processIdentifier: Int32? {
-        guard let (process, exit) = currentBroker(), !exit.hasExited else { return nil }
+        guard let process = currentBroker(), !process.hasExited else { return nil }
         return process.processIdentifier
     }
 
@@ -147,8 +147,7 @@ public final class MosquittoProcess: @unchecked Sendable {
 
     /// Waits until the broker exits (by itself or by stop()); returns its exit status.
     public func waitUntilExit() async -> Int32 {
-        guard let (process, exit) = currentBroker() else { return 0 }
-        await exit.wait()
-        return process.terminationStatus
+        guard let process = currentBroker() else { return 0 }
+        return await process.waitUntilExit()
     }
 }
