@@ -23,7 +23,8 @@ public final class ChildProcess: @unchecked Sendable {
 
     private let lock = NSLock()
     private var status: Int32?
-    private var waiters: [CheckedContinuation<Int32, Never>] = []
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Int32?, Never>)] = []
+    private var nextWaiterID: UInt64 = 0
 
     private init(pid: Int32, stdin: FileHandle?, stdout: FileHandle?) {
         processIdentifier = pid
@@ -127,12 +128,12 @@ public final class ChildProcess: @unchecked Sendable {
         while waitpid(processIdentifier, &raw, 0) < 0 && errno == EINTR {}
         // Exit status, or 128 + signal number like a shell.
         let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-        let waiters: [CheckedContinuation<Int32, Never>] = lock.withLock {
+        let waiters = lock.withLock {
             status = code
             defer { self.waiters = [] }
             return self.waiters
         }
-        for waiter in waiters { waiter.resume(returning: code) }
+        for waiter in waiters { waiter.continuation.resume(returning: code) }
     }
 
     public var hasExited: Bool { lock.withLock { status != nil } }
@@ -144,14 +145,30 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// The exit status (128 + signal when killed by a signal).
-    public func waitUntilExit() async -> Int32 {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Int32, Never>) in
-            let done: Int32? = lock.withLock {
-                if status == nil { waiters.append(waiter) }
-                return status
+    /// The exit status (128 + signal when killed by a signal), or `nil` if the waiting task is
+    /// cancelled first.
+    @discardableResult
+    public func waitUntilExit() async -> Int32? {
+        let id: UInt64 = lock.withLock {
+            nextWaiterID += 1
+            return nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Int32?, Never>) in
+                let done: Int32?? = lock.withLock {
+                    if let status { return .some(status) }
+                    if Task.isCancelled { return .some(nil) }
+                    waiters.append((id, waiter))
+                    return .none
+                }
+                if let done { waiter.resume(returning: done) }
             }
-            if let done { waiter.resume(returning: done) }
+        } onCancel: {
+            let waiter = lock.withLock { () -> CheckedContinuation<Int32?, Never>? in
+                guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: nil)
         }
     }
 

@@ -61,7 +61,7 @@ extension MosquittoProcess {
             try? await Task.sleep(for: .milliseconds(5))
         }
         process.send(SIGKILL)
-        _ = await process.waitUntilExit()
+        await process.waitUntilExit()
     }
 
     /// Sends `signal` to the broker without waiting (for deinit).

@@ -112,6 +112,22 @@ public final class MosquittoProcess: @unchecked Sendable {
         throw lastError ?? LocalBrokerError(.startFailed, "could not start mosquitto")
     }
 
+    /// Runs `body` with a started broker and stops the broker afterwards, also when `body` throws.
+    public static func withRunning<T>(
+        _ configuration: MosquittoProcessConfiguration,
+        _ body: (MosquittoProcess) async throws -> T
+    ) async throws -> T {
+        let broker = try await start(configuration)
+        do {
+            let result = try await body(broker)
+            await broker.stop()
+            return result
+        } catch {
+            await broker.stop()
+            throw error
+        }
+    }
+
     /// Stops the broker (if running) and starts it again on the same ports with the same
     /// persistence, e.g. to test reconnection. Sessions survive (SIGTERM saves them).
     public func restart() async throws {
@@ -130,7 +146,7 @@ public final class MosquittoProcess: @unchecked Sendable {
         killWatchdog()
         guard let process = currentBroker() else { return }
         process.send(SIGKILL)
-        _ = await process.waitUntilExit()
+        await process.waitUntilExit()
     }
 
     /// The broker's process id, while it runs.
@@ -145,8 +161,9 @@ public final class MosquittoProcess: @unchecked Sendable {
         return text.split(separator: "\n").suffix(count).joined(separator: "\n")
     }
 
-    /// Waits until the broker exits (by itself or by stop()); returns its exit status.
-    public func waitUntilExit() async -> Int32 {
+    /// Waits until the broker exits (by itself or by stop()); returns its exit status, or `nil`
+    /// if the waiting task is cancelled first.
+    public func waitUntilExit() async -> Int32? {
         guard let process = currentBroker() else { return 0 }
         return await process.waitUntilExit()
     }
