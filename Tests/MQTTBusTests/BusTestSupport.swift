@@ -16,10 +16,22 @@ enum BusTest {
 
     static var brokerConfig: String { packageRoot + "/broker-config" }
 
-    static func startDevBroker(extraLines: [String] = []) async throws -> MosquittoProcess {
-        var configuration = MosquittoProcessConfiguration(template: brokerConfig + "/dev.conf")
-        configuration.extraLines = extraLines
-        return try await MosquittoProcess.start(configuration)
+    /// Runs `body` with a fresh development broker (broker-config/dev.conf) on a free port.
+    static func withDevBroker<T>(_ body: (MosquittoProcess) async throws -> T) async throws -> T {
+        try await MosquittoProcess.withRunning(MosquittoProcessConfiguration(template: brokerConfig + "/dev.conf"), body)
+    }
+
+    /// The `s2m3` executable built next to the test bundle (or `$S2M3_EXECUTABLE`).
+    static var s2m3Executable: String {
+        get throws {
+            if let given = ProcessInfo.processInfo.environment["S2M3_EXECUTABLE"] { return given }
+            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("s2m3").path
+            guard FileManager.default.isExecutableFile(atPath: candidate) else {
+                throw TimedOut(what: "the s2m3 executable at \(candidate); run `swift build` first")
+            }
+            return candidate
+        }
     }
 
     /// A string unique to this test run, for client ids and topic roots.
