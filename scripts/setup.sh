@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Debian packages: the broker and its client library; tools used by tests and fixtures.
-apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config)
+apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config openssl)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -33,11 +33,17 @@ extension MosquittoProcess {
     }
 
     /// A `sh` that waits for EOF on a pipe only this process writes to, then sends SIGTERM to the
-    /// broker: if this process dies without stopping the broker, the broker goes too.
+    /// broker: if this process dies without stopping the broker, the broker goes too (and a
+    /// temporary work directory with it, once the broker has had time to exit).
     private func startWatchdog(for pid: Int32) {
-        let script = "read line; kill -TERM \"$1\" 2>/dev/null"
+        let script = """
+            read line; kill -TERM "$1" 2>/dev/null
+            [ -n "$2" ] || exit 0
+            for i in 1 2 3 4 5 6 7 8 9 10; do [ -r "/proc/$1/cmdline" ] && [ -s "/proc/$1/cmdline" ] && sleep 0.2; done
+            rm -rf "$2"
+            """
         if let watchdog = try? ChildProcess.spawn(
-            "/bin/sh", ["-c", script, "s2m3-broker-watchdog", String(pid)],
+            "/bin/sh", ["-c", script, "s2m3-broker-watchdog", String(pid), ownsWorkDirectory ? workDirectory : ""],
             stdin: .pipe, stdout: .null, stderr: .null, newProcessGroup: true
         ) {
             setWatchdog(watchdog)

@@ -29,7 +29,7 @@ public final class MosquittoProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var broker: ChildProcess?
     private var watchdog: ChildProcess?
-    private let ownsWorkDirectory: Bool
+    let ownsWorkDirectory: Bool
 
     func setBroker(_ process: ChildProcess) { lock.withLock { broker = process } }
     func currentBroker() -> ChildProcess? { lock.withLock { broker } }
@@ -107,8 +107,12 @@ public final class MosquittoProcess: @unchecked Sendable {
             } catch let error as LocalBrokerError where error.code == .startFailed && error.message.contains("in use") && configuration.ports.isEmpty {
                 lastError = error
                 continue
+            } catch {
+                if owns { try? FileManager.default.removeItem(atPath: workDirectory) }
+                throw error
             }
         }
+        if owns { try? FileManager.default.removeItem(atPath: workDirectory) }
         throw lastError ?? LocalBrokerError(.startFailed, "could not start mosquitto")
     }
 

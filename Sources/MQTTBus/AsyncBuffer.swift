@@ -67,6 +67,9 @@ final class AsyncBuffer<Element: Sendable>: Sendable {
         for waiter in waiters { waiter.continuation.resume(returning: nil) }
     }
 
+    /// Consumers currently suspended in ``next()``.
+    var waitingCount: Int { state.withLock { $0.waiters.count } }
+
     /// Elements dropped because the buffer was over its limit.
     var droppedCount: Int { state.withLock { $0.dropped } }
 

@@ -15,7 +15,9 @@ enum MosquittoFailure {
         if rc == MOSQ_ERR_ERRNO.rawValue, errorNumber != 0, let s = strerror(errorNumber) {
             return String(cString: s)
         }
-        return String(cString: mosquitto_strerror(rc))
+        var said = String(cString: mosquitto_strerror(rc))
+        if said.hasSuffix(".") { said.removeLast() }
+        return said
     }
 
     /// The broker's words for an MQTT 5 reason code (`mosquitto_reason_string`).

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import LocalBroker
+
+@Suite("Broker config template")
+struct MosquittoConfigTemplateTests {
+    @Test func secureConfigIsRewrittenForALocalRun() throws {
+        let template = try MosquittoConfigTemplate(path: BusTest.brokerConfig + "/secure.conf")
+        #expect(template.listenerCount == 1)
+        let text = template.render(
+            ports: [40001], bindAddress: "127.0.0.1", workDirectory: "/work/dir",
+            secretsDirectory: "/sec", runAsRoot: true, extraLines: ["max_keepalive 60"]
+        )
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        #expect(lines.contains("listener 40001 127.0.0.1"))
+        #expect(lines.contains("password_file /sec/passwd"))
+        #expect(lines.contains("cafile /sec/ca.crt"))
+        #expect(lines.contains("acl_file \(BusTest.brokerConfig)/acl"))
+        #expect(lines.contains("persistence_location /work/dir/data/"))
+        #expect(lines.contains("user root"))
+        #expect(lines.contains("max_keepalive 60"))
+        #expect(lines.contains("set_tcp_nodelay true"))
+        #expect(!lines.contains("persistence_location /var/lib/mosquitto/"))
+    }
+
+    @Test func templateWithoutListenerIsRejected() throws {
+        let path = NSTemporaryDirectory() + BusTest.unique("nolistener") + ".conf"
+        try "allow_anonymous true\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = try #require(throws: LocalBrokerError.self) { try MosquittoConfigTemplate(path: path) }
+        #expect(error.code == .badTemplate)
+    }
+
+    @Test func brokerThatCannotStartReportsItsLog() async throws {
+        let path = NSTemporaryDirectory() + BusTest.unique("broken") + ".conf"
+        try "listener 1883\nnot_a_directive yes\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = try await #require(throws: LocalBrokerError.self) {
+            _ = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: path))
+        }
+        #expect(error.code == .startFailed)
+        #expect(error.message.contains("not_a_directive"))
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import LocalBroker
+import MQTTBus
+import Testing
+
+@Suite("MQTT reconnect")
+struct ReconnectTests {
+    /// The broker restarts (SIGTERM saves sessions). The client notices, reconnects by itself,
+    /// gets the QoS 1 message published to its persistent session while it was away, and its
+    /// subscription works again.
+    @Test func reconnectsAfterBrokerRestart() async throws {
+        try await BusTest.withDevBroker { broker in
+            let root = BusTest.unique("restart")
+            var configuration = BusTest.configuration(broker, id: "restart-sub")
+            configuration.cleanStart = false
+            configuration.sessionExpiry = 300
+            // Long enough that the publish below happens while the client is still away.
+            configuration.reconnectDelay = .milliseconds(1500)
+            let subscriber = try await BusTest.connect(configuration)
+            try await subscriber.subscribe("\(root)/#")
+
+            try await broker.restart()
+            _ = try await subscriber.waitForEvent("connection lost") {
+                if case .connectionLost = $0 { return true } else { return false }
+            }
+            #expect(!subscriber.isConnected)
+
+            let publisher = try await BusTest.connect(broker, id: "restart-pub")
+            try await publisher.publish(MQTTMessage(topic: "\(root)/away", string: "while away"))
+            let publishedAt = ContinuousClock.now
+
+            let event = try await subscriber.waitForEvent("reconnected") {
+                if case .reconnected = $0 { return true } else { return false }
+            }
+            let reconnectedAt = ContinuousClock.now
+            #expect(event == .reconnected(MQTTEndpoint(host: broker.host, port: broker.port), sessionPresent: true))
+            #expect(publishedAt < reconnectedAt)
+
+            let away = try #require(try await subscriber.receive(1).first)
+            #expect(away.payloadString == "while away")
+            try await publisher.publish(MQTTMessage(topic: "\(root)/after", string: "after"))
+            let after = try #require(try await subscriber.receive(1).first)
+            #expect(after.payloadString == "after")
+            await publisher.disconnect()
+            await subscriber.disconnect()
+        }
+    }
+
+    /// With a clean session the broker forgets the subscription; the client restores it.
+    @Test func restoresSubscriptionsOnCleanReconnect() async throws {
+        try await BusTest.withDevBroker { broker in
+            let root = BusTest.unique("restore")
+            let subscriber = try await BusTest.connect(broker, id: "restore-sub")
+            try await subscriber.subscribe("\(root)/#")
+            await broker.kill()  // no session is saved
+            try await broker.restart()
+            let event = try await subscriber.waitForEvent("reconnected") {
+                if case .reconnected = $0 { return true } else { return false }
+            }
+            #expect(event == .reconnected(MQTTEndpoint(host: broker.host, port: broker.port), sessionPresent: false))
+            let publisher = try await BusTest.connect(broker, id: "restore-pub")
+            // The restored SUBSCRIBE may still be in flight: publish until one arrives.
+            let first = try await within(.seconds(5), "a message on the restored subscription") {
+                try await withThrowingTaskGroup(of: MQTTMessage?.self) { group in
+                    group.addTask { try await subscriber.receive(1, within: .seconds(5)).first }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await publisher.publish(MQTTMessage(topic: "\(root)/x", string: "x"))
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    return try await group.next() ?? nil
+                }
+            }
+            #expect(first?.topic == "\(root)/x")
+            await publisher.disconnect()
+            await subscriber.disconnect()
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import LocalBroker
+import MQTTBus
+import Testing
+
+/// A broker from broker-config/secure.conf with fresh credentials from make-credentials.sh.
+struct SecureBroker {
+    let broker: MosquittoProcess
+    let secrets: String
+    let passwords: [String: String]
+
+    /// Runs `body` with a new secure broker (TLS, passwords, ACL) and removes its secrets after.
+    static func with<T>(_ body: (SecureBroker) async throws -> T) async throws -> T {
+        let secrets = try makeCredentials()
+        defer { try? FileManager.default.removeItem(atPath: secrets) }
+        let env = try String(contentsOfFile: secrets + "/credentials.env", encoding: .utf8)
+        var passwords: [String: String] = [:]
+        for line in env.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { passwords[parts[0].replacingOccurrences(of: "S2M3_MQTT_PASSWORD_", with: "").lowercased()] = parts[1] }
+        }
+        let configuration = MosquittoProcessConfiguration(template: BusTest.brokerConfig + "/secure.conf", secretsDirectory: secrets)
+        return try await MosquittoProcess.withRunning(configuration) { broker in
+            try await body(SecureBroker(broker: broker, secrets: secrets, passwords: passwords))
+        }
+    }
+
+    /// Runs broker-config/make-credentials.sh into a new temporary directory.
+    static func makeCredentials() throws -> String {
+        let directory = NSTemporaryDirectory() + BusTest.unique("s2m3-secrets")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [BusTest.brokerConfig + "/make-credentials.sh", directory]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TimedOut(what: "make-credentials.sh (exit \(process.terminationStatus))")
+        }
+        return directory
+    }
+
+    var tls: MQTTTLSConfiguration { MQTTTLSConfiguration(caFile: secrets + "/ca.crt") }
+
+    /// A configuration for `role` with its password (or `password`), over TLS to 127.0.0.1.
+    func configuration(_ role: String, password: String? = nil) -> MQTTConfiguration {
+        var configuration = BusTest.configuration(broker, id: "secure-\(role)")
+        configuration.username = role
+        configuration.password = password ?? passwords[role]
+        configuration.tls = tls
+        configuration.connectTimeout = .seconds(3)
+        return configuration
+    }
+
+    func connect(_ role: String) async throws -> MQTTConnection {
+        try await BusTest.connect(configuration(role))
+    }
+}
+
+@Suite("MQTT secure broker")
+struct SecureBrokerTests {
+    @Test func wrongPasswordIsRefusedWithClearError() async throws {
+        try await SecureBroker.with { secure in
+            let connection = MQTTConnection(configuration: secure.configuration("client", password: "wrong"), logger: BusTest.logger)
+            let error = try await #require(throws: MQTTError.self) { try await connection.connect() }
+            #expect(error.code == .connectionRefused)
+            #expect(error.reasonCode == 0x86 || error.reasonCode == 0x87)
+            #expect(error.message.contains("password"))
+            #expect(!connection.isConnected)
+        }
+    }
+
+    @Test func tlsConnectionWorksForEveryRole() async throws {
+        try await SecureBroker.with { secure in
+            let root = BusTest.unique("tls")
+            let planner = try await secure.connect("planner")
+            try await planner.subscribe("s2m3/v1/devices/+/state")
+            let device = try await secure.connect("device")
+            try await device.publish(MQTTMessage(topic: "s2m3/v1/devices/\(root)/state", string: "online", retain: false))
+            let message = try #require(try await planner.receive(1).first)
+            #expect(message.topic == "s2m3/v1/devices/\(root)/state")
+            #expect(message.payloadString == "online")
+            for role in ["aggregator", "client"] {
+                let other = try await secure.connect(role)
+                #expect(other.isConnected)
+                await other.disconnect()
+            }
+            await device.disconnect()
+            await planner.disconnect()
+        }
+    }
+
+    /// A client may publish requests but not results: the QoS 1 publish to results throws 0x87.
+    @Test func aclForbiddenPublishThrows() async throws {
+        try await SecureBroker.with { secure in
+            let task = BusTest.unique("acl-pub")
+            let client = try await secure.connect("client")
+            try await client.publish(MQTTMessage(topic: "s2m3/v1/requests/\(task)", string: "{}"))
+            let error = try await #require(throws: MQTTError.self) {
+                try await client.publish(MQTTMessage(topic: "s2m3/v1/results/\(task)", string: "{}"))
+            }
+            #expect(error.code == .publishRefused)
+            #expect(error.reasonCode == 0x87)
+            // The connection stays usable.
+            try await client.publish(MQTTMessage(topic: "s2m3/v1/requests/\(task)", string: "{}"))
+            await client.disconnect()
+        }
+    }
+
+    /// Mosquitto 2.0 grants a forbidden SUBSCRIBE but delivers nothing on it: a client subscribed
+    /// to module invocations gets none, while a device (allowed) does.
+    @Test func aclForbiddenSubscriptionReceivesNothing() async throws {
+        try await SecureBroker.with { secure in
+            let name = BusTest.unique("acl-sub")
+            let client = try await secure.connect("client")
+            try await client.subscribe("s2m3/v1/modules/\(name)/#")
+            try await client.subscribe("s2m3/v1/results/\(name)")
+            let device = try await secure.connect("device")
+            try await device.subscribe("s2m3/v1/modules/\(name)/#")
+
+            let aggregator = try await secure.connect("aggregator")
+            try await aggregator.publish(MQTTMessage(topic: "s2m3/v1/modules/\(name)/dev/invoke", string: "job"))
+            try await aggregator.publish(MQTTMessage(topic: "s2m3/v1/results/\(name)", string: "marker"))
+
+            let delivered = try #require(try await device.receive(1).first)
+            #expect(delivered.payloadString == "job")
+            // Same publisher, in order: the forbidden "job" would arrive before the marker.
+            let first = try #require(try await client.receive(1).first)
+            #expect(first.payloadString == "marker")
+            for connection in [aggregator, device, client] { await connection.disconnect() }
+        }
+    }
+}
