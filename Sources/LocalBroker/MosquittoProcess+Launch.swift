@@ -25,7 +25,7 @@ extension MosquittoProcess {
             }
             if ports.allSatisfy({ Self.accepts(host: host, port: $0) }) { return }
             if ContinuousClock.now >= deadline {
-                await terminate()
+                await terminateBroker()
                 throw LocalBrokerError(.timeout, "mosquitto did not accept connections on \(host):\(ports) within \(configuration.startTimeout); log:\n\(logTail())")
             }
             try? await Task.sleep(for: .milliseconds(5))
@@ -58,7 +58,7 @@ extension MosquittoProcess {
     }
 
     /// SIGTERM, SIGKILL after 5 s, and wait for the exit.
-    func terminate() async {
+    func terminateBroker() async {
         killWatchdog()
         guard let process = currentBroker() else { return }
         process.send(SIGTERM)

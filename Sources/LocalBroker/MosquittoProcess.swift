@@ -135,13 +135,17 @@ public final class MosquittoProcess: @unchecked Sendable {
     /// Stops the broker (if running) and starts it again on the same ports with the same
     /// persistence, e.g. to test reconnection. Sessions survive (SIGTERM saves them).
     public func restart() async throws {
-        await terminate()
+        await terminateBroker()
         try await launch(executable: try Self.findExecutable(configuration.executable))
     }
 
+    /// Stops the broker like ``stop()`` (SIGTERM saves sessions) but keeps the work directory, so
+    /// that ``restart()`` brings it back with its sessions and retained messages.
+    public func terminate() async { await terminateBroker() }
+
     /// SIGTERM, then SIGKILL after 5 s; waits for the exit and removes a temporary work directory.
     public func stop() async {
-        await terminate()
+        await terminateBroker()
         if ownsWorkDirectory { try? FileManager.default.removeItem(atPath: workDirectory) }
     }
 

@@ -34,7 +34,9 @@ extension ConnectionCore {
                 waiter.resume(throwing: error)
                 return
             }
-            guard rc == MosquittoFailure.success else {
+            // NO_CONN for QoS ≥ 1: libmosquitto has queued the message and sends it after the
+            // reconnect; its acknowledgement completes this call then.
+            guard rc == MosquittoFailure.success || rc == MosquittoFailure.noConnection else {
                 waiter.resume(throwing: MosquittoFailure.error(rc, context: "publishing to '\(message.topic)'"))
                 return
             }

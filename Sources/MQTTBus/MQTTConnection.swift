@@ -28,10 +28,11 @@ public final class MQTTConnection: Sendable {
     /// Calling it while connected returns at once; while reconnecting, waits for the reconnect.
     public func connect() async throws { try await core.connect() }
 
-    /// Publishes `message`. QoS 0 returns once queued; QoS 1 and 2 return when the broker
-    /// acknowledged (PUBACK / PUBCOMP) and throw ``MQTTError/Code/publishRefused`` on a refusal
-    /// (e.g. 0x87 not authorised). Throws ``MQTTError/Code/payloadTooLarge`` above the broker's
-    /// maximum packet size.
+    /// Publishes `message`. QoS 0 returns once queued (and throws ``MQTTError/Code/notConnected``
+    /// while the connection is down). QoS 1 and 2 return when the broker acknowledged (PUBACK /
+    /// PUBCOMP), waiting through a reconnect if needed, and throw
+    /// ``MQTTError/Code/publishRefused`` on a refusal (e.g. 0x87 not authorised). Throws
+    /// ``MQTTError/Code/payloadTooLarge`` above the broker's maximum packet size.
     public func publish(_ message: MQTTMessage) async throws { try await core.publish(message) }
 
     /// Subscribes to `filter` (wildcards and `$share/group/…` allowed) and returns on SUBACK.

@@ -113,12 +113,13 @@ final class MosquittoClient: @unchecked Sendable {
         guard message.payload.count <= 268_435_455 else {
             throw MQTTError(.payloadTooLarge, "payload of \(message.payload.count) bytes exceeds MQTT's 256 MB limit")
         }
-        let properties = try PropertyList.make(message.properties)
+        // No property list at all (no allocation) for the common plain message.
+        let properties = message.properties.isEmpty ? nil : try PropertyList.make(message.properties)
         var mid: Int32 = 0
         let rc = message.payload.withUnsafeBytes { raw in
             mosquitto_publish_v5(
                 handle, &mid, message.topic, Int32(raw.count), raw.baseAddress, message.qos.rawValue, message.retain,
-                properties.pointer
+                properties?.pointer
             )
         }
         return (rc, mid)

@@ -22,6 +22,9 @@ struct BenchBusCommand: AsyncParsableCommand {
     @Flag(help: "Print the table only.")
     var noWrite = false
 
+    @Option(help: "Throughput rounds per case (medians are reported).")
+    var repetitions = 3
+
     @Option(help: "The command line recorded in the document.")
     var recordedCommand = "scripts/bench-bus.sh"
 
@@ -51,17 +54,26 @@ struct BenchBusCommand: AsyncParsableCommand {
                 var row = Row(c: c)
                 row.swiftLatency = try await bench.swiftLatency(c, topic: topic + "/lat")
                 row.referenceLatency = try await bench.referenceSubscriberLatency(c, topic: topic + "/ref-lat")
-                row.swiftThroughput = try await bench.swiftThroughput(c, topic: topic + "/tp", window: 20)
-                if c.qos == .atLeastOnce {
-                    row.swiftSerialThroughput = try await bench.swiftThroughput(c, topic: topic + "/tp1", window: 1)
+                // Throughput: \(repetitions) rounds, S2M3 and reference interleaved; medians reported.
+                var swift: [BusBenchmark.Throughput] = []
+                var serial: [BusBenchmark.Throughput] = []
+                var reference: [BusBenchmark.Throughput] = []
+                for round in 0..<repetitions {
+                    swift.append(try await bench.swiftThroughput(c, topic: topic + "/tp\(round)", window: 20))
+                    if c.qos == .atLeastOnce {
+                        serial.append(try await bench.swiftThroughput(c, topic: topic + "/tp1-\(round)", window: 1))
+                    }
+                    reference.append(try await bench.referenceThroughput(c, topic: topic + "/ref-tp\(round)", payloadFile: payloadFile))
                 }
-                row.referenceThroughput = try await bench.referenceThroughput(c, topic: topic + "/ref-tp", payloadFile: payloadFile)
+                row.swiftThroughput = BusBenchmark.median(swift)
+                row.swiftSerialThroughput = BusBenchmark.median(serial)
+                row.referenceThroughput = BusBenchmark.median(reference)
                 rows.append(row)
                 print(row.latencyLine)
                 print(row.throughputLine)
             }
         }
-        let section = Self.markdown(rows: rows, command: recordedCommand + (quick ? " --quick" : ""), load: load)
+        let section = Self.markdown(rows: rows, command: recordedCommand + (quick ? " --quick" : ""), load: load, repetitions: repetitions)
         print(section)
         if !noWrite {
             let path = try output ?? Self.defaultOutput(template: template)
@@ -101,7 +113,11 @@ extension BenchBusCommand {
             let ratio = (swiftThroughput?.messagesPerSecond).flatMap { s in
                 (referenceThroughput?.messagesPerSecond).map { String(format: "%.2f×", s / $0) }
             } ?? "–"
-            return "| \(c.label) | \(c.qos.rawValue) | \(rate(swiftThroughput)) | \(c.qos == .atLeastOnce ? rate(swiftSerialThroughput) : "–") | \(rate(referenceThroughput)) | \(ratio) |"
+            let serialRatio = (swiftSerialThroughput?.messagesPerSecond).flatMap { s in
+                (referenceThroughput?.messagesPerSecond).map { String(format: " (%.2f×)", s / $0) }
+            } ?? ""
+            let serial = c.qos == .atLeastOnce ? rate(swiftSerialThroughput) + serialRatio : "–"
+            return "| \(c.label) | \(c.qos.rawValue) | \(rate(swiftThroughput)) | \(serial) | \(rate(referenceThroughput)) | \(ratio) |"
         }
 
         private func us(_ value: Double?) -> String {
@@ -117,7 +133,7 @@ extension BenchBusCommand {
         }
     }
 
-    static func markdown(rows: [Row], command: String, load: String) -> String {
+    static func markdown(rows: [Row], command: String, load: String, repetitions: Int) -> String {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
@@ -144,7 +160,7 @@ extension BenchBusCommand {
 
 
         **Throughput**, one publisher → one subscriber, rate between the subscriber's first and last \
-        receipt. *S2M3*: MQTTBus → MQTTBus; QoS 1 with up to 20 publishes awaiting PUBACK, and with 1. \
+        receipt; median of \(repetitions) rounds, S2M3 and reference interleaved. *S2M3*: MQTTBus → MQTTBus; QoS 1 with up to 20 publishes awaiting PUBACK, and with 1. \
         *Reference*: `mosquitto_pub --nodelay --repeat N --repeat-delay 0 -f payload` (it sends the next \
         message when the previous one is written, QoS 0, or acknowledged, QoS 1) → \
         `mosquitto_sub --nodelay -C N -F %U`.

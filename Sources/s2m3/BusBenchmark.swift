@@ -188,6 +188,12 @@ struct BusBenchmark {
         return seconds + fraction
     }
 
+    /// The round with the median rate.
+    static func median(_ rounds: [Throughput]) -> Throughput? {
+        let sorted = rounds.sorted { ($0.messagesPerSecond.isNaN ? -1 : $0.messagesPerSecond) < ($1.messagesPerSecond.isNaN ? -1 : $1.messagesPerSecond) }
+        return sorted.isEmpty ? nil : sorted[sorted.count / 2]
+    }
+
     static func percentiles(_ samples: [Double]) -> Latency {
         guard !samples.isEmpty else { return Latency(p50: .nan, p99: .nan, samples: 0) }
         let sorted = samples.sorted()

@@ -79,4 +79,36 @@ struct ReconnectTests {
             await subscriber.disconnect()
         }
     }
+
+    /// A QoS 1 publish made while the broker is down waits through the reconnect and completes
+    /// with the broker's acknowledgement; the message is delivered.
+    @Test func qos1PublishWaitsThroughReconnect() async throws {
+        try await BusTest.withDevBroker { broker in
+            let root = BusTest.unique("queued")
+            var subscriberConfiguration = BusTest.configuration(broker, id: "queued-sub")
+            subscriberConfiguration.cleanStart = false
+            subscriberConfiguration.sessionExpiry = 300
+            let subscriber = try await BusTest.connect(subscriberConfiguration)
+            try await subscriber.subscribe("\(root)/#")
+            var publisherConfiguration = BusTest.configuration(broker, id: "queued-pub")
+            publisherConfiguration.reconnectDelay = .milliseconds(1500)
+            let publisher = try await BusTest.connect(publisherConfiguration)
+
+            await broker.terminate()
+            _ = try await publisher.waitForEvent("connection lost") {
+                if case .connectionLost = $0 { return true } else { return false }
+            }
+            let publishing = Task {
+                let wasConnected = publisher.isConnected
+                try await publisher.publish(MQTTMessage(topic: "\(root)/queued", string: "queued"))
+                return wasConnected
+            }
+            try await broker.restart()
+            #expect(try await within(.seconds(10), "the queued publish") { try await publishing.value } == false)
+            let message = try #require(try await subscriber.receive(1).first)
+            #expect(message.payloadString == "queued")
+            await publisher.disconnect()
+            await subscriber.disconnect()
+        }
+    }
 }
