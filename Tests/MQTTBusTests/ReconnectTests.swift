@@ -111,4 +111,31 @@ struct ReconnectTests {
             await subscriber.disconnect()
         }
     }
+
+    /// A subscribe made while the connection is down completes once the reconnect restored it.
+    @Test func subscribeWhileDisconnectedCompletesAfterReconnect() async throws {
+        try await BusTest.withDevBroker { broker in
+            let root = BusTest.unique("late-sub")
+            var configuration = BusTest.configuration(broker, id: "late-sub")
+            configuration.reconnectDelay = .milliseconds(1500)
+            let subscriber = try await BusTest.connect(configuration)
+            await broker.terminate()
+            _ = try await subscriber.waitForEvent("connection lost") {
+                if case .connectionLost = $0 { return true } else { return false }
+            }
+            let subscribing = Task {
+                let wasConnected = subscriber.isConnected
+                try await subscriber.subscribe("\(root)/#")
+                return wasConnected
+            }
+            try await broker.restart()
+            #expect(try await within(.seconds(10), "the late subscribe") { try await subscribing.value } == false)
+            let publisher = try await BusTest.connect(broker, id: "late-sub-pub")
+            try await publisher.publish(MQTTMessage(topic: "\(root)/x", string: "x"))
+            let message = try #require(try await subscriber.receive(1).first)
+            #expect(message.topic == "\(root)/x")
+            await publisher.disconnect()
+            await subscriber.disconnect()
+        }
+    }
 }
