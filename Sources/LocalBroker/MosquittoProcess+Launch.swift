@@ -70,10 +70,14 @@ extension MosquittoProcess {
         await process.waitUntilExit()
     }
 
-    /// Sends `signal` to the broker without waiting (for deinit).
-    func terminateChildren(signal: Int32) {
-        killWatchdog()
-        currentBroker()?.send(signal)
+    /// For deinit: lets the watchdog stop the broker (SIGTERM) and remove a temporary work
+    /// directory, without waiting; without a watchdog, sends SIGTERM directly.
+    func releaseChildren() {
+        if let watchdog = takeWatchdog() {
+            try? watchdog.standardInput?.close()
+        } else {
+            currentBroker()?.send(SIGTERM)
+        }
     }
 
     // MARK: Helpers

@@ -7,9 +7,10 @@ import Glibc
 /// A Mosquitto broker run as a child process, for tests, benchmarks and `s2m3 up`.
 ///
 /// ``start(_:)`` writes a config from a template for free loopback ports, launches
-/// `mosquitto -c`, and returns once every listener accepts TCP connections. ``stop()`` (or
-/// `deinit`) sends SIGTERM, then SIGKILL after 5 s. A small watchdog (`sh`, reading a pipe from
-/// this process) terminates the broker if this process dies without stopping it.
+/// `mosquitto -c`, and returns once every listener accepts TCP connections. ``stop()`` sends
+/// SIGTERM, then SIGKILL after 5 s, and waits. A small watchdog (`sh`, reading a pipe from this
+/// process) sends SIGTERM and removes the temporary directory when the pipe closes: on `deinit`
+/// without `stop()`, or when this process dies without stopping the broker.
 ///
 /// `@unchecked Sendable`: mutable fields (the current child processes) are guarded by `lock`.
 public final class MosquittoProcess: @unchecked Sendable {
@@ -50,8 +51,8 @@ public final class MosquittoProcess: @unchecked Sendable {
     }
 
     deinit {
-        // Synchronous best effort; call stop() to wait for the broker to exit.
-        terminateChildren(signal: SIGTERM)
+        // Without waiting; call stop() to wait for the broker to exit.
+        releaseChildren()
     }
 
     /// Starts a broker and waits until it accepts connections.

@@ -3,8 +3,8 @@ import Testing
 
 @testable import LocalBroker
 
-@Suite("Broker config template")
-struct MosquittoConfigTemplateTests {
+@Suite("LocalBroker")
+struct LocalBrokerTests {
     @Test func secureConfigIsRewrittenForALocalRun() throws {
         let template = try MosquittoConfigTemplate(path: BusTest.brokerConfig + "/secure.conf")
         #expect(template.listenerCount == 1)
@@ -41,5 +41,21 @@ struct MosquittoConfigTemplateTests {
         }
         #expect(error.code == .startFailed)
         #expect(error.message.contains("not_a_directive"))
+    }
+
+    /// Dropping a MosquittoProcess without stop() still ends the broker and its temporary files.
+    @Test func droppedBrokerIsStoppedByItsWatchdog() async throws {
+        var broker: MosquittoProcess? = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: BusTest.brokerConfig + "/dev.conf"))
+        let (host, port, directory) = (broker!.host, broker!.port, broker!.workDirectory)
+        #expect(MosquittoProcess.accepts(host: host, port: port))
+        broker = nil
+        let stopped = try await within(.seconds(10), "the dropped broker to stop and clean up") {
+            while MosquittoProcess.accepts(host: host, port: port) || FileManager.default.fileExists(atPath: directory) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return true
+        }
+        #expect(stopped)
+        _ = broker
     }
 }
