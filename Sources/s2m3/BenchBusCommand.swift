@@ -143,7 +143,8 @@ extension BenchBusCommand {
 
         Made with `\(command)` (release build) on \(date): \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \
         load average \(load) at the start; one Mosquitto 2.0.11 from `broker-config/dev.conf` on loopback. \
-        Everything below ran in that one invocation, against that one broker.
+        Everything below ran in that one invocation, against that one broker. Other jobs may share \
+        the cores (see the load average), so absolute figures move between runs; compare within a row.
 
         **Latency**, publish → subscriber, one message at a time, after 10 % warm-up. *S2M3*: MQTTBus \
         publisher → MQTTBus subscriber in one process, from the `publish` call to the consuming task \
