@@ -70,6 +70,22 @@ public struct Topics: Sendable, Hashable {
         return String(parts[0])
     }
 
+    /// Whether `name` can fill a `{device}`, `{task}`, `{module}` or `{aggregator}` placeholder:
+    /// 1–128 characters of ASCII letters, digits, `-`, `_`, `.` (so never `/`, `+`, `#` or `$`).
+    public static func isValidIdentifier(_ name: String) -> Bool {
+        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy(isIdentifierByte)
+    }
+
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            true
+        default:
+            false
+        }
+    }
+
     /// Every topic pattern this type can build, with `{name}` placeholders, relative to the root.
     /// `topics.md` must document each one (checked by a test).
     public static let patterns: [String] = [
