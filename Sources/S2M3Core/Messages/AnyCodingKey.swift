@@ -32,7 +32,7 @@ enum CodingPathText {
     static func join(_ path: [any CodingKey]) -> String {
         var out = ""
         for key in path {
-            if let index = key.intValue, key.stringValue == String(index), !(key is AnyCodingKey) {
+            if let index = key.intValue, key.stringValue == String(index) || key.stringValue == "Index \(index)", !(key is AnyCodingKey) {
                 out += "[\(index)]"
             } else {
                 out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
