@@ -86,6 +86,34 @@ public struct Topics: Sendable, Hashable {
         }
     }
 
+    /// How messages on a topic are published: QoS and the retain flag.
+    public struct Delivery: Sendable, Hashable {
+        public let qos: Int
+        public let retained: Bool
+        public init(qos: Int, retained: Bool) {
+            self.qos = qos
+            self.retained = retained
+        }
+    }
+
+    /// The QoS and retain flag of every pattern in ``patterns`` (topics.md's table; a test keeps
+    /// the two equal). Services publish with these.
+    public static let delivery: [String: Delivery] = [
+        "devices/{device}/state": Delivery(qos: 1, retained: true),
+        "devices/{device}/capabilities": Delivery(qos: 1, retained: true),
+        "devices/{device}/telemetry": Delivery(qos: 0, retained: false),
+        "devices/{device}/assignment": Delivery(qos: 1, retained: true),
+        "plan": Delivery(qos: 1, retained: true),
+        "requests/{task}": Delivery(qos: 1, retained: false),
+        "results/{task}": Delivery(qos: 1, retained: false),
+        "errors/{task}": Delivery(qos: 1, retained: false),
+        "modules/{module}/{device}/invoke": Delivery(qos: 1, retained: false),
+        "aggregators/{aggregator}/partials": Delivery(qos: 1, retained: false),
+    ]
+
+    /// The default shared-subscription group of the aggregators (see ``sharedRequests(group:)``).
+    public static let aggregatorGroup = "s2m3-aggregators"
+
     /// Every topic pattern this type can build, with `{name}` placeholders, relative to the root.
     /// `topics.md` must document each one (checked by a test).
     public static let patterns: [String] = [

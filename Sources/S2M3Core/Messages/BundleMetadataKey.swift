@@ -71,3 +71,11 @@ func formatMilliseconds(_ value: Double) -> String {
     if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int(rounded)) }
     return String(rounded)
 }
+
+extension BundleMetadataKey {
+    /// Every key above (topics.md documents each; a test checks it).
+    public static let all: [String] = [
+        schema, requestID, task, node, module, epoch, attempt, replyTo, deadlineMs, device, status, error,
+        queueWaitMs, computeMs, receivedAtMs, startedAtMs, finishedAtMs, timeoutMs,
+    ]
+}
