@@ -49,7 +49,8 @@ public struct BundleTensor: Sendable, Hashable {
 
     /// `F32` values; `shape` defaults to one dimension of `values.count`.
     public init(floats values: [Float], shape: [Int]? = nil) throws(TensorBundleError) {
-        try self.init(dtype: .f32, shape: shape ?? [values.count], bytes: Self.littleEndianBytes(values.map(\.bitPattern)))
+        let bytes = Self.isLittleEndianHost ? values.withUnsafeBytes { Array($0)[...] } : Self.littleEndianBytes(values.map(\.bitPattern))
+        try self.init(dtype: .f32, shape: shape ?? [values.count], bytes: bytes)
     }
 
     /// `F16` values as raw IEEE 754 half-precision bit patterns.
@@ -77,6 +78,7 @@ public struct BundleTensor: Sendable, Hashable {
 
     public func floats() throws(TensorBundleError) -> [Float] {
         try require(.f32)
+        if Self.isLittleEndianHost { return copyElements(Float.self) }
         return load(UInt32.self).map(Float.init(bitPattern:))
     }
 
@@ -112,7 +114,8 @@ public struct BundleTensor: Sendable, Hashable {
         }
     }
 
-    private func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
+    private func load<T: FixedWidthInteger & BitwiseCopyable>(_: T.Type) -> [T] {
+        if Self.isLittleEndianHost { return copyElements(T.self) }
         let size = MemoryLayout<T>.size
         let count = bytes.count / size
         return bytes.withUnsafeBytes { raw in
@@ -125,7 +128,22 @@ public struct BundleTensor: Sendable, Hashable {
         }
     }
 
+    /// Whether this machine stores numbers little-endian, so bytes copy without conversion.
+    static let isLittleEndianHost = UInt16(1).littleEndian == 1
+
+    /// The bytes reinterpreted as elements with one copy (little-endian hosts only).
+    private func copyElements<T: BitwiseCopyable>(_: T.Type) -> [T] {
+        let count = bytes.count / MemoryLayout<T>.size
+        return bytes.withUnsafeBytes { raw in
+            [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count * MemoryLayout<T>.size)]))
+                initialized = count
+            }
+        }
+    }
+
     static func littleEndianBytes<T: FixedWidthInteger>(_ values: [T]) -> ArraySlice<UInt8> {
+        if isLittleEndianHost { return values.withUnsafeBytes { Array($0)[...] } }
         var out = [UInt8]()
         out.reserveCapacity(values.count * MemoryLayout<T>.size)
         for value in values {
