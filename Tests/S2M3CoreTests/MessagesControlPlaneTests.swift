@@ -175,6 +175,13 @@ struct MessagesControlPlaneTests {
         #expect(error.message.contains("online, offline"))
     }
 
+    @Test func publishPropertiesFollowTopicsDocument() {
+        #expect(MessageSamples.state.properties() == MessageProperties(contentType: "application/json"))
+        #expect(MessageSamples.telemetry.properties().messageExpirySeconds == 10)
+        #expect(MessageSamples.plan.properties().userProperty("s2m3-epoch") == "3")
+        #expect(MessageSamples.assignment.properties().userProperty("s2m3-epoch") == "3")
+    }
+
     @Test func encodingRefusesAnInvalidMessage() {
         var state = MessageSamples.state
         state.device = "has space"

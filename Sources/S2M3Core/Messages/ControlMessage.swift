@@ -11,6 +11,14 @@ public protocol ControlMessage: Codable, Sendable, Hashable {
     static var schema: String { get }
     /// Checks the rules JSON types cannot express (identifiers, ranges, consistency).
     func validate() throws(MessageError)
+    /// The MQTT 5 properties to publish the message with (topics.md lists them per topic).
+    /// Results and errors add the request's correlation data with their own
+    /// `properties(correlationData:traceparent:)`.
+    func properties() -> MessageProperties
+}
+
+extension ControlMessage {
+    public func properties() -> MessageProperties { MessageProperties(contentType: MediaType.json) }
 }
 
 extension ControlMessage {

@@ -33,6 +33,10 @@ public struct DeviceAssignment: ControlMessage {
     /// Memory the planner counted for all hosted modules, bytes.
     public var totalMemoryBytes: Int { modules.reduce(0) { $0 + $1.memoryBytes } }
 
+    public func properties() -> MessageProperties {
+        MessageProperties(contentType: MediaType.json, userProperties: [.init(MessageProperties.epochName, String(epoch))])
+    }
+
     public func validate() throws(MessageError) {
         try MessageCheck.atLeast(epoch, 1, "epoch")
         try MessageCheck.identifier(device, "device")

@@ -63,6 +63,13 @@ public struct DeviceTelemetry: ControlMessage {
         self.assignment = assignment
     }
 
+    /// Telemetry older than this is useless: the broker drops it rather than deliver it late.
+    public static let messageExpirySeconds: UInt32 = 10
+
+    public func properties() -> MessageProperties {
+        MessageProperties(contentType: MediaType.json, messageExpirySeconds: Self.messageExpirySeconds)
+    }
+
     public func validate() throws(MessageError) {
         try MessageCheck.identifier(device, "device")
         try MessageCheck.atLeast(timestampMs, 0, "timestampMs")

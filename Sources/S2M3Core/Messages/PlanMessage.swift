@@ -61,6 +61,10 @@ public struct PlanMessage: ControlMessage {
         self.unavailableTasks = unavailableTasks
     }
 
+    public func properties() -> MessageProperties {
+        MessageProperties(contentType: MediaType.json, userProperties: [.init(MessageProperties.epochName, String(epoch))])
+    }
+
     public func validate() throws(MessageError) {
         try MessageCheck.atLeast(epoch, 1, "epoch")
         try MessageCheck.atLeast(createdAtMs, 0, "createdAtMs")
