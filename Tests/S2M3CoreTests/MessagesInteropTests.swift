@@ -30,6 +30,7 @@ struct MessagesInteropTests {
         }
         let expected: Expected
         let python_written_base64: String
+        let python_request_base64: String
         let swift_written_base64: String
     }
 
@@ -87,5 +88,18 @@ struct MessagesInteropTests {
             fixture.swift_written_base64 == base64,
             "Swift's encoding differs from the Python-checked one; check and record it with scripts/golden/make_bundle_fixture.py --swift-base64 \(base64)")
         #expect(try TensorBundle(decoding: encoded) == Self.expectedBundle(fixture.expected))
+    }
+
+    /// A request bundle built with Python's safetensors, as topics.md shows external clients.
+    @Test func readsAPythonRequestBundle() throws {
+        let fixture = try Self.loadFixture()
+        let payload = try #require(Data(base64Encoded: fixture.python_request_base64))
+        let request = try TaskRequest(
+            payload: [UInt8](payload), properties: MessageProperties(contentType: TensorBundle.contentType), topicTask: "match-image-text")
+        #expect(request.requestID == "py-req-1")
+        #expect(request.inputs["text"] == .text("a photo of a cat"))
+        #expect(request.inputs["image"] == .media(contentType: "image/jpeg", bytes: [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8)))
+        // Without a content type the bundle is recognised too.
+        #expect(try TaskRequest(payload: [UInt8](payload), properties: MessageProperties(), topicTask: "match-image-text") == request)
     }
 }

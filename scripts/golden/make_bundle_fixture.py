@@ -4,6 +4,7 @@
 The fixture holds:
   expected              every tensor (dtype, shape, values) and the metadata, as plain JSON;
   python_written_base64 the same content written by Python's `safetensors` (Swift must read it);
+  python_request_base64 a task request bundle made the way topics.md shows for Python clients;
   swift_written_base64  the same content written by S2M3's Swift encoder (Python must read it,
                         and the Swift test checks its encoder still produces exactly these bytes).
 
@@ -50,6 +51,16 @@ def tensors():
 
 
 DTYPES = {np.float32: "F32", np.float16: "F16", np.int64: "I64", np.int32: "I32", np.uint8: "U8", np.bool_: "BOOL"}
+
+
+def request_bundle():
+    """A request as a Python client builds it (topics.md, `requests/{task}`, bundle form)."""
+    jpeg = bytes([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10]) + b"JFIF"
+    return save({"image": np.frombuffer(jpeg, dtype=np.uint8),
+                 "text": np.frombuffer("a photo of a cat".encode(), dtype=np.uint8)},
+                metadata={"s2m3.content-type.image": "image/jpeg",
+                          "s2m3.content-type.text": "text/plain; charset=utf-8",
+                          "s2m3.request-id": "py-req-1"})
 
 
 def describe(array):
@@ -109,6 +120,7 @@ def main():
             "numpy_version": np.__version__,
             "expected": expected,
             "python_written_base64": base64.b64encode(blob).decode(),
+            "python_request_base64": base64.b64encode(request_bundle()).decode(),
         })
         fixture.setdefault("swift_written_base64", "")
     text = json.dumps(fixture, indent=1, ensure_ascii=False)
