@@ -61,6 +61,12 @@ struct MessagesControlPlaneTests {
         #expect(try PlanMessage(json: MessageSamples.plan.jsonData(pretty: true)) == MessageSamples.plan)
     }
 
+    @Test func lastWillIsTheOfflineStateOfTheSameSession() throws {
+        let will = DeviceState.lastWill(device: "box-1", session: "5f0c2a", timestampMs: 5)
+        #expect(will.status == .offline && will.session == MessageSamples.state.session && will.reason == "last-will")
+        #expect(try DeviceState(json: will.jsonData()) == will)
+    }
+
     @Test func encodingIsDeterministicAndCarriesTheSchema() throws {
         let first = try MessageSamples.plan.jsonData()
         #expect(try MessageSamples.plan.jsonData() == first)

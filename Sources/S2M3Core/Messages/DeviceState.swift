@@ -26,6 +26,16 @@ public struct DeviceState: ControlMessage {
         self.reason = reason
     }
 
+    /// `reason` of the offline state registered as the agent's last will.
+    public static let lastWillReason = "last-will"
+    /// `reason` of the offline state an agent publishes itself when it stops cleanly.
+    public static let shutdownReason = "shutdown"
+
+    /// The offline state to register as the last will of an agent run (same session).
+    public static func lastWill(device: String, session: String, timestampMs: Int) -> DeviceState {
+        DeviceState(device: device, status: .offline, session: session, timestampMs: timestampMs, reason: lastWillReason)
+    }
+
     public func validate() throws(MessageError) {
         try MessageCheck.identifier(device, "device")
         try MessageCheck.requestID(session, "session")

@@ -68,6 +68,15 @@ extension TaskRequest {
 
     /// The request a bundle carries (see ``bundle()`` for the layout).
     public init(bundle: TensorBundle) throws(MessageError) {
+        do {
+            self = try Self.read(bundle)
+            try validate()
+        } catch {
+            throw error.within(schema: Self.schema)
+        }
+    }
+
+    private static func read(_ bundle: TensorBundle) throws(MessageError) -> TaskRequest {
         let reader = MetadataReader(metadata: bundle.metadata)
         if bundle.metadata[BundleMetadataKey.schema] != nil { try reader.schema(Self.schema) }
         var inputs: [String: TaskInput] = [:]
@@ -83,10 +92,9 @@ extension TaskRequest {
         } catch {
             throw MessageError(.invalidBundle, field: "inputs", error.message)
         }
-        self.init(
+        return TaskRequest(
             requestID: bundle.metadata[BundleMetadataKey.requestID], task: bundle.metadata[BundleMetadataKey.task],
             inputs: inputs, timeoutMs: try reader.optionalInt(BundleMetadataKey.timeoutMs))
-        try validate()
     }
 
     private static func firstNonSpace(_ bytes: [UInt8]) -> UInt8? {
