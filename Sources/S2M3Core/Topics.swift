@@ -70,6 +70,50 @@ public struct Topics: Sendable, Hashable {
         return String(parts[0])
     }
 
+    /// Whether `name` can fill a `{device}`, `{task}`, `{module}` or `{aggregator}` placeholder:
+    /// 1–128 characters of ASCII letters, digits, `-`, `_`, `.` (so never `/`, `+`, `#` or `$`).
+    public static func isValidIdentifier(_ name: String) -> Bool {
+        (1...128).contains(name.utf8.count) && name.utf8.allSatisfy(isIdentifierByte)
+    }
+
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            true
+        default:
+            false
+        }
+    }
+
+    /// How messages on a topic are published: QoS and the retain flag.
+    public struct Delivery: Sendable, Hashable {
+        public let qos: Int
+        public let retained: Bool
+        public init(qos: Int, retained: Bool) {
+            self.qos = qos
+            self.retained = retained
+        }
+    }
+
+    /// The QoS and retain flag of every pattern in ``patterns`` (topics.md's table; a test keeps
+    /// the two equal). Services publish with these.
+    public static let delivery: [String: Delivery] = [
+        "devices/{device}/state": Delivery(qos: 1, retained: true),
+        "devices/{device}/capabilities": Delivery(qos: 1, retained: true),
+        "devices/{device}/telemetry": Delivery(qos: 0, retained: false),
+        "devices/{device}/assignment": Delivery(qos: 1, retained: true),
+        "plan": Delivery(qos: 1, retained: true),
+        "requests/{task}": Delivery(qos: 1, retained: false),
+        "results/{task}": Delivery(qos: 1, retained: false),
+        "errors/{task}": Delivery(qos: 1, retained: false),
+        "modules/{module}/{device}/invoke": Delivery(qos: 1, retained: false),
+        "aggregators/{aggregator}/partials": Delivery(qos: 1, retained: false),
+    ]
+
+    /// The default shared-subscription group of the aggregators (see ``sharedRequests(group:)``).
+    public static let aggregatorGroup = "s2m3-aggregators"
+
     /// Every topic pattern this type can build, with `{name}` placeholders, relative to the root.
     /// `topics.md` must document each one (checked by a test).
     public static let patterns: [String] = [

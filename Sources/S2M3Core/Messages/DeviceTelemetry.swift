@@ -1,0 +1,95 @@
+/// `devices/{device}/telemetry` (not retained, about once a second): the load a device is under
+/// and what it has measured, for the planner (re-planning on drift) and the aggregators (routing
+/// by predicted finish time).
+public struct DeviceTelemetry: ControlMessage {
+    public static let schema = "s2m3.device-telemetry/1"
+
+    /// Measured execution time of one module on this device (compute only, queue wait excluded).
+    public struct ModuleTiming: Codable, Sendable, Hashable {
+        public var p50Ms: Double
+        /// Invocations measured so far (the window the median is taken over may be shorter).
+        public var count: Int
+        public init(p50Ms: Double, count: Int) {
+            self.p50Ms = p50Ms
+            self.count = count
+        }
+    }
+
+    /// How far the device got with its latest assignment.
+    public struct AssignmentReport: Codable, Sendable, Hashable {
+        public enum Status: String, MessageEnum {
+            /// Modules are being loaded or unloaded.
+            case loading
+            /// Exactly the assigned modules are loaded.
+            case applied
+            /// The assignment would overrun the memory budget (or a module failed to load); the
+            /// device keeps what it had and says why in `reason`.
+            case refused
+        }
+        public var epoch: Int
+        public var status: Status
+        public var reason: String?
+        public init(epoch: Int, status: Status, reason: String? = nil) {
+            self.epoch = epoch
+            self.status = status
+            self.reason = reason
+        }
+    }
+
+    public var device: String
+    public var timestampMs: Int
+    /// Invocations waiting or running now.
+    public var queueDepth: Int
+    /// The bound of the queue; a device with `queueDepth == queueCapacity` answers `busy`.
+    public var queueCapacity: Int
+    /// Resident memory of the agent process, bytes.
+    public var residentMemoryBytes: Int
+    public var loadedModules: [String]
+    /// Measured time per module id.
+    public var modules: [String: ModuleTiming]
+    public var assignment: AssignmentReport?
+
+    public init(
+        device: String, timestampMs: Int, queueDepth: Int, queueCapacity: Int, residentMemoryBytes: Int,
+        loadedModules: [String], modules: [String: ModuleTiming], assignment: AssignmentReport? = nil
+    ) {
+        self.device = device
+        self.timestampMs = timestampMs
+        self.queueDepth = queueDepth
+        self.queueCapacity = queueCapacity
+        self.residentMemoryBytes = residentMemoryBytes
+        self.loadedModules = loadedModules
+        self.modules = modules
+        self.assignment = assignment
+    }
+
+    /// Telemetry older than this is useless: the broker drops it rather than deliver it late.
+    public static let messageExpirySeconds: UInt32 = 10
+
+    public func properties() -> MessageProperties {
+        MessageProperties(contentType: MediaType.json, messageExpirySeconds: Self.messageExpirySeconds)
+    }
+
+    public func validate() throws(MessageError) {
+        try MessageCheck.identifier(device, "device")
+        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.atLeast(queueCapacity, 1, "queueCapacity")
+        try MessageCheck.atLeast(queueDepth, 0, "queueDepth")
+        guard queueDepth <= queueCapacity else {
+            throw MessageError(.invalidField, field: "queueDepth", "is \(queueDepth), above queueCapacity \(queueCapacity)")
+        }
+        try MessageCheck.atLeast(residentMemoryBytes, 0, "residentMemoryBytes")
+        try MessageCheck.identifierList(loadedModules, "loadedModules")
+        for (module, timing) in modules.sorted(by: { $0.key < $1.key }) {
+            try MessageCheck.identifier(module, "modules.\(module)")
+            try MessageCheck.nonNegative(timing.p50Ms, "modules.\(module).p50Ms")
+            try MessageCheck.atLeast(timing.count, 0, "modules.\(module).count")
+        }
+        if let assignment {
+            try MessageCheck.atLeast(assignment.epoch, 1, "assignment.epoch")
+            if assignment.status == .refused {
+                try MessageCheck.nonEmpty(assignment.reason ?? "", "assignment.reason")
+            }
+        }
+    }
+}

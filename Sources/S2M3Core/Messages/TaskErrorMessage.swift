@@ -1,0 +1,52 @@
+/// A request that could not be served, published by the aggregator on `errors/{task}` and, when
+/// the request gave one, on its MQTT 5 response topic with its correlation data.
+public struct TaskErrorMessage: ControlMessage {
+    public static let schema = "s2m3.task-error/1"
+
+    /// The request id, when the request got far enough to have one.
+    public var requestID: String?
+    /// The task named by the request topic.
+    public var task: String
+    public var code: TaskErrorCode
+    /// What was wrong and what to check, for people.
+    public var reason: String
+    /// The offending field or input, when one is to blame (e.g. `inputs.image`).
+    public var field: String?
+    public var timestampMs: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case requestID = "requestId", task, code, reason, field, timestampMs
+    }
+
+    public init(requestID: String?, task: String, code: TaskErrorCode, reason: String, field: String? = nil, timestampMs: Int) {
+        self.requestID = requestID
+        self.task = task
+        self.code = code
+        self.reason = reason
+        self.field = field
+        self.timestampMs = timestampMs
+    }
+
+    /// The error answering a request that failed to parse.
+    public init(requestID: String?, task: String, parsing error: MessageError, timestampMs: Int) {
+        self.init(requestID: requestID, task: task, code: TaskErrorCode(error), reason: error.description, field: error.field, timestampMs: timestampMs)
+    }
+
+    public func validate() throws(MessageError) {
+        if let requestID { try MessageCheck.requestID(requestID, "requestId") }
+        try MessageCheck.nonEmpty(task, "task", maxLength: 256)
+        guard code.isWellFormed else {
+            throw MessageError(.invalidField, field: "code", "'\(code)' is not a code (lower-case letters, digits, '-')")
+        }
+        try MessageCheck.nonEmpty(reason, "reason")
+        if let field { try MessageCheck.nonEmpty(field, "field", maxLength: 256) }
+        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+    }
+
+    /// The MQTT 5 properties to publish the error with; `correlationData` is the request's own.
+    public func properties(correlationData: [UInt8]?, traceparent: String?) -> MessageProperties {
+        var user: [MessageProperties.UserProperty] = []
+        if let requestID { user = MessageProperties.requestProperties(requestID: requestID, epoch: nil, traceparent: traceparent) }
+        return MessageProperties(contentType: MediaType.json, correlationData: correlationData, userProperties: user)
+    }
+}

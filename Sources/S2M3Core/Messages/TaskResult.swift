@@ -1,0 +1,60 @@
+/// The result of one request, published by the aggregator on `results/{task}` and, when the
+/// request gave one, on its MQTT 5 response topic with its correlation data.
+public struct TaskResult: ControlMessage {
+    public static let schema = "s2m3.task-result/1"
+
+    public var requestID: String
+    public var task: String
+    /// The plan epoch the request was routed under (the latest, if a retry crossed a re-plan).
+    public var epoch: Int
+    /// Outputs by the task's declared output names.
+    public var outputs: [String: TaskOutput]
+    /// One entry per module invocation, in the order they were sent.
+    public var timeline: [TaskTimelineEntry]
+    /// From the aggregator receiving the request to publishing this result, ms.
+    public var totalMs: Double
+    /// The aggregator that served the request.
+    public var aggregator: String
+    public var completedAtMs: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case requestID = "requestId", task, epoch, outputs, timeline, totalMs, aggregator, completedAtMs
+    }
+
+    public init(
+        requestID: String, task: String, epoch: Int, outputs: [String: TaskOutput], timeline: [TaskTimelineEntry],
+        totalMs: Double, aggregator: String, completedAtMs: Int
+    ) {
+        self.requestID = requestID
+        self.task = task
+        self.epoch = epoch
+        self.outputs = outputs
+        self.timeline = timeline
+        self.totalMs = totalMs
+        self.aggregator = aggregator
+        self.completedAtMs = completedAtMs
+    }
+
+    public func validate() throws(MessageError) {
+        try MessageCheck.requestID(requestID, "requestId")
+        try MessageCheck.identifier(task, "task")
+        try MessageCheck.atLeast(epoch, 1, "epoch")
+        guard !outputs.isEmpty else { throw MessageError(.missingField, field: "outputs", "a result has at least one output") }
+        for (name, output) in outputs.sorted(by: { $0.key < $1.key }) {
+            try MessageCheck.identifier(name, "outputs.\(name)")
+            try output.validate("outputs.\(name)")
+        }
+        for (index, entry) in timeline.enumerated() { try entry.validate("timeline[\(index)]") }
+        try MessageCheck.nonNegative(totalMs, "totalMs")
+        try MessageCheck.identifier(aggregator, "aggregator")
+        try MessageCheck.atLeast(completedAtMs, 0, "completedAtMs")
+    }
+
+    /// The MQTT 5 properties to publish the result with; `correlationData` is the request's own,
+    /// returned unchanged.
+    public func properties(correlationData: [UInt8]?, traceparent: String?) -> MessageProperties {
+        MessageProperties(
+            contentType: MediaType.json, correlationData: correlationData,
+            userProperties: MessageProperties.requestProperties(requestID: requestID, epoch: epoch, traceparent: traceparent))
+    }
+}
