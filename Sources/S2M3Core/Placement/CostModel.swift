@@ -16,6 +16,10 @@ public struct CostModel: Sendable {
         problem = try PlacementProblem(instance)
     }
 
+    init(problem: PlacementProblem) {
+        self.problem = problem
+    }
+
     /// The cost model's verdict on one placement.
     public struct Evaluation: Sendable, Equatable {
         /// Predicted latency per task, in seconds.

@@ -1,10 +1,10 @@
 /// Exact single-copy placement by depth-first branch and bound.
 ///
 /// Free modules are decided in greedy order (most compute first). At each level every device with
-/// room is tried, best lower bound first. The lower bound of a partial placement is the objective
-/// with undecided nodes at the fastest device that could hold them and free transfers to and from
-/// them; every term only grows as more is decided (loads only increase), so a branch whose bound
-/// reaches the incumbent cannot beat it and is cut. Empty devices with identical capabilities are
+/// room is tried, best lower bound first. The lower bound of a partial placement
+/// (``PlacementProblem/taskLowerBound(_:route:load:memoryUsed:finish:)``) puts each undecided node
+/// on its own best device; no completion does better, so a branch whose bound reaches the incumbent
+/// cannot beat it and is cut. Empty devices with identical capabilities are
 /// interchangeable: only the first of each kind is tried. A branch is also cut when the modules
 /// left need more memory than remains, or the largest of them fits nowhere.
 ///
@@ -59,7 +59,7 @@ final class PlacementBranchAndBound {
     func run() -> Outcome {
         let problem = state.problem
         for m in order where state.assignment[m] >= 0 { state.unplace(m) }
-        state.unplaced = problem.lowerBounds(hostSets: state.fixedHosts)
+        state.mode = .lowerBound
         state.recomputeAll()
         lowerBound = state.objective
         freeTotal = (0..<problem.deviceCount).reduce(0) { $0 + problem.memory[$1] - state.memoryUsed[$1] }
@@ -69,7 +69,8 @@ final class PlacementBranchAndBound {
             stoppedByTime: stoppedByTime, stoppedByNodes: stoppedByNodes)
     }
 
-    private func cutoff() -> Double { best - 1e-12 * max(1, abs(best)) }
+    /// Bounds at or above this cannot improve on the incumbent (+∞ while there is none).
+    private func cutoff() -> Double { best.isFinite ? best - 1e-12 * max(1, abs(best)) : .infinity }
 
     private func search(depth: Int) {
         if stoppedByTime || stoppedByNodes { return }
@@ -115,7 +116,13 @@ final class PlacementBranchAndBound {
     private func descend(_ m: Int, _ d: Int) -> (Double, [(Int, Double)]) {
         state.place(m, on: d)
         freeTotal -= state.problem.moduleMemory[m]
-        state.collectAffected(modules: [m], devices: [], loadChanges: false)
+        if state.problem.taskCount <= 64 {
+            // Few tasks: refresh every bound (the room and load this placement takes tighten the
+            // bounds of tasks that do not use m too).
+            state.affected = Array(0..<state.problem.taskCount)
+        } else {
+            state.collectAffected(modules: [m], devices: [d], loadChanges: state.problem.moduleDemand[m] > 0)
+        }
         var saved: [(Int, Double)] = []
         saved.reserveCapacity(state.affected.count)
         let tasks = state.affected
@@ -143,10 +150,9 @@ final class PlacementBranchAndBound {
     private func leaf() {
         let problem = state.problem
         var finish = [Double](repeating: 0, count: problem.nodeCount)
-        let zero = UnplacedEstimate.zero(moduleCount: problem.moduleCount)
         var objective = 0.0
         for t in 0..<problem.taskCount {
-            let value = problem.taskLatency(t, route: state.route, load: state.load, unplaced: zero, finish: &finish)
+            let value = problem.taskLatency(t, route: state.route, load: state.load, finish: &finish)
             objective += problem.taskWeight[t] * value
             if objective >= best { return }
         }

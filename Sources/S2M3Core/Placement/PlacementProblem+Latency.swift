@@ -1,47 +1,13 @@
-/// What the cost model assumes for a node whose device is not decided yet.
-///
-/// The greedy rule uses ``zero`` (only what is placed so far counts); branch and bound uses
-/// ``PlacementProblem/lowerBounds(hostSets:)`` (the best any device could do), which never
-/// overestimates, so pruning on it is safe.
-struct UnplacedEstimate: Sendable {
-    var compute: [Double]
-    var legLatency: [Double]
-    var legSecondsPerByte: [Double]
-
-    static func zero(moduleCount: Int) -> UnplacedEstimate {
-        let zeros = [Double](repeating: 0, count: moduleCount)
-        return UnplacedEstimate(compute: zeros, legLatency: zeros, legSecondsPerByte: zeros)
-    }
-}
-
 extension PlacementProblem {
-    /// Per module, the least compute time and link cost over the devices it could use: its fixed
-    /// hosts when `hostSets[m]` is non-empty, otherwise every device whose memory could hold it.
-    func lowerBounds(hostSets: [[Int]]) -> UnplacedEstimate {
-        var estimate = UnplacedEstimate.zero(moduleCount: moduleCount)
-        for m in 0..<moduleCount {
-            let candidates =
-                hostSets[m].isEmpty
-                ? (0..<deviceCount).filter { memory[$0] >= moduleMemory[m] } : hostSets[m]
-            guard !candidates.isEmpty else { continue }
-            estimate.compute[m] = candidates.map { moduleWork[m] / speed[$0] }.min() ?? 0
-            estimate.legLatency[m] = candidates.map { latency[$0] }.min() ?? 0
-            estimate.legSecondsPerByte[m] = candidates.map { secondsPerByte[$0] }.min() ?? 0
-        }
-        return estimate
-    }
-
     /// The critical-path latency of task `t`: every node starts when its slowest input has arrived
     /// (a task input crosses the node device's link once; another node's output crosses the
     /// producer's and the consumer's links unless both share a device) and then computes; the task
     /// ends when the last result has crossed its device's link back to the broker.
     ///
-    /// Nodes with `route[n] < 0` are not placed: they use `unplaced`, and transfers to or from them
-    /// count as free. Returns +∞ when a used device is saturated. `finish` is scratch space indexed
-    /// by global node.
-    func taskLatency(
-        _ t: Int, route: [Int], load: [Double], unplaced: UnplacedEstimate, finish: inout [Double]
-    ) -> Double {
+    /// Nodes with `route[n] < 0` are not placed yet and count as free (no compute, no transfer):
+    /// the latency "so far" the greedy rule compares. Returns +∞ when a used device is saturated.
+    /// `finish` is scratch space indexed by global node.
+    func taskLatency(_ t: Int, route: [Int], load: [Double], finish: inout [Double]) -> Double {
         var result = 0.0
         for n in taskNodes[t] {
             let d = route[n]
@@ -52,9 +18,7 @@ extension PlacementProblem {
                 let bytes = inputBytes[k]
                 var arrival: Double
                 if producer < 0 {
-                    arrival =
-                        d >= 0 ? latency[d] + bytes * secondsPerByte[d]
-                        : unplaced.legLatency[m] + bytes * unplaced.legSecondsPerByte[m]
+                    arrival = d >= 0 ? latency[d] + bytes * secondsPerByte[d] : 0
                 } else {
                     arrival = finish[producer]
                     let from = route[producer]
@@ -70,16 +34,85 @@ extension PlacementProblem {
                 if utilisation >= 1 { return .infinity }
                 compute = moduleWork[m] / speed[d] / (1 - utilisation)
             } else {
-                compute = unplaced.compute[m]
+                compute = 0
             }
             let done = ready + compute
             finish[n] = done
             if nodeIsSink[n] {
-                let back =
-                    d >= 0 ? latency[d] + moduleOutput[m] * secondsPerByte[d]
-                    : unplaced.legLatency[m] + moduleOutput[m] * unplaced.legSecondsPerByte[m]
+                let back = d >= 0 ? latency[d] + moduleOutput[m] * secondsPerByte[d] : 0
                 if done + back > result { result = done + back }
             }
+        }
+        return result
+    }
+
+    /// A lower bound on task `t`'s latency over every completion of a partial placement: placed
+    /// nodes cost what they cost now; each unplaced node of module m is put, on its own, on the
+    /// device where it would finish first among those that still have room for m and stay
+    /// unsaturated with m's demand added (transfers from placed producers counted, from unplaced
+    /// ones free). Loads and memory only grow as the placement is completed, so no completion does
+    /// better. Returns +∞ when an unplaced node has no device left.
+    func taskLowerBound(
+        _ t: Int, route: [Int], load: [Double], memoryUsed: [Int], finish: inout [Double]
+    ) -> Double {
+        var result = 0.0
+        for n in taskNodes[t] {
+            let d = route[n]
+            let m = nodeModule[n]
+            if d >= 0 {
+                var ready = 0.0
+                for k in inputStart[n]..<inputStart[n + 1] {
+                    let producer = inputProducer[k]
+                    var arrival: Double
+                    if producer < 0 {
+                        arrival = latency[d] + inputBytes[k] * secondsPerByte[d]
+                    } else {
+                        arrival = finish[producer]
+                        let from = route[producer]
+                        if from >= 0 && from != d {
+                            arrival += latency[from] + latency[d] + inputBytes[k] * (secondsPerByte[from] + secondsPerByte[d])
+                        }
+                    }
+                    if arrival > ready { ready = arrival }
+                }
+                let utilisation = load[d] / speed[d]
+                if utilisation >= 1 { return .infinity }
+                let done = ready + moduleWork[m] / speed[d] / (1 - utilisation)
+                finish[n] = done
+                if nodeIsSink[n] { result = max(result, done + latency[d] + moduleOutput[m] * secondsPerByte[d]) }
+                continue
+            }
+            var best = Double.infinity
+            var bestWithResult = Double.infinity
+            for c in 0..<deviceCount {
+                guard memoryUsed[c] + moduleMemory[m] <= memory[c] else { continue }
+                let utilisation = (load[c] + moduleDemand[m]) / speed[c]
+                guard utilisation < 1 else { continue }
+                var ready = 0.0
+                for k in inputStart[n]..<inputStart[n + 1] {
+                    let producer = inputProducer[k]
+                    var arrival: Double
+                    if producer < 0 {
+                        arrival = latency[c] + inputBytes[k] * secondsPerByte[c]
+                    } else {
+                        arrival = finish[producer]
+                        let from = route[producer]
+                        if from >= 0 && from != c {
+                            arrival += latency[from] + latency[c] + inputBytes[k] * (secondsPerByte[from] + secondsPerByte[c])
+                        }
+                    }
+                    if arrival > ready { ready = arrival }
+                }
+                let done = ready + moduleWork[m] / speed[c] / (1 - utilisation)
+                if done < best { best = done }
+                if nodeIsSink[n] {
+                    let delivered = done + latency[c] + moduleOutput[m] * secondsPerByte[c]
+                    if delivered < bestWithResult { bestWithResult = delivered }
+                }
+            }
+            if !best.isFinite { return .infinity }
+            finish[n] = best
+            if nodeIsSink[n] { result = max(result, bestWithResult) }
         }
         return result
     }
@@ -148,11 +181,10 @@ extension PlacementProblem {
     /// Latency of every task and the weighted objective for a complete route.
     func evaluate(route: [Int], load: [Double]) -> (latencies: [Double], objective: Double) {
         var finish = [Double](repeating: 0, count: nodeCount)
-        let zero = UnplacedEstimate.zero(moduleCount: moduleCount)
         var latencies: [Double] = []
         var objective = 0.0
         for t in 0..<taskCount {
-            let value = taskLatency(t, route: route, load: load, unplaced: zero, finish: &finish)
+            let value = taskLatency(t, route: route, load: load, finish: &finish)
             latencies.append(value)
             objective += taskWeight[t] * value
         }

@@ -20,7 +20,7 @@ extension PlacementSearchState {
     /// the device declared first. Nodes not placed yet count as free (zero time), so the choice
     /// sees exactly what is placed so far. Leaves the state in exact mode on success.
     mutating func runGreedy(order: [Int]) -> PlacementFailure? {
-        unplaced = .zero(moduleCount: problem.moduleCount)
+        mode = .placedSoFar
         recomputeAll()
         for m in order {
             var best = -1
@@ -55,7 +55,7 @@ extension PlacementSearchState {
             guard best >= 0 else { return failure(placing: m, after: "the larger modules (memory-first packing)") }
             place(m, on: best)
         }
-        unplaced = .zero(moduleCount: problem.moduleCount)
+        mode = .placedSoFar
         recomputeAll()
         return nil
     }

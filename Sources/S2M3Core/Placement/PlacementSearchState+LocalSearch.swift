@@ -8,7 +8,7 @@ extension PlacementSearchState {
     /// neighbours and the `breadth` fastest devices with room.
     @discardableResult
     mutating func improveLocally(order: [Int], evaluationLimit: Int, breadth: Int = 12) -> Int {
-        unplaced = .zero(moduleCount: problem.moduleCount)
+        mode = .placedSoFar
         recomputeAll()
         let start = evaluations
         var changes = 0

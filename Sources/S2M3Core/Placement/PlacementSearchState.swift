@@ -2,7 +2,7 @@
 /// one device per free module, fixed hosts for modules kept from a previous plan, the resulting
 /// route, device load and memory, and one cached latency per task.
 ///
-/// `taskValue[t]` is task t's latency under `unplaced` (the estimate used for undecided nodes), so
+/// `taskValue[t]` is task t's latency under `mode` (how undecided nodes count), so
 /// a change needs only the affected tasks recomputed: the tasks that invoke the moved module and,
 /// when its compute demand changes a device's load, the tasks with nodes on that device.
 struct PlacementSearchState {
@@ -15,7 +15,8 @@ struct PlacementSearchState {
     var load: [Double]
     var memoryUsed: [Int]
     var taskValue: [Double]
-    var unplaced: UnplacedEstimate
+    /// How undecided nodes count in `taskValue`.
+    var mode: Mode = .placedSoFar
     /// Modules with at least one node routed to each device.
     var deviceModules: [[Int]]
 
@@ -26,10 +27,16 @@ struct PlacementSearchState {
     /// Task latency evaluations performed (the deterministic work measure budgets count).
     var evaluations = 0
 
-    init(problem: PlacementProblem, fixedHosts: [[Int]], unplaced: UnplacedEstimate) {
+    enum Mode {
+        /// Undecided nodes are free: the latency of what is placed so far (exact once all are placed).
+        case placedSoFar
+        /// Undecided nodes at their best possible device: a lower bound for branch and bound.
+        case lowerBound
+    }
+
+    init(problem: PlacementProblem, fixedHosts: [[Int]]) {
         self.problem = problem
         self.fixedHosts = fixedHosts
-        self.unplaced = unplaced
         assignment = [Int](repeating: -1, count: problem.moduleCount)
         route = [Int](repeating: -1, count: problem.nodeCount)
         load = [Double](repeating: 0, count: problem.deviceCount)
@@ -106,7 +113,12 @@ struct PlacementSearchState {
 
     mutating func latency(_ t: Int) -> Double {
         evaluations += 1
-        return problem.taskLatency(t, route: route, load: load, unplaced: unplaced, finish: &finish)
+        switch mode {
+        case .placedSoFar:
+            return problem.taskLatency(t, route: route, load: load, finish: &finish)
+        case .lowerBound:
+            return problem.taskLowerBound(t, route: route, load: load, memoryUsed: memoryUsed, finish: &finish)
+        }
     }
 
     /// Σ weight × (new − cached) over `affected`; +∞ if any affected task becomes infinite.
