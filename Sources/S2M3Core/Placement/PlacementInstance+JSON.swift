@@ -201,7 +201,7 @@ struct WireNode: Codable {
     var id: String?
     var module: String?
     var inputs: [String]?
-    var model: String?
+    var models: [String]?
 }
 
 struct WireTask: Codable {
@@ -216,7 +216,7 @@ struct WireTask: Codable {
         rate = task.rate
         priority = task.priority == 1 ? nil : task.priority
         inputs = task.graph.inputs.map { WireTaskInput(id: $0.id, bytes: Double($0.bytes)) }
-        nodes = task.graph.nodes.map { WireNode(id: $0.id, module: $0.module, inputs: $0.inputs, model: $0.model) }
+        nodes = task.graph.nodes.map { WireNode(id: $0.id, module: $0.module, inputs: $0.inputs, models: $0.models.isEmpty ? nil : $0.models) }
     }
 
     func model(at path: String) throws(PlacementError) -> PlacementTask {
@@ -236,7 +236,7 @@ struct WireTask: Codable {
             graphNodes.append(
                 TaskNode(
                     id: try require(node.id, nodeAt, "id"), module: try require(node.module, nodeAt, "module"),
-                    inputs: node.inputs ?? [], model: node.model))
+                    inputs: node.inputs ?? [], models: node.models ?? []))
         }
         return PlacementTask(
             id: id, rate: try require(rate, at, "rate"), priority: priority ?? 1,

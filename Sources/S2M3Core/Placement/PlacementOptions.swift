@@ -33,7 +33,7 @@ public struct PlacementOptions: Sendable, Hashable {
 
     public init(
         exactNodeLimit: Int = 50_000_000, exactTimeLimit: Duration = .seconds(60),
-        autoExactModuleLimit: Int = 24, autoExactNodeLimit: Int = 1_000_000,
+        autoExactModuleLimit: Int = 32, autoExactNodeLimit: Int = 1_000_000,
         autoExactTimeLimit: Duration = .seconds(2), localSearchEvaluationLimit: Int = 4_000_000,
         replicaEvaluationLimit: Int = 2_000, replicas: Bool = true
     ) {

@@ -1,7 +1,7 @@
 /// Memory saved by splitting models into modules and sharing identical modules, per task and for
 /// all tasks together (the paper reports up to 50 % for a single task and 62 % for several).
 ///
-/// Three deployments are compared, for the models a scope's task nodes name (`TaskNode.model`):
+/// Three deployments are compared, for the models a scope's task nodes name (`TaskNode.models`):
 /// - **monolithic**: every model loaded whole (all modules ``PlacementInstance/models`` lists for it);
 /// - **split**: only the modules the tasks invoke, but one copy per model (no sharing across models);
 /// - **split + shared**: every distinct module once.
@@ -34,7 +34,9 @@ public struct SharingReport: Sendable {
             let module: String
         }
         func uses(_ task: PlacementTask) -> Set<Use> {
-            Set(task.graph.nodes.map { Use(model: $0.model ?? "module:\($0.module)", module: $0.module) })
+            Set(task.graph.nodes.flatMap { node in
+                (node.models.isEmpty ? ["module:\(node.module)"] : node.models).map { Use(model: $0, module: node.module) }
+            })
         }
         func row(_ scope: String, _ used: Set<Use>) -> Row {
             let models = Set(used.map(\.model))

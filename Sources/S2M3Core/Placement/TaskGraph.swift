@@ -152,14 +152,15 @@ public struct TaskNode: Sendable, Hashable, Codable {
     public var module: String
     /// Names of task inputs or other nodes whose outputs this node consumes, in argument order.
     public var inputs: [String]
-    /// The published model this invocation belongs to, if known (used by the sharing report).
-    public var model: String?
+    /// The published models this invocation serves (usually one; several when models share the
+    /// module, e.g. a vision tower two models reuse). Only the sharing report reads it.
+    public var models: [String]
 
-    public init(id: String, module: String, inputs: [String], model: String? = nil) {
+    public init(id: String, module: String, inputs: [String], models: [String] = []) {
         self.id = id
         self.module = module
         self.inputs = inputs
-        self.model = model
+        self.models = models
     }
 }
 
