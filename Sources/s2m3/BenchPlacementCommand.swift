@@ -44,6 +44,9 @@ struct BenchPlacementCommand: ParsableCommand {
     func run() throws {
         print("<!-- s2m3 bench placement --instances \(instances) --seed \(seed) --sizes \(sizes) --repeats \(repeats) -->")
         if !skipOptimality {
+            try optimality(
+                .paperAssumptions, name: "paperAssumptions",
+                load: "the paper's assumptions (cheap communication: outputs ≤ 16 KB on 1 Gbit/s links, light load)")
             try optimality(.paperScale, name: "paperScale", load: "light load (demand ≤ 5 % of compute)")
             try optimality(.paperScaleLoaded, name: "paperScaleLoaded", load: "under load (demand ≤ 30 % of compute)")
         }

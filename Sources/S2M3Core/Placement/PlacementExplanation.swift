@@ -21,7 +21,8 @@ public struct PlacementExplanation: Sendable {
         let used = problem.memoryUsed(hosts: hosts)
         let (route, load) = problem.route(hosts: hosts)
         let base = problem.evaluate(route: route, load: load).objective
-        let kept = Set(placement.loads.map { "\($0.module)@\($0.device)" })
+        let loaded = Set(placement.loads.map { "\($0.module)@\($0.device)" })
+        let replanned = placement.steps.first?.hasPrefix("re-plan") ?? false
         let order = problem.neededModules.sorted { a, b in
             problem.moduleWork[a] != problem.moduleWork[b] ? problem.moduleWork[a] > problem.moduleWork[b] : a < b
         }
@@ -39,7 +40,7 @@ public struct PlacementExplanation: Sendable {
                     if best == nil || delta < best!.delta { best = (other, delta) }
                 }
                 var reasons: [String] = []
-                if placement.loads.isEmpty == false && !kept.contains("\(module.id)@\(instance.devices[d].id)") {
+                if replanned && !loaded.contains("\(module.id)@\(instance.devices[d].id)") {
                     reasons.append("kept from the previous plan")
                 }
                 if hosts[m].count > 1 {

@@ -40,24 +40,39 @@ extension PlacementSearchState {
     }
 
     /// Fallback packing when the greedy rule strands a module: largest memory first, each on the
-    /// device it fills most tightly (best fit). Finds a feasible start for local search where the
-    /// latency-driven rule fragments memory.
+    /// device it fills most tightly (best fit), or, if that strands one too, on the device with the
+    /// most room left (worst fit, which also spreads compute). Finds a feasible start for local
+    /// search where the latency-driven rule fragments memory.
     mutating func runMemoryFirst(modules: [Int]) -> PlacementFailure? {
-        for m in modules where assignment[m] >= 0 { unplace(m) }
         let order = modules.sorted { a, b in
             problem.moduleMemory[a] != problem.moduleMemory[b] ? problem.moduleMemory[a] > problem.moduleMemory[b] : a < b
         }
-        for m in order {
-            var best = -1
-            for d in 0..<problem.deviceCount where fits(m, on: d) {
-                if best < 0 || problem.memory[d] - memoryUsed[d] < problem.memory[best] - memoryUsed[best] { best = d }
+        var firstFailure: PlacementFailure?
+        for tightest in [true, false] {
+            for m in modules where assignment[m] >= 0 { unplace(m) }
+            var stranded: Int?
+            for m in order {
+                var best = -1
+                for d in 0..<problem.deviceCount where fits(m, on: d) {
+                    let room = problem.memory[d] - memoryUsed[d]
+                    let bestRoom = best < 0 ? 0 : problem.memory[best] - memoryUsed[best]
+                    if best < 0 || (tightest ? room < bestRoom : room > bestRoom) { best = d }
+                }
+                guard best >= 0 else {
+                    stranded = m
+                    break
+                }
+                place(m, on: best)
             }
-            guard best >= 0 else { return failure(placing: m, after: "the larger modules (memory-first packing)") }
-            place(m, on: best)
+            if let stranded {
+                if firstFailure == nil { firstFailure = failure(placing: stranded, after: "the larger modules (memory-first packing)") }
+                continue
+            }
+            mode = .placedSoFar
+            recomputeAll()
+            return nil
         }
-        mode = .placedSoFar
-        recomputeAll()
-        return nil
+        return firstFailure
     }
 
     /// A message naming the module that does not fit and the free memory everywhere.

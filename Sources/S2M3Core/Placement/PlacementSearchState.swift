@@ -76,7 +76,7 @@ struct PlacementSearchState {
         assignment[m] = -1
         memoryUsed[d] -= problem.moduleMemory[m]
         load[d] -= problem.moduleDemand[m]
-        if load[d] < 1e-12 * problem.speed[d] && deviceModules[d].count == 1 { load[d] = 0 }
+        if deviceModules[d].count == 1 { load[d] = 0 }  // nothing left there: no float residue
         for n in problem.moduleNodes[m] { route[n] = -1 }
         if let index = deviceModules[d].lastIndex(of: m) { deviceModules[d].remove(at: index) }
     }

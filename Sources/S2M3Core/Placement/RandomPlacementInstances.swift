@@ -12,6 +12,13 @@ public struct RandomPlacementInstances: Sendable {
     public var memorySlack: ClosedRange<Double>
     /// Total compute demand over total device speed, at most.
     public var utilisation: Double
+    /// Bytes of one module output (log-uniform).
+    public var outputBytes: ClosedRange<Double> = 1e3...2e6
+    /// Bytes of one request input (log-uniform).
+    public var inputBytes: ClosedRange<Double> = 1e3...1e6
+    /// Link bandwidth in Mbit/s (log-uniform) and latency in ms (uniform).
+    public var bandwidthMbps: ClosedRange<Double> = 100...1000
+    public var latencyMs: ClosedRange<Double> = 0.5...5
 
     public init(
         devices: ClosedRange<Int>, modules: ClosedRange<Int>, tasks: ClosedRange<Int>,
@@ -29,6 +36,17 @@ public struct RandomPlacementInstances: Sendable {
     /// (demand at most 5 % of the devices' compute, so queueing barely matters, as in the paper's
     /// static model).
     public static let paperScale = RandomPlacementInstances(devices: 2...6, modules: 4...20, tasks: 2...5, utilisation: 0.05)
+
+    /// The paper's sizes and its assumption that communication is cheap: small outputs (1–16 KB)
+    /// and inputs (1–100 KB) on gigabit links, light load.
+    public static let paperAssumptions: RandomPlacementInstances = {
+        var generator = RandomPlacementInstances(devices: 2...6, modules: 4...20, tasks: 2...5, utilisation: 0.05)
+        generator.outputBytes = 1e3...16e3
+        generator.inputBytes = 1e3...1e5
+        generator.bandwidthMbps = 1000...1000
+        generator.latencyMs = 0.5...2
+        return generator
+    }()
 
     /// The paper's sizes under load: demand up to 30 % of the devices' compute, so where modules
     /// share a device their queueing matters.
@@ -53,7 +71,7 @@ public struct RandomPlacementInstances: Sendable {
                 PlacementModule(
                     id: "m\(index)", memoryBytes: Int(random.logUniform(50e6, 4e9)),
                     gflop: (random.logUniform(0.5, 400) * 100).rounded() / 100,
-                    outputBytes: Int(random.logUniform(1e3, 2e6))))
+                    outputBytes: Int(random.logUniform(outputBytes.lowerBound, outputBytes.upperBound))))
         }
 
         // Tasks: the first nodes read request inputs, later nodes read one or two earlier nodes.
@@ -61,7 +79,7 @@ public struct RandomPlacementInstances: Sendable {
         var used = [Bool](repeating: false, count: moduleCount)
         for t in 0..<taskCount {
             let inputCount = random.int(in: 1...2)
-            let inputs = (0..<inputCount).map { TaskGraph.Input(id: "in\($0)", bytes: Int(random.logUniform(1e3, 1e6))) }
+            let inputs = (0..<inputCount).map { TaskGraph.Input(id: "in\($0)", bytes: Int(random.logUniform(inputBytes.lowerBound, inputBytes.upperBound))) }
             let size = min(random.int(in: nodesPerTask), moduleCount)
             var picked: [Int] = []
             while picked.count < size {
@@ -102,8 +120,8 @@ public struct RandomPlacementInstances: Sendable {
                     id: "d\(index)", memoryBytes: Int(random.logUniform(2e9, 16e9)),
                     gflops: (random.logUniform(100, 2000)).rounded(),
                     link: PlacementLink(
-                        bandwidthMbps: random.logUniform(100, 1000).rounded(),
-                        latencyMs: (random.uniform(0.5, 5) * 10).rounded() / 10)))
+                        bandwidthMbps: random.logUniform(bandwidthMbps.lowerBound, bandwidthMbps.upperBound).rounded(),
+                        latencyMs: (random.uniform(latencyMs.lowerBound, latencyMs.upperBound) * 10).rounded() / 10)))
         }
         // Memory: scale devices so the total has the drawn slack and the largest module fits.
         let needed = Double(moduleList.reduce(0) { $0 + $1.memoryBytes })
