@@ -33,14 +33,14 @@ struct PlanCommand: ParsableCommand {
         do {
             parsed = try PlacementInstance(json: problem)
         } catch {
-            throw ValidationError("\(instance): \(error.message)")
+            throw PlanCommandError("\(instance): \(error.message)")
         }
         var previousHosts: [String: [String]]?
         if let previous {
             do {
                 previousHosts = try PlacementReport.hosts(fromJSON: try load(previous, what: "previous plan"))
             } catch let error as PlacementError {
-                throw ValidationError("\(previous): \(error.message)")
+                throw PlanCommandError("\(previous): \(error.message)")
             }
         }
         var options = PlacementOptions()
@@ -53,7 +53,7 @@ struct PlanCommand: ParsableCommand {
         do {
             result = try Placement.solve(parsed, algorithm: algorithm, previousHosts: previousHosts, options: options)
         } catch {
-            throw ValidationError("\(error.code): \(error.message)")
+            throw PlanCommandError("\(error.code): \(error.message)")
         }
         let report = PlacementReport(instance: parsed, result: result)
         if json {
@@ -66,7 +66,7 @@ struct PlanCommand: ParsableCommand {
                 let explanation = try PlacementExplanation(instance: parsed, placement: result.placement)
                 print(json ? explanation.text : "\nWhy:\n" + explanation.text)
             } catch {
-                throw ValidationError("\(error.code): \(error.message)")
+                throw PlanCommandError("\(error.code): \(error.message)")
             }
         }
     }
@@ -75,9 +75,18 @@ struct PlanCommand: ParsableCommand {
         do {
             return try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ValidationError("cannot read the \(what) file '\(path)': \(error.localizedDescription)")
+            throw PlanCommandError("cannot read the \(what) file '\(path)': \(error.localizedDescription)")
         }
     }
 }
 
 extension PlacementAlgorithm: ExpressibleByArgument {}
+
+/// A failure of `s2m3 plan` that is about the input, not the command line: printed without usage.
+struct PlanCommandError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
