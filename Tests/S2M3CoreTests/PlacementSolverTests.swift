@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import S2M3Core
@@ -125,6 +126,21 @@ struct PlacementSolverTests {
         let again = try Placement.solve(instance, algorithm: .auto, previous: before).placement
         #expect(again.moves == 0)
         #expect(again.hosts == before.hosts)
+    }
+
+    /// What a planner publishes and reads back: the placement itself and the plan report's hosts.
+    @Test func placementAndReportRoundTripThroughJSON() throws {
+        let instance = Self.small.generate(seed: 5)
+        let result = try Placement.solve(instance, algorithm: .auto)
+        let data = try JSONEncoder().encode(result.placement)
+        #expect(try JSONDecoder().decode(Placement.self, from: data) == result.placement)
+        let report = PlacementReport(instance: instance, result: result)
+        #expect(try PlacementReport.hosts(fromJSON: report.jsonData()) == result.placement.hosts)
+        #expect(report.schema == "s2m3.plan/v1")
+        #expect(abs(report.objectiveMs - result.placement.objectiveSeconds * 1000) < 1e-9)
+        #expect { try PlacementReport.hosts(fromJSON: Data("{}".utf8)) } throws: {
+            ($0 as? PlacementError)?.code == .malformedInstance && "\($0)".contains("placement")
+        }
     }
 
     @Test func moduleLargerThanEveryDeviceIsNamed() {

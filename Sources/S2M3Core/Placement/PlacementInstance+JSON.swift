@@ -23,6 +23,8 @@ extension PlacementInstance {
     public func jsonData() -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         // Encoding plain structs of strings and finite numbers cannot fail.
         return (try? encoder.encode(WireInstance(self))) ?? Data()
     }

@@ -64,7 +64,9 @@ struct PlacementSolver {
                 deadline: ContinuousClock.now + (exact ? options.exactTimeLimit : options.autoExactTimeLimit))
             let outcome = search.run()
             nodes = outcome.nodes
-            proven = outcome.proven
+            // Kept modules with several hosts are searched pre-routed and re-routed at the end, so
+            // the proof does not cover the final routing then.
+            proven = outcome.proven && !fixed.contains { $0.count > 1 }
             exhausted = !outcome.proven
             if let assignment = outcome.assignment, !feasible || outcome.objective < state.objective - 1e-12 * max(1, state.objective) {
                 for m in order where state.assignment[m] >= 0 { state.unplace(m) }

@@ -2,7 +2,8 @@
 /// devices, multi-modal tasks as small DAGs (encoders reading the request, then heads reading the
 /// encoders), modules shared between tasks, memory tight enough that placement matters.
 ///
-/// Same seed, same instance, on every platform (``SplitMix64``).
+/// Same seed, same instance (``SplitMix64``; sizes drawn log-uniformly go through the C library's
+/// `log`/`exp`, so a platform whose libm rounds differently could shift a last digit).
 public struct RandomPlacementInstances: Sendable {
     public var devices: ClosedRange<Int>
     public var modules: ClosedRange<Int>

@@ -1,6 +1,7 @@
 /// SplitMix64 (Steele, Lea, Flood 2014): a tiny, fast, seedable generator. Used wherever the
 /// placement code needs reproducible randomness (benchmarks, tests); its helpers avoid the standard
 /// library's unspecified sampling so a seed gives the same numbers on every Swift version.
+/// (`logUniform` uses the C library's `log` and `exp`.)
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
