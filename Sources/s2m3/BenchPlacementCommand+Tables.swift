@@ -130,20 +130,20 @@ extension BenchPlacementCommand {
         }
         let instance = try PlacementInstance(json: data)
         print("\n### Memory saved by sharing (\(catalog))\n")
-        print(SharingReport(instance).markdown())
+        print(PlacementSharingReport(instance).markdown())
     }
 }
 
-func median(_ values: [Double]) -> Double {
+private func median(_ values: [Double]) -> Double {
     guard !values.isEmpty else { return .nan }
     let sorted = values.sorted()
     return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
-func percent(_ value: Double) -> String {
+private func percent(_ value: Double) -> String {
     String(format: value < 0.001 && value > 0 ? "%.3f %%" : "%.1f %%", value * 100)
 }
 
-func milliseconds(_ seconds: Double) -> String {
+private func milliseconds(_ seconds: Double) -> String {
     seconds < 0.001 ? String(format: "%.3f ms", seconds * 1000) : String(format: "%.1f ms", seconds * 1000)
 }

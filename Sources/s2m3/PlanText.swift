@@ -35,7 +35,7 @@ struct PlanText {
         }
         if !instance.models.isEmpty {
             lines.append("\nMemory saved by sharing:")
-            lines.append(SharingReport(instance).markdown())
+            lines.append(PlacementSharingReport(instance).markdown())
         }
         return lines.joined(separator: "\n")
     }

@@ -24,7 +24,7 @@ struct PlacementSharingReportTests {
                     graph: TaskGraph(inputs: [.init(id: "in")], nodes: [TaskNode(id: "n", module: "b", inputs: ["in"], models: ["X"])])),
             ],
             models: [PlacementModel(id: "X", modules: ["a", "b"]), PlacementModel(id: "Y", modules: ["a", "c", "d"])])
-        let report = SharingReport(instance)
+        let report = PlacementSharingReport(instance)
         let t1 = report.tasks[0]
         #expect((t1.monolithicBytes, t1.splitBytes, t1.sharedBytes) == (300, 230, 130))
         #expect(t1.models == ["X", "Y"])

@@ -46,7 +46,8 @@ public struct PlacementExplanation: Sendable {
                 if hosts[m].count > 1 {
                     let routed = (0..<problem.nodeCount).filter { problem.nodeModule[$0] == m && route[$0] == d }
                     let tasks = Set(routed.map { instance.tasks[problem.nodeTask[$0]].id }).sorted()
-                    reasons.append("replica \(hosts[m].firstIndex(of: d)! + 1) of \(hosts[m].count), serving \(tasks.joined(separator: ", "))")
+                    let position = (hosts[m].firstIndex(of: d) ?? 0) + 1
+                    reasons.append("replica \(position) of \(hosts[m].count), serving \(tasks.joined(separator: ", "))")
                 }
                 let neighbours = Self.neighbours(of: m, on: d, problem: problem, route: route)
                 if !neighbours.isEmpty {
@@ -56,8 +57,10 @@ public struct PlacementExplanation: Sendable {
                 if fitting.allSatisfy({ problem.speed[$0] <= problem.speed[d] }) {
                     reasons.append("the fastest device that can hold it")
                 }
+                let gflop = PlacementProblem.decimal(module.gflop, places: 2)
                 reasons.append(
-                    "placed \(rank + 1)\(Self.ordinal(rank + 1)) of \(order.count) by compute (\(formatDecimal(module.gflop, places: 2)) GFLOP, \(PlacementProblem.bytes(module.memoryBytes)))")
+                    "placed \(rank + 1)\(Self.ordinal(rank + 1)) of \(order.count) by compute "
+                        + "(\(gflop) GFLOP, \(PlacementProblem.bytes(module.memoryBytes)))")
                 entries.append(
                     Entry(
                         module: module.id, device: instance.devices[d].id, reason: reasons.joined(separator: "; "),
@@ -73,7 +76,7 @@ public struct PlacementExplanation: Sendable {
             var line = "\(entry.module) → \(entry.device): \(entry.reason)."
             if let runnerUp = entry.runnerUp, let delta = entry.runnerUpDeltaSeconds {
                 let sign = delta >= 0 ? "+" : "−"
-                line += " Runner-up \(runnerUp): objective \(sign)\(formatDecimal(abs(delta) * 1000, places: 3)) ms."
+                line += " Runner-up \(runnerUp): objective \(sign)\(PlacementProblem.decimal(abs(delta) * 1000, places: 3)) ms."
             } else {
                 line += " No other device has room for it."
             }

@@ -218,7 +218,9 @@ struct WireTask: Codable {
         rate = task.rate
         priority = task.priority == 1 ? nil : task.priority
         inputs = task.graph.inputs.map { WireTaskInput(id: $0.id, bytes: Double($0.bytes)) }
-        nodes = task.graph.nodes.map { WireNode(id: $0.id, module: $0.module, inputs: $0.inputs, models: $0.models.isEmpty ? nil : $0.models) }
+        nodes = task.graph.nodes.map {
+            WireNode(id: $0.id, module: $0.module, inputs: $0.inputs, models: $0.models.isEmpty ? nil : $0.models)
+        }
     }
 
     func model(at path: String) throws(PlacementError) -> PlacementTask {

@@ -165,21 +165,23 @@ struct PlacementProblem: Sendable {
             amount /= 1000
             unit += 1
         }
-        return unit == 0 ? "\(value) B" : "\(formatDecimal(amount, places: amount < 10 ? 2 : 1)) \(units[unit])"
+        return unit == 0 ? "\(value) B" : "\(PlacementProblem.decimal(amount, places: amount < 10 ? 2 : 1)) \(units[unit])"
     }
 }
 
-/// Formats a number with a fixed number of decimals without Foundation's locale machinery.
-func formatDecimal(_ value: Double, places: Int) -> String {
-    guard value.isFinite else { return value > 0 ? "inf" : (value < 0 ? "-inf" : "nan") }
-    var scale = 1.0
-    for _ in 0..<places { scale *= 10 }
-    let rounded = (abs(value) * scale).rounded()
-    let whole = Int(rounded / scale)
-    let fraction = Int(rounded - Double(whole) * scale)
-    let sign = value < 0 && rounded > 0 ? "-" : ""
-    if places == 0 { return "\(sign)\(whole)" }
-    var digits = String(fraction)
-    while digits.count < places { digits = "0" + digits }
-    return "\(sign)\(whole).\(digits)"
+extension PlacementProblem {
+    /// Formats a number with a fixed number of decimals without Foundation's locale machinery.
+    static func decimal(_ value: Double, places: Int) -> String {
+        guard value.isFinite else { return value > 0 ? "inf" : (value < 0 ? "-inf" : "nan") }
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        let whole = Int(rounded / scale)
+        let fraction = Int(rounded - Double(whole) * scale)
+        let sign = value < 0 && rounded > 0 ? "-" : ""
+        if places == 0 { return "\(sign)\(whole)" }
+        var digits = String(fraction)
+        while digits.count < places { digits = "0" + digits }
+        return "\(sign)\(whole).\(digits)"
+    }
 }

@@ -79,7 +79,7 @@ public struct PlacementReport: Sendable, Codable, Hashable {
         if instance.models.isEmpty {
             sharing = nil
         } else {
-            let report = SharingReport(instance)
+            let report = PlacementSharingReport(instance)
             sharing = (report.tasks + [report.allTasks, report.allTasksSeparately]).map {
                 SharingRow(
                     scope: $0.scope, models: $0.models, monolithicBytes: $0.monolithicBytes, splitBytes: $0.splitBytes,

@@ -86,7 +86,7 @@ extension PlacementSearchState {
         }
         let message =
             "module '\(module.id)' (\(PlacementProblem.bytes(module.memoryBytes)), "
-            + "\(formatDecimal(problem.moduleDemand[m], places: 2)) GFLOP/s demanded) fits on no device after "
+            + "\(PlacementProblem.decimal(problem.moduleDemand[m], places: 2)) GFLOP/s demanded) fits on no device after "
             + "\(what) were placed: \(free.joined(separator: "; ")). Add memory or a device, or remove a task."
         return PlacementFailure(module: m, message: message)
     }

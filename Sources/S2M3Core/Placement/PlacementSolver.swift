@@ -119,7 +119,8 @@ struct PlacementSolver {
             throw PlacementError(
                 .infeasible,
                 "module '\(problem.instance.modules[m].id)' needs \(PlacementProblem.bytes(problem.moduleMemory[m])) "
-                    + "but the largest device, '\(devices[largestDevice].id)', has \(PlacementProblem.bytes(problem.memory[largestDevice])). "
+                    + "but the largest device, '\(devices[largestDevice].id)', has "
+                    + "\(PlacementProblem.bytes(problem.memory[largestDevice])). "
                     + "Add a device with more memory or split the module.")
         }
         let needed = problem.neededModules.reduce(0) { $0 + problem.moduleMemory[$1] }
@@ -136,8 +137,8 @@ struct PlacementSolver {
         if demand >= capacity {
             throw PlacementError(
                 .overloaded,
-                "the task rates demand \(formatDecimal(demand, places: 1)) GFLOP/s but all devices together compute "
-                    + "\(formatDecimal(capacity, places: 1)) GFLOP/s. Lower the rates or add devices.")
+                "the task rates demand \(PlacementProblem.decimal(demand, places: 1)) GFLOP/s but all devices together compute "
+                    + "\(PlacementProblem.decimal(capacity, places: 1)) GFLOP/s. Lower the rates or add devices.")
         }
     }
 
@@ -149,7 +150,9 @@ struct PlacementSolver {
         for m in problem.neededModules { fixed[m] = previousHosts[m] }
         for d in 0..<problem.deviceCount {
             var resident = (0..<problem.moduleCount).filter { fixed[$0].contains(d) }
-            resident.sort { problem.moduleMemory[$0] != problem.moduleMemory[$1] ? problem.moduleMemory[$0] > problem.moduleMemory[$1] : $0 > $1 }
+            resident.sort { a, b in
+                problem.moduleMemory[a] != problem.moduleMemory[b] ? problem.moduleMemory[a] > problem.moduleMemory[b] : a > b
+            }
             var used = resident.reduce(0) { $0 + problem.moduleMemory[$1] }
             var demand = resident.reduce(0.0) { $0 + (fixed[$1].count == 1 ? problem.moduleDemand[$1] : 0) }
             for m in resident where used > problem.memory[d] || demand >= problem.speed[d] {

@@ -80,7 +80,9 @@ public struct RandomPlacementInstances: Sendable {
         var used = [Bool](repeating: false, count: moduleCount)
         for t in 0..<taskCount {
             let inputCount = random.int(in: 1...2)
-            let inputs = (0..<inputCount).map { TaskGraph.Input(id: "in\($0)", bytes: Int(random.logUniform(inputBytes.lowerBound, inputBytes.upperBound))) }
+            let inputs = (0..<inputCount).map {
+                TaskGraph.Input(id: "in\($0)", bytes: Int(random.logUniform(inputBytes.lowerBound, inputBytes.upperBound)))
+            }
             let size = min(random.int(in: nodesPerTask), moduleCount)
             var picked: [Int] = []
             while picked.count < size {

@@ -90,7 +90,7 @@ public struct TaskGraph: Sendable, Hashable, Codable {
                 consumers[producer].append(index)
             }
         }
-        var ready = MinHeap()
+        var ready = TaskGraphReadyQueue()
         for index in nodes.indices where indegree[index] == 0 { ready.insert(index) }
         var order: [Int] = []
         order.reserveCapacity(nodes.count)
@@ -188,7 +188,7 @@ public struct TaskGraphError: Error, Sendable, Hashable, CustomStringConvertible
 }
 
 /// A small binary min-heap of node indices (deterministic ready queue for Kahn's algorithm).
-struct MinHeap {
+private struct TaskGraphReadyQueue {
     private var items: [Int] = []
 
     mutating func insert(_ value: Int) {

@@ -7,7 +7,7 @@
 /// - **split + shared**: every distinct module once.
 /// "Saved by sharing" is 1 − shared / split; "saved in total" is 1 − shared / monolithic. For all
 /// tasks two baselines are given: models deduplicated across tasks, and each task deployed on its own.
-public struct SharingReport: Sendable {
+public struct PlacementSharingReport: Sendable {
     public struct Row: Sendable, Hashable {
         public var scope: String
         public var models: [String]
@@ -71,7 +71,8 @@ public struct SharingReport: Sendable {
             lines.append(
                 "| \(row.scope) | \(models) | \(PlacementProblem.bytes(row.monolithicBytes)) | "
                     + "\(PlacementProblem.bytes(row.splitBytes)) | \(PlacementProblem.bytes(row.sharedBytes)) | "
-                    + "\(formatDecimal(row.savedBySharing * 100, places: 1)) % | \(formatDecimal(row.savedInTotal * 100, places: 1)) % |")
+                    + "\(PlacementProblem.decimal(row.savedBySharing * 100, places: 1)) % | "
+                    + "\(PlacementProblem.decimal(row.savedInTotal * 100, places: 1)) % |")
         }
         lines.append("")
         lines.append("Paper (S2M3, ICDCS 2025): up to 50 % saved for a single task, up to 62 % for several tasks.")
