@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "s2m3", targets: ["s2m3"]),
         .library(name: "S2M3Core", targets: ["S2M3Core"]),
         .library(name: "MQTTBus", targets: ["MQTTBus"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Preprocessing", targets: ["Preprocessing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,12 +23,22 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // ONNX Runtime: scripts/setup.d/10-onnxruntime.sh installs it into /usr/local when missing.
+        .systemLibrary(name: "COnnxRuntime", pkgConfig: "libonnxruntime"),
+        // JPEG (TurboJPEG API of libjpeg-turbo) and PNG (libpng's simplified API) decoders.
+        .systemLibrary(
+            name: "CImageCodecs",
+            pkgConfig: "libpng",
+            providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]
+        ),
         // Layer 1.
         .target(name: "S2M3Core"),
         .target(
             name: "MQTTBus",
             dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
         ),
+        .target(name: "Inference", dependencies: ["COnnxRuntime"]),
+        .target(name: "Preprocessing", dependencies: ["Inference", "CImageCodecs"]),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
@@ -37,5 +49,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
+        .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
     ]
 )
