@@ -1,0 +1,114 @@
+import Foundation
+import Inference
+import Preprocessing
+import Testing
+
+private struct ImageGolden: Decodable {
+    struct Config: Decodable { let resize: Int; let crop: Int; let filter: String; let mean: [Float]; let std: [Float] }
+    struct Result: Decodable {
+        let resized: [Int]; let crop_origin: [Int]; let crop_fnv1a64: String; let shape: [Int]
+        let sum: Double; let sample_stride: Int; let sample: [Float]
+    }
+    struct Image: Decodable {
+        let width: Int; let height: Int; let rgb_fnv1a64: String; let rgb_sample_stride: Int; let rgb_sample: [UInt8]
+        let preprocess: [String: Result]
+    }
+    let configs: [String: Config]
+    let images: [String: Image]
+}
+
+@Suite("Image decoding and pre-processing match Pillow")
+struct ImagePreprocessTests {
+    private let golden: ImageGolden
+
+    init() throws { golden = try Fixtures.golden("image.json", as: ImageGolden.self) }
+
+    @Test(arguments: ["chelsea.png", "rocket.jpg", "camera.png", "logo.png"])
+    func decodesLikePillow(name: String) throws {
+        let expected = try #require(golden.images[name])
+        let image = try ImageDecoder.decode(try Fixtures.bytes(name), name: name)
+        #expect(image.width == expected.width && image.height == expected.height)
+        #expect(Fixtures.strided(image.pixels, expected.rgb_sample_stride) == expected.rgb_sample)
+        #expect(Fixtures.fnv1a64(image.pixels) == expected.rgb_fnv1a64, "every decoded byte equals Pillow's")
+    }
+
+    @Test(arguments: ["chelsea.png", "rocket.jpg", "camera.png", "logo.png"], ["effnet", "imagenet-bicubic"])
+    func preprocessesLikeTorchvision(name: String, config: String) throws {
+        let expected = try #require(golden.images[name]?.preprocess[config])
+        let c = try #require(golden.configs[config])
+        let preprocess = try ImagePreprocess(.init(
+            resizeShorterSide: c.resize, cropWidth: c.crop, cropHeight: c.crop,
+            filter: c.filter == "bicubic" ? .bicubic : .bilinear, mean: c.mean, std: c.std))
+        let image = try ImageDecoder.decode(try Fixtures.bytes(name), name: name)
+
+        let cropped = preprocess.resizedAndCropped(image)
+        #expect(Fixtures.fnv1a64(cropped.pixels) == expected.crop_fnv1a64, "resized and cropped bytes equal Pillow's")
+
+        let tensor = try preprocess(encoded: try Fixtures.bytes(name), name: name)
+        #expect(tensor.shape == expected.shape)
+        let values = try #require(tensor.float32Values)
+        let sample = Fixtures.strided(values, expected.sample_stride)
+        #expect(sample.count == expected.sample.count)
+        let worst = zip(sample, expected.sample).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-6, "largest difference \(worst)")
+        let sum = values.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(sum - expected.sum) < 1e-2)
+    }
+
+    @Test func defaultIsTheEfficientNetRecipe() throws {
+        let image = try ImageDecoder.decode(try Fixtures.bytes("chelsea.png"))
+        let tensor = try ImagePreprocess()(image)
+        #expect(tensor.shape == [1, 3, 224, 224])
+        let values = try #require(tensor.float32Values)
+        #expect(values.min()! >= -1 && values.max()! <= 1)
+    }
+}
+
+@Suite("Bad images give typed errors naming the input")
+struct ImageErrorTests {
+    @Test func emptyBytes() {
+        #expect { try ImageDecoder.decode([], name: "camera-1") } throws: { error in
+            let e = error as? PreprocessingError
+            return e?.code == .emptyInput && e?.input == "camera-1"
+        }
+    }
+
+    @Test func notAnImage() {
+        #expect { try ImageDecoder.decode(Array("GIF89a and more".utf8), name: "upload.gif") } throws: { error in
+            let e = error as? PreprocessingError
+            return e?.code == .unsupportedImage && e?.input == "upload.gif" && e!.description.contains("upload.gif")
+        }
+    }
+
+    @Test(arguments: [0.5, 0.1])
+    func truncatedJPEG(fraction: Double) throws {
+        let bytes = try Fixtures.bytes("rocket.jpg")
+        let truncated = Array(bytes[0..<Int(Double(bytes.count) * fraction)])
+        #expect { try ImageDecoder.decode(truncated, name: "rocket-cut.jpg") } throws: { error in
+            let e = error as? PreprocessingError
+            return e?.code == .corruptImage && e?.input == "rocket-cut.jpg" && e?.libraryMessage?.isEmpty == false
+        }
+    }
+
+    @Test func jpegWithDamagedHeader() throws {
+        var bytes = try Fixtures.bytes("rocket.jpg")
+        for i in 4..<400 { bytes[i] = 0xA5 }
+        #expect { try ImageDecoder.decode(bytes, name: "broken.jpg") } throws: { error in
+            (error as? PreprocessingError)?.code == .corruptImage
+        }
+    }
+
+    @Test func truncatedPNG() throws {
+        let bytes = try Fixtures.bytes("chelsea.png")
+        #expect { try ImageDecoder.decode(Array(bytes[0..<(bytes.count / 3)]), name: "cat.png") } throws: { error in
+            let e = error as? PreprocessingError
+            return e?.code == .corruptImage && e?.input == "cat.png"
+        }
+    }
+
+    @Test func impossibleConfiguration() {
+        #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(resizeShorterSide: 200, cropWidth: 224)) }
+        #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(mean: [0.5], std: [0.5])) }
+        #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(std: [0.5, 0, 0.5])) }
+    }
+}
