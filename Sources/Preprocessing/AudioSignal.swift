@@ -1,0 +1,18 @@
+/// Mono audio samples in [-1, 1] at a sample rate.
+public struct AudioSignal: Sendable, Equatable {
+    public var sampleRate: Int
+    public var samples: [Float]
+
+    public init(sampleRate: Int, samples: [Float]) {
+        self.sampleRate = sampleRate
+        self.samples = samples
+    }
+
+    /// Length in seconds.
+    public var duration: Double { Double(samples.count) / Double(sampleRate) }
+
+    /// This signal at `rate`, resampled with ``AudioResampler`` when the rates differ.
+    public func resampled(to rate: Int) -> AudioSignal {
+        rate == sampleRate ? self : AudioSignal(sampleRate: rate, samples: AudioResampler(from: sampleRate, to: rate).resample(samples))
+    }
+}
