@@ -14,11 +14,22 @@ public final class InferenceThreadPool: Sendable {
     public let threadCount: Int
     private let queue: JobQueue
 
+    /// The pool's name, reported by ``currentPoolName`` on its threads.
+    public let name: String
+
     /// Starts `threadCount` threads (at least one).
-    public init(threadCount: Int = 1) {
+    public init(threadCount: Int = 1, name: String = "s2m3-inference") {
         self.threadCount = max(1, threadCount)
+        self.name = name
         self.queue = JobQueue()
-        for _ in 0..<self.threadCount { queue.startThread() }
+        for _ in 0..<self.threadCount { queue.startThread(name: name) }
+    }
+
+    /// The name of the pool whose thread is running the caller, or `nil` on any other thread (for
+    /// example Swift's cooperative pool). Lets code and tests check where blocking work runs.
+    public static var currentPoolName: String? {
+        guard let raw = pthread_getspecific(ThreadStart.key) else { return nil }
+        return Unmanaged<ThreadStart>.fromOpaque(raw).takeUnretainedValue().name
     }
 
     deinit { queue.shutDown() }
@@ -88,15 +99,34 @@ private final class JobQueue: @unchecked Sendable {
         return job
     }
 
-    func startThread() {
-        let context = Unmanaged.passRetained(self).toOpaque()
+    func startThread(name: String) {
+        let context = Unmanaged.passRetained(ThreadStart(queue: self, name: name)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in
-            let queue = Unmanaged<JobQueue>.fromOpaque(raw!).takeRetainedValue()
-            while let job = queue.next() { job() }
+            let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
+            pthread_setspecific(ThreadStart.key, Unmanaged.passUnretained(start).toOpaque())
+            while let job = start.queue.next() { job() }
             return nil
         }, context)
         precondition(result == 0, "pthread_create failed with \(result)")
         pthread_detach(thread)
+    }
+}
+
+/// What a new pool thread needs: its queue and its name. Each pool thread keeps its own instance
+/// alive for its whole life and publishes it in the thread-specific slot ``key``.
+private final class ThreadStart {
+    /// Thread-specific slot marking pool threads; created once per process, never deleted.
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    let queue: JobQueue
+    let name: String
+    init(queue: JobQueue, name: String) {
+        self.queue = queue
+        self.name = name
     }
 }
