@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
+        .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),

@@ -33,6 +33,9 @@ public struct LogMelSpectrogram: Sendable {
     public let configuration: Configuration
     public let filterbank: MelFilterbank
     private let window: [Double]
+    /// The filters flattened for the inner loop: filter `b` covers bins `starts[b] ..< starts[b] + counts[b]`
+    /// with weights `weights[offsets[b]...]`.
+    private let starts: [Int], counts: [Int], offsets: [Int], weights: [Double]
 
     /// Throws `invalidConfiguration` unless sizes are positive, the FFT size even and larger than
     /// the hop, and the reflect padding (`fftSize / 2`) shorter than the padded input.
@@ -47,6 +50,11 @@ public struct LogMelSpectrogram: Sendable {
         filterbank = MelFilterbank(sampleRate: c.sampleRate, fftSize: c.fftSize, melBins: c.melBins)
         // Periodic Hann window (torch.hann_window default).
         window = (0..<c.fftSize).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(c.fftSize)) }
+        let filters = filterbank.filters
+        starts = filters.map(\.start)
+        counts = filters.map(\.weights.count)
+        offsets = counts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        weights = filters.flatMap { $0.weights.map(Double.init) }
     }
 
     /// The log-mel spectrogram of `signal`, resampled first when its rate differs.
@@ -68,24 +76,28 @@ public struct LogMelSpectrogram: Sendable {
         }
 
         let fft = RealFFT(size: c.fftSize)
-        let bins = filterbank.fftBins
         var logMel = [Double](repeating: 0, count: c.melBins * c.frames)
         var frame = [Double](repeating: 0, count: c.fftSize)
-        var power = [Double](repeating: 0, count: bins)
+        var power = [Double](repeating: 0, count: filterbank.fftBins)
         var peak = -Double.infinity
         padded.withUnsafeBufferPointer { x in
-            for t in 0..<c.frames {
-                let start = t * c.hopLength
-                for i in 0..<c.fftSize { frame[i] = x[start + i] * window[i] }
-                frame.withUnsafeBufferPointer { input in
-                    power.withUnsafeMutableBufferPointer { fft.powerSpectrum(input, into: $0) }
-                }
-                for (b, filter) in filterbank.filters.enumerated() {
-                    var sum = 0.0
-                    for (j, w) in filter.weights.enumerated() { sum += Double(w) * power[filter.start + j] }
-                    let value = log10(max(sum, 1e-10))
-                    logMel[b * c.frames + t] = value
-                    peak = max(peak, value)
+            frame.withUnsafeMutableBufferPointer { frame in
+                power.withUnsafeMutableBufferPointer { power in
+                    logMel.withUnsafeMutableBufferPointer { out in
+                        for t in 0..<c.frames {
+                            let start = t * c.hopLength
+                            for i in 0..<c.fftSize { frame[i] = x[start + i] * window[i] }
+                            fft.powerSpectrum(UnsafeBufferPointer(frame), into: power)
+                            for b in 0..<c.melBins {
+                                var sum = 0.0
+                                let offset = offsets[b] - starts[b]
+                                for f in starts[b]..<(starts[b] + counts[b]) { sum += weights[offset + f] * power[f] }
+                                let value = log10(max(sum, 1e-10))
+                                out[b * c.frames + t] = value
+                                peak = max(peak, value)
+                            }
+                        }
+                    }
                 }
             }
         }

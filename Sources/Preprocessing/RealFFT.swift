@@ -6,20 +6,24 @@ import Darwin
 
 /// A real-input FFT of any even size (Whisper's 400 = 2^4 * 5^2 exactly, no zero padding): the N real
 /// samples are packed into N/2 complex values, transformed by a mixed-radix Cooley-Tukey FFT
-/// (decimation in time, radices 4, 2, 3, 5 and a generic one for other primes), and unpacked into the
-/// N/2 + 1 non-negative frequency bins. Double precision; the plan (factors, twiddles) is computed once.
+/// (decimation in time; radix 4, 2, 5 butterflies and a generic one for other primes), and unpacked
+/// into the N/2 + 1 non-negative frequency bins. Double precision; factors and twiddles are computed
+/// once.
 ///
-/// Not thread-safe: each instance owns scratch buffers. Make one per thread.
+/// Not thread-safe: each instance owns scratch buffers (raw memory, freed in `deinit`). Make one per
+/// thread.
 public final class RealFFT {
     public let size: Int
     private let half: Int
     private let factors: [Int]
     /// exp(-2πi k / half), k in 0..<half.
-    private let twRe: [Double], twIm: [Double]
+    private let twRe: UnsafeMutablePointer<Double>, twIm: UnsafeMutablePointer<Double>
     /// exp(-2πi k / size), k in 0...half, for unpacking.
-    private let unRe: [Double], unIm: [Double]
-    private var inRe: [Double], inIm: [Double], outRe: [Double], outIm: [Double]
-    private var scratchRe: [Double], scratchIm: [Double]
+    private let unRe: UnsafeMutablePointer<Double>, unIm: UnsafeMutablePointer<Double>
+    private let inRe: UnsafeMutablePointer<Double>, inIm: UnsafeMutablePointer<Double>
+    private let outRe: UnsafeMutablePointer<Double>, outIm: UnsafeMutablePointer<Double>
+    private let scRe: UnsafeMutablePointer<Double>, scIm: UnsafeMutablePointer<Double>
+    private let widest: Int
 
     /// `size` must be even and at least 2.
     public init(size: Int) {
@@ -27,15 +31,24 @@ public final class RealFFT {
         self.size = size
         half = size / 2
         factors = Self.factorize(half)
-        twRe = (0..<half).map { cos(-2 * .pi * Double($0) / Double(size / 2)) }
-        twIm = (0..<half).map { sin(-2 * .pi * Double($0) / Double(size / 2)) }
-        unRe = (0...half).map { cos(-2 * .pi * Double($0) / Double(size)) }
-        unIm = (0...half).map { sin(-2 * .pi * Double($0) / Double(size)) }
-        inRe = [Double](repeating: 0, count: half)
-        inIm = inRe; outRe = inRe; outIm = inRe
-        let widest = factors.max() ?? 1
-        scratchRe = [Double](repeating: 0, count: widest)
-        scratchIm = scratchRe
+        widest = max(factors.max() ?? 1, 1)
+        func table(_ count: Int, _ f: (Int) -> Double) -> UnsafeMutablePointer<Double> {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: count)
+            for i in 0..<count { p[i] = f(i) }
+            return p
+        }
+        let h = half, n = size
+        twRe = table(h) { cos(-2 * .pi * Double($0) / Double(h)) }
+        twIm = table(h) { sin(-2 * .pi * Double($0) / Double(h)) }
+        unRe = table(h + 1) { cos(-2 * .pi * Double($0) / Double(n)) }
+        unIm = table(h + 1) { sin(-2 * .pi * Double($0) / Double(n)) }
+        inRe = table(h) { _ in 0 }; inIm = table(h) { _ in 0 }
+        outRe = table(h) { _ in 0 }; outIm = table(h) { _ in 0 }
+        scRe = table(widest) { _ in 0 }; scIm = table(widest) { _ in 0 }
+    }
+
+    deinit {
+        for p in [twRe, twIm, unRe, unIm, inRe, inIm, outRe, outIm, scRe, scIm] { p.deallocate() }
     }
 
     /// Writes |X[k]|² for k in 0...size/2 of the real signal `input` (`size` values) into `power`.
@@ -47,7 +60,7 @@ public final class RealFFT {
         }
         transform(inOffset: 0, stride: 1, outOffset: 0, count: half, level: 0)
         for k in 0...half {
-            let a = k % half, b = (half - k) % half
+            let a = k == half ? 0 : k, b = k == 0 ? 0 : half - k
             // Even and odd halves: E = (Z[k] + conj Z[N/2-k]) / 2, O = (Z[k] - conj Z[N/2-k]) / 2i.
             let eRe = 0.5 * (outRe[a] + outRe[b]), eIm = 0.5 * (outIm[a] - outIm[b])
             let oRe = 0.5 * (outIm[a] + outIm[b]), oIm = -0.5 * (outRe[a] - outRe[b])
@@ -71,34 +84,49 @@ public final class RealFFT {
                 transform(inOffset: inOffset + q * stride, stride: stride * p, outOffset: outOffset + q * m, count: m, level: level + 1)
             }
         }
-        butterflies(outOffset: outOffset, p: p, m: m, twiddleStep: stride)
+        butterflies(outOffset: outOffset, p: p, m: m, stride: stride)
     }
 
-    /// Combines `p` interleaved sub-DFTs of length `m` into one of length `p * m`.
-    private func butterflies(outOffset: Int, p: Int, m: Int, twiddleStep: Int) {
+    /// Combines `p` interleaved sub-DFTs of length `m` into one of length `p * m`
+    /// (twiddle W_{p m}^{q k} = W_half^{q k stride}; q k stride < half, so no wrap-around).
+    private func butterflies(outOffset: Int, p: Int, m: Int, stride: Int) {
+        let oR = outRe + outOffset, oI = outIm + outOffset
         for k in 0..<m {
-            // Twiddled inputs a_q = W_count^{qk} * sub_q[k].
             for q in 0..<p {
-                let i = outOffset + q * m + k
-                let t = (q * k * twiddleStep) % half
-                let re = outRe[i], im = outIm[i]
-                scratchRe[q] = re * twRe[t] - im * twIm[t]
-                scratchIm[q] = re * twIm[t] + im * twRe[t]
+                let t = q * k * stride
+                let re = oR[q * m + k], im = oI[q * m + k]
+                scRe[q] = re * twRe[t] - im * twIm[t]
+                scIm[q] = re * twIm[t] + im * twRe[t]
             }
             switch p {
             case 2:
-                let (r0, i0, r1, i1) = (scratchRe[0], scratchIm[0], scratchRe[1], scratchIm[1])
-                outRe[outOffset + k] = r0 + r1; outIm[outOffset + k] = i0 + i1
-                outRe[outOffset + k + m] = r0 - r1; outIm[outOffset + k + m] = i0 - i1
+                let (r0, i0, r1, i1) = (scRe[0], scIm[0], scRe[1], scIm[1])
+                oR[k] = r0 + r1; oI[k] = i0 + i1
+                oR[k + m] = r0 - r1; oI[k + m] = i0 - i1
             case 4:
-                let (r0, i0, r1, i1) = (scratchRe[0], scratchIm[0], scratchRe[1], scratchIm[1])
-                let (r2, i2, r3, i3) = (scratchRe[2], scratchIm[2], scratchRe[3], scratchIm[3])
-                let (ar, ai, br, bi) = (r0 + r2, i0 + i2, r0 - r2, i0 - i2)
-                let (cr, ci, dr, di) = (r1 + r3, i1 + i3, r1 - r3, i1 - i3)
-                outRe[outOffset + k] = ar + cr; outIm[outOffset + k] = ai + ci
-                outRe[outOffset + k + m] = br + di; outIm[outOffset + k + m] = bi - dr      // b - i d
-                outRe[outOffset + k + 2 * m] = ar - cr; outIm[outOffset + k + 2 * m] = ai - ci
-                outRe[outOffset + k + 3 * m] = br - di; outIm[outOffset + k + 3 * m] = bi + dr  // b + i d
+                let (ar, ai, br, bi) = (scRe[0] + scRe[2], scIm[0] + scIm[2], scRe[0] - scRe[2], scIm[0] - scIm[2])
+                let (cr, ci, dr, di) = (scRe[1] + scRe[3], scIm[1] + scIm[3], scRe[1] - scRe[3], scIm[1] - scIm[3])
+                oR[k] = ar + cr; oI[k] = ai + ci
+                oR[k + m] = br + di; oI[k + m] = bi - dr  // b - i d
+                oR[k + 2 * m] = ar - cr; oI[k + 2 * m] = ai - ci
+                oR[k + 3 * m] = br - di; oI[k + 3 * m] = bi + dr  // b + i d
+            case 5:
+                // X_u = a0 + Σ_{q=1..4} a_q W5^{qu}, using the symmetry W5^{4} = conj W5^{1}, W5^{3} = conj W5^{2}.
+                let c1 = 0.30901699437494745, c2 = -0.8090169943749475  // cos(2π/5), cos(4π/5)
+                let s1 = 0.9510565162951535, s2 = 0.5877852522924731    // sin(2π/5), sin(4π/5)
+                let (pr1, pi1) = (scRe[1] + scRe[4], scIm[1] + scIm[4]), (mr1, mi1) = (scRe[1] - scRe[4], scIm[1] - scIm[4])
+                let (pr2, pi2) = (scRe[2] + scRe[3], scIm[2] + scIm[3]), (mr2, mi2) = (scRe[2] - scRe[3], scIm[2] - scIm[3])
+                let (r0, i0) = (scRe[0], scIm[0])
+                oR[k] = r0 + pr1 + pr2; oI[k] = i0 + pi1 + pi2
+                let (ar, ai) = (r0 + c1 * pr1 + c2 * pr2, i0 + c1 * pi1 + c2 * pi2)
+                let (br, bi) = (r0 + c2 * pr1 + c1 * pr2, i0 + c2 * pi1 + c1 * pi2)
+                // -i * (s1 m1 + s2 m2) for u = 1; -i * (s2 m1 - s1 m2) for u = 2.
+                let (xr, xi) = (s1 * mi1 + s2 * mi2, -(s1 * mr1 + s2 * mr2))
+                let (yr, yi) = (s2 * mi1 - s1 * mi2, -(s2 * mr1 - s1 * mr2))
+                oR[k + m] = ar + xr; oI[k + m] = ai + xi
+                oR[k + 4 * m] = ar - xr; oI[k + 4 * m] = ai - xi
+                oR[k + 2 * m] = br + yr; oI[k + 2 * m] = bi + yi
+                oR[k + 3 * m] = br - yr; oI[k + 3 * m] = bi - yi
             default:
                 // Generic p-point DFT: X[k + u m] = Σ_q a_q W_p^{qu}, W_p = W_half^{half/p}.
                 let step = half / p
@@ -106,11 +134,11 @@ public final class RealFFT {
                     var re = 0.0, im = 0.0
                     for q in 0..<p {
                         let t = (q * u % p) * step
-                        re += scratchRe[q] * twRe[t] - scratchIm[q] * twIm[t]
-                        im += scratchRe[q] * twIm[t] + scratchIm[q] * twRe[t]
+                        re += scRe[q] * twRe[t] - scIm[q] * twIm[t]
+                        im += scRe[q] * twIm[t] + scIm[q] * twRe[t]
                     }
-                    outRe[outOffset + k + u * m] = re
-                    outIm[outOffset + k + u * m] = im
+                    oR[k + u * m] = re
+                    oI[k + u * m] = im
                 }
             }
         }

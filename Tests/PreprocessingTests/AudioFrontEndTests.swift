@@ -86,7 +86,7 @@ struct AudioFrontEndTests {
         try expectClose(try LogMelSpectrogram()(signal), expected.logmel)
     }
 
-    @Test(arguments: [400, 512, 30, 14, 2, 98])
+    @Test(arguments: [400, 512, 30, 14, 2, 98, 250])
     func realFFTEqualsTheDefinition(size: Int) {
         let fft = RealFFT(size: size)
         var state: UInt64 = 99
