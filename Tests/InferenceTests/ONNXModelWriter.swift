@@ -21,9 +21,17 @@ struct ONNXModelWriter {
         var intAttributes: [String: Int] = [:]
     }
 
+    /// A constant float tensor stored in the model (ONNX initializer).
+    struct Initializer {
+        var name: String
+        var shape: [Int]
+        var values: [Float]
+    }
+
     var inputs: [Value]
     var outputs: [Value]
     var nodes: [Node]
+    var initializers: [Initializer] = []
     var opset = 13
 
     func serialized() -> [UInt8] {
@@ -44,6 +52,14 @@ struct ONNXModelWriter {
             graph.message(1, n)
         }
         graph.string(2, "test")
+        for initializer in initializers {
+            var t = Proto()
+            initializer.shape.forEach { t.varint(1, UInt64($0)) }
+            t.varint(2, DataType.float.rawValue)
+            t.string(8, initializer.name)
+            t.data(9, initializer.values.withUnsafeBytes { Array($0) })  // little-endian hosts
+            graph.message(5, t)
+        }
         inputs.forEach { graph.message(11, Self.valueInfo($0)) }
         outputs.forEach { graph.message(12, Self.valueInfo($0)) }
         var model = Proto()
