@@ -92,7 +92,8 @@ struct EngineBench {
             \(heading)
 
             Measured by `swift run -c release engine-bench --write docs/benchmarks.md` (after `scripts/setup.sh`),
-            on \(ProcessInfo.processInfo.activeProcessorCount) cores, one thread per operation, \(Date().formatted(.iso8601.year().month().day())).
+            on \(ProcessInfo.processInfo.activeProcessorCount) cores (load average \(loadAverage()) while measuring), one thread per
+            operation, ONNX Runtime \(InferenceSession.runtimeVersion), \(Date().formatted(.iso8601.year().month().day())).
 
             \(table)
             """
@@ -106,6 +107,12 @@ struct EngineBench {
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
+}
+
+/// The 1-minute load average, as text (other work on the machine skews the figures).
+func loadAverage() -> String {
+    var loads = [Double](repeating: 0, count: 3)
+    return getloadavg(&loads, 3) > 0 ? String(format: "%.1f", loads[0]) : "unknown"
 }
 
 struct BenchError: Error, CustomStringConvertible {
