@@ -16,8 +16,11 @@ public struct AudioResampler: Sendable {
     /// The filter, scaled by `up`, indexed `[0, 2 * halfLength]` with its centre at `halfLength`.
     private let taps: [Double]
 
-    public init(from inputRate: Int, to outputRate: Int) {
-        precondition(inputRate > 0 && outputRate > 0, "sample rates must be positive")
+    /// Throws `invalidConfiguration` unless both rates are positive.
+    public init(from inputRate: Int, to outputRate: Int) throws(PreprocessingError) {
+        guard inputRate > 0 && outputRate > 0 else {
+            throw PreprocessingError(.invalidConfiguration, "cannot resample from \(inputRate) Hz to \(outputRate) Hz")
+        }
         let g = Self.gcd(inputRate, outputRate)
         let up = outputRate / g, down = inputRate / g
         let maxRate = max(up, down)

@@ -12,7 +12,9 @@ public struct AudioSignal: Sendable, Equatable {
     public var duration: Double { Double(samples.count) / Double(sampleRate) }
 
     /// This signal at `rate`, resampled with ``AudioResampler`` when the rates differ.
-    public func resampled(to rate: Int) -> AudioSignal {
-        rate == sampleRate ? self : AudioSignal(sampleRate: rate, samples: AudioResampler(from: sampleRate, to: rate).resample(samples))
+    /// Throws `invalidConfiguration` when either rate is not positive.
+    public func resampled(to rate: Int) throws(PreprocessingError) -> AudioSignal {
+        if rate == sampleRate { return self }
+        return AudioSignal(sampleRate: rate, samples: try AudioResampler(from: sampleRate, to: rate).resample(samples))
     }
 }

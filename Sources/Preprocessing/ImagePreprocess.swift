@@ -79,7 +79,8 @@ public struct ImagePreprocess: Sendable, Hashable {
     /// The resized and centre-cropped 8-bit image (torchvision's size and crop arithmetic).
     public func resizedAndCropped(_ image: RGBImage) -> RGBImage {
         let (width, height) = resizedSize(width: image.width, height: image.height)
-        let resized = ImageResampler.resize(image, width: width, height: height, filter: configuration.filter)
+        // Both sizes are at least 1 (validated configuration, non-empty image).
+        let resized = try! ImageResampler.resize(image, width: width, height: height, filter: configuration.filter)
         let cw = min(configuration.cropWidth, width), ch = min(configuration.cropHeight, height)
         let left = Int((Double(width - cw) / 2).rounded(.toNearestOrEven))
         let top = Int((Double(height - ch) / 2).rounded(.toNearestOrEven))

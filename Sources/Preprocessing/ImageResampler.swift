@@ -25,9 +25,11 @@ public enum ImageResampler {
         }
     }
 
-    /// `image` resized to `width` x `height` (both at least 1).
-    public static func resize(_ image: RGBImage, width: Int, height: Int, filter: Filter = .bilinear) -> RGBImage {
-        precondition(width > 0 && height > 0, "resize to an empty size")
+    /// `image` resized to `width` x `height`; throws `invalidConfiguration` unless both are positive.
+    public static func resize(_ image: RGBImage, width: Int, height: Int, filter: Filter = .bilinear) throws(PreprocessingError) -> RGBImage {
+        guard width > 0 && height > 0 else {
+            throw PreprocessingError(.invalidConfiguration, "cannot resize to \(width)x\(height)")
+        }
         let horizontal = Coefficients(inSize: image.width, outSize: width, filter: filter)
         var vertical = Coefficients(inSize: image.height, outSize: height, filter: filter)
         var current = image

@@ -58,8 +58,8 @@ public struct LogMelSpectrogram: Sendable {
     }
 
     /// The log-mel spectrogram of `signal`, resampled first when its rate differs.
-    public func callAsFunction(_ signal: AudioSignal) -> Tensor {
-        callAsFunction(samples: signal.resampled(to: configuration.sampleRate).samples)
+    public func callAsFunction(_ signal: AudioSignal) throws(PreprocessingError) -> Tensor {
+        callAsFunction(samples: try signal.resampled(to: configuration.sampleRate).samples)
     }
 
     /// The log-mel spectrogram of mono samples at ``Configuration/sampleRate``.

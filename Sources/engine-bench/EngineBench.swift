@@ -42,14 +42,14 @@ struct EngineBench {
         try time("image: decode + resize + crop + normalise, JPEG 640x427 → [1,3,224,224]", runs: 30) { _ = try preprocess(encoded: rocket) }
 
         // Audio: 30 s of speech-like signal (the espeak clip repeated), Whisper log-mel.
-        let speech = try WAVDecoder.decode(try bytes("speech-22k.wav"))
-        let speech16k = speech.resampled(to: 16_000)
+        let speechBytes = try bytes("speech-22k.wav")
+        let speech16k = try WAVDecoder.decode(speechBytes).resampled(to: 16_000)
         var thirty = [Float]()
         while thirty.count < 480_000 { thirty += speech16k.samples }
         thirty = Array(thirty.prefix(480_000))
         let logMel = try LogMelSpectrogram()
-        time("audio: WAV decode + resample 22.05→16 kHz, 3.3 s clip", runs: 20) {
-            _ = try? WAVDecoder.decode(try! bytes("speech-22k.wav")).resampled(to: 16_000)
+        try time("audio: WAV decode + resample 22.05→16 kHz, 3.3 s clip", runs: 20) {
+            _ = try WAVDecoder.decode(speechBytes).resampled(to: 16_000)
         }
         time("audio: Whisper log-mel of 30 s (mixed-radix FFT) → [1,80,3000]", runs: 15) { _ = logMel(samples: thirty) }
         time("audio: same spectrum with a direct O(N²) DFT (baseline)", runs: 3) { _ = DirectDFTLogMel.powerFrames(thirty) }

@@ -78,7 +78,7 @@ struct AudioFrontEndTests {
         try #require(Fixtures.fnv1a64(bytes) == expected.file_fnv1a64, "speech-22k.wav differs from the one the goldens were made from")
         let signal = try WAVDecoder.decode(bytes, name: "speech-22k.wav")
         #expect(signal.sampleRate == expected.rate && signal.samples.count == expected.count)
-        let resampled = signal.resampled(to: 16_000)
+        let resampled = try signal.resampled(to: 16_000)
         #expect(resampled.samples.count == expected.resampled_count)
         let worst = zip(Fixtures.strided(resampled.samples, expected.resampled_sample_stride), expected.resampled_sample)
             .map { abs($0 - $1) }.max()!

@@ -24,10 +24,15 @@ struct WAVDecoderTests {
         #expect(extensible == AudioSignal(sampleRate: 48_000, samples: [0.5, -1]))
     }
 
+    @Test func impossibleRatesAreRefused() {
+        #expect(throws: PreprocessingError.self) { try AudioSignal(sampleRate: 0, samples: [1]).resampled(to: 16_000) }
+        #expect(throws: PreprocessingError.self) { try AudioResampler(from: 16_000, to: -1) }
+    }
+
     @Test func resamplingKeepsDurationAndTone() throws {
         // A 1 kHz tone at 48 kHz, resampled to 16 kHz: same duration, same peak, same zero crossings.
         let tone = (0..<4800).map { Float(sin(2 * Double.pi * 1000 * Double($0) / 48_000) * 0.5) }
-        let out = AudioSignal(sampleRate: 48_000, samples: tone).resampled(to: 16_000)
+        let out = try AudioSignal(sampleRate: 48_000, samples: tone).resampled(to: 16_000)
         #expect(out.samples.count == 1600)
         let middle = out.samples[200..<1400]
         #expect(abs(middle.max()! - 0.5) < 0.01)
