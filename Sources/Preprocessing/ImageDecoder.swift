@@ -17,7 +17,7 @@ public enum ImageDecoder {
     /// Decodes `bytes`; `name` (a file name or input binding) is reported in errors.
     ///
     /// - Throws: `emptyInput`, `unsupportedImage` (not JPEG/PNG), `corruptImage` (the decoder's message
-    ///   is kept; a truncated JPEG counts as corrupt).
+    ///   is kept; a truncated JPEG counts as corrupt, as in Pillow).
     public static func decode(_ bytes: [UInt8], name: String = "image") throws(PreprocessingError) -> RGBImage {
         guard !bytes.isEmpty else {
             throw PreprocessingError(.emptyInput, "the image has no bytes", input: name)
@@ -47,10 +47,15 @@ public enum ImageDecoder {
         }
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
         let status = tjDecompress2(handle, bytes, UInt(bytes.count), &pixels, width, 0, height, Int32(TJPF_RGB.rawValue), 0)
-        // Warnings (e.g. "premature end of data") mean missing image data: reject those too.
+        // Like Pillow: a truncated image ("premature end" warnings) is an error; other libjpeg warnings
+        // (e.g. extraneous bytes before a marker) leave a complete image and are accepted.
         if status != 0 {
-            throw PreprocessingError(
-                .corruptImage, "the JPEG data is damaged or truncated", input: name, libraryMessage: decompressor.lastError)
+            let message = decompressor.lastError
+            let isWarning = tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue)
+            if !isWarning || message.lowercased().contains("premature end") {
+                throw PreprocessingError(
+                    .corruptImage, "the JPEG data is damaged or truncated", input: name, libraryMessage: message)
+            }
         }
         return RGBImage(unchecked: Int(width), Int(height), pixels)
     }

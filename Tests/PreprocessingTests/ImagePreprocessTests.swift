@@ -98,6 +98,14 @@ struct ImageErrorTests {
         }
     }
 
+    /// libjpeg warns about bytes it skips but still decodes the whole image; Pillow accepts it too.
+    @Test func extraneousBytesBeforeTheEndMarkerAreTolerated() throws {
+        let bytes = try Fixtures.bytes("rocket.jpg")
+        try #require(bytes.suffix(2) == [0xFF, 0xD9])
+        let padded: [UInt8] = Array(bytes[0..<(bytes.count - 2)]) + [0x12, 0x34, 0xFF, 0xD9]
+        #expect(try ImageDecoder.decode(padded) == ImageDecoder.decode(bytes))
+    }
+
     @Test func truncatedPNG() throws {
         let bytes = try Fixtures.bytes("chelsea.png")
         #expect { try ImageDecoder.decode(Array(bytes[0..<(bytes.count / 3)]), name: "cat.png") } throws: { error in
