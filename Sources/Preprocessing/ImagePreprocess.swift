@@ -59,21 +59,8 @@ public struct ImagePreprocess: Sendable, Hashable {
 
     /// Pre-processes a decoded image.
     public func callAsFunction(_ image: RGBImage) -> Tensor {
-        let cropped = resizedAndCropped(image)
-        let plane = cropped.width * cropped.height
-        var values = [Float](repeating: 0, count: 3 * plane)
-        cropped.pixels.withUnsafeBufferPointer { src in
-            values.withUnsafeMutableBufferPointer { dst in
-                for channel in 0..<3 {
-                    let mean = configuration.mean[channel], std = configuration.std[channel]
-                    for i in 0..<plane {
-                        dst[channel * plane + i] = (Float(src[i * 3 + channel]) / 255 - mean) / std
-                    }
-                }
-            }
-        }
-        // The value count equals the shape's element count by construction.
-        return try! Tensor(float32: values, shape: [1, 3, cropped.height, cropped.width])
+        // mean and std were validated in init.
+        try! resizedAndCropped(image).normalizedTensor(mean: configuration.mean, std: configuration.std)
     }
 
     /// The resized and centre-cropped 8-bit image (torchvision's size and crop arithmetic).

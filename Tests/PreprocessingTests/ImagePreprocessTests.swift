@@ -120,3 +120,20 @@ struct ImageErrorTests {
         #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(std: [0.5, 0, 0.5])) }
     }
 }
+
+@Suite("RGBImage crops and tensors")
+struct RGBImageTests {
+    @Test func cropAndNormaliseASmallImage() throws {
+        // 3x2 image, pixel (x, y) = (10x + y, 100 + x, 255).
+        var pixels: [UInt8] = []
+        for y in 0..<2 { for x in 0..<3 { pixels += [UInt8(10 * x + y), UInt8(100 + x), 255] } }
+        let image = try RGBImage(width: 3, height: 2, pixels: pixels)
+        let crop = try image.crop(x: 1, y: 1, width: 2, height: 1)
+        #expect(crop.pixels == [11, 101, 255, 21, 102, 255])
+        let tensor = try crop.normalizedTensor(mean: [0, 0, 0], std: [1, 1, 1])
+        #expect(tensor.shape == [1, 3, 1, 2])
+        #expect(tensor.float32Values == [11, 21, 101, 102, 255, 255].map { Float($0) / 255 })
+        #expect(throws: PreprocessingError.self) { try image.crop(x: 2, y: 0, width: 2, height: 1) }
+        #expect(throws: PreprocessingError.self) { try RGBImage(width: 2, height: 2, pixels: [0]) }
+    }
+}
