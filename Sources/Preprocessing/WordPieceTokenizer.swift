@@ -74,18 +74,43 @@ public struct WordPieceTokenizer: Sendable {
         normalizer.words(text).flatMap { pieces(of: $0) }.map { tokensByID[Int($0)] }
     }
 
-    /// Token ids, attention mask and token type ids of one text.
-    public func encode(_ text: String) -> TokenizedText {
-        var ids = [cls]
-        ids += normalizer.words(text).lazy.flatMap { pieces(of: $0) }.prefix(configuration.maxLength - 2)
-        ids.append(sep)
+    /// Token ids, attention mask and token type ids of one text (`[CLS] text [SEP]`), or of a pair
+    /// (`[CLS] text [SEP] pair [SEP]`, type ids 1 for the second part), truncated to
+    /// ``Configuration/maxLength`` the way Hugging Face's `LongestFirst` strategy does.
+    public func encode(_ text: String, pair: String? = nil) -> TokenizedText {
+        let first = normalizer.words(text).flatMap { pieces(of: $0) }
+        var ids: [Int64], types: [Int64]
+        if let pair {
+            let second = normalizer.words(pair).flatMap { pieces(of: $0) }
+            let (n1, n2) = Self.longestFirst(first.count, second.count, budget: configuration.maxLength - 3)
+            ids = [cls] + first.prefix(n1) + [sep] + second.prefix(n2) + [sep]
+            types = [Int64](repeating: 0, count: n1 + 2) + [Int64](repeating: 1, count: n2 + 1)
+        } else {
+            ids = [cls] + first.prefix(configuration.maxLength - 2) + [sep]
+            types = [Int64](repeating: 0, count: ids.count)
+        }
         var mask = [Int64](repeating: 1, count: ids.count)
         if configuration.padToMaxLength && ids.count < configuration.maxLength {
             let padding = configuration.maxLength - ids.count
             ids += [Int64](repeating: pad, count: padding)
             mask += [Int64](repeating: 0, count: padding)
+            types += [Int64](repeating: 0, count: padding)
         }
-        return TokenizedText(ids: ids, attentionMask: mask, tokens: ids.map { tokensByID[Int($0)] })
+        return TokenizedText(ids: ids, attentionMask: mask, tokenTypeIDs: types, tokens: ids.map { tokensByID[Int($0)] })
+    }
+
+    /// Lengths kept of two sequences under `budget` tokens (Hugging Face `tokenizers`' LongestFirst).
+    static func longestFirst(_ count1: Int, _ count2: Int, budget: Int) -> (Int, Int) {
+        guard count1 + count2 > budget else { return (count1, count2) }
+        let budget = max(0, budget)
+        let swapped = count1 > count2
+        var (n1, n2) = swapped ? (count2, count1) : (count1, count2)
+        n2 = n1 > budget ? n1 : max(n1, budget - n1)
+        if n1 + n2 > budget {
+            n1 = budget / 2
+            n2 = n1 + budget % 2
+        }
+        return swapped ? (n2, n1) : (n1, n2)
     }
 
     /// Greedy longest-match-first sub-words of one word.
@@ -115,10 +140,10 @@ public struct WordPieceTokenizer: Sendable {
 public struct TokenizedText: Sendable, Equatable {
     public let ids: [Int64]
     public let attentionMask: [Int64]
+    /// 0 for the first text (with `[CLS]` and its `[SEP]`), 1 for the second of a pair.
+    public let tokenTypeIDs: [Int64]
     /// The tokens, for reading and debugging.
     public let tokens: [String]
-    /// All zero: one segment.
-    public var tokenTypeIDs: [Int64] { [Int64](repeating: 0, count: ids.count) }
 
     /// `input_ids`, `attention_mask`, `token_type_ids`, each int64 `[1, count]`.
     public var tensors: [String: Tensor] {

@@ -4,7 +4,7 @@ import Testing
 
 private struct TextGolden: Decodable {
     struct Case: Decodable {
-        let text: String; let max_length: Int; let tokens: [String]; let ids: [Int64]
+        let text: String; let pair: String?; let max_length: Int; let tokens: [String]; let ids: [Int64]
         let attention_mask: [Int64]; let type_ids: [Int64]
     }
     let cases: [Case]
@@ -22,8 +22,8 @@ struct WordPieceTokenizerTests {
         for maxLength in Set(golden.cases.map(\.max_length)) {
             let tokenizer = try WordPieceTokenizer(vocabularyFile: vocabularyPath, configuration: .init(maxLength: maxLength))
             for expected in golden.cases where expected.max_length == maxLength {
-                let encoded = tokenizer.encode(expected.text)
-                #expect(encoded.tokens == expected.tokens, "text: \(expected.text.debugDescription), max \(maxLength)")
+                let encoded = tokenizer.encode(expected.text, pair: expected.pair)
+                #expect(encoded.tokens == expected.tokens, "text: \(expected.text.debugDescription), pair: \(expected.pair ?? "-"), max \(maxLength)")
                 #expect(encoded.ids == expected.ids)
                 #expect(encoded.attentionMask == expected.attention_mask)
                 #expect(encoded.tokenTypeIDs == expected.type_ids)

@@ -31,6 +31,12 @@ TEXTS = [
     "The quick brown fox jumps over the lazy dog. " * 8,
 ]
 MAX_LENGTHS = [256, 16]
+PAIRS = [
+    ("How old are you?", "I am six years old."),
+    ("A photo of a cat.", "The quick brown fox jumps over the lazy dog. " * 3),
+    ("The quick brown fox jumps over the lazy dog. " * 3, "Short one."),
+    ("Café déjà vu " * 4, "naïve façade " * 5),
+]
 
 
 def main(tokenizer_json, out):
@@ -43,6 +49,14 @@ def main(tokenizer_json, out):
             enc = tok.encode(text)
             cases.append({
                 "text": text, "max_length": max_length, "tokens": enc.tokens, "ids": enc.ids,
+                "attention_mask": enc.attention_mask, "type_ids": enc.type_ids,
+            })
+    for max_length in [256, 16, 9]:
+        tok.enable_truncation(max_length=max_length)
+        for text, pair in PAIRS:
+            enc = tok.encode(text, pair)
+            cases.append({
+                "text": text, "pair": pair, "max_length": max_length, "tokens": enc.tokens, "ids": enc.ids,
                 "attention_mask": enc.attention_mask, "type_ids": enc.type_ids,
             })
     json.dump({
