@@ -5,7 +5,7 @@ import Preprocessing
 /// Times the engine and the built-in pre-processing on this machine and prints a Markdown table
 /// (medians over repeated runs, all measured in this one run). Not a test.
 ///
-///     swift run -c release engine-bench [--write docs/benchmarks.md]
+///     swift run -c release engine-bench [--models <dir of converted .onnx>] [--write docs/benchmarks.md]
 ///
 /// Inputs: the fixtures of scripts/setup.d/15-engine-fixtures.sh and the wheel's test models in
 /// `${S2M3_CACHE:-.cache}`.
@@ -77,9 +77,14 @@ struct EngineBench {
         var table = "| operation | median ms | runs |\n|---|---:|---:|\n"
         for (label, ms, runs) in rows { table += "| \(label) | \(String(format: "%.3f", ms)) | \(runs) |\n" }
         table += "\nDirect DFT spectrum alone vs the whole FFT log-mel: \(String(format: "%.1f", dft / fft))× slower.\n"
+        let arguments = CommandLine.arguments
+        if let index = arguments.firstIndex(of: "--models"), index + 1 < arguments.count {
+            let rows = try await ModelBench.run(models: arguments[index + 1], fixtures: fixtures)
+            table += "\nConverted models (`--models \(arguments[index + 1])`), inputs from the built-in pre-processing:\n\n"
+            table += ModelBench.table(rows)
+        }
         print(table)
 
-        let arguments = CommandLine.arguments
         if let index = arguments.firstIndex(of: "--write"), index + 1 < arguments.count {
             try writeSection(table, to: arguments[index + 1])
         }
@@ -91,7 +96,7 @@ struct EngineBench {
         let section = """
             \(heading)
 
-            Measured by `swift run -c release engine-bench --write docs/benchmarks.md` (after `scripts/setup.sh`),
+            Measured by `swift run -c release engine-bench [--models .cache/models] --write docs/benchmarks.md` (after `scripts/setup.sh`),
             on \(ProcessInfo.processInfo.activeProcessorCount) cores (load average \(loadAverage()) while measuring), one thread per
             operation, ONNX Runtime \(InferenceSession.runtimeVersion), \(Date().formatted(.iso8601.year().month().day())).
 
