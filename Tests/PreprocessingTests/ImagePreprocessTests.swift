@@ -4,7 +4,18 @@ import Preprocessing
 import Testing
 
 private struct ImageGolden: Decodable {
-    struct Config: Decodable { let resize: Int; let crop: Int; let filter: String; let mean: [Float]; let std: [Float] }
+    struct Config: Decodable {
+        let stretch: [Int]?; let resize: Int?; let crop: Int?; let filter: String; let mean: [Float]; let std: [Float]
+
+        var configuration: ImagePreprocess.Configuration {
+            let resizing: ImagePreprocess.Resize = if let stretch {
+                .stretch(width: stretch[0], height: stretch[1])
+            } else {
+                .shorterSideThenCenterCrop(side: resize!, width: crop!, height: crop!)
+            }
+            return .init(resize: resizing, filter: filter == "bicubic" ? .bicubic : .bilinear, mean: mean, std: std)
+        }
+    }
     struct Result: Decodable {
         let resized: [Int]; let crop_origin: [Int]; let crop_fnv1a64: String; let shape: [Int]
         let sum: Double; let sample_stride: Int; let sample: [Float]
@@ -13,8 +24,12 @@ private struct ImageGolden: Decodable {
         let width: Int; let height: Int; let rgb_fnv1a64: String; let rgb_sample_stride: Int; let rgb_sample: [UInt8]
         let preprocess: [String: Result]
     }
+    struct Synthetic: Decodable { let width: Int; let height: Int; let seed: UInt32; let fnv1a64: String }
+    struct ResizeCase: Decodable { let width: Int; let height: Int; let filter: String; let fnv1a64: String }
     let configs: [String: Config]
     let images: [String: Image]
+    let synthetic: Synthetic
+    let resize_cases: [ResizeCase]
 }
 
 @Suite("Image decoding and pre-processing match Pillow")
@@ -32,16 +47,13 @@ struct ImagePreprocessTests {
         #expect(Fixtures.fnv1a64(image.pixels) == expected.rgb_fnv1a64, "every decoded byte equals Pillow's")
     }
 
-    @Test(arguments: ["chelsea.png", "rocket.jpg", "camera.png", "logo.png"], ["effnet", "imagenet-bicubic"])
-    func preprocessesLikeTorchvision(name: String, config: String) throws {
+    @Test(arguments: ["chelsea.png", "rocket.jpg", "camera.png", "logo.png"], ["stretch224", "crop256", "imagenet-bicubic", "stretch320x96"])
+    func preprocessesLikePillowAndTorchvision(name: String, config: String) throws {
         let expected = try #require(golden.images[name]?.preprocess[config])
-        let c = try #require(golden.configs[config])
-        let preprocess = try ImagePreprocess(.init(
-            resizeShorterSide: c.resize, cropWidth: c.crop, cropHeight: c.crop,
-            filter: c.filter == "bicubic" ? .bicubic : .bilinear, mean: c.mean, std: c.std))
+        let preprocess = try ImagePreprocess(try #require(golden.configs[config]).configuration)
         let image = try ImageDecoder.decode(try Fixtures.bytes(name), name: name)
 
-        let cropped = preprocess.resizedAndCropped(image)
+        let cropped = preprocess.resized(image)
         #expect(Fixtures.fnv1a64(cropped.pixels) == expected.crop_fnv1a64, "resized and cropped bytes equal Pillow's")
 
         let tensor = try preprocess(encoded: try Fixtures.bytes(name), name: name)
@@ -55,7 +67,25 @@ struct ImagePreprocessTests {
         #expect(abs(sum - expected.sum) < 1e-2)
     }
 
+    /// Pillow's resize of a synthetic image to sizes up, down, mixed and extreme, both filters.
+    @Test func resizesExactlyLikePillow() throws {
+        let s = golden.synthetic
+        var state = s.seed
+        let pixels = (0..<(s.width * s.height * 3)).map { _ -> UInt8 in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return UInt8(state >> 24)
+        }
+        try #require(Fixtures.fnv1a64(pixels) == s.fnv1a64, "the synthetic image equals the golden script's")
+        let image = try RGBImage(width: s.width, height: s.height, pixels: pixels)
+        for c in golden.resize_cases {
+            let out = try ImageResampler.resize(image, width: c.width, height: c.height, filter: c.filter == "bicubic" ? .bicubic : .bilinear)
+            #expect(out.width == c.width && out.height == c.height)
+            #expect(Fixtures.fnv1a64(out.pixels) == c.fnv1a64, "\(c.filter) \(s.width)x\(s.height) → \(c.width)x\(c.height)")
+        }
+    }
+
     @Test func defaultIsTheEfficientNetRecipe() throws {
+        #expect(try ImagePreprocess().configuration == golden.configs["stretch224"]!.configuration)
         let image = try ImageDecoder.decode(try Fixtures.bytes("chelsea.png"))
         let tensor = try ImagePreprocess()(image)
         #expect(tensor.shape == [1, 3, 224, 224])
@@ -115,7 +145,10 @@ struct ImageErrorTests {
     }
 
     @Test func impossibleConfiguration() {
-        #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(resizeShorterSide: 200, cropWidth: 224)) }
+        #expect(throws: PreprocessingError.self) {
+            try ImagePreprocess(.init(resize: .shorterSideThenCenterCrop(side: 200, width: 224, height: 224)))
+        }
+        #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(resize: .stretch(width: 0, height: 5))) }
         #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(mean: [0.5], std: [0.5])) }
         #expect(throws: PreprocessingError.self) { try ImagePreprocess(.init(std: [0.5, 0, 0.5])) }
     }
