@@ -38,8 +38,10 @@ struct EngineBench {
         let cat = try bytes("chelsea.png"), rocket = try bytes("rocket.jpg")
         let preprocess = try ImagePreprocess(.efficientNetLite0)
         try time("image: decode PNG 451x300", runs: 30) { _ = try ImageDecoder.decode(cat) }
-        try time("image: decode + resize + crop + normalise, PNG 451x300 → [1,3,224,224]", runs: 30) { _ = try preprocess(encoded: cat) }
-        try time("image: decode + resize + crop + normalise, JPEG 640x427 → [1,3,224,224]", runs: 30) { _ = try preprocess(encoded: rocket) }
+        try time("image: decode + resize + normalise (EfficientNet recipe), PNG 451x300 → [1,3,224,224]", runs: 30) { _ = try preprocess(encoded: cat) }
+        try time("image: decode + resize + normalise (EfficientNet recipe), JPEG 640x427 → [1,3,224,224]", runs: 30) { _ = try preprocess(encoded: rocket) }
+        let centerCrop = try ImagePreprocess(.imageNetCenterCrop)
+        try time("image: decode + resize 256 + centre crop 224 + normalise, PNG 451x300", runs: 30) { _ = try centerCrop(encoded: cat) }
 
         // Audio: 30 s of speech-like signal (the espeak clip repeated), Whisper log-mel.
         let speechBytes = try bytes("speech-22k.wav")
