@@ -16,6 +16,7 @@ wheels="$cache/wheels"
 datasets="$cache/onnxruntime-datasets"
 ort_version=1.32.0
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+pip=(pip); command -v pip >/dev/null 2>&1 || pip=(python3 -m pip)
 
 # sha256 of the wheel per machine architecture (PyPI, cp311 manylinux_2_28).
 case "$(uname -m)" in
@@ -29,7 +30,7 @@ wheel="$wheels/onnxruntime-$ort_version-cp311-cp311-$platform.whl"
 fetch_wheel() {
   if [ ! -f "$wheel" ]; then
     mkdir -p "$wheels"
-    pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 --platform "$platform" \
+    "${pip[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 --platform "$platform" \
       "onnxruntime==$ort_version" -d "$wheels" >/dev/null
   fi
   echo "$wheel_sha256  $wheel" | sha256sum --check --quiet \

