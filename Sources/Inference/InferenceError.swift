@@ -25,6 +25,8 @@ public struct InferenceError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let unsupportedType = Code("unsupportedType")
         /// ONNX Runtime failed while running the model.
         public static let runFailed = Code("runFailed")
+        /// The calling task was cancelled; the run was skipped or stopped.
+        public static let cancelled = Code("cancelled")
         /// ONNX Runtime failed to set up (environment, options, memory).
         public static let runtimeFailure = Code("runtimeFailure")
         /// The process's resident memory could not be read.

@@ -13,11 +13,25 @@ extension InferenceSession {
     /// - Throws: `missingInput`, `unknownInput`, `unknownOutput`, `wrongElementType`, `wrongShape` or
     ///   `unsupportedType` before anything runs, naming the tensor; `runFailed` with ONNX Runtime's
     ///   message when the run itself fails.
+    ///
+    /// Cancelling the calling task skips a run that has not started and stops one in progress at the
+    /// next operator boundary; both throw `cancelled`.
     public func run(inputs: [String: Tensor], outputs names: [String] = []) async throws(InferenceError) -> [String: Tensor] {
         let wanted = names.isEmpty ? outputs.map(\.name) : names
         try validate(inputs: inputs, outputs: wanted)
-        let result: Result<[String: Tensor], InferenceError> = await threadPool.execute {
-            Result { () throws(InferenceError) in try self.runBlocking(inputs: inputs, outputs: wanted) }
+        let cancellation = try RunCancellation(api: ORTRuntime.api())
+        let modelPath = self.modelPath
+        let result: Result<[String: Tensor], InferenceError> = await withTaskCancellationHandler {
+            await threadPool.execute {
+                guard !cancellation.isCancelled else {
+                    return .failure(InferenceError(.cancelled, "the run was cancelled before it started", modelPath: modelPath))
+                }
+                return Result { () throws(InferenceError) in
+                    try self.runBlocking(inputs: inputs, outputs: wanted, cancellation: cancellation)
+                }
+            }
+        } onCancel: {
+            cancellation.cancel()
         }
         return try result.get()
     }
@@ -68,7 +82,9 @@ extension InferenceSession {
     }
 
     /// Blocking: creates the input values, calls `Run`, copies the outputs into ``Tensor``s.
-    private func runBlocking(inputs: [String: Tensor], outputs wanted: [String]) throws(InferenceError) -> [String: Tensor] {
+    private func runBlocking(
+        inputs: [String: Tensor], outputs wanted: [String], cancellation: RunCancellation
+    ) throws(InferenceError) -> [String: Tensor] {
         let api = try ORTRuntime.api()
         let ordered = self.inputs.map(\.name)
         var values: [ORTHandle] = []
@@ -84,10 +100,12 @@ extension InferenceSession {
         var inputPointers: [OpaquePointer?] = values.map(\.pointer)
         var outputPointers = [OpaquePointer?](repeating: nil, count: wanted.count)
         let status = api.Run(
-            session.pointer, nil, inputNames, &inputPointers, inputPointers.count,
+            session.pointer, cancellation.options.pointer, inputNames, &inputPointers, inputPointers.count,
             outputNames, outputNames.count, &outputPointers)
         let outputValues = outputPointers.map { $0.map { pointer in ORTHandle(pointer) { api.ReleaseValue($0) } } }
-        try ORTRuntime.check(status, .runFailed, "running the model failed", modelPath: modelPath)
+        try ORTRuntime.check(
+            status, cancellation.isCancelled ? .cancelled : .runFailed,
+            cancellation.isCancelled ? "the run was cancelled" : "running the model failed", modelPath: modelPath)
 
         var results: [String: Tensor] = [:]
         for (name, value) in zip(wanted, outputValues) {
