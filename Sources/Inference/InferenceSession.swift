@@ -25,7 +25,6 @@ public final class InferenceSession: Sendable {
 
     let environment: ORTHandle
     let session: ORTHandle
-    let memoryInfo: ORTHandle
 
     /// Loads the model at `modelPath`, blocking the calling thread.
     ///
@@ -60,12 +59,6 @@ public final class InferenceSession: Sendable {
             api.CreateSession(environment.pointer, modelPath, options.pointer, &created), .invalidModel,
             "ONNX Runtime cannot load the model; check that the file is a complete ONNX model", modelPath: modelPath)
         session = ORTHandle(created!) { api.ReleaseSession($0) }
-
-        var info: OpaquePointer?
-        try ORTRuntime.check(
-            api.CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &info), .runtimeFailure,
-            "cannot create CPU memory info", modelPath: modelPath)
-        memoryInfo = ORTHandle(info!) { api.ReleaseMemoryInfo($0) }
 
         inputs = try Self.readSpecs(api, session.pointer, modelPath, isInput: true)
         outputs = try Self.readSpecs(api, session.pointer, modelPath, isInput: false)
