@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "S2M3Core", targets: ["S2M3Core"]),
         .library(name: "MQTTBus", targets: ["MQTTBus"]),
         .library(name: "LocalBroker", targets: ["LocalBroker"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Preprocessing", targets: ["Preprocessing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,6 +24,14 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // ONNX Runtime: scripts/setup.d/10-onnxruntime.sh installs it into /usr/local when missing.
+        .systemLibrary(name: "COnnxRuntime", pkgConfig: "libonnxruntime"),
+        // JPEG (TurboJPEG API of libjpeg-turbo) and PNG (libpng's simplified API) decoders.
+        .systemLibrary(
+            name: "CImageCodecs",
+            pkgConfig: "libpng",
+            providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]
+        ),
         // Layer 1.
         .target(name: "S2M3Core"),
         .target(
@@ -30,6 +40,8 @@ let package = Package(
         ),
         // Runs a Mosquitto child process from broker-config/ (tests, benchmarks, `s2m3 up`).
         .target(name: "LocalBroker"),
+        .target(name: "Inference", dependencies: ["COnnxRuntime"]),
+        .target(name: "Preprocessing", dependencies: ["Inference", "CImageCodecs"]),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
@@ -39,10 +51,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
+        .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core"]),
         .testTarget(
             name: "MQTTBusTests",
             dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
+        .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
     ]
 )

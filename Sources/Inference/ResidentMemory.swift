@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The process's resident memory, read from `/proc/self/statm` (Linux).
+///
+/// Used to measure what loading a module adds: read before, load (and run once, so that ONNX
+/// Runtime's arenas are allocated), read after. Freed memory is not always returned to the system,
+/// so measure each module in a fresh process, or in order of loading, for comparable figures.
+public enum ResidentMemory {
+    /// Resident bytes of this process now.
+    public static func currentBytes() throws(InferenceError) -> Int {
+        let fd = open("/proc/self/statm", O_RDONLY)
+        guard fd >= 0 else {
+            throw InferenceError(.memoryUnavailable, "cannot open /proc/self/statm; resident memory is measured on Linux only")
+        }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        // Fields: total program size, resident set size, shared, text, lib, data, dirty (in pages).
+        let fields = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).split(separator: " ")
+        guard fields.count >= 2, let residentPages = Int(fields[1]) else {
+            throw InferenceError(.memoryUnavailable, "cannot parse /proc/self/statm")
+        }
+        return residentPages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Runs `body` and returns its result with the resident bytes it added (may be negative if memory
+    /// was returned to the system meanwhile).
+    public static func measure<T, E: Error>(_ body: () async throws(E) -> T) async throws -> (value: T, addedBytes: Int) {
+        let before = try currentBytes()
+        let value = try await body()
+        return (value, try currentBytes() - before)
+    }
+}

@@ -1,0 +1,51 @@
+/// Raw little-endian bytes, for wire formats (e.g. a safetensors-style bundle).
+extension Tensor {
+    /// The values as little-endian bytes (bool as one byte, 0 or 1).
+    public var littleEndianBytes: [UInt8] {
+        switch values {
+        case .float32(let v): Self.bytes(of: v.map(\.bitPattern))
+        case .int64(let v): Self.bytes(of: v)
+        case .int32(let v): Self.bytes(of: v)
+        case .uint8(let v): v
+        case .bool(let v): v.map { $0 ? 1 : 0 }
+        }
+    }
+
+    /// Reads a tensor from little-endian bytes; throws `wrongShape` when the byte count does not fit
+    /// and `unsupportedType` for element types a ``Tensor`` cannot hold.
+    public init(elementType: TensorElementType, shape: [Int], littleEndianBytes bytes: [UInt8]) throws(InferenceError) {
+        guard let width = elementType.byteWidth else {
+            throw InferenceError(.unsupportedType, "element type \(elementType.rawValue) cannot be held in a Tensor")
+        }
+        guard bytes.count % width == 0 else {
+            throw InferenceError(.wrongShape, "\(bytes.count) bytes is not a whole number of \(elementType.rawValue) values")
+        }
+        let values: Values
+        switch elementType {
+        case .float32: values = .float32(Self.integers(UInt32.self, bytes).map(Float.init(bitPattern:)))
+        case .int64: values = .int64(Self.integers(Int64.self, bytes))
+        case .int32: values = .int32(Self.integers(Int32.self, bytes))
+        case .uint8: values = .uint8(bytes)
+        default: values = .bool(bytes.map { $0 != 0 })
+        }
+        try self.init(values, shape: shape)
+    }
+
+    private static func bytes<T: FixedWidthInteger>(of values: [T]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(values.count * MemoryLayout<T>.size)
+        for value in values {
+            withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+        }
+        return out
+    }
+
+    private static func integers<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8]) -> [T] {
+        let width = MemoryLayout<T>.size
+        return bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count / width)).map { i in
+                T(littleEndian: raw.loadUnaligned(fromByteOffset: i * width, as: T.self))
+            }
+        }
+    }
+}
