@@ -142,7 +142,9 @@ class Decoder(nn.Module):
 
     def __init__(self, v):
         super().__init__()
-        self.register_buffer("emb", torch.tensor(v["decoder/embeddings/weight"].astype(np.float32)))
+        # One [384, vocab] copy serves both the token lookup (gather along axis 1) and the tied output
+        # projection (a plain MatMul), so the ONNX file holds the 80 MB embedding only once.
+        self.register_buffer("emb_t", torch.tensor(v["decoder/embeddings/weight"].astype(np.float32).T.copy()))
         self.register_buffer("pos", torch.tensor(v["decoder/position_encodings/encodings"].astype(np.float32)))
         self.attn = nn.ModuleList(SelfAttention(v, f"decoder/layer_{i}/self_attention") for i in range(LAYERS))
         self.cross = nn.ModuleList(CrossAttention(v, f"decoder/layer_{i}/attention") for i in range(LAYERS))
@@ -151,11 +153,11 @@ class Decoder(nn.Module):
 
     def forward(self, tokens, features):
         t = tokens.shape[1]
-        x = self.emb[tokens] + self.pos[:t]
+        x = self.emb_t[:, tokens].permute(1, 2, 0) + self.pos[:t]
         mask = torch.full((t, t), float("-inf")).triu(1)
         for attn, cross, ffn in zip(self.attn, self.cross, self.ffn):
             x = ffn(cross(attn(x, mask), features))
-        return self.ln(x) @ self.emb.t()
+        return self.ln(x) @ self.emb_t
 
 
 def load(cache) -> tuple[Encoder, Decoder]:
