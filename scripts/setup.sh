@@ -6,6 +6,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Debian packages: the broker and its client library; tools used by tests and fixtures.
 apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config)
+# Model set-up (setup.d/20-models.sh): the conversion venv and the speech fixtures.
+apt_packages+=(python3-venv espeak-ng sox)
 
 missing=()
 for p in "${apt_packages[@]}"; do
