@@ -94,7 +94,7 @@ def mel_filters(n_mels: int = 80, n_fft: int = 400, sr: int = 16000) -> np.ndarr
 def whisper_mel(cache: Cache) -> None:
     """whisper-mel80.txt: 80 lines × 201 float32 values (%.9g), the mel filter bank."""
     w = mel_filters()
-    (cache.models / "whisper-mel80.txt").write_text("".join(" ".join(f"{x:.9g}" for x in row) + "\n" for row in w))
+    (cache.models / "whisper-mel80.txt").write_text("".join(" ".join(f"{x + 0.0:.9g}" for x in row) + "\n" for row in w))
 
 
 def copied_models(cache: Cache) -> None:
