@@ -153,12 +153,15 @@ def main() -> int:
         print(f"convert: wrote {len(made)} digests to {MANIFEST}")
     expected = {a["path"]: a["sha256"] for a in manifest["artifacts"]}
     bad = [m["path"] for m in made if expected.get(m["path"]) != m["sha256"]]
-    if bad:
-        pinned = torch.__version__ == TORCH_PINNED
-        print(f"convert: {'ERROR' if pinned else 'warning'}: digest differs from models/manifest.json for "
-              f"{', '.join(bad)} (torch {torch.__version__}, manifest made with {TORCH_PINNED})", file=sys.stderr)
-        if pinned:
-            return 1
+    # Model files must match when made with the pinned torch; fixtures (espeak-ng, sox, Pillow output)
+    # and exports by another torch may differ on another system: warn, the goldens' tolerances decide.
+    strict = [p for p in bad if p.startswith("models/")] if torch.__version__ == TORCH_PINNED else []
+    for p in bad:
+        print(f"convert: {'ERROR' if p in strict else 'warning'}: {p} differs from its digest in "
+              f"models/manifest.json (torch {torch.__version__}; the manifest was made with {TORCH_PINNED})",
+              file=sys.stderr)
+    if strict:
+        return 1
     # What the set-up's fast path checks with `sha256sum -c` (the digests actually made here).
     (cache.models / "SHA256SUMS").write_text("".join(f"{m['sha256']}  {m['path']}\n" for m in made))
     return 0
