@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LocalBroker", targets: ["LocalBroker"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,11 +43,13 @@ let package = Package(
         .target(name: "LocalBroker"),
         .target(name: "Inference", dependencies: ["COnnxRuntime"]),
         .target(name: "Preprocessing", dependencies: ["Inference", "CImageCodecs"]),
+        // Module catalog: manifests, digests, tasks, sharing (docs/catalog.md).
+        .target(name: "Catalog", dependencies: ["S2M3Core", "Inference"]),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,5 +63,6 @@ let package = Package(
         ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "S2M3Core"]),
     ]
 )

@@ -1,0 +1,121 @@
+/// The JSON form of a catalog file (`catalog/default.json`; format in docs/catalog.md).
+public struct CatalogDocument: Sendable, Hashable, Codable {
+    public var modules: [ModuleEntry]
+    public var tasks: [TaskEntry]
+
+    public init(modules: [ModuleEntry], tasks: [TaskEntry]) {
+        self.modules = modules
+        self.tasks = tasks
+    }
+}
+
+/// One module declaration: an ONNX file, or an operation built into S2M3.
+public struct ModuleEntry: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case onnx
+        case builtin
+    }
+
+    public var id: String
+    public var kind: Kind
+    /// ONNX modules: the weights file, relative to the models folder.
+    public var file: String?
+    /// Optional expected sha256 (hex) of `file`; checked at load when present.
+    public var sha256: String?
+    /// Built-in modules: the operation's name (defaults to `id`).
+    public var operation: String?
+    /// Built-in modules: data files they read (relative to the models folder), part of the digest.
+    public var assets: [String]?
+    public var inputs: [TensorDeclaration]
+    public var outputs: [TensorDeclaration]
+    public var description: String?
+
+    public init(
+        id: String, kind: Kind, file: String? = nil, sha256: String? = nil, operation: String? = nil,
+        assets: [String]? = nil, inputs: [TensorDeclaration], outputs: [TensorDeclaration], description: String? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.file = file
+        self.sha256 = sha256
+        self.operation = operation
+        self.assets = assets
+        self.inputs = inputs
+        self.outputs = outputs
+        self.description = description
+    }
+}
+
+/// A named tensor of a module's interface.
+public struct TensorDeclaration: Sendable, Hashable, Codable {
+    public var name: String
+    /// float32, float16, int64, int32, uint8, bool or string.
+    public var dtype: String
+    public var shape: [Dimension]
+
+    public init(name: String, dtype: String, shape: [Dimension]) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+    }
+
+    public static let knownTypes: Set<String> = ["float32", "float16", "int64", "int32", "uint8", "bool", "string"]
+}
+
+/// A dimension: a fixed size, or a symbol (e.g. "N") for a size known only at run time.
+public enum Dimension: Sendable, Hashable, Codable, CustomStringConvertible {
+    case fixed(Int)
+    case symbol(String)
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let size = try? container.decode(Int.self) {
+            self = .fixed(size)
+        } else {
+            self = .symbol(try container.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .fixed(let size): try container.encode(size)
+        case .symbol(let name): try container.encode(name)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .fixed(let size): String(size)
+        case .symbol(let name): name
+        }
+    }
+}
+
+/// A task: its inputs (data arriving with a request) and its module invocations.
+public struct TaskEntry: Sendable, Hashable, Codable {
+    public struct Node: Sendable, Hashable, Codable {
+        public var id: String
+        public var module: String
+        /// Task input names or node ids, in the module's argument order.
+        public var inputs: [String]
+
+        public init(id: String, module: String, inputs: [String]) {
+            self.id = id
+            self.module = module
+            self.inputs = inputs
+        }
+    }
+
+    public var id: String
+    public var description: String?
+    public var inputs: [String]
+    public var nodes: [Node]
+
+    public init(id: String, description: String? = nil, inputs: [String], nodes: [Node]) {
+        self.id = id
+        self.description = description
+        self.inputs = inputs
+        self.nodes = nodes
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import S2M3Core
+
+/// A loaded, validated catalog: module manifests (with digests), tasks as ``TaskGraph``s, and which
+/// module entries are one shared module.
+public struct ModuleCatalog: Sendable {
+    /// A task of the catalog.
+    public struct Task: Sendable, Hashable {
+        public let id: String
+        public let description: String
+        public let graph: TaskGraph
+    }
+
+    /// Modules in declaration order.
+    public let modules: [ModuleManifest]
+    public let tasks: [Task]
+    /// Module id → id of the first declared module with the same digest (itself when unique).
+    public let sharedID: [String: String]
+
+    public func module(_ id: String) -> ModuleManifest? { modules.first { $0.id == id } }
+
+    /// Reads and validates a catalog file. `modelsDirectory` is where module files are looked up.
+    public static func load(path: String, modelsDirectory: String) throws(CatalogError) -> ModuleCatalog {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CatalogError(.invalidFormat, entry: "", "cannot read the catalog file \(path): check the path")
+        }
+        let document: CatalogDocument
+        do {
+            document = try JSONDecoder().decode(CatalogDocument.self, from: data)
+        } catch {
+            throw CatalogError(.invalidFormat, entry: "", "\(path) is not a valid catalog (see docs/catalog.md): \(error)")
+        }
+        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory)
+    }
+
+    /// Validates a decoded catalog. `fileSHA256` hashes a file (nil when unreadable); tests may inject one.
+    public init(
+        document: CatalogDocument, modelsDirectory: String,
+        fileSHA256: (String) -> String? = { SHA256.hex(ofFileAt: $0) }
+    ) throws(CatalogError) {
+        var manifests: [ModuleManifest] = []
+        var seen: Set<String> = []
+        for entry in document.modules {
+            if entry.id.isEmpty { throw CatalogError(.invalidModule, entry: "", "a module has an empty id") }
+            if !seen.insert(entry.id).inserted {
+                throw CatalogError(.duplicateModule, entry: entry.id, "module id declared twice; ids must be unique")
+            }
+            manifests.append(try Self.manifest(entry, modelsDirectory: modelsDirectory, fileSHA256: fileSHA256))
+        }
+        var firstByDigest: [String: String] = [:]
+        var shared: [String: String] = [:]
+        for manifest in manifests {
+            shared[manifest.id] = firstByDigest[manifest.digest] ?? manifest.id
+            if firstByDigest[manifest.digest] == nil { firstByDigest[manifest.digest] = manifest.id }
+        }
+        var taskIDs: Set<String> = []
+        var tasks: [Task] = []
+        for entry in document.tasks {
+            if !taskIDs.insert(entry.id).inserted {
+                throw CatalogError(.duplicateTask, entry: entry.id, "task id declared twice; ids must be unique")
+            }
+            for node in entry.nodes where !seen.contains(node.module) {
+                throw CatalogError(
+                    .unknownModule, entry: entry.id,
+                    "node '\(node.id)' invokes module '\(node.module)', which the catalog does not declare")
+            }
+            let graph = TaskGraph(
+                inputs: entry.inputs.map { TaskGraph.Input(id: $0) },
+                nodes: entry.nodes.map { TaskNode(id: $0.id, module: $0.module, inputs: $0.inputs) })
+            do {
+                try graph.validate()
+            } catch {
+                throw CatalogError(error.code == .cycle ? .cycle : .invalidTask, entry: entry.id, error.message)
+            }
+            tasks.append(Task(id: entry.id, description: entry.description ?? "", graph: graph))
+        }
+        modules = manifests
+        self.tasks = tasks
+        sharedID = shared
+    }
+
+    private static func manifest(
+        _ entry: ModuleEntry, modelsDirectory: String, fileSHA256: (String) -> String?
+    ) throws(CatalogError) -> ModuleManifest {
+        if entry.outputs.isEmpty {
+            throw CatalogError(.invalidModule, entry: entry.id, "the module declares no outputs")
+        }
+        for tensor in entry.inputs + entry.outputs where !TensorDeclaration.knownTypes.contains(tensor.dtype) {
+            throw CatalogError(
+                .invalidModule, entry: entry.id,
+                "tensor '\(tensor.name)' has dtype '\(tensor.dtype)'; use one of \(TensorDeclaration.knownTypes.sorted().joined(separator: ", "))")
+        }
+        switch entry.kind {
+        case .onnx:
+            guard let file = entry.file, !file.isEmpty else {
+                throw CatalogError(.invalidModule, entry: entry.id, "an onnx module needs \"file\" (relative to the models folder)")
+            }
+            let path = resolve(file, in: modelsDirectory)
+            let digest = try contentDigest(of: path, entry: entry.id, expected: entry.sha256, fileSHA256: fileSHA256)
+            return ModuleManifest(entry: entry, filePath: path, contentSHA256: digest)
+        case .builtin:
+            var content = "builtin:" + (entry.operation ?? entry.id)
+            for asset in entry.assets ?? [] {
+                let path = resolve(asset, in: modelsDirectory)
+                content += "\n" + (try contentDigest(of: path, entry: entry.id, expected: nil, fileSHA256: fileSHA256))
+            }
+            return ModuleManifest(entry: entry, filePath: nil, contentSHA256: SHA256.hex(of: content))
+        }
+    }
+
+    private static func resolve(_ file: String, in directory: String) -> String {
+        file.hasPrefix("/") ? file : (directory as NSString).appendingPathComponent(file)
+    }
+
+    private static func contentDigest(
+        of path: String, entry: String, expected: String?, fileSHA256: (String) -> String?
+    ) throws(CatalogError) -> String {
+        guard FileManager.default.fileExists(atPath: path), let digest = fileSHA256(path) else {
+            throw CatalogError(
+                .missingFile, entry: entry, "file \(path) is missing or unreadable: run scripts/setup.sh or check --models")
+        }
+        if let expected, expected.lowercased() != digest {
+            throw CatalogError(
+                .digestMismatch, entry: entry,
+                "\(path) has sha256 \(digest) but the catalog expects \(expected.lowercased()): re-run scripts/setup.sh or fix \"sha256\"")
+        }
+        return digest
+    }
+}

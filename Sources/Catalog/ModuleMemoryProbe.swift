@@ -1,0 +1,41 @@
+import Foundation
+import Inference
+
+/// Measures a module's resident memory with ``InferenceSession/loadMeasured(modelPath:configuration:threadPool:warmUp:)``.
+///
+/// docs/engine.md: measure each module in a fresh process, because memory freed by one module is not
+/// always returned to the system. ``measureInChildProcess`` runs an executable (normally `s2m3
+/// catalog --measure-module FILE`) that calls ``measureHere(modelPath:)`` and prints the byte count.
+public enum ModuleMemoryProbe {
+    /// Loads the model in this process (no warm-up run) and returns the resident bytes it added.
+    public static func measureHere(modelPath: String) async throws(InferenceError) -> Int {
+        let (session, bytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
+        withExtendedLifetime(session) {}
+        return bytes
+    }
+
+    /// Runs `executable arguments…` and parses the last line of its standard output as a byte count.
+    /// Blocks the calling thread while the child runs: call it from a dedicated thread or a command.
+    public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            throw CatalogError(.invalidModule, entry: module, "cannot start \(executable) to measure memory: \(error)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let last = text.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        guard process.terminationStatus == 0, let bytes = Int(last.trimmingCharacters(in: .whitespaces)) else {
+            throw CatalogError(
+                .invalidModule, entry: module,
+                "measuring memory failed (exit \(process.terminationStatus)): \(text.isEmpty ? "no output" : text)")
+        }
+        return bytes
+    }
+}
