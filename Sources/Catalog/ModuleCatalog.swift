@@ -115,7 +115,7 @@ public struct ModuleCatalog: Sendable {
     private static func contentDigest(
         of path: String, entry: String, expected: String?, fileSHA256: (String) -> String?
     ) throws(CatalogError) -> String {
-        guard FileManager.default.fileExists(atPath: path), let digest = fileSHA256(path) else {
+        guard let digest = fileSHA256(path) else {
             throw CatalogError(
                 .missingFile, entry: entry, "file \(path) is missing or unreadable: run scripts/setup.sh or check --models")
         }
