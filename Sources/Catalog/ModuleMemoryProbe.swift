@@ -8,9 +8,15 @@ import Inference
 /// catalog --measure-module FILE`) that calls ``measureHere(modelPath:)`` and prints the byte count.
 public enum ModuleMemoryProbe {
     /// Loads the model in this process (no warm-up run) and returns the resident bytes it added.
-    public static func measureHere(modelPath: String) async throws(InferenceError) -> Int {
+    ///
+    /// With `runtimeWarmUpModel` (a tiny model such as the onnxruntime wheel's `mul_1.onnx`), that
+    /// model is loaded first and kept, so ONNX Runtime's one-off per-process start-up cost is not
+    /// charged to the module: a device pays it once whatever it hosts.
+    public static func measureHere(modelPath: String, runtimeWarmUpModel: String? = nil) async throws(InferenceError) -> Int {
+        var keep: InferenceSession?
+        if let runtimeWarmUpModel { keep = try await InferenceSession.load(modelPath: runtimeWarmUpModel) }
         let (session, bytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
-        withExtendedLifetime(session) {}
+        withExtendedLifetime((session, keep)) {}
         return bytes
     }
 

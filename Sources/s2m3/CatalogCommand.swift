@@ -22,36 +22,52 @@ struct CatalogCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var measureModule: String?
 
+    @Option(help: .hidden)
+    var runtimeWarmUp: String?
+
     func run() async throws {
         if let path = measureModule {
-            print(try await ModuleMemoryProbe.measureHere(modelPath: path))
+            print(try await ModuleMemoryProbe.measureHere(modelPath: path, runtimeWarmUpModel: runtimeWarmUp))
             return
         }
         let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
         let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
         let loaded = try ModuleCatalog.load(path: catalog, modelsDirectory: modelsDirectory)
+        // ONNX Runtime's per-process start-up, measured once by loading a tiny model, then excluded
+        // from each module's figure (the module's child loads the tiny model first).
+        let tiny = (cache as NSString).appendingPathComponent("onnxruntime-datasets/mul_1.onnx")
+        let warmUp = FileManager.default.fileExists(atPath: tiny) ? tiny : nil
+        let runtimeBytes = try await warmUp.asyncMap { try await Self.measureInChild(file: $0, warmUp: nil, module: "runtime") }
         var memory: [String: Int] = [:]
         for module in loaded.modules where loaded.sharedID[module.id] == module.id {
             guard let file = module.filePath else { memory[module.id] = 0; continue }
-            memory[module.id] = try await Self.measureInChild(file: file, module: module.id)
+            memory[module.id] = try await Self.measureInChild(file: file, warmUp: warmUp, module: module.id)
         }
         let report = SharingReport(catalog: loaded, memory: memory)
         if json {
-            print(try CatalogReportText.json(catalog: loaded, memory: memory, report: report))
+            print(try CatalogReportText.json(catalog: loaded, memory: memory, report: report, runtimeBytes: runtimeBytes))
         } else {
-            print(CatalogReportText.tables(catalog: loaded, memory: memory, report: report))
+            print(CatalogReportText.tables(catalog: loaded, memory: memory, report: report, runtimeBytes: runtimeBytes))
         }
     }
 
     /// Runs `s2m3 catalog --measure-module FILE` off the cooperative pool (the child blocks a thread).
-    private static func measureInChild(file: String, module: String) async throws -> Int {
-        try await withCheckedThrowingContinuation { continuation in
+    private static func measureInChild(file: String, warmUp: String?, module: String) async throws -> Int {
+        let arguments = ["catalog", "--measure-module", file] + (warmUp.map { ["--runtime-warm-up", $0] } ?? [])
+        return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { () throws(CatalogError) in
                     try ModuleMemoryProbe.measureInChildProcess(
-                        executable: "/proc/self/exe", arguments: ["catalog", "--measure-module", file], module: module)
+                        executable: "/proc/self/exe", arguments: arguments, module: module)
                 })
             }
         }
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }
