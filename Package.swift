@@ -63,6 +63,6 @@ let package = Package(
         ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "S2M3Core"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "S2M3Core", "Inference"]),
     ]
 )

@@ -18,6 +18,8 @@ public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let missingFile = Code(name: "missingFile")
         /// A file's sha256 differs from the one the catalog declares.
         public static let digestMismatch = Code(name: "digestMismatch")
+        /// The interface declared in the catalog differs from the model file's own.
+        public static let interfaceMismatch = Code(name: "interfaceMismatch")
         public var description: String { name }
     }
 

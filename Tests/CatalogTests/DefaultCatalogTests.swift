@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import Inference
 import Testing
 
 /// The committed catalog against the real model files made by scripts/setup.sh.
@@ -29,5 +30,18 @@ struct DefaultCatalogTests {
         #expect(onnx.allSatisfy { $0.filePath.map(FileManager.default.fileExists(atPath:)) == true })
         #expect(Set(catalog.modules.map(\.digest)).count == catalog.modules.count)
         #expect(catalog.tasks.count == 6)
+    }
+}
+
+extension DefaultCatalogTests {
+    @Test("each ONNX module's declared interface matches the model file's own metadata")
+    func interfacesMatchModels() async throws {
+        let path = Self.repository.appendingPathComponent("catalog/default.json").path
+        let catalog = try ModuleCatalog.load(path: path, modelsDirectory: Self.modelsDirectory)
+        for module in catalog.modules where module.kind == .onnx {
+            let session = try await InferenceSession.load(modelPath: try #require(module.filePath))
+            let problems = InterfaceCheck.mismatches(of: module, modelInputs: session.inputs, modelOutputs: session.outputs)
+            #expect(problems.isEmpty, "\(module.id): \(problems)")
+        }
     }
 }
