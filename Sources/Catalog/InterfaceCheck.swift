@@ -9,7 +9,14 @@ public enum InterfaceCheck {
     public static func mismatches(
         of module: ModuleManifest, modelInputs: [TensorSpec], modelOutputs: [TensorSpec]
     ) -> [String] {
-        compare("input", module.inputs, modelInputs) + compare("output", module.outputs, modelOutputs)
+        mismatches(inputs: module.inputs, outputs: module.outputs, modelInputs: modelInputs, modelOutputs: modelOutputs)
+    }
+
+    /// The same check for a declaration not (yet) in a loaded catalog.
+    public static func mismatches(
+        inputs: [TensorDeclaration], outputs: [TensorDeclaration], modelInputs: [TensorSpec], modelOutputs: [TensorSpec]
+    ) -> [String] {
+        compare("input", inputs, modelInputs) + compare("output", outputs, modelOutputs)
     }
 
     /// Throws ``CatalogError/Code/interfaceMismatch`` naming the module when ``mismatches`` finds any.

@@ -13,11 +13,18 @@ public enum ModuleMemoryProbe {
     /// model is loaded first and kept, so ONNX Runtime's one-off per-process start-up cost is not
     /// charged to the module: a device pays it once whatever it hosts.
     public static func measureHere(modelPath: String, runtimeWarmUpModel: String? = nil) async throws(InferenceError) -> Int {
+        try await measureAndInspect(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel).residentBytes
+    }
+
+    /// ``measureHere(modelPath:runtimeWarmUpModel:)`` that also returns the model's own interface.
+    public static func measureAndInspect(
+        modelPath: String, runtimeWarmUpModel: String? = nil
+    ) async throws(InferenceError) -> (residentBytes: Int, inputs: [TensorSpec], outputs: [TensorSpec]) {
         var keep: InferenceSession?
         if let runtimeWarmUpModel { keep = try await InferenceSession.load(modelPath: runtimeWarmUpModel) }
         let (session, bytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
         withExtendedLifetime((session, keep)) {}
-        return bytes
+        return (bytes, session.inputs, session.outputs)
     }
 
     /// Runs `executable arguments…` and parses the last line of its standard output as a byte count.
@@ -27,20 +34,24 @@ public enum ModuleMemoryProbe {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
+        process.standardError = errors
         do {
             try process.run()
         } catch {
             throw CatalogError(.invalidModule, entry: module, "cannot start \(executable) to measure memory: \(error)")
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         let last = text.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
         guard process.terminationStatus == 0, let bytes = Int(last.trimmingCharacters(in: .whitespaces)) else {
             throw CatalogError(
                 .invalidModule, entry: module,
-                "measuring memory failed (exit \(process.terminationStatus)): \(text.isEmpty ? "no output" : text)")
+                "measuring memory failed (exit \(process.terminationStatus)): "
+                    + (errorText.split(whereSeparator: \.isNewline).first.map(String.init) ?? (text.isEmpty ? "no output" : text)))
         }
         return bytes
     }

@@ -25,9 +25,22 @@ struct CatalogCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var runtimeWarmUp: String?
 
+    /// JSON `[[inputs], [outputs]]` of the declared interface, checked against the model's own.
+    @Option(help: .hidden)
+    var expectInterface: String?
+
     func run() async throws {
         if let path = measureModule {
-            print(try await ModuleMemoryProbe.measureHere(modelPath: path, runtimeWarmUpModel: runtimeWarmUp))
+            let measured = try await ModuleMemoryProbe.measureAndInspect(modelPath: path, runtimeWarmUpModel: runtimeWarmUp)
+            if let expectInterface {
+                let declared = try JSONDecoder().decode([[TensorDeclaration]].self, from: Data(expectInterface.utf8))
+                let problems = InterfaceCheck.mismatches(
+                    inputs: declared[0], outputs: declared[1], modelInputs: measured.inputs, modelOutputs: measured.outputs)
+                if !problems.isEmpty {
+                    throw ValidationError("interfaceMismatch: the catalog's interface differs from \(path): \(problems.joined(separator: "; "))")
+                }
+            }
+            print(measured.residentBytes)
             return
         }
         let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
@@ -41,7 +54,9 @@ struct CatalogCommand: AsyncParsableCommand {
         var memory: [String: Int] = [:]
         for module in loaded.modules where loaded.sharedID[module.id] == module.id {
             guard let file = module.filePath else { memory[module.id] = 0; continue }
-            memory[module.id] = try await Self.measureInChild(file: file, warmUp: warmUp, module: module.id)
+            let interface = String(decoding: try JSONEncoder().encode([module.inputs, module.outputs]), as: UTF8.self)
+            memory[module.id] = try await Self.measureInChild(
+                file: file, warmUp: warmUp, interface: interface, module: module.id)
         }
         let report = SharingReport(catalog: loaded, memory: memory)
         if json {
@@ -52,8 +67,11 @@ struct CatalogCommand: AsyncParsableCommand {
     }
 
     /// Runs `s2m3 catalog --measure-module FILE` off the cooperative pool (the child blocks a thread).
-    private static func measureInChild(file: String, warmUp: String?, module: String) async throws -> Int {
+    private static func measureInChild(
+        file: String, warmUp: String?, interface: String? = nil, module: String
+    ) async throws -> Int {
         let arguments = ["catalog", "--measure-module", file] + (warmUp.map { ["--runtime-warm-up", $0] } ?? [])
+            + (interface.map { ["--expect-interface", $0] } ?? [])
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { () throws(CatalogError) in
