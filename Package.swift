@@ -42,6 +42,8 @@ let package = Package(
         .target(name: "LocalBroker"),
         .target(name: "Inference", dependencies: ["COnnxRuntime"]),
         .target(name: "Preprocessing", dependencies: ["Inference", "CImageCodecs"]),
+        // Whisper speech recognition from its modules (front end, encoder, greedy decoder).
+        .target(name: "Speech", dependencies: ["Inference", "Preprocessing"]),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
@@ -60,5 +62,6 @@ let package = Package(
         ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
+        .testTarget(name: "SpeechTests", dependencies: ["Speech", "Preprocessing", "Inference"]),
     ]
 )
