@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "Preprocessing", dependencies: ["Inference", "CImageCodecs"]),
         // Whisper speech recognition from its modules (front end, encoder, greedy decoder).
         .target(name: "Speech", dependencies: ["Inference", "Preprocessing"]),
+        // PP-OCR text reading from its modules (detect, orient, recognise) with DB and CTC post-processing.
+        .target(name: "TextReading", dependencies: ["Inference", "Preprocessing"]),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
@@ -63,5 +65,6 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
         .testTarget(name: "SpeechTests", dependencies: ["Speech", "Preprocessing", "Inference"]),
+        .testTarget(name: "TextReadingTests", dependencies: ["TextReading", "Preprocessing", "Inference"]),
     ]
 )
