@@ -49,7 +49,8 @@ struct PlannerServiceTests {
             try await watcher.subscribe(topics.plan)
             try await watcher.subscribe(topics.allDeviceStates)
 
-            let service = PlannerService(connection: connection("planner"), instance: instance, topics: topics, logger: Self.logger)
+            let plannerConnection = connection("planner")
+            let service = PlannerService(connection: plannerConnection, instance: instance, topics: topics, logger: Self.logger)
             let serviceTask = Task { try await service.run() }
             defer { serviceTask.cancel() }
 
@@ -107,7 +108,51 @@ struct PlannerServiceTests {
             for (module, hosts) in first.placement {
                 for host in hosts where host != victim { #expect(second.placement[module]?.contains(host) == true) }
             }
+            // One retained assignment per remaining device, of the new epoch.
+            try await Task.sleep(for: .milliseconds(300))
+            let checker = connection("checker")
+            try await checker.connect()
+            let checkerInbox = checker.messages
+            try await checker.subscribe(topics.deviceAssignment("+"))
+            let assignments = try await within(.seconds(5), "three retained assignments") {
+                var found: [String: Int] = [:]
+                for await message in checkerInbox {
+                    let assignment = try DeviceAssignment(json: message.payload)
+                    found[assignment.device] = assignment.epoch
+                    if found.count == 3 { break }
+                }
+                return found
+            }
+            #expect(assignments["dev-a"] == second.epoch)
+            #expect(assignments["dev-c"] == second.epoch)
+            #expect(assignments["dev-b"] == first.epoch)  // left as it was; the device is gone
+            await checker.disconnect()
+
+            // A restarted planner reads the retained plan back: same devices, so no new epoch.
             serviceTask.cancel()
+            await plannerConnection.disconnect()
+            let restartedConnection = connection("planner-2")
+            let restarted = PlannerService(connection: restartedConnection, instance: instance, topics: topics, logger: Self.logger)
+            let restartedTask = Task { try await restarted.run() }
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(await restarted.currentPlan?.epoch == second.epoch)
+            let marker = connection("marker")
+            try await marker.connect()
+            try await watcher.subscribe(topics.deviceTelemetry("marker"))
+            try await marker.publish(MQTTMessage(topic: topics.deviceTelemetry("marker"), string: "marker"))
+            // Everything the watcher saw since: no plan (the marker comes after any the planner sent).
+            let newPlans = try await within(.seconds(5), "the marker") {
+                var plans = 0
+                for await message in inbox {
+                    if message.topic == topics.plan { plans += 1 }
+                    if message.topic == topics.deviceTelemetry("marker") { break }
+                }
+                return plans
+            }
+            #expect(newPlans == 0)
+            restartedTask.cancel()
+            await restartedConnection.disconnect()
+            await marker.disconnect()
             await watcher.disconnect()
         }
     }
