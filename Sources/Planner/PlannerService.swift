@@ -93,6 +93,8 @@ public actor PlannerService {
                 case .publishAssignment(let assignment):
                     try await connection.publish(
                         MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, retain: true))
+                case .clearAssignment(let device):
+                    try await connection.publish(MQTTMessage(topic: topics.deviceAssignment(device), payload: [], retain: true))
                 }
             } catch {
                 logger.error("publishing failed: \(error)")

@@ -114,18 +114,19 @@ struct PlannerServiceTests {
             try await checker.connect()
             let checkerInbox = checker.messages
             try await checker.subscribe(topics.deviceAssignment("+"))
-            let assignments = try await within(.seconds(5), "three retained assignments") {
+            // A marker after the retained ones: the killed device's assignment was cleared.
+            try await checker.subscribe(topics.deviceTelemetry("end"))
+            try await checker.publish(MQTTMessage(topic: topics.deviceTelemetry("end"), string: "end"))
+            let assignments = try await within(.seconds(5), "the retained assignments") {
                 var found: [String: Int] = [:]
                 for await message in checkerInbox {
+                    if message.topic == topics.deviceTelemetry("end") { break }
                     let assignment = try DeviceAssignment(json: message.payload)
                     found[assignment.device] = assignment.epoch
-                    if found.count == 3 { break }
                 }
                 return found
             }
-            #expect(assignments["dev-a"] == second.epoch)
-            #expect(assignments["dev-c"] == second.epoch)
-            #expect(assignments["dev-b"] == first.epoch)  // left as it was; the device is gone
+            #expect(assignments == ["dev-a": second.epoch, "dev-c": second.epoch])
             await checker.disconnect()
 
             // A restarted planner reads the retained plan back: same devices, so no new epoch.

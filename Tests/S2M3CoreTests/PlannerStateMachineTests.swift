@@ -64,6 +64,7 @@ struct PlannerStateMachineTests {
         }
         #expect(plan2.moves.contains { $0.module == "m1" && $0.action == .load })
         #expect(Set(Self.assignments(second).map(\.device)) == Set(plan2.devices))
+        #expect(second.last == .clearAssignment(device: leaving))
     }
 
     @Test func unchangedDeviceSetDoesNotReplan() throws {

@@ -19,6 +19,8 @@ public struct PlannerStateMachine: Sendable {
     public enum Action: Sendable, Hashable {
         case publishPlan(PlanMessage)
         case publishAssignment(DeviceAssignment)
+        /// Remove the retained assignment of a device the new plan no longer has (empty retained payload).
+        case clearAssignment(device: String)
     }
 
     /// One live device as the placement sees it.
@@ -84,8 +86,9 @@ public struct PlannerStateMachine: Sendable {
     }
 
     /// Plans for the live devices if they changed since the last plan; returns what to publish
-    /// (the plan first, then one assignment per device), or nothing. A retained plan whose devices
-    /// are exactly the live ones is adopted without a new epoch.
+    /// (the plan first, then one assignment per live device, then a clear per device that left),
+    /// or nothing. A retained plan whose devices are exactly the live ones is adopted without a
+    /// new epoch.
     public mutating func plan(nowMs: Int) -> [Action] {
         let live = liveDevices
         if plannedDevices == nil, let retained = currentPlan, Set(retained.devices) == Set(live.map(\.id)) {
@@ -94,6 +97,8 @@ public struct PlannerStateMachine: Sendable {
         }
         guard plannedDevices != live else { return [] }
         plannedDevices = live
+        let liveIDs = Set(live.map(\.id))
+        let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }
         let epoch = (currentPlan?.epoch ?? 0) + 1
         let plan = makePlan(epoch: epoch, live: live, nowMs: nowMs)
         currentPlan = plan
@@ -106,6 +111,7 @@ public struct PlannerStateMachine: Sendable {
             }
             actions.append(.publishAssignment(DeviceAssignment(epoch: epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
         }
+        actions += gone.map { .clearAssignment(device: $0) }
         return actions
     }
 
