@@ -81,8 +81,9 @@ public actor PlannerService {
         }
     }
 
+    /// Publishes in order; `pending` stays set meanwhile, so a change that arrives during the
+    /// awaits cannot start a second, interleaved publication (it is picked up below).
     private func planNow() async {
-        pending = nil
         let actions = machine.plan(nowMs: Int(Date().timeIntervalSince1970 * 1000))
         for action in actions {
             do {
@@ -100,6 +101,7 @@ public actor PlannerService {
                 logger.error("publishing failed: \(error)")
             }
         }
+        pending = nil
         // Changes that arrived while publishing.
         if machine.needsPlan { schedule() }
     }

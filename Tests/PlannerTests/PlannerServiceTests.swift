@@ -49,6 +49,8 @@ struct PlannerServiceTests {
             try await watcher.subscribe(topics.plan)
             try await watcher.subscribe(topics.allDeviceStates)
 
+            // Bad input on a device topic is logged and ignored, never planned for.
+            try await watcher.publish(MQTTMessage(topic: topics.deviceState("junk"), string: "not json", retain: true))
             let plannerConnection = connection("planner")
             let service = PlannerService(connection: plannerConnection, instance: instance, topics: topics, logger: Self.logger)
             let serviceTask = Task { try await service.run() }

@@ -37,7 +37,11 @@ struct PlannerStateMachineTests {
     @Test func joinThenLeaveKeepsModulesWhoseDeviceRemains() throws {
         var machine = PlannerStateMachine(instance: Self.instance)
         let empty = machine.plan(nowMs: 5)
-        #expect(Self.plan(empty)?.devices == [])  // no devices: a plan saying nothing can run
+        // No device yet: a valid plan saying that no task can run, and why.
+        let none = try #require(Self.plan(empty))
+        try none.validate()
+        #expect(none.devices.isEmpty && none.placement.isEmpty)
+        #expect(none.unavailableTasks?.keys.sorted() == ["t1", "t2", "t3"])
         for device in ["a", "b", "c"] { Self.join(&machine, device) }
         let first = machine.plan(nowMs: 10)
         let plan1 = try #require(Self.plan(first))
