@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "S2M3Core", targets: ["S2M3Core"]),
         .library(name: "MQTTBus", targets: ["MQTTBus"]),
         .library(name: "LocalBroker", targets: ["LocalBroker"]),
+        .library(name: "Planner", targets: ["Planner"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
     ],
@@ -46,11 +47,16 @@ let package = Package(
         .target(name: "Speech", dependencies: ["Inference", "Preprocessing"]),
         // PP-OCR text reading from its modules (detect, orient, recognise) with DB and CTC post-processing.
         .target(name: "TextReading", dependencies: ["Inference", "Preprocessing"]),
+        // Layer 2: services.
+        .target(
+            name: "Planner",
+            dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]
+        ),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Planner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,6 +67,10 @@ let package = Package(
         .testTarget(
             name: "MQTTBusTests",
             dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "PlannerTests",
+            dependencies: ["Planner", "S2M3Core", "MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
