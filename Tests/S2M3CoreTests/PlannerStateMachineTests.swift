@@ -130,3 +130,56 @@ struct PlannerStateMachineTests {
         #expect(plan.devices == ["a"])
     }
 }
+
+@Suite("Planner drift re-planning")
+struct PlannerDriftTests {
+    static func telemetry(_ device: String, at ms: Int, p50Ms: Double, count: Int = 10) -> PlannerStateMachine.Event {
+        .telemetry(DeviceTelemetry(
+            device: device, timestampMs: ms, queueDepth: 0, queueCapacity: 4, residentMemoryBytes: 1,
+            loadedModules: ["m1"], modules: ["m1": .init(p50Ms: p50Ms, count: count)]))
+    }
+
+    static func planned() -> PlannerStateMachine {
+        var machine = PlannerStateMachine(instance: PlannerStateMachineTests.instance)
+        for device in ["a", "b", "c"] { PlannerStateMachineTests.join(&machine, device) }
+        _ = machine.plan(nowMs: 1)
+        return machine
+    }
+
+    /// m1 is 40 GFLOP and devices announce 100 GFLOP/s: 400 ms is exactly as predicted.
+    @Test func measuredSpeedWithinThresholdNeverReplans() {
+        var machine = Self.planned()
+        for (i, ms) in [400.0, 300, 550, 420].enumerated() {
+            #expect(machine.handle(Self.telemetry("a", at: 1_000 * (i + 1), p50Ms: ms)) == false)
+        }
+        do { let changed = machine.handle(Self.telemetry("a", at: 9_000, p50Ms: 4_000, count: 2)); #expect(changed == false) }  // too few samples
+        #expect(machine.plan(nowMs: 10_000).isEmpty)
+        #expect(machine.calibratedGflops.isEmpty)
+    }
+
+    @Test func driftPastThresholdReplansOnceAndDoesNotFlap() throws {
+        var machine = Self.planned()
+        let epoch = try #require(machine.currentPlan?.epoch)
+        // Device a is 4× slower than announced: 1600 ms for 40 GFLOP = 25 GFLOP/s.
+        do { let changed = machine.handle(Self.telemetry("a", at: 1_000, p50Ms: 1_600)); #expect(changed) }
+        let replanned = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1_100)))
+        #expect(replanned.epoch == epoch + 1)
+        #expect(machine.calibratedGflops["a"] == 25)
+        // The same measurement again: nothing new.
+        do { let changed = machine.handle(Self.telemetry("a", at: 2_000, p50Ms: 1_600)); #expect(changed == false) }
+        // Back to fast within the interval: ignored, no flapping.
+        do { let changed = machine.handle(Self.telemetry("a", at: 3_000, p50Ms: 400)); #expect(changed == false) }
+        #expect(machine.plan(nowMs: 3_100).isEmpty)
+        // After the interval a lasting change is taken.
+        do { let changed = machine.handle(Self.telemetry("a", at: 40_000, p50Ms: 400)); #expect(changed) }
+        #expect(PlannerStateMachineTests.plan(machine.plan(nowMs: 40_100))?.epoch == epoch + 2)
+    }
+
+    @Test func newSessionForgetsCalibration() {
+        var machine = Self.planned()
+        machine.handle(Self.telemetry("a", at: 1_000, p50Ms: 1_600))
+        #expect(machine.calibratedGflops["a"] != nil)
+        PlannerStateMachineTests.join(&machine, "a", session: "s2")
+        #expect(machine.calibratedGflops["a"] == nil)
+    }
+}

@@ -6,7 +6,12 @@ import Foundation
 ///
 /// The modules and tasks come from a fixed ``PlacementInstance`` (its devices are ignored); the
 /// devices are the ones whose latest state is `online` and whose capabilities belong to the same
-/// session, with their memory budget and GFLOP/s. Telemetry is recorded but does not re-plan.
+/// session, with their memory budget and GFLOP/s.
+///
+/// Telemetry calibrates a device's speed: the median over its modules (with enough samples) of the
+/// module's GFLOP divided by its measured p50. Only a drift past ``DriftPolicy/threshold`` from the
+/// speed in use changes it (so noise never re-plans), and at most once per
+/// ``DriftPolicy/minimumIntervalMs`` per device (so alternating reports cannot flap the plan).
 public struct PlannerStateMachine: Sendable {
     public enum Event: Sendable, Hashable {
         case state(DeviceState)
@@ -30,8 +35,23 @@ public struct PlannerStateMachine: Sendable {
         public var gflops: Double
     }
 
+    /// When measured compute speed replaces the announced one.
+    public struct DriftPolicy: Sendable, Hashable {
+        /// Relative change of a device's speed that re-plans (0.5: 50 % faster or slower).
+        public var threshold = 0.5
+        /// Invocations a module needs in a report before its timing counts.
+        public var minimumSamples = 5
+        /// At most one recalibration per device in this interval (telemetry clock).
+        public var minimumIntervalMs = 30_000
+        public init() {}
+    }
+
     public let instance: PlacementInstance
     public let algorithm: PlacementAlgorithm
+    public var drift = DriftPolicy()
+    /// Speeds measured from telemetry that replaced the announced ones, by device.
+    public private(set) var calibratedGflops: [String: Double] = [:]
+    private var lastCalibrationMs: [String: Int] = [:]
     /// Link assumed for every device (capabilities do not measure it yet).
     public let link: PlacementLink
 
@@ -59,9 +79,14 @@ public struct PlannerStateMachine: Sendable {
             }
             states[state.device] = state
         case .capabilities(let caps):
+            if capabilities[caps.device]?.session != caps.session {
+                calibratedGflops[caps.device] = nil
+                lastCalibrationMs[caps.device] = nil
+            }
             capabilities[caps.device] = caps
         case .telemetry(let report):
             telemetry[report.device] = report
+            calibrate(with: report)
         case .retainedPlan(let plan):
             if currentPlan == nil || plan.epoch > currentPlan!.epoch { currentPlan = plan }
         }
@@ -72,7 +97,9 @@ public struct PlannerStateMachine: Sendable {
     public var liveDevices: [LiveDevice] {
         states.values.filter { $0.status == .online }.compactMap { state -> LiveDevice? in
             guard let caps = capabilities[state.device], caps.session == state.session else { return nil }
-            return LiveDevice(id: state.device, memoryBytes: caps.memoryBudgetBytes, gflops: caps.computeGflops)
+            return LiveDevice(
+                id: state.device, memoryBytes: caps.memoryBudgetBytes,
+                gflops: calibratedGflops[state.device] ?? caps.computeGflops)
         }.sorted { $0.id < $1.id }
     }
 
@@ -141,6 +168,24 @@ public struct PlannerStateMachine: Sendable {
                 previousEpoch: currentPlan?.epoch,
                 unavailableTasks: Dictionary(uniqueKeysWithValues: instance.tasks.map { ($0.id, reason) }))
         }
+    }
+
+    /// Replaces the device's speed by the measured one when it drifted past the policy's threshold.
+    private mutating func calibrate(with report: DeviceTelemetry) {
+        guard let caps = capabilities[report.device] else { return }
+        let speeds = report.modules.compactMap { id, timing -> Double? in
+            guard timing.count >= drift.minimumSamples, timing.p50Ms > 0,
+                  let module = instance.modules.first(where: { $0.id == id }), module.gflop > 0
+            else { return nil }
+            return module.gflop / (timing.p50Ms / 1000)
+        }.sorted()
+        guard !speeds.isEmpty else { return }
+        let measured = speeds[speeds.count / 2]
+        let current = calibratedGflops[report.device] ?? caps.computeGflops
+        guard abs(measured / current - 1) > drift.threshold else { return }
+        if let last = lastCalibrationMs[report.device], report.timestampMs - last < drift.minimumIntervalMs { return }
+        calibratedGflops[report.device] = measured
+        lastCalibrationMs[report.device] = report.timestampMs
     }
 
     /// Stand-in digest until the module catalog exists: FNV-1a 64 of the module's id, memory,
