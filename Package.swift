@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "S2M3Core", targets: ["S2M3Core"]),
         .library(name: "MQTTBus", targets: ["MQTTBus"]),
         .library(name: "LocalBroker", targets: ["LocalBroker"]),
+        .library(name: "Planner", targets: ["Planner"]),
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "Catalog", targets: ["Catalog"]),
@@ -43,13 +44,22 @@ let package = Package(
         .target(name: "LocalBroker"),
         .target(name: "Inference", dependencies: ["COnnxRuntime"]),
         .target(name: "Preprocessing", dependencies: ["Inference", "CImageCodecs"]),
+        // Whisper speech recognition from its modules (front end, encoder, greedy decoder).
+        .target(name: "Speech", dependencies: ["Inference", "Preprocessing"]),
+        // PP-OCR text reading from its modules (detect, orient, recognise) with DB and CTC post-processing.
+        .target(name: "TextReading", dependencies: ["Inference", "Preprocessing"]),
         // Module catalog: manifests, digests, tasks, sharing (docs/catalog.md).
         .target(name: "Catalog", dependencies: ["S2M3Core", "Inference"]),
+        // Layer 2: services.
+        .target(
+            name: "Planner",
+            dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]
+        ),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Catalog",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,8 +71,14 @@ let package = Package(
             name: "MQTTBusTests",
             dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(
+            name: "PlannerTests",
+            dependencies: ["Planner", "S2M3Core", "MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
+        .testTarget(name: "SpeechTests", dependencies: ["Speech", "Preprocessing", "Inference"]),
+        .testTarget(name: "TextReadingTests", dependencies: ["TextReading", "Preprocessing", "Inference"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "S2M3Core", "Inference"]),
     ]
 )

@@ -1,0 +1,201 @@
+import Foundation
+
+/// The planner's decisions, without I/O: it folds device and plan events into the set of live
+/// devices and, when that set changes, solves the placement again from the previous plan (modules
+/// whose device remains stay put) and returns the plan and assignments to publish.
+///
+/// The modules and tasks come from a fixed ``PlacementInstance`` (its devices are ignored); the
+/// devices are the ones whose latest state is `online` and whose capabilities belong to the same
+/// session, with their memory budget and GFLOP/s.
+///
+/// Telemetry calibrates a device's speed: the median over its modules (with enough samples) of the
+/// module's GFLOP divided by its measured p50. Only a drift past ``DriftPolicy/threshold`` from the
+/// speed in use changes it (so noise never re-plans), and at most once per
+/// ``DriftPolicy/minimumIntervalMs`` per device (so alternating reports cannot flap the plan).
+public struct PlannerStateMachine: Sendable {
+    public enum Event: Sendable, Hashable {
+        case state(DeviceState)
+        case capabilities(DeviceCapabilities)
+        case telemetry(DeviceTelemetry)
+        /// The retained plan read back from the broker (e.g. after a planner restart).
+        case retainedPlan(PlanMessage)
+    }
+
+    public enum Action: Sendable, Hashable {
+        case publishPlan(PlanMessage)
+        case publishAssignment(DeviceAssignment)
+        /// Remove the retained assignment of a device the new plan no longer has (empty retained payload).
+        case clearAssignment(device: String)
+    }
+
+    /// One live device as the placement sees it.
+    public struct LiveDevice: Sendable, Hashable {
+        public var id: String
+        public var memoryBytes: Int
+        public var gflops: Double
+    }
+
+    /// When measured compute speed replaces the announced one.
+    public struct DriftPolicy: Sendable, Hashable {
+        /// Relative change of a device's speed that re-plans (0.5: 50 % faster or slower).
+        public var threshold = 0.5
+        /// Invocations a module needs in a report before its timing counts.
+        public var minimumSamples = 5
+        /// At most one recalibration per device in this interval (telemetry clock).
+        public var minimumIntervalMs = 30_000
+        public init() {}
+    }
+
+    public let instance: PlacementInstance
+    public let algorithm: PlacementAlgorithm
+    public var drift = DriftPolicy()
+    /// Speeds measured from telemetry that replaced the announced ones, by device.
+    public private(set) var calibratedGflops: [String: Double] = [:]
+    private var lastCalibrationMs: [String: Int] = [:]
+    /// Link assumed for every device (capabilities do not measure it yet).
+    public let link: PlacementLink
+
+    private var states: [String: DeviceState] = [:]
+    private var capabilities: [String: DeviceCapabilities] = [:]
+    public private(set) var telemetry: [String: DeviceTelemetry] = [:]
+    /// The last plan published (by this run or read back retained).
+    public private(set) var currentPlan: PlanMessage?
+    /// The device set `currentPlan` was made for in this run (nil: none yet).
+    private var plannedDevices: [LiveDevice]?
+
+    public init(instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto, link: PlacementLink? = nil) {
+        self.instance = instance
+        self.algorithm = algorithm
+        self.link = link ?? instance.devices.first?.link ?? PlacementLink(bandwidthMbps: 1000, latencyMs: 1)
+    }
+
+    /// Records `event`; returns whether the live device set now differs from the planned one.
+    @discardableResult
+    public mutating func handle(_ event: Event) -> Bool {
+        switch event {
+        case .state(let state):
+            if state.status == .offline, let current = states[state.device], current.session != state.session {
+                break  // a late will of an earlier run must not take the current one offline
+            }
+            states[state.device] = state
+        case .capabilities(let caps):
+            if capabilities[caps.device]?.session != caps.session {
+                calibratedGflops[caps.device] = nil
+                lastCalibrationMs[caps.device] = nil
+            }
+            capabilities[caps.device] = caps
+        case .telemetry(let report):
+            telemetry[report.device] = report
+            calibrate(with: report)
+        case .retainedPlan(let plan):
+            if currentPlan == nil || plan.epoch > currentPlan!.epoch { currentPlan = plan }
+        }
+        return needsPlan
+    }
+
+    /// The devices online now whose capabilities match their session, sorted by id.
+    public var liveDevices: [LiveDevice] {
+        states.values.filter { $0.status == .online }.compactMap { state -> LiveDevice? in
+            guard let caps = capabilities[state.device], caps.session == state.session else { return nil }
+            return LiveDevice(
+                id: state.device, memoryBytes: caps.memoryBudgetBytes,
+                gflops: calibratedGflops[state.device] ?? caps.computeGflops)
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// Whether ``plan(nowMs:)`` would publish something.
+    public var needsPlan: Bool {
+        guard let planned = plannedDevices else {
+            // First decision of this run: a retained plan for exactly the live devices is adopted.
+            return !(currentPlan.map { Set($0.devices) == Set(liveDevices.map(\.id)) } ?? false)
+        }
+        return planned != liveDevices
+    }
+
+    /// Plans for the live devices if they changed since the last plan; returns what to publish
+    /// (the plan first, then one assignment per live device, then a clear per device that left),
+    /// or nothing. A retained plan whose devices are exactly the live ones is adopted without a
+    /// new epoch.
+    public mutating func plan(nowMs: Int) -> [Action] {
+        let live = liveDevices
+        if plannedDevices == nil, let retained = currentPlan, Set(retained.devices) == Set(live.map(\.id)) {
+            plannedDevices = live
+            return []
+        }
+        guard plannedDevices != live else { return [] }
+        plannedDevices = live
+        let liveIDs = Set(live.map(\.id))
+        let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }
+        let epoch = (currentPlan?.epoch ?? 0) + 1
+        let plan = makePlan(epoch: epoch, live: live, nowMs: nowMs)
+        currentPlan = plan
+        var actions: [Action] = [.publishPlan(plan)]
+        for device in live {
+            let hosted = plan.placement.filter { $0.value.contains(device.id) }.keys.sorted().map { module in
+                let spec = instance.modules.first { $0.id == module }
+                return DeviceAssignment.HostedModule(
+                    module: module, digest: Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
+            }
+            actions.append(.publishAssignment(DeviceAssignment(epoch: epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
+        }
+        actions += gone.map { .clearAssignment(device: $0) }
+        return actions
+    }
+
+    private func makePlan(epoch: Int, live: [LiveDevice], nowMs: Int) -> PlanMessage {
+        var problem = instance
+        problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
+        let liveIDs = Set(live.map(\.id))
+        let previousHosts = currentPlan.map { plan in
+            plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
+        }
+        do throws(PlacementError) {
+            guard !live.isEmpty else { throw PlacementError(.emptyInstance, "no device is online") }
+            let placement = try Placement.solve(problem, algorithm: algorithm, previousHosts: previousHosts).placement
+            let moves = placement.loads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .load) }
+                + placement.unloads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .unload) }
+            return PlanMessage(
+                epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
+                placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
+                predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
+                objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
+                previousEpoch: currentPlan?.epoch, moves: moves)
+        } catch {
+            let reason = error.message
+            return PlanMessage(
+                epoch: epoch, createdAtMs: nowMs, algorithm: algorithm.rawValue, devices: live.map(\.id), placement: [:],
+                routes: [:], predictedLatencyMs: [:], objectiveMs: 0, provenOptimal: false,
+                previousEpoch: currentPlan?.epoch,
+                unavailableTasks: Dictionary(uniqueKeysWithValues: instance.tasks.map { ($0.id, reason) }))
+        }
+    }
+
+    /// Replaces the device's speed by the measured one when it drifted past the policy's threshold.
+    private mutating func calibrate(with report: DeviceTelemetry) {
+        guard let caps = capabilities[report.device] else { return }
+        let speeds = report.modules.compactMap { id, timing -> Double? in
+            guard timing.count >= drift.minimumSamples, timing.p50Ms > 0,
+                  let module = instance.modules.first(where: { $0.id == id }), module.gflop > 0
+            else { return nil }
+            return module.gflop / (timing.p50Ms / 1000)
+        }.sorted()
+        guard !speeds.isEmpty else { return }
+        let measured = speeds[speeds.count / 2]
+        let current = calibratedGflops[report.device] ?? caps.computeGflops
+        guard abs(measured / current - 1) > drift.threshold else { return }
+        if let last = lastCalibrationMs[report.device], report.timestampMs - last < drift.minimumIntervalMs { return }
+        calibratedGflops[report.device] = measured
+        lastCalibrationMs[report.device] = report.timestampMs
+    }
+
+    /// Stand-in digest until the module catalog exists: FNV-1a 64 of the module's id, memory,
+    /// compute and output size as declared in the instance.
+    static func digest(of module: PlacementModule?) -> String {
+        guard let module else { return "unknown" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(module.id)|\(module.memoryBytes)|\(module.gflop)|\(module.outputBytes)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return "instance-fnv1a64:" + String(hash, radix: 16)
+    }
+}

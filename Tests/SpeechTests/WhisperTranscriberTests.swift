@@ -1,0 +1,86 @@
+import Foundation
+import Inference
+import Preprocessing
+import Testing
+
+@testable import Speech
+
+/// Whisper tiny.en split into front end, encoder and decoder modules reproduces CTranslate2's greedy
+/// decoding of the original model (golden ids in Tests/Fixtures/golden/models/whisper-tiny.json).
+@Suite("Whisper transcription from its modules")
+struct WhisperTranscriberTests {
+    static let repo = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var cache: URL {
+        if let root = ProcessInfo.processInfo.environment["S2M3_CACHE"], !root.isEmpty { return URL(fileURLWithPath: root) }
+        return repo.appendingPathComponent(".cache")
+    }
+
+    struct Golden: Decodable {
+        struct Clip: Decodable {
+            let spoken: String
+            let greedy_token_ids: [Int]
+            let transcript: String
+        }
+        let clips: [String: Clip]
+    }
+
+    static func transcriber() async throws -> WhisperTranscriber {
+        let models = cache.appendingPathComponent("models")
+        let text = try #require(
+            try? String(contentsOf: models.appendingPathComponent("whisper-tokens.txt"), encoding: .utf8),
+            "missing whisper-tokens.txt in \(models.path): run scripts/setup.sh")
+        let pool = InferenceThreadPool(threadCount: 1)
+        return try WhisperTranscriber(
+            encoder: await InferenceSession.load(modelPath: models.appendingPathComponent("whisper-tiny-encoder.onnx").path, threadPool: pool),
+            decoder: await InferenceSession.load(modelPath: models.appendingPathComponent("whisper-tiny-decoder.onnx").path, threadPool: pool),
+            tokens: WhisperTokenTable(text: text))
+    }
+
+    /// Word error rate: word-level edit distance over the reference's word count.
+    static func wordErrorRate(reference: String, hypothesis: String) -> Double {
+        func words(_ s: String) -> [String] {
+            s.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "'" }.map(String.init)
+        }
+        let r = words(reference), h = words(hypothesis)
+        var previous = Array(0...h.count)
+        for i in 1...max(r.count, 1) where !r.isEmpty {
+            var current = [i] + Array(repeating: 0, count: h.count)
+            for j in stride(from: 1, through: h.count, by: 1) {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r[i - 1] == h[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return Double(previous[h.count]) / Double(max(r.count, 1))
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func reproducesGreedyIdsAndTranscribesWithLowWordErrorRate() async throws {
+        let golden = try JSONDecoder().decode(
+            Golden.self, from: Data(contentsOf: Self.repo.appendingPathComponent("Tests/Fixtures/golden/models/whisper-tiny.json")))
+        #expect(golden.clips.count >= 6)
+        let transcriber = try await Self.transcriber()
+        for (name, clip) in golden.clips.sorted(by: { $0.key < $1.key }) {
+            let bytes = try #require(FileManager.default.contents(atPath: Self.cache.appendingPathComponent("fixtures/\(name)").path))
+            let audio = try WAVDecoder.decode([UInt8](bytes), name: name)
+            let transcript = try await transcriber.transcribe(audio)
+            #expect(transcript.tokenIDs == clip.greedy_token_ids, "\(name)")
+            #expect(transcript.text == String(clip.transcript.drop { $0 == " " }), "\(name)")
+            let wer = Self.wordErrorRate(reference: clip.spoken, hypothesis: transcript.text)
+            #expect(wer < 0.2, "\(name): WER \(wer) for \"\(transcript.text)\"")
+        }
+    }
+
+    @Test func wordErrorRateCountsSubstitutions() {
+        #expect(Self.wordErrorRate(reference: "stop the line", hypothesis: "Stop the line.") == 0)
+        #expect(abs(Self.wordErrorRate(reference: "stop the line", hypothesis: "stop a line") - 1.0 / 3) < 1e-9)
+    }
+
+    @Test func badTokenTableIsATypedError() {
+        #expect(throws: PreprocessingError.self) { try WhisperTokenTable(text: "zz-not-hex\n") }
+        #expect(throws: PreprocessingError.self) { try WhisperTokenTable(text: "") }
+        let table = try? WhisperTokenTable(text: "48656c6c6f\n20776f726c64\n<|endoftext|>\n")
+        #expect(table?.text(of: [0, 1, 2]) == "Hello world")
+        #expect(table?.id(ofSpecial: "<|endoftext|>") == 2)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Inference
+import Preprocessing
+import Testing
+
+@testable import TextReading
+
+@Suite("Text reading from PP-OCR modules")
+struct TextReaderTests {
+    static let repo = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var cache: URL {
+        if let root = ProcessInfo.processInfo.environment["S2M3_CACHE"], !root.isEmpty { return URL(fileURLWithPath: root) }
+        return repo.appendingPathComponent(".cache")
+    }
+
+    static func reader() async throws -> TextReader {
+        let models = cache.appendingPathComponent("models")
+        let keys = try #require(
+            try? String(contentsOf: models.appendingPathComponent("ocr-keys.txt"), encoding: .utf8),
+            "missing ocr-keys.txt in \(models.path): run scripts/setup.sh")
+        var characters = keys.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if characters.last == "" { characters.removeLast() }
+        let pool = InferenceThreadPool(threadCount: 1)
+        func load(_ name: String) async throws -> InferenceSession {
+            try await InferenceSession.load(modelPath: models.appendingPathComponent("\(name).onnx").path, threadPool: pool)
+        }
+        return TextReader(
+            detector: try await load("ocr-detect"), orienter: try await load("ocr-orient"),
+            recogniser: try await load("ocr-recognise"), characters: characters)
+    }
+
+    /// The page rapidocr reads as "INSPECTION LINE 42" / "BATCH OK" (golden ocr.json) reads the same.
+    @Test(.timeLimit(.minutes(2)))
+    func readsTheWordsOfTheTestPage() async throws {
+        struct Golden: Decodable { let expected_lines: [String] }
+        let golden = try JSONDecoder().decode(
+            Golden.self, from: Data(contentsOf: Self.repo.appendingPathComponent("Tests/Fixtures/golden/models/ocr.json")))
+        let bytes = try #require(FileManager.default.contents(atPath: Self.cache.appendingPathComponent("fixtures/ocr-inspection.png").path))
+        let image = try ImageDecoder.decode([UInt8](bytes), name: "ocr-inspection.png")
+        let lines = try await Self.reader().read(image)
+        #expect(lines.map(\.text) == golden.expected_lines)
+        #expect(lines.allSatisfy { $0.score > 0.8 })
+    }
+
+    @Test func boxFinderFindsSeparateBlobsInReadingOrder() {
+        let width = 40, height = 20
+        var map = [Float](repeating: 0, count: width * height)
+        for y in 2..<8 { for x in 20..<35 { map[y * width + x] = 0.9 } }   // right, top
+        for y in 3..<9 { for x in 2..<15 { map[y * width + x] = 0.9 } }    // left, top (same row)
+        for y in 12..<18 { for x in 5..<30 { map[y * width + x] = 0.2 } }  // below threshold
+        let boxes = TextBoxFinder().boxes(map: map, width: width, height: height)
+        #expect(boxes.count == 2)
+        #expect(boxes.first.map { $0.x < 5 } == true)
+        #expect(boxes.allSatisfy { $0.score >= 0.5 })
+        #expect(TextBoxFinder().boxes(map: [1, 2], width: 5, height: 5).isEmpty)
+    }
+
+    @Test func ctcMergesRepeatsAndDropsBlanks() {
+        let ctc = CTCDecoder(characters: ["a", "b"])
+        // Steps: a a blank a b space → "aab " ; classes: blank, a, b, space.
+        let rows: [[Float]] = [[0, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+        let decoded = ctc.decode(rows.flatMap { $0 }[...], steps: 6, classes: 4)
+        #expect(decoded.text == "aab ")
+        #expect(decoded.score == 1)
+    }
+}
