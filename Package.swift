@@ -66,7 +66,9 @@ let package = Package(
         ),
         // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
         .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
-        .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core"]),
+        // Paths shared by the test targets (repository root, set-up cache).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "TestSupport"]),
         .testTarget(
             name: "MQTTBusTests",
             dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
@@ -75,10 +77,10 @@ let package = Package(
             name: "PlannerTests",
             dependencies: ["Planner", "S2M3Core", "MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference"]),
-        .testTarget(name: "PreprocessingTests", dependencies: ["Preprocessing", "Inference"]),
-        .testTarget(name: "SpeechTests", dependencies: ["Speech", "Preprocessing", "Inference"]),
-        .testTarget(name: "TextReadingTests", dependencies: ["TextReading", "Preprocessing", "Inference"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "S2M3Core", "Inference"]),
+        .testTarget(name: "InferenceTests", dependencies: ["TestSupport", "Inference"]),
+        .testTarget(name: "PreprocessingTests", dependencies: ["TestSupport", "Preprocessing", "Inference"]),
+        .testTarget(name: "SpeechTests", dependencies: ["TestSupport", "Speech", "Preprocessing", "Inference"]),
+        .testTarget(name: "TextReadingTests", dependencies: ["TestSupport", "TextReading", "Preprocessing", "Inference"]),
+        .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
     ]
 )

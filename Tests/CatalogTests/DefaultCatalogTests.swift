@@ -1,18 +1,14 @@
 import Catalog
 import Foundation
+import TestSupport
 import Testing
 
 /// The committed catalog against the real model files made by scripts/setup.sh.
 @Suite("Default catalog on the real models")
 struct DefaultCatalogTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static var repository: URL { TestPaths.repository }
 
-    static var modelsDirectory: String {
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? repository.appendingPathComponent(".cache").path
-        return (cache as NSString).appendingPathComponent("models")
-    }
+    static var modelsDirectory: String { TestPaths.cache.appendingPathComponent("models").path }
 
     @Test("every declared sha256 matches the file the set-up made; all modules are distinct")
     func loadsWithVerifiedDigests() throws {

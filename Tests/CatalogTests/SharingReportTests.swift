@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Sharing report")
@@ -44,7 +45,7 @@ struct SharingReportTests {
 
     @Test("the committed default catalog loads and its tasks share modules")
     func defaultCatalogStructure() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = TestPaths.repository
         let data = try Data(contentsOf: root.appendingPathComponent("catalog/default.json"))
         var document = try JSONDecoder().decode(CatalogDocument.self, from: data)
         document.modules = document.modules.map { var module = $0; module.sha256 = nil; return module }

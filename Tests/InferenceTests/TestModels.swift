@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -6,16 +7,7 @@ import Glibc
 /// Where the engine's tests find real ONNX models: the small models shipped in the onnxruntime
 /// wheel, kept by scripts/setup.d/10-onnxruntime.sh in `${S2M3_CACHE:-<repo>/.cache}/onnxruntime-datasets`.
 enum TestModels {
-    static var repositoryRoot: String {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/InferenceTests/TestModels.swift
-        return parts.joined(separator: "/")
-    }
-
-    static var cacheDirectory: String {
-        if let value = getenv("S2M3_CACHE"), !String(cString: value).isEmpty { return String(cString: value) }
-        return repositoryRoot + "/.cache"
-    }
+    static var cacheDirectory: String { TestPaths.cache.path }
 
     /// Path of a model from the onnxruntime wheel's `datasets` folder; fails the test with a hint
     /// when set-up has not been run.

@@ -1,20 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Where the pre-processing tests find their inputs and golden values.
 /// - Inputs: `${S2M3_CACHE:-<repo>/.cache}/fixtures/engine`, made by scripts/setup.d/15-engine-fixtures.sh.
 /// - Golden values: `Tests/Fixtures/golden/engine/*.json`, made by scripts/golden/make-engine-golden.sh.
 enum Fixtures {
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
+    static var repositoryRoot: URL { TestPaths.repository }
 
-    static var cacheDirectory: URL {
-        if let value = ProcessInfo.processInfo.environment["S2M3_CACHE"], !value.isEmpty {
-            return URL(fileURLWithPath: value)
-        }
-        return repositoryRoot.appendingPathComponent(".cache")
-    }
+    static var cacheDirectory: URL { TestPaths.cache }
 
     /// The bytes of a fixture file; fails the test with a hint when set-up has not been run.
     static func bytes(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import S2M3Core
@@ -35,8 +36,7 @@ struct MessagesInteropTests {
     }
 
     static func loadFixture() throws -> Fixture {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/bundles/python-golden.json")
+        let url = TestPaths.repository.appendingPathComponent("Tests/Fixtures/bundles/python-golden.json")
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import S2M3Core
@@ -9,7 +10,7 @@ import Testing
 @Suite("Messages: topics.md")
 struct MessagesTopicsDocumentTests {
     static func document() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = TestPaths.repository
         return try String(contentsOf: root.appendingPathComponent("topics.md"), encoding: .utf8)
     }
 

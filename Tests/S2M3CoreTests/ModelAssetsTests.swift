@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Checks the text assets that `scripts/setup.d/20-models.sh` leaves in the cache against the
@@ -6,15 +7,8 @@ import Testing
 /// first, so a missing file here is a set-up failure, reported with the path to look at.
 @Suite("Model assets")
 struct ModelAssetsTests {
-    static let repo = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static var cache: URL {
-        if let root = ProcessInfo.processInfo.environment["S2M3_CACHE"], !root.isEmpty {
-            return URL(fileURLWithPath: root)
-        }
-        return repo.appendingPathComponent(".cache")
-    }
+    static var repo: URL { TestPaths.repository }
+    static var cache: URL { TestPaths.cache }
 
     func lines(_ relative: String) throws -> [String] {
         let url = Self.cache.appendingPathComponent(relative)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import S2M3Core
@@ -34,8 +35,7 @@ struct TopicsTests {
 
     /// topics.md documents every pattern the code can build.
     @Test func topicsDocumentCoversEveryPattern() throws {
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = TestPaths.repository
         let document = try String(contentsOf: root.appendingPathComponent("topics.md"), encoding: .utf8)
         for pattern in Topics.patterns {
             #expect(document.contains("`\(pattern)`"), "topics.md does not document \(pattern)")

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Preprocessing
+import TestSupport
 import Testing
 
 @testable import Speech
@@ -9,12 +10,8 @@ import Testing
 /// decoding of the original model (golden ids in Tests/Fixtures/golden/models/whisper-tiny.json).
 @Suite("Whisper transcription from its modules")
 struct WhisperTranscriberTests {
-    static let repo = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var cache: URL {
-        if let root = ProcessInfo.processInfo.environment["S2M3_CACHE"], !root.isEmpty { return URL(fileURLWithPath: root) }
-        return repo.appendingPathComponent(".cache")
-    }
+    static var repo: URL { TestPaths.repository }
+    static var cache: URL { TestPaths.cache }
 
     struct Golden: Decodable {
         struct Clip: Decodable {

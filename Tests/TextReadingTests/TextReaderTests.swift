@@ -1,18 +1,15 @@
 import Foundation
 import Inference
 import Preprocessing
+import TestSupport
 import Testing
 
 @testable import TextReading
 
 @Suite("Text reading from PP-OCR modules")
 struct TextReaderTests {
-    static let repo = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var cache: URL {
-        if let root = ProcessInfo.processInfo.environment["S2M3_CACHE"], !root.isEmpty { return URL(fileURLWithPath: root) }
-        return repo.appendingPathComponent(".cache")
-    }
+    static var repo: URL { TestPaths.repository }
+    static var cache: URL { TestPaths.cache }
 
     static func reader() async throws -> TextReader {
         let models = cache.appendingPathComponent("models")
