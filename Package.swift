@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "Catalog", targets: ["Catalog"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +51,11 @@ let package = Package(
         .target(name: "TextReading", dependencies: ["Inference", "Preprocessing"]),
         // Module catalog: manifests, digests, tasks, sharing (docs/catalog.md).
         .target(name: "Catalog", dependencies: ["S2M3Core", "Inference"]),
+        // Runs catalog modules: ONNX drivers and built-in operations (docs/catalog.md).
+        .target(
+            name: "Runtime",
+            dependencies: ["S2M3Core", "Catalog", "Inference", "Preprocessing", "Speech", "TextReading"]
+        ),
         // Layer 2: services.
         .target(
             name: "Planner",

@@ -28,12 +28,22 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
     public var assets: [String]?
     public var inputs: [TensorDeclaration]
     public var outputs: [TensorDeclaration]
+    /// `onnx` modules: how the model is run (default `single-run`: one run, the interface as declared).
+    /// Other drivers (`whisper-greedy`, `vad-stream`, `ocr-recognise`) loop or pre-process around the
+    /// model and are invoked with the interface in `call`.
+    public var driver: String?
+    /// The invocation interface when it differs from the model's own (`inputs`/`outputs`), e.g. a
+    /// greedy decoder is called with features and answers token ids. Task nodes bind to this.
+    public var call: CallInterface?
     public var description: String?
 
     public init(
         id: String, kind: Kind, file: String? = nil, sha256: String? = nil, operation: String? = nil,
-        assets: [String]? = nil, inputs: [TensorDeclaration], outputs: [TensorDeclaration], description: String? = nil
+        assets: [String]? = nil, inputs: [TensorDeclaration], outputs: [TensorDeclaration],
+        driver: String? = nil, call: CallInterface? = nil, description: String? = nil
     ) {
+        self.driver = driver
+        self.call = call
         self.id = id
         self.kind = kind
         self.file = file
@@ -43,6 +53,17 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
         self.inputs = inputs
         self.outputs = outputs
         self.description = description
+    }
+}
+
+/// The tensors a module is invoked with and answers, when they differ from the model file's own.
+public struct CallInterface: Sendable, Hashable, Codable {
+    public var inputs: [TensorDeclaration]
+    public var outputs: [TensorDeclaration]
+
+    public init(inputs: [TensorDeclaration], outputs: [TensorDeclaration]) {
+        self.inputs = inputs
+        self.outputs = outputs
     }
 }
 
@@ -111,8 +132,11 @@ public struct TaskEntry: Sendable, Hashable, Codable {
     public var description: String?
     public var inputs: [String]
     public var nodes: [Node]
+    /// The nodes whose outputs make the result, in order (default: the nodes no other node reads).
+    public var outputs: [String]?
 
-    public init(id: String, description: String? = nil, inputs: [String], nodes: [Node]) {
+    public init(id: String, description: String? = nil, inputs: [String], nodes: [Node], outputs: [String]? = nil) {
+        self.outputs = outputs
         self.id = id
         self.description = description
         self.inputs = inputs

@@ -9,6 +9,8 @@ public struct ModuleCatalog: Sendable {
         public let id: String
         public let description: String
         public let graph: TaskGraph
+        /// The nodes whose outputs make the result, in order (the catalog's `outputs`, else the sinks).
+        public let outputNodes: [String]
     }
 
     /// Modules in declaration order.
@@ -67,16 +69,42 @@ public struct ModuleCatalog: Sendable {
             let graph = TaskGraph(
                 inputs: entry.inputs.map { TaskGraph.Input(id: $0) },
                 nodes: entry.nodes.map { TaskNode(id: $0.id, module: $0.module, inputs: $0.inputs) })
+            let sinks: [Int]
             do {
                 try graph.validate()
+                sinks = try graph.sinkIndices()
             } catch {
                 throw CatalogError(error.code == .cycle ? .cycle : .invalidTask, entry: entry.id, error.message)
             }
-            tasks.append(Task(id: entry.id, description: entry.description ?? "", graph: graph))
+            try Self.checkArity(entry, modules: manifests)
+            let outputNodes = entry.outputs ?? sinks.map { graph.nodes[$0].id }
+            for output in outputNodes where !entry.nodes.contains(where: { $0.id == output }) {
+                throw CatalogError(.invalidTask, entry: entry.id, "output '\(output)' is not a node of the task")
+            }
+            tasks.append(Task(id: entry.id, description: entry.description ?? "", graph: graph, outputNodes: outputNodes))
         }
         modules = manifests
         self.tasks = tasks
         sharedID = shared
+    }
+
+    /// A node's arguments (each task input one tensor, each node its module's call outputs, in
+    /// order) must be as many as its module's call inputs: they bind by position.
+    private static func checkArity(_ task: TaskEntry, modules: [ModuleManifest]) throws(CatalogError) {
+        let byID = Dictionary(modules.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let nodes = Dictionary(task.nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for node in task.nodes {
+            guard let module = byID[node.module] else { continue }
+            let count = node.inputs.reduce(0) { sum, name in
+                sum + (nodes[name].flatMap { byID[$0.module]?.callOutputs.count } ?? 1)
+            }
+            if count != module.callInputs.count {
+                let expected = module.callInputs.map(\.name).joined(separator: ", ")
+                throw CatalogError(
+                    .invalidTask, entry: task.id,
+                    "node '\(node.id)' passes \(count) tensors from \(node.inputs) but module '\(module.id)' takes \(module.callInputs.count) (\(expected)); arguments bind by position")
+            }
+        }
     }
 
     private static func manifest(
@@ -89,6 +117,14 @@ public struct ModuleCatalog: Sendable {
             throw CatalogError(
                 .invalidModule, entry: entry.id,
                 "tensor '\(tensor.name)' has dtype '\(tensor.dtype)'; use one of \(TensorDeclaration.knownTypes.sorted().joined(separator: ", "))")
+        }
+        for tensor in (entry.call?.inputs ?? []) + (entry.call?.outputs ?? [])
+        where !TensorDeclaration.knownTypes.contains(tensor.dtype) {
+            throw CatalogError(.invalidModule, entry: entry.id, "call tensor '\(tensor.name)' has unknown dtype '\(tensor.dtype)'")
+        }
+        if entry.kind == .builtin, entry.driver != nil || entry.call != nil {
+            throw CatalogError(
+                .invalidModule, entry: entry.id, "\"driver\" and \"call\" are for onnx modules; a built-in's inputs are its call")
         }
         switch entry.kind {
         case .onnx:

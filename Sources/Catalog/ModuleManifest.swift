@@ -13,8 +13,19 @@ public struct ModuleManifest: Sendable, Hashable {
     /// Canonical interface text, e.g. `in image float32 [N,3,224,224]; out embedding float32 [N,1280]`.
     public let interface: String
     public let digest: String
+    /// The model's own inputs and outputs (built-ins: the operation's).
     public let inputs: [TensorDeclaration]
     public let outputs: [TensorDeclaration]
+    /// How an `onnx` module is run (`single-run` unless the catalog names another driver; nil for built-ins).
+    public let driver: String?
+    /// What an invocation carries: the catalog's `call` interface, else `inputs`. Task nodes bind
+    /// their arguments to these by position.
+    public let callInputs: [TensorDeclaration]
+    /// What an invocation answers: the catalog's `call` outputs, else `outputs`.
+    public let callOutputs: [TensorDeclaration]
+
+    /// The default driver of `onnx` modules: one run with the declared interface.
+    public static let singleRunDriver = "single-run"
 
     init(entry: ModuleEntry, filePath: String?, contentSHA256: String) {
         id = entry.id
@@ -23,7 +34,15 @@ public struct ModuleManifest: Sendable, Hashable {
         self.contentSHA256 = contentSHA256
         inputs = entry.inputs
         outputs = entry.outputs
-        interface = Self.canonicalInterface(inputs: entry.inputs, outputs: entry.outputs)
+        driver = entry.kind == .onnx ? (entry.driver ?? Self.singleRunDriver) : nil
+        callInputs = entry.call?.inputs ?? entry.inputs
+        callOutputs = entry.call?.outputs ?? entry.outputs
+        var interface = Self.canonicalInterface(inputs: entry.inputs, outputs: entry.outputs)
+        if let call = entry.call, let driver {
+            // A different way of running the same weights is a different module.
+            interface += "; driver \(driver); call " + Self.canonicalInterface(inputs: call.inputs, outputs: call.outputs)
+        }
+        self.interface = interface
         digest = SHA256.hex(of: contentSHA256 + "\n" + interface)
     }
 

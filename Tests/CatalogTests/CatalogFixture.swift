@@ -18,8 +18,9 @@ struct CatalogFixture {
 
     static let vector = [TensorDeclaration(name: "x", dtype: "float32", shape: [.symbol("N"), .fixed(4)])]
 
-    static func onnx(_ id: String, file: String, sha256: String? = nil) -> ModuleEntry {
-        ModuleEntry(id: id, kind: .onnx, file: file, sha256: sha256, inputs: vector, outputs: vector)
+    static func onnx(_ id: String, file: String, sha256: String? = nil, arguments: Int = 1) -> ModuleEntry {
+        let inputs = (0..<arguments).map { TensorDeclaration(name: "x\($0)", dtype: "float32", shape: [.symbol("N")]) }
+        return ModuleEntry(id: id, kind: .onnx, file: file, sha256: sha256, inputs: arguments == 1 ? vector : inputs, outputs: vector)
     }
 
     static func task(_ id: String, _ nodes: [(String, String, [String])], inputs: [String] = ["in"]) -> TaskEntry {

@@ -16,7 +16,7 @@ struct SharingReportTests {
         let document = CatalogDocument(
             modules: [
                 CatalogFixture.onnx("enc", file: "enc.onnx"), CatalogFixture.onnx("enc-copy", file: "enc-copy.onnx"),
-                CatalogFixture.onnx("head", file: "head.onnx"), CatalogFixture.onnx("other", file: "other.onnx"),
+                CatalogFixture.onnx("head", file: "head.onnx", arguments: 2), CatalogFixture.onnx("other", file: "other.onnx"),
             ],
             tasks: [
                 // Two branches through the same encoder: shared inside the task.

@@ -1,0 +1,59 @@
+import Catalog
+import Inference
+import S2M3Core
+
+/// Loads the modules of a catalog: ONNX files through their driver, built-ins by operation name.
+public struct ModuleLoader: Sendable {
+    public let catalog: ModuleCatalog
+    public let modelsDirectory: String
+    public let configuration: InferenceSessionConfiguration
+    /// The pool ONNX sessions run on (one per device agent or runner; its size bounds parallel runs).
+    public let threadPool: InferenceThreadPool
+
+    public init(
+        catalog: ModuleCatalog, modelsDirectory: String, configuration: InferenceSessionConfiguration = .init(),
+        threadPool: InferenceThreadPool = InferenceThreadPool(threadCount: 1)
+    ) {
+        self.catalog = catalog
+        self.modelsDirectory = modelsDirectory
+        self.configuration = configuration
+        self.threadPool = threadPool
+    }
+
+    /// Loads module `id`, checking the weights file against the catalog's digest first.
+    public func load(_ id: String) async throws(ModuleError) -> any LoadedModule {
+        guard let manifest = catalog.module(id) else {
+            throw ModuleError(.unknownModule, module: id, "the catalog declares no module '\(id)'")
+        }
+        switch manifest.kind {
+        case .onnx:
+            let session = try await session(for: manifest)
+            switch manifest.driver ?? ModuleManifest.singleRunDriver {
+            case ModuleManifest.singleRunDriver: return SingleRunModule(manifest: manifest, session: session)
+            case let driver:
+                throw ModuleError(.unknownModule, module: id, "no driver named '\(driver)' (see docs/catalog.md)")
+            }
+        case .builtin:
+            throw ModuleError(.unknownModule, module: id, "built-in operations are not implemented yet")
+        }
+    }
+
+    func session(for manifest: ModuleManifest) async throws(ModuleError) -> InferenceSession {
+        guard let path = manifest.filePath else {
+            throw ModuleError(.missingFile, module: manifest.id, "an onnx module without a file")
+        }
+        guard let digest = SHA256.hex(ofFileAt: path) else {
+            throw ModuleError(.missingFile, module: manifest.id, input: path, "\(path) is missing: run scripts/setup.sh or check --models")
+        }
+        guard digest == manifest.contentSHA256 else {
+            throw ModuleError(
+                .digestMismatch, module: manifest.id, input: path,
+                "\(path) has sha256 \(digest), the catalog was loaded with \(manifest.contentSHA256): the file changed; re-run scripts/setup.sh")
+        }
+        do {
+            return try await InferenceSession.load(modelPath: path, configuration: configuration, threadPool: threadPool)
+        } catch {
+            throw ModuleError(.runFailed, module: manifest.id, input: path, error.description)
+        }
+    }
+}
