@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -88,5 +88,6 @@ let package = Package(
         .testTarget(name: "SpeechTests", dependencies: ["TestSupport", "Speech", "Preprocessing", "Inference"]),
         .testTarget(name: "TextReadingTests", dependencies: ["TestSupport", "TextReading", "Preprocessing", "Inference"]),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference"]),
     ]
 )
