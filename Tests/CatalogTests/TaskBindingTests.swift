@@ -66,8 +66,9 @@ struct TaskBindingTests {
     @Test("a missing input is a missingInput error naming it; a default fills it")
     func missingInputAndDefault() throws {
         let bare = try TaskRequest(inputs: ["query": .text("hello")]).bundle()
+        let binding = try Self.binding()
         do {
-            _ = try Self.binding().inputValues(bare)
+            _ = try binding.inputValues(bare)
             Issue.record("no error for a missing input")
         } catch {
             #expect(error.code == .missingInput && error.field == "texts", "\(error)")
