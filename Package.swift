@@ -88,6 +88,6 @@ let package = Package(
         .testTarget(name: "SpeechTests", dependencies: ["TestSupport", "Speech", "Preprocessing", "Inference"]),
         .testTarget(name: "TextReadingTests", dependencies: ["TestSupport", "TextReading", "Preprocessing", "Inference"]),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference", "Preprocessing", "TextReading"]),
     ]
 )
