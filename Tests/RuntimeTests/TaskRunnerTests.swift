@@ -1,3 +1,4 @@
+import Foundation
 import Catalog
 import Runtime
 import S2M3Core
@@ -78,6 +79,17 @@ extension RuntimeSuites {
                 if ranked.first?.label == caption { right += 1 }
             }
             #expect(right >= 4, "\(right) of 5 right")
+        }
+
+        @Test("label-bridge caches the 1000 × 384 label embeddings in the models folder")
+        func labelEmbeddingsCached() async throws {
+            _ = try await fixture.loaded().1.module("label-bridge")
+            let files = try FileManager.default.contentsOfDirectory(atPath: fixture.modelsDirectory)
+                .filter { $0.hasPrefix("label-embeddings-") && $0.hasSuffix(".f32") }
+            let sizes = try files.map {
+                try FileManager.default.attributesOfItem(atPath: fixture.modelsDirectory + "/" + $0)[.size] as? Int
+            }
+            #expect(sizes.contains(1000 * 384 * 4), "\(files) \(sizes)")
         }
 
         @Test("describe-scene: labels, transcript and a summary; the two branches overlap in time")
