@@ -179,7 +179,8 @@ struct AggregatorServiceTests {
         }
     }
 
-    /// `s2m3 aggregator` as a child process: prints ready, answers an unknown task with an error.
+    /// `s2m3 aggregator` as a child process: prints ready, answers an unknown task with an error,
+    /// and serves `s2m3 request` (another child), which prints the result and its timeline.
     @Test func commandRunsAsAChildProcess() async throws {
         let executable = try Self.s2m3Executable
         try await BrokerHarness.withBroker { harness in
@@ -204,6 +205,35 @@ struct AggregatorServiceTests {
                 #expect(error.taskError?.reason.contains("classify-image") == true)
             }
             await client.close()
+
+            // `s2m3 request` through the child aggregator, with scripted devices and a plan.
+            let devices = ScriptedDevices(harness: harness, delay: .milliseconds(5))
+            let (devicesReady, signal) = AsyncStream.makeStream(of: Void.self)
+            let devicesTask = Task { try await devices.run { signal.yield() } }
+            defer { devicesTask.cancel() }
+            for await _ in devicesReady { break }
+            let setup = harness.connection("setup")
+            try await setup.connect()
+            let plan = AggregatorFixture.plan(epoch: 1, [:], rest: ["box-a"])
+            try await setup.publish(MQTTMessage(topic: harness.topics.plan, payload: try plan.jsonBytes(), retain: true))
+            let image = FileManager.default.temporaryDirectory.appendingPathComponent("agg-test-\(getpid()).jpg").path
+            FileManager.default.createFile(atPath: image, contents: Data(AggregatorFixture.jpeg))
+            defer { try? FileManager.default.removeItem(atPath: image) }
+            let request = try ChildProcess.spawn(executable, [
+                "request", "classify-image", "--image", image, "--broker", harness.endpoint.description, "--root", harness.topics.root,
+                "--catalog", TestPaths.repository.appendingPathComponent("catalog/default.json").path, "--timeout-ms", "5000",
+            ], stdout: .pipe)
+            let printed = try await within(.seconds(30), "s2m3 request to print") {
+                var lines: [String] = []
+                for await line in request.outputLines() { lines.append(line) }
+                return lines
+            }
+            print(printed.joined(separator: "\n"))
+            #expect(await request.waitUntilExit() == 0)
+            #expect(printed.contains { $0.hasPrefix("timeline") }, "\(printed)")
+            #expect(printed.contains { $0.contains("pixels") && $0.contains("box-a") && $0.contains("image-preprocess") }, "\(printed)")
+            #expect(printed.contains { $0.hasPrefix("total ") && $0.contains("aggregator agg-child") }, "\(printed)")
+            await setup.disconnect()
             child.send(SIGTERM)
             #expect(await child.waitUntilExit() != nil)
         }
