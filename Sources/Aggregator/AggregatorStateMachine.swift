@@ -29,6 +29,7 @@ public struct AggregatorStateMachine: Sendable {
     /// Finished request ids → when they finished (Unix ms).
     private var finished: [String: Double] = [:]
     private var assigned = 0
+    private var lastPurgeMs = 0.0
 
     public init(configuration: AggregatorConfiguration, catalog: ModuleCatalog) throws(CatalogError) {
         self.configuration = configuration
@@ -129,7 +130,10 @@ public struct AggregatorStateMachine: Sendable {
 
     /// Time passed: deadlines, invocation timeouts, back-offs; forgets old finished ids.
     public mutating func tick(nowMs: Double) -> [AggregatorAction] {
-        finished = finished.filter { nowMs - $0.value < configuration.duplicateWindowMs }
+        if nowMs - lastPurgeMs >= 1_000 {
+            finished = finished.filter { nowMs - $0.value < configuration.duplicateWindowMs }
+            lastPurgeMs = nowMs
+        }
         return forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
     }
 

@@ -44,6 +44,13 @@ extension RequestExecution {
                 return fail(.badInput, "\(Self.inputField(of: partial.node, in: binding) ?? "node '\(partial.node)'") was rejected by module '\(partial.module)' on \(partial.device): \(text)",
                             field: Self.inputField(of: partial.node, in: binding), router: &router)
             }
+            if Self.isTransientError(text) {
+                // The module is still loading there (a re-plan just moved it): like busy, with a longer wait.
+                guard isCurrent else { return [] }
+                busy[partial.node, default: []].insert(partial.device)
+                nodes[partial.node] = .ready(notBefore: nowMs)
+                return pump(router: &router, nowMs: nowMs, backoffMs: settings.notLoadedBackoffMs)
+            }
             errors[partial.node, default: []].append("\(partial.device): \(text)")
             excluded[partial.node, default: []].insert(partial.device)
             guard isCurrent else { return [] }
@@ -112,7 +119,7 @@ extension RequestExecution {
     // MARK: Dispatch
 
     /// Marks newly ready nodes and sends every ready node it can.
-    mutating func pump(router: inout ReplicaChooser, nowMs: Double) -> [Action] {
+    mutating func pump(router: inout ReplicaChooser, nowMs: Double, backoffMs: Double? = nil) -> [Action] {
         let available = Set(values.keys)
         let started = Set(nodes.filter { $0.value != .idle }.map(\.key))
         for node in binding.readyNodes(available: available, started: started) {
@@ -128,7 +135,7 @@ extension RequestExecution {
                 if !(busy[node.id] ?? []).isEmpty {
                     // Every usable replica is busy: back off, then try them again.
                     busy[node.id] = nil
-                    nodes[node.id] = .ready(notBefore: nowMs + settings.busyBackoffMs)
+                    nodes[node.id] = .ready(notBefore: nowMs + (backoffMs ?? settings.busyBackoffMs))
                     backingOff.insert(node.id)
                 } else if let failures = errors[node.id], !failures.isEmpty,
                           router.replicas(of: module).allSatisfy({ excluded[node.id]?.contains($0) ?? false }) {
@@ -217,6 +224,13 @@ extension RequestExecution {
     static func isInputError(_ text: String) -> Bool {
         let lowered = text.lowercased()
         return ["bad-input", "badinput", "wronginput", "wrong-input", "missinginput", "missing-input"].contains { lowered.hasPrefix($0) }
+    }
+
+    /// Whether a device's error says the module is not loaded yet (topics.md: `not-loaded:` prefix),
+    /// which a short wait cures.
+    static func isTransientError(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return lowered.hasPrefix("not-loaded") || lowered.hasPrefix("notloaded") || lowered.contains("not loaded")
     }
 
     /// `inputs.{name}` of the task input a node reads directly, if it reads one.

@@ -38,6 +38,8 @@ public struct RequestExecution: Sendable {
         public var invocationTimeoutFactor: Double = 4
         /// Wait before re-trying a node every replica of which answered `busy`.
         public var busyBackoffMs: Double = 25
+        /// Wait before re-trying a node whose replicas answered that the module is not loaded yet.
+        public var notLoadedBackoffMs: Double = 100
 
         public init(aggregator: String, sequential: Bool = false) {
             self.aggregator = aggregator

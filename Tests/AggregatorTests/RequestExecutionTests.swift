@@ -165,3 +165,26 @@ struct RequestExecutionTests {
         #expect(field == "inputs.image")
     }
 }
+
+@Suite("Request execution: loading replicas")
+struct RequestExecutionLoadingTests {
+    /// A replica that answers `not-loaded` (its module is still loading after a re-plan) is tried
+    /// again after a back-off instead of failing the request; telemetry without the module makes
+    /// the chooser prefer a replica that has it.
+    @Test func notLoadedIsRetriedAfterABackOff() throws {
+        var (execution, router) = RequestExecutionTests.make()
+        let tokens = execution.start(router: &router, nowMs: 1).invocations.first { $0.request.node == "tokens" }!
+        let (partial, bundle) = AggregatorFixture.answer(tokens, status: .error, error: "not-loaded: wordpiece-tokenize is loading")
+        let step1 = execution.receive(partial, outputs: bundle, router: &router, nowMs: 2)
+        #expect(step1.isEmpty)
+        let step2 = execution.tick(router: &router, nowMs: 50)
+        #expect(step2.isEmpty)
+        let again = execution.tick(router: &router, nowMs: 110).invocations
+        #expect(again.map(\.device) == ["box-b"])
+        #expect(again.first?.request.attempt == 2)
+
+        router.apply(telemetry: DeviceTelemetry(
+            device: "box-a", timestampMs: 5, queueDepth: 0, queueCapacity: 4, residentMemoryBytes: 1, loadedModules: [], modules: [:]))
+        #expect(router.choose(module: "image-preprocess") == "box-c")
+    }
+}
