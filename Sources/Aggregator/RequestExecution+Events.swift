@@ -185,7 +185,8 @@ extension RequestExecution {
         isFinished = true
         releaseEverything(router: &router)
         let result = TaskResult(
-            requestID: requestID, task: task, epoch: max(epoch, 1), outputs: outputs, timeline: timeline,
+            requestID: requestID, task: task, epoch: max(epoch, 1), outputs: outputs,
+            timeline: timeline.enumerated().sorted { ($0.element.startMs, $0.offset) < ($1.element.startMs, $1.offset) }.map(\.element),
             totalMs: max(0, nowMs - receivedAtMs), aggregator: settings.aggregator, completedAtMs: Int(nowMs))
         return [.complete(result)]
     }

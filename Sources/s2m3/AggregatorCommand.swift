@@ -79,9 +79,25 @@ struct AggregatorCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-aggregator-\(id)"), logger: logger)
         let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger)
-        try await service.run {
-            print("ready")
-            fflush(nil)
+        // SIGTERM / SIGINT: stop serving (requests in flight are dropped; clients retry or time
+        // out), disconnect cleanly and exit 0.
+        let serving = Task {
+            try await service.run {
+                print("ready")
+                fflush(nil)
+            }
         }
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { serving.cancel() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        do {
+            try await serving.value
+        } catch is CancellationError {}
+        await connection.disconnect()
     }
 }

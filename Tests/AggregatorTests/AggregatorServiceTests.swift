@@ -235,7 +235,7 @@ struct AggregatorServiceTests {
             #expect(printed.contains { $0.hasPrefix("total ") && $0.contains("aggregator agg-child") }, "\(printed)")
             await setup.disconnect()
             child.send(SIGTERM)
-            #expect(await child.waitUntilExit() != nil)
+            #expect(await child.waitUntilExit() == 0, "SIGTERM ends the aggregator cleanly")
         }
     }
 
