@@ -37,8 +37,10 @@ extension RequestExecution {
         case .busy:
             guard isCurrent else { return [] }
             busy[partial.node, default: []].insert(partial.device)
+            lastAnsweredBusy.insert(partial.node)
             nodes[partial.node] = .ready(notBefore: nowMs)
         case .error:
+            lastAnsweredBusy.remove(partial.node)
             let text = partial.error ?? "no reason given"
             if Self.isInputError(text) {
                 return fail(.badInput, "\(Self.inputField(of: partial.node, in: binding) ?? "node '\(partial.node)'") was rejected by module '\(partial.module)' on \(partial.device): \(text)",
@@ -88,8 +90,8 @@ extension RequestExecution {
         guard !isFinished else { return [] }
         if nowMs >= Double(deadlineMs) {
             let waitingOnBusy = nodes.contains { node, state in
-                if case .ready = state { return backingOff.contains(node) }
-                return false
+                if case .done = state { return false }
+                return lastAnsweredBusy.contains(node)
             }
             let late = nodes.filter { $0.value != .done && $0.value != .idle }.map(\.key).sorted()
             if waitingOnBusy {
@@ -136,20 +138,17 @@ extension RequestExecution {
                     // Every usable replica is busy: back off, then try them again.
                     busy[node.id] = nil
                     nodes[node.id] = .ready(notBefore: nowMs + (backoffMs ?? settings.busyBackoffMs))
-                    backingOff.insert(node.id)
                 } else if let failures = errors[node.id], !failures.isEmpty,
                           router.replicas(of: module).allSatisfy({ excluded[node.id]?.contains($0) ?? false }) {
                     return actions + fail(
                         .moduleFailed, "module '\(module)' (node '\(node.id)') failed on every replica tried: \(failures.joined(separator: "; "))",
                         field: nil, router: &router)
                 } else {
-                    backingOff.remove(node.id)
                     nodes[node.id] = .ready(notBefore: .infinity)  // until a newer plan
                 }
                 if settings.sequential { break }
                 continue
             }
-            backingOff.remove(node.id)
             let arguments: TensorBundle
             do {
                 arguments = try binding.arguments(of: node, values: values)

@@ -87,8 +87,8 @@ public struct RequestExecution: Sendable {
     var busy: [String: Set<String>] = [:]
     /// The device errors of a node (module failures, not bad input).
     var errors: [String: [String]] = [:]
-    /// Nodes waiting out a back-off because every replica answered `busy`.
-    var backingOff: Set<String> = []
+    /// Nodes whose latest answer was `busy` (at the deadline: `overloaded`, not `deadline-exceeded`).
+    var lastAnsweredBusy: Set<String> = []
     var timeline: [TaskTimelineEntry] = []
     var epoch = 0
     public internal(set) var isFinished = false

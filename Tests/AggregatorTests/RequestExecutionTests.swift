@@ -188,3 +188,26 @@ struct RequestExecutionLoadingTests {
         #expect(router.choose(module: "image-preprocess") == "box-c")
     }
 }
+
+@Suite("Request execution: overload")
+struct RequestExecutionOverloadTests {
+    /// Every replica answering busy until the deadline ends the request with `overloaded`.
+    @Test func busyUntilTheDeadlineIsOverloaded() throws {
+        var (execution, router) = RequestExecutionTests.make(deadline: 200)
+        var pending = execution.start(router: &router, nowMs: 1).invocations.filter { $0.request.node == "tokens" }
+        var now = 2.0
+        var ending: RequestExecution.Action?
+        while now < 300, ending == nil {
+            for invocation in pending {
+                let (partial, bundle) = AggregatorFixture.answer(invocation, status: .busy)
+                _ = execution.receive(partial, outputs: bundle, router: &router, nowMs: now)
+            }
+            now += 10
+            let actions = execution.tick(router: &router, nowMs: now)
+            pending = actions.invocations.filter { $0.request.node == "tokens" }
+            ending = actions.first { if case .fail = $0 { true } else { false } }
+        }
+        guard case .fail(let code, _, _) = try #require(ending) else { return }
+        #expect(code == .overloaded)
+    }
+}
