@@ -16,7 +16,7 @@ public struct ReplicaChooser: Sendable {
     public private(set) var telemetry: [String: DeviceTelemetry] = [:]
     /// Invocations sent by this aggregator and not yet answered (or given up), per device.
     public private(set) var outstanding: [String: Int] = [:]
-    /// Newest state per device (readers trust the newest `timestampMs`).
+    /// Latest state per device.
     private var states: [String: DeviceState] = [:]
     /// Assumed compute time of a module nobody has measured yet, ms.
     public var defaultModuleMs: Double
@@ -36,10 +36,13 @@ public struct ReplicaChooser: Sendable {
         return true
     }
 
-    /// Records a device state; returns true when the device has just gone offline.
+    /// Records a device state; returns true when the device has just gone offline. As the planner
+    /// does, an `offline` of another session than the one known (a late will of an earlier run) is
+    /// ignored; otherwise the latest message wins (a will carries the time it was registered, so it
+    /// is older than its own session's `online`).
     @discardableResult
     public mutating func apply(state: DeviceState) -> Bool {
-        if let known = states[state.device], known.timestampMs > state.timestampMs { return false }
+        if state.status == .offline, let known = states[state.device], known.session != state.session { return false }
         let wasOnline = isOnline(state.device)
         states[state.device] = state
         return wasOnline && state.status == .offline

@@ -142,8 +142,9 @@ struct AggregatorServiceTests {
         }
     }
 
-    /// A device that takes an invocation and then goes offline: the branch is retried (attempt 2)
-    /// on the other replica and the request completes long before the invocation timeout.
+    /// A device that takes an invocation and then dies (its last will, timestamped before its
+    /// `online`): the branch is retried (attempt 2) on the other replica and the request completes
+    /// long before the invocation timeout.
     @Test func retriesOnAnotherReplicaWhenADeviceGoesOffline() async throws {
         try await BrokerHarness.withBroker { harness in
             let devices = ScriptedDevices(harness: harness, delay: .milliseconds(5), silent: ["box-a"])
@@ -155,6 +156,10 @@ struct AggregatorServiceTests {
             try await setup.connect()
             let plan = AggregatorFixture.plan(epoch: 1, ["image-preprocess": ["box-a", "box-c"]], rest: ["box-c"])
             try await setup.publish(MQTTMessage(topic: harness.topics.plan, payload: try plan.jsonBytes(), retain: true))
+            // box-a announced itself like a device agent: online, with a will registered earlier.
+            let registeredAt = Int(Date().timeIntervalSince1970 * 1000) - 1_000
+            let online = DeviceState(device: "box-a", status: .online, session: "s1", timestampMs: registeredAt + 500)
+            try await setup.publish(MQTTMessage(topic: harness.topics.deviceState("box-a"), payload: try online.jsonBytes(), retain: true))
             let service = try harness.aggregator { $0.invocationTimeoutFloorMs = 20_000 }
             try await withService(service) {
                 let client = S2M3Client(connection: harness.connection("client"), topics: harness.topics)
@@ -166,7 +171,7 @@ struct AggregatorServiceTests {
                         timeout: .seconds(10))
                 }
                 try await Task.sleep(for: .milliseconds(300))
-                let offline = DeviceState(device: "box-a", status: .offline, session: "s1", timestampMs: Int(Date().timeIntervalSince1970 * 1000), reason: DeviceState.lastWillReason)
+                let offline = DeviceState.lastWill(device: "box-a", session: "s1", timestampMs: registeredAt)
                 try await setup.publish(MQTTMessage(topic: harness.topics.deviceState("box-a"), payload: try offline.jsonBytes(), retain: true))
                 let result = try await within(.seconds(5), "the retried result") { try await request.value }
                 let pixels = try #require(result.timeline.first { $0.node == "pixels" })
