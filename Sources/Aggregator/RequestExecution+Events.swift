@@ -79,6 +79,7 @@ extension RequestExecution {
         guard !isFinished else { return [] }
         excluded = [:]
         busy = [:]
+        timedOut = [:]
         for (node, state) in nodes {
             if case .ready = state { nodes[node] = .ready(notBefore: nowMs) }
         }
@@ -105,7 +106,7 @@ extension RequestExecution {
             switch nodes[node.id] {
             case .running(let attempt):
                 guard let record = sent[node.id]?[attempt], nowMs >= record.timeoutAtMs else { continue }
-                excluded[node.id, default: []].insert(record.device)
+                timedOut[node.id, default: []].insert(record.device)
                 release(node.id, attempt, router: &router)
                 nodes[node.id] = .ready(notBefore: nowMs)
                 changed = true
@@ -133,7 +134,14 @@ extension RequestExecution {
             if settings.sequential, nodes.values.contains(where: { if case .running = $0 { true } else { false } }) { break }
             let module = binding.module(of: node).id
             let avoid = (excluded[node.id] ?? []).union(busy[node.id] ?? [])
-            guard let device = router.choose(module: module, excluding: avoid) else {
+            var choice = router.choose(module: module, excluding: avoid.union(timedOut[node.id] ?? []))
+            if choice == nil, !(timedOut[node.id] ?? []).isEmpty {
+                // Only replicas that were slow to answer are left (e.g. busy loading after a
+                // re-plan): they are still online, so ask them again.
+                timedOut[node.id] = nil
+                choice = router.choose(module: module, excluding: avoid)
+            }
+            guard let device = choice else {
                 if !(busy[node.id] ?? []).isEmpty {
                     // Every usable replica is busy: back off, then try them again.
                     busy[node.id] = nil

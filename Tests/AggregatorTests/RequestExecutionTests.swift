@@ -116,15 +116,27 @@ struct RequestExecutionTests {
         #expect(again.first?.request.attempt == 3)
     }
 
-    /// A silent device: after the invocation timeout the branch goes to another replica.
-    @Test func timesOutAnInvocationAndRetries() {
+    /// A silent device: after the invocation timeout the branch goes to another replica, or to the
+    /// same one again when it is the only one.
+    @Test func timesOutAnInvocationAndRetries() throws {
         var (execution, router) = Self.make()
-        let pixels = execution.start(router: &router, nowMs: 1).invocations.first { $0.request.node == "pixels" }!
+        let started = execution.start(router: &router, nowMs: 1).invocations
+        let pixels = started.first { $0.request.node == "pixels" }!
         let step8 = execution.tick(router: &router, nowMs: 1_000)
         #expect(step8.isEmpty)
         let retry = execution.tick(router: &router, nowMs: 2_100).invocations
         #expect(retry.map(\.request.node).contains("pixels"))
         #expect(retry.first { $0.request.node == "pixels" }?.device != pixels.device)
+        // tokens has one replica: a slow one is asked again rather than waiting for a new plan.
+        let tokens = try #require(retry.first { $0.request.node == "tokens" })
+        #expect(tokens.device == "box-b")
+        #expect(tokens.request.attempt == 2)
+        // A late answer of the first attempt still completes the node.
+        let first = execution.running.first { $0.node == "tokens" }
+        #expect(first?.attempt == 2)
+        let (late, lateBundle) = AggregatorFixture.answer(started.first { $0.request.node == "tokens" }!)
+        let next = execution.receive(late, outputs: lateBundle, router: &router, nowMs: 2_200).invocations
+        #expect(next.map(\.request.node) == ["embeddings"])
     }
 
     /// Past the deadline: deadline-exceeded, naming what was still missing.
