@@ -184,6 +184,62 @@ struct AggregatorServiceTests {
         }
     }
 
+    /// An external client (mosquitto_pub / mosquitto_sub, not the project's code) sends a bare JPEG
+    /// with a response topic and correlation data, as topics.md shows, and reads the result.
+    @Test func externalClientGetsAResultOnItsResponseTopic() async throws {
+        try await BrokerHarness.withBroker { harness in
+            let devices = ScriptedDevices(harness: harness, delay: .milliseconds(5))
+            let (ready, signal) = AsyncStream.makeStream(of: Void.self)
+            let devicesTask = Task { try await devices.run { signal.yield() } }
+            defer { devicesTask.cancel() }
+            for await _ in ready { break }
+            let setup = harness.connection("setup")
+            try await setup.connect()
+            let plan = AggregatorFixture.plan(epoch: 1, [:], rest: ["box-a"])
+            try await setup.publish(MQTTMessage(topic: harness.topics.plan, payload: try plan.jsonBytes(), retain: true))
+            let service = try harness.aggregator()
+            try await withService(service) {
+                try await within(.seconds(5), "the plan") { while await service.planEpoch != 1 { try await Task.sleep(for: .milliseconds(10)) } }
+                let image = FileManager.default.temporaryDirectory.appendingPathComponent("agg-ext-\(getpid()).jpg").path
+                FileManager.default.createFile(atPath: image, contents: Data(AggregatorFixture.jpeg))
+                defer { try? FileManager.default.removeItem(atPath: image) }
+                let host = harness.endpoint.host, port = String(harness.endpoint.port)
+                let subscriber = try ChildProcess.spawn("/usr/bin/mosquitto_sub", [
+                    "-V", "mqttv5", "-h", host, "-p", port, "-t", "ext/me/replies", "-C", "1", "-W", "20",
+                    "-F", "%C|%p",
+                ], stdout: .pipe)
+                defer { if !subscriber.hasExited { subscriber.send(SIGKILL) } }
+                let lines = subscriber.outputLines()
+                // mosquitto_sub has no ready signal: publish until the answer arrives.
+                let publisher = Task {
+                    while !Task.isCancelled {
+                        let pub = try ChildProcess.spawn("/usr/bin/mosquitto_pub", [
+                            "-V", "mqttv5", "-h", host, "-p", port, "-q", "1", "-t", harness.topics.requests("classify-image"), "-f", image,
+                            "-D", "publish", "content-type", "image/jpeg", "-D", "publish", "response-topic", "ext/me/replies",
+                            "-D", "publish", "correlation-data", "ext-\(UInt32.random(in: 0...UInt32.max))",
+                            "-D", "publish", "message-expiry-interval", "10",
+                        ], stdout: .null)
+                        _ = await pub.waitUntilExit()
+                        try await Task.sleep(for: .milliseconds(300))
+                    }
+                }
+                defer { publisher.cancel() }
+                let line = try await within(.seconds(20), "mosquitto_sub to print the answer") {
+                    for await line in lines { return line }
+                    return ""
+                }
+                let parts = line.split(separator: "|", maxSplits: 1).map(String.init)
+                try #require(parts.count == 2, "\(line)")
+                #expect(parts[0] == MediaType.json)
+                let result = try TaskResult(json: Array(parts[1].utf8))
+                #expect(result.requestID.hasPrefix("ext-"))
+                #expect(result.task == "classify-image")
+                #expect(result.timeline.count == 4)
+            }
+            await setup.disconnect()
+        }
+    }
+
     /// `s2m3 aggregator` as a child process: prints ready, answers an unknown task with an error,
     /// and serves `s2m3 request` (another child), which prints the result and its timeline.
     @Test func commandRunsAsAChildProcess() async throws {
