@@ -42,6 +42,9 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Option(help: "Least time an invocation gets before it is retried on another replica, ms.")
     var invocationTimeoutMs: Int = 2_000
 
+    @Option(help: "On SIGTERM/SIGINT, time allowed to finish the requests in flight, ms.")
+    var drainMs: Int = 5_000
+
     @Flag(help: "Dispatch one node of a request at a time (the benchmark's sequential baseline).")
     var sequential = false
 
@@ -79,25 +82,35 @@ struct AggregatorCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-aggregator-\(id)"), logger: logger)
         let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger)
-        // SIGTERM / SIGINT: stop serving (requests in flight are dropped; clients retry or time
-        // out), disconnect cleanly and exit 0.
-        let serving = Task {
-            try await service.run {
-                print("ready")
-                fflush(nil)
-            }
-        }
-        let signals = [SIGTERM, SIGINT].map { number in
+        // SIGTERM / SIGINT: leave the shared subscription, finish the requests in flight (up to
+        // --drain-ms), disconnect and exit 0.
+        let (signals, signalled) = AsyncStream.makeStream(of: Int32.self)
+        let sources = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { serving.cancel() }
+            source.setEventHandler { signalled.yield(number) }
             source.resume()
             return source
         }
-        defer { signals.forEach { $0.cancel() } }
-        do {
-            try await serving.value
-        } catch is CancellationError {}
+        defer { sources.forEach { $0.cancel() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await service.run {
+                    print("ready")
+                    fflush(nil)
+                }
+            }
+            group.addTask { [drainMs] in
+                for await _ in signals {
+                    await service.drain(timeout: .milliseconds(drainMs))
+                    await connection.disconnect()
+                    return
+                }
+            }
+            try await group.next()
+            signalled.finish()
+            group.cancelAll()
+        }
         await connection.disconnect()
     }
 }

@@ -240,6 +240,45 @@ struct AggregatorServiceTests {
         }
     }
 
+    /// Draining: the request in flight is still answered, later requests are no longer taken.
+    @Test func drainFinishesRequestsInFlightAndTakesNoMore() async throws {
+        try await BrokerHarness.withBroker { harness in
+            let devices = ScriptedDevices(harness: harness, delay: .milliseconds(150))
+            let (ready, signal) = AsyncStream.makeStream(of: Void.self)
+            let devicesTask = Task { try await devices.run { signal.yield() } }
+            defer { devicesTask.cancel() }
+            for await _ in ready { break }
+            let setup = harness.connection("setup")
+            try await setup.connect()
+            let plan = AggregatorFixture.plan(epoch: 1, [:], rest: ["box-a"])
+            try await setup.publish(MQTTMessage(topic: harness.topics.plan, payload: try plan.jsonBytes(), retain: true))
+            let service = try harness.aggregator()
+            let client = S2M3Client(connection: harness.connection("client"), topics: harness.topics)
+            try await client.connect()
+            let (serviceReady, serviceSignal) = AsyncStream.makeStream(of: Void.self)
+            let serving = Task { try await service.run { serviceSignal.yield() } }
+            defer { serving.cancel() }
+            for await _ in serviceReady { break }
+            try await within(.seconds(5), "the plan") { while await service.planEpoch != 1 { try await Task.sleep(for: .milliseconds(10)) } }
+            let image: [String: TaskInput] = ["image": .media(contentType: MediaType.jpeg, bytes: AggregatorFixture.jpeg)]
+            let inFlight = Task { try await client.request(task: "classify-image", inputs: image, timeout: .seconds(5)) }
+            try await within(.seconds(5), "the request to arrive") { while await service.activeRequests == 0 { try await Task.sleep(for: .milliseconds(5)) } }
+            await service.drain(timeout: .seconds(5))
+            #expect(await service.activeRequests == 0)
+            let result = try await inFlight.value
+            #expect(result.timeline.count == 4)
+            do {
+                _ = try await client.request(task: "classify-image", inputs: image, timeout: .milliseconds(300))
+                Issue.record("a drained aggregator still took a request")
+            } catch let error as S2M3ClientError {
+                #expect(error.code == .timeout, "\(error)")
+            }
+            #expect(await service.statistics.requests == 1)
+            await client.close()
+            await setup.disconnect()
+        }
+    }
+
     /// `s2m3 aggregator` as a child process: prints ready, answers an unknown task with an error,
     /// and serves `s2m3 request` (another child), which prints the result and its timeline.
     @Test func commandRunsAsAChildProcess() async throws {
