@@ -30,7 +30,7 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Option(help: "The catalog file (its tasks are served).")
     var catalog = "catalog/default.json"
 
-    @Option(help: "Folder of the module files: when given, the catalog's digests are checked against them (the aggregator itself needs no weights).")
+    @Option(help: "Folder of the module files: when given, every weight file is hashed and checked against the catalog at start (seconds in a debug build). The aggregator itself reads no weights.")
     var models: String?
 
     @Option(help: "Deadline of requests that set none, ms.")
