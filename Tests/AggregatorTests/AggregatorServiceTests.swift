@@ -201,7 +201,7 @@ struct AggregatorServiceTests {
             try await withService(service) {
                 try await within(.seconds(5), "the plan") { while await service.planEpoch != 1 { try await Task.sleep(for: .milliseconds(10)) } }
                 let image = FileManager.default.temporaryDirectory.appendingPathComponent("agg-ext-\(getpid()).jpg").path
-                FileManager.default.createFile(atPath: image, contents: Data(AggregatorFixture.jpeg))
+                try #require(FileManager.default.createFile(atPath: image, contents: Data(AggregatorFixture.jpeg)))
                 defer { try? FileManager.default.removeItem(atPath: image) }
                 let host = harness.endpoint.host, port = String(harness.endpoint.port)
                 let subscriber = try ChildProcess.spawn("/usr/bin/mosquitto_sub", [
@@ -317,7 +317,7 @@ struct AggregatorServiceTests {
             let plan = AggregatorFixture.plan(epoch: 1, [:], rest: ["box-a"])
             try await setup.publish(MQTTMessage(topic: harness.topics.plan, payload: try plan.jsonBytes(), retain: true))
             let image = FileManager.default.temporaryDirectory.appendingPathComponent("agg-test-\(getpid()).jpg").path
-            FileManager.default.createFile(atPath: image, contents: Data(AggregatorFixture.jpeg))
+            try #require(FileManager.default.createFile(atPath: image, contents: Data(AggregatorFixture.jpeg)))
             defer { try? FileManager.default.removeItem(atPath: image) }
             let request = try ChildProcess.spawn(executable, [
                 "request", "classify-image", "--image", image, "--broker", harness.endpoint.description, "--root", harness.topics.root,

@@ -91,9 +91,9 @@ final class ScriptedDevices: Sendable {
         let messages = connection.messages
         try await connection.subscribe("\(topics.root)/modules/+/+/invoke")
         ready()
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             for await message in messages {
-                group.addTask { try await self.answer(message) }
+                group.addTask { try? await self.answer(message) }
             }
         }
     }
