@@ -37,6 +37,8 @@ public actor AggregatorService {
     /// The epoch of the plan in use (nil before the first plan).
     public var planEpoch: Int? { machine.router.plan?.epoch }
     public var activeRequests: Int { machine.activeRequests }
+    /// Invocations sent and not yet answered, over every device.
+    public var outstandingInvocations: Int { machine.router.outstanding.values.reduce(0, +) }
 
     /// Subscribes, calls `onReady`, and serves until the connection's messages end (it is
     /// disconnected, e.g. after ``drain(timeout:)``) or the task is cancelled.

@@ -142,6 +142,49 @@ struct AggregatorServiceTests {
         }
     }
 
+    /// Many requests at once over two replicas of every module: each gets exactly one result, the
+    /// load is spread over both replicas, and nothing stays outstanding.
+    @Test func manyConcurrentRequestsEachGetOneResult() async throws {
+        try await BrokerHarness.withBroker { harness in
+            let devices = ScriptedDevices(harness: harness, delay: .milliseconds(3))
+            let (ready, signal) = AsyncStream.makeStream(of: Void.self)
+            let devicesTask = Task { try await devices.run { signal.yield() } }
+            defer { devicesTask.cancel() }
+            for await _ in ready { break }
+            let setup = harness.connection("setup")
+            try await setup.connect()
+            let plan = AggregatorFixture.plan(epoch: 1, [:], rest: ["box-a", "box-b"])
+            try await setup.publish(MQTTMessage(topic: harness.topics.plan, payload: try plan.jsonBytes(), retain: true))
+            let service = try harness.aggregator()
+            try await withService(service) {
+                try await within(.seconds(5), "the plan") { while await service.planEpoch != 1 { try await Task.sleep(for: .milliseconds(10)) } }
+                let client = S2M3Client(connection: harness.connection("client"), topics: harness.topics)
+                try await client.connect()
+                let count = 40
+                let results = try await withThrowingTaskGroup(of: TaskResult.self) { group in
+                    for index in 0..<count {
+                        group.addTask {
+                            try await client.request(task: "match-image-text", inputs: Self.matchInputs(), timeout: .seconds(20), requestID: "many-\(index)")
+                        }
+                    }
+                    var all: [TaskResult] = []
+                    for try await result in group { all.append(result) }
+                    return all
+                }
+                #expect(Set(results.map(\.requestID)).count == count)
+                #expect(results.allSatisfy { $0.timeline.count == 6 })
+                let devicesUsed = Dictionary(grouping: results.flatMap(\.timeline), by: \.device).mapValues(\.count)
+                #expect(Set(devicesUsed.keys) == ["box-a", "box-b"], "\(devicesUsed)")
+                #expect(devicesUsed.values.allSatisfy { $0 >= count }, "\(devicesUsed)")
+                #expect(await service.activeRequests == 0)
+                #expect(await service.outstandingInvocations == 0)
+                #expect(await service.statistics.results == count)
+                await client.close()
+            }
+            await setup.disconnect()
+        }
+    }
+
     /// A device that takes an invocation and then dies (its last will, timestamped before its
     /// `online`): the branch is retried (attempt 2) on the other replica and the request completes
     /// long before the invocation timeout.
