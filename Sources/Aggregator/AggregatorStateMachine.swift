@@ -12,6 +12,7 @@ public struct AggregatorStateMachine: Sendable {
         public var results = 0
         public var errors = 0
         public var duplicateRequests = 0
+        /// Partials of requests not in flight (finished, or never seen).
         public var droppedPartials = 0
         public var invocations = 0
     }
@@ -132,7 +133,6 @@ public struct AggregatorStateMachine: Sendable {
         }
         let actions = entry.execution.receive(partial, outputs: outputs, router: &router, nowMs: nowMs)
         active[partial.requestID] = entry
-        if actions.isEmpty { statistics.droppedPartials += 1 }
         return settle(partial.requestID, actions, nowMs: nowMs)
     }
 
