@@ -127,6 +127,29 @@ struct AggregatorStateMachineTests {
         #expect(machine.router.outstanding.isEmpty)
     }
 
+    /// The three request forms are read: JSON (base64 media), a bare JPEG (input `image`, id from
+    /// the correlation data), and a bundle; the JPEG's bytes reach image-preprocess marked as JPEG.
+    @Test func readsJSONBareMediaAndBundleRequests() throws {
+        var machine = try Self.machine()
+        _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)
+        let base64 = Data(AggregatorFixture.jpeg).base64EncodedString()
+        let json = Self.json(#"{"schema":"s2m3.task-request/1","requestId":"j-1","inputs":{"image":{"contentType":"image/jpeg","data":"\#(base64)"},"texts":["a","b"]}}"#)
+        let fromJSON = machine.receiveRequest(task: "match-image-text", payload: json, properties: MessageProperties(contentType: MediaType.json), retained: false, nowMs: 1)
+        #expect(fromJSON.count == 2)
+        let bare = machine.receiveRequest(
+            task: "classify-image", payload: AggregatorFixture.jpeg,
+            properties: MessageProperties(contentType: nil, correlationData: Array("b-1".utf8)), retained: false, nowMs: 2)
+        guard case .invoke(let invocation) = try #require(bare.first) else { Issue.record("\(bare)"); return }
+        #expect(invocation.request.requestID == "b-1")
+        #expect(invocation.request.node == "pixels")
+        #expect(try invocation.arguments.tensor("file").uint8s() == AggregatorFixture.jpeg)
+        #expect(invocation.arguments.contentType(of: "file") == MediaType.jpeg)
+        let bundle = machine.receiveRequest(
+            task: "match-image-text", payload: Self.matchRequest(id: "x-1"), properties: MessageProperties(), retained: false, nowMs: 3)
+        #expect(bundle.count == 2)
+        #expect(machine.activeRequests == 3)
+    }
+
     /// A partial for an unknown request is dropped and counted.
     @Test func dropsPartialsOfUnknownRequests() throws {
         var machine = try Self.machine()
