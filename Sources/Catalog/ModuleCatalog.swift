@@ -48,7 +48,7 @@ public struct ModuleCatalog: Sendable {
     /// Validates a decoded catalog. `fileSHA256` hashes a file (nil when unreadable); tests may inject one.
     public init(
         document: CatalogDocument, modelsDirectory: String,
-        fileSHA256: (String) -> String? = { SHA256.hex(ofFileAt: $0) }
+        fileSHA256: (String) -> String? = { FileDigest.sha256(ofFileAt: $0) }
     ) throws(CatalogError) {
         var manifests: [ModuleManifest] = []
         var seen: Set<String> = []

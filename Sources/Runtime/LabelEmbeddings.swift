@@ -18,7 +18,7 @@ enum LabelEmbeddings {
         guard let text = loader.catalog.module(textModule), let modelSHA = Optional(text.contentSHA256) else {
             throw ModuleError(.unknownModule, module: manifest.id, input: textModule, "label-bridge needs the catalog's '\(textModule)' module to embed its labels")
         }
-        let vocabularySHA = SHA256.hex(ofFileAt: vocabulary) ?? ""
+        let vocabularySHA = FileDigest.sha256(ofFileAt: vocabulary) ?? ""
         let key = SHA256.hex(of: [modelSHA, vocabularySHA, template, labels.joined(separator: "\n")].joined(separator: "\n"))
         let path = (loader.modelsDirectory as NSString).appendingPathComponent("label-embeddings-\(key.prefix(16)).f32")
         if let cached = read(path, rows: labels.count) { return cached }

@@ -43,7 +43,7 @@ public struct ModuleLoader: Sendable {
         guard let path = manifest.filePath else {
             throw ModuleError(.missingFile, module: manifest.id, "an onnx module without a file")
         }
-        guard let digest = SHA256.hex(ofFileAt: path) else {
+        guard let digest = FileDigest.sha256(ofFileAt: path) else {
             throw ModuleError(.missingFile, module: manifest.id, input: path, "\(path) is missing: run scripts/setup.sh or check --models")
         }
         guard digest == manifest.contentSHA256 else {
