@@ -58,7 +58,7 @@ struct DeviceCommand: AsyncParsableCommand {
         let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
         let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
         let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
-        let loadedCatalog = try ModuleCatalog.load(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
+        let loadedCatalog = try Self.loadCatalog(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
 
         let calibration = try await ComputeCalibration.run()
         logger.info(
@@ -84,6 +84,23 @@ struct DeviceCommand: AsyncParsableCommand {
         }
         defer { stopper.cancel() }
         try await service.run()
+    }
+}
+
+extension DeviceCommand {
+    /// The catalog, with file digests from the set-up's record where it is fresh.
+    static func loadCatalog(path: String, modelsDirectory: String) throws -> ModuleCatalog {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read the catalog file \(path): check the path")
+        }
+        let document: CatalogDocument
+        do {
+            document = try JSONDecoder().decode(CatalogDocument.self, from: data)
+        } catch {
+            throw ValidationError("\(path) is not a valid catalog (see docs/catalog.md): \(error)")
+        }
+        let recorded = RecordedDigests(modelsDirectory: modelsDirectory)
+        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory, fileSHA256: recorded.sha256(ofFileAt:))
     }
 }
 
