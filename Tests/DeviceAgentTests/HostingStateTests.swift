@@ -84,6 +84,12 @@ struct HostingStateTests {
         #expect(state.hosted.isEmpty)
     }
 
+    @Test func digestsMayCarryTheSha256Prefix() {
+        var state = HostingState(device: "box-1", budgetBytes: 100, catalogDigests: ["a": "ab12"])
+        let assignment = DeviceAssignment(epoch: 1, device: "box-1", modules: [.init(module: "a", digest: "sha256:AB12", memoryBytes: 1)], timestampMs: 1)
+        guard case .apply = state.decide(assignment) else { Issue.record("prefixed digest refused"); return }
+    }
+
     @Test func ignoresOlderEpochsAndClearsOnEmpty() {
         var state = HostingState(device: "box-1", budgetBytes: 100, catalogDigests: Self.digests)
         Self.applyAll(&state, state.decide(Self.assignment(5, [("a", 10)])))
