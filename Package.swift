@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "DeviceAgent",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,5 +104,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference"]),
     ]
 )
