@@ -32,6 +32,7 @@ public actor DeviceAgentService {
     var pendingAssignment: PendingAssignment?
     var applyingAssignment = false
     private var telemetryTask: Task<Void, Never>?
+    private var eventsTask: Task<Void, Never>?
     private var stopping = false
 
     public init(connection: MQTTConnection, configuration: DeviceAgentConfiguration, loader: ModuleLoader, logger: Logger) {
@@ -68,11 +69,31 @@ public actor DeviceAgentService {
                 try? await Task.sleep(for: interval)
             }
         }
+        // After a lost connection the broker has published the will: announce again.
+        let events = connection.events
+        eventsTask = Task { [weak self] in
+            for await event in events {
+                guard case .reconnected = event else { continue }
+                await self?.reannounce()
+            }
+        }
         for await message in stream {
             if Task.isCancelled { break }
             await receive(message)
         }
         telemetryTask?.cancel()
+        eventsTask?.cancel()
+    }
+
+    private func reannounce() async {
+        guard !stopping else { return }
+        logger.info("reconnected; announcing online again")
+        do {
+            try await publishCapabilities()
+            try await publishState(.online)
+        } catch {
+            logger.warning("announcing after the reconnect failed: \(error)")
+        }
     }
 
     /// Publishes `offline` (reason `shutdown`) and disconnects; ``run()`` then returns.
@@ -80,6 +101,7 @@ public actor DeviceAgentService {
         guard !stopping else { return }
         stopping = true
         telemetryTask?.cancel()
+        eventsTask?.cancel()
         do {
             try await publishState(.offline, reason: DeviceState.shutdownReason)
         } catch {

@@ -185,4 +185,32 @@ struct DeviceAgentProcessTests {
             #expect(offline.reason == DeviceState.shutdownReason)
         }
     }
+
+    /// The broker dies and comes back without its retained messages: the agent reconnects by
+    /// itself, announces itself again and still answers invocations of the module it hosts.
+    @Test func announcesAgainAfterTheBrokerRestarts() async throws {
+        let catalog = try AgentHarness.catalog()
+        let head = "imagenet-head"
+        let digest = try #require(catalog.module(head)).digest
+        try await AgentHarness.with(device: "box-c", arguments: ["--memory", "100MB"]) { agent in
+            try await agent.assign(epoch: 1, [.init(module: head, digest: digest, memoryBytes: 10_000_000)])
+            _ = try await agent.telemetry("epoch 1 applied") { $0.assignment == .init(epoch: 1, status: .applied) }
+            let first = try await agent.wait("the online state") { message -> DeviceState? in
+                guard message.topic == agent.topics.deviceState("box-c"), let state = try? DeviceState(json: message.payload) else { return nil }
+                return state.status == .online ? state : nil
+            }
+            await agent.broker.kill()  // nothing retained survives
+            try await agent.broker.restart()
+            let again = try await agent.wait("online after the restart", within: .seconds(20)) { message -> DeviceState? in
+                guard message.topic == agent.topics.deviceState("box-c"), let state = try? DeviceState(json: message.payload) else { return nil }
+                return state.status == .online && state.timestampMs > first.timestampMs ? state : nil
+            }
+            #expect(again.session == first.session)
+            let embedding = try TensorBundle(tensors: ["embedding": BundleTensor(floats: [Float](repeating: 0.01, count: 1280), shape: [1, 1280])])
+            try await agent.invoke(head, requestID: "after-restart", inputs: embedding)
+            let (answer, bundle, _) = try await agent.partial("after-restart")
+            #expect(answer.status == .ok)
+            #expect(try bundle.tensor("logits").shape == [1, 1000])
+        }
+    }
 }
