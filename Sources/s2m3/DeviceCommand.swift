@@ -62,7 +62,11 @@ struct DeviceCommand: AsyncParsableCommand {
 
         let calibration = try await ComputeCalibration.run()
         logger.info(
-            "calibration: \(String(format: "%.1f", calibration.gflops)) GFLOP/s (\(calibration.runs) runs of a 256×256 matrix multiply in \(String(format: "%.2f", calibration.seconds)) s)")
+            "calibrated with a 256×256 matrix multiply",
+            metadata: [
+                "compute.gflops": "\(String(format: "%.1f", calibration.gflops))", "runs": "\(calibration.runs)",
+                "seconds": "\(String(format: "%.2f", calibration.seconds))",
+            ])
         let configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
             inferenceThreads: threads, sensors: sensorList, computeGflops: calibration.gflops, topics: Topics(root: root))
@@ -79,7 +83,7 @@ struct DeviceCommand: AsyncParsableCommand {
         let signals = ShutdownSignals()
         let stopper = Task {
             let name = await signals.next()
-            logger.info("\(name): stopping")
+            logger.info("stopping", metadata: ["signal": "\(name)"])
             await service.shutdown()
         }
         defer { stopper.cancel() }

@@ -95,6 +95,22 @@ struct AgentHarness: Sendable {
         }
     }
 
+    /// The agent's exit status, or nil (and the agent SIGKILLed) when it has not exited within `limit`.
+    func exitStatus(within limit: Duration = .seconds(15)) async -> Int32? {
+        let child = self.child
+        let status = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await child.waitUntilExit() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        }
+        if status == nil { child.send(SIGKILL) }
+        return status
+    }
+
     /// The next telemetry satisfying `condition`.
     func telemetry(_ what: String, _ condition: @escaping @Sendable (DeviceTelemetry) -> Bool) async throws -> DeviceTelemetry {
         try await wait("telemetry: \(what)") { message in

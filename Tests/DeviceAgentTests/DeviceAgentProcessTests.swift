@@ -140,7 +140,7 @@ struct DeviceAgentProcessTests {
 
             // Killed: the broker publishes the will.
             agent.child.send(SIGKILL)
-            #expect(await agent.child.waitUntilExit() == 128 + SIGKILL)
+            #expect(await agent.exitStatus() == 128 + SIGKILL)
             let will = try await agent.wait("the will") { message -> DeviceState? in
                 guard message.topic == topics.deviceState("box-a"), let state = try? DeviceState(json: message.payload) else { return nil }
                 return state.reason == DeviceState.lastWillReason && state.session == online.session ? state : nil
@@ -150,7 +150,8 @@ struct DeviceAgentProcessTests {
     }
 
     /// With room for one invocation, concurrent invocations of the Whisper encoder get `busy`
-    /// at once; a SIGTERM then stops the agent cleanly (offline, reason shutdown).
+    /// at once; a SIGTERM then stops the agent cleanly: the running invocation is answered, then
+    /// the agent says offline (reason shutdown) and exits 0.
     @Test func answersBusyWhenTheQueueIsFull() async throws {
         let catalog = try AgentHarness.catalog()
         let encoder = "whisper-tiny-encoder"
@@ -176,13 +177,29 @@ struct DeviceAgentProcessTests {
                 #expect(try bundle.tensor("features").shape == [1, 1500, 384])
             }
 
+            // SIGTERM with an invocation running: it is answered before the agent says offline.
+            // (The late invocation's error proves the agent took the running one first.)
+            try await agent.invoke(encoder, requestID: "in-flight", inputs: mel)
+            try await agent.invoke(encoder, requestID: "late", inputs: mel, deadlineMs: AgentHarness.nowMs() - 1)
+            #expect(try await agent.partial("late").0.status == .error)
             agent.child.send(SIGTERM)
-            #expect(await agent.child.waitUntilExit() == 0)
-            let offline = try await agent.wait("the shutdown state") { message -> DeviceState? in
-                guard message.topic == agent.topics.deviceState("box-b"), let state = try? DeviceState(json: message.payload) else { return nil }
+            #expect(await agent.exitStatus() == 0)
+            let stateTopic = agent.topics.deviceState("box-b"), partials = agent.topics.aggregatorPartials(agent.aggregator)
+            let order = try await agent.wait("the shutdown state") { message -> DeviceState? in
+                guard message.topic == stateTopic, let state = try? DeviceState(json: message.payload) else { return nil }
                 return state.status == .offline ? state : nil
             }
-            #expect(offline.reason == DeviceState.shutdownReason)
+            #expect(order.reason == DeviceState.shutdownReason)
+            let inFlight = try await agent.partial("in-flight").0
+            #expect(inFlight.status == .ok)
+            let sequence = await agent.inbox.messages(from: 0).compactMap { message -> String? in
+                if message.topic == stateTopic, (try? DeviceState(json: message.payload))?.status == .offline { return "offline" }
+                if message.topic == partials, let bundle = try? TensorBundle(decoding: message.payload),
+                    (try? PartialResult(bundle: bundle))?.requestID == "in-flight"
+                { return "answer" }
+                return nil
+            }
+            #expect(sequence == ["answer", "offline"])
         }
     }
 
