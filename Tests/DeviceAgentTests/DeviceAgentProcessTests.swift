@@ -204,13 +204,17 @@ struct DeviceAgentProcessTests {
     }
 
     /// The broker dies and comes back without its retained messages: the agent reconnects by
-    /// itself, announces itself again and still answers invocations of the module it hosts.
+    /// itself, announces itself again and still answers invocations of the modules it hosts (an
+    /// ONNX one and a built-in).
     @Test func announcesAgainAfterTheBrokerRestarts() async throws {
         let catalog = try AgentHarness.catalog()
         let head = "imagenet-head"
         let digest = try #require(catalog.module(head)).digest
+        let topK = try #require(catalog.module("top-k")).digest
         try await AgentHarness.with(device: "box-c", arguments: ["--memory", "100MB"]) { agent in
-            try await agent.assign(epoch: 1, [.init(module: head, digest: digest, memoryBytes: 10_000_000)])
+            try await agent.assign(epoch: 1, [
+                .init(module: head, digest: digest, memoryBytes: 10_000_000), .init(module: "top-k", digest: topK, memoryBytes: 1_000_000),
+            ])
             _ = try await agent.telemetry("epoch 1 applied") { $0.assignment == .init(epoch: 1, status: .applied) }
             let first = try await agent.wait("the online state") { message -> DeviceState? in
                 guard message.topic == agent.topics.deviceState("box-c"), let state = try? DeviceState(json: message.payload) else { return nil }
@@ -228,6 +232,15 @@ struct DeviceAgentProcessTests {
             let (answer, bundle, _) = try await agent.partial("after-restart")
             #expect(answer.status == .ok)
             #expect(try bundle.tensor("logits").shape == [1, 1000])
+            var logits = [Float](repeating: 0, count: 1000)
+            logits[281] = 10  // ImageNet class 281: tabby cat
+            try await agent.invoke("top-k", requestID: "built-in", inputs: try TensorBundle(tensors: ["logits": BundleTensor(floats: logits, shape: [1, 1000])]))
+            let (ranked, rankedBundle, _) = try await agent.partial("built-in")
+            #expect(ranked.status == .ok)
+            #expect(rankedBundle["labels"] != nil && rankedBundle["scores"] != nil)
+            let scores = try #require(try rankedBundle["scores"]?.floats())
+            #expect((scores.first ?? 0) > 0.9)
+            #expect(try rankedBundle.texts("labels").first?.contains("tabby") == true)
         }
     }
 }
