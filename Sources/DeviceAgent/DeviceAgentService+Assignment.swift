@@ -63,9 +63,12 @@ extension DeviceAgentService {
                 modules[module.module] = loaded
                 hosting.loaded(module)
                 loadedNow.append(module.module)
-                let topic = topics.moduleInvoke(module: module.module, device: device)
-                invokeTopics[topic] = module.module
-                try await connection.subscribe(topic)
+                // Catalog entries with the same digest are one module: answer under each id.
+                for id in aliases(of: module.module) {
+                    let topic = topics.moduleInvoke(module: id, device: device)
+                    invokeTopics[topic] = id
+                    try await connection.subscribe(topic)
+                }
             } catch {
                 failure = "loading module '\(module.module)' failed: \(error)"
                 break
@@ -94,9 +97,20 @@ extension DeviceAgentService {
         await publishTelemetry()
     }
 
+    /// The catalog ids that are the same module as `id` (equal digests), `id` first.
+    func aliases(of id: String) -> [String] {
+        [id] + loader.catalog.modules.map(\.id).filter { $0 != id && loader.catalog.sharedID[$0] == loader.catalog.sharedID[id] }
+    }
+
+    /// The loaded module answering invocations addressed to `id` (itself or an alias).
+    func loadedModule(answering id: String) -> (any LoadedModule)? {
+        modules[id] ?? aliases(of: id).lazy.compactMap { self.modules[$0] }.first
+    }
+
     func unload(_ id: String) async {
-        let topic = topics.moduleInvoke(module: id, device: device)
-        if invokeTopics.removeValue(forKey: topic) != nil {
+        for alias in aliases(of: id) {
+            let topic = topics.moduleInvoke(module: alias, device: device)
+            guard invokeTopics.removeValue(forKey: topic) != nil else { continue }
             do {
                 try await connection.unsubscribe(topic)
             } catch {

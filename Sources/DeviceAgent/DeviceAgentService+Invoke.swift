@@ -70,7 +70,7 @@ extension DeviceAgentService {
             await refuse(.error, "the invocation names module '\(invoke.module)' but came on the topic of '\(topicModule)'")
             return
         }
-        guard let loaded = modules[invoke.module] else {
+        guard let loaded = loadedModule(answering: invoke.module) else {
             await refuse(.error, "module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
             return
         }

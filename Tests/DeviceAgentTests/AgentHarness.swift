@@ -48,7 +48,8 @@ struct AgentHarness: Sendable {
 
     /// Runs `body` with a fresh broker, a watcher, and an agent started with `arguments` added.
     static func with(
-        device: String, arguments: [String], _ body: @Sendable (AgentHarness) async throws -> Void
+        device: String, arguments: [String], catalog: String = AgentHarness.catalogPath,
+        _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let configuration = MosquittoProcessConfiguration(template: TestPaths.repository.appendingPathComponent("broker-config/dev.conf").path)
         try await MosquittoProcess.withRunning(configuration) { broker in
@@ -69,7 +70,7 @@ struct AgentHarness: Sendable {
             let child = try ChildProcess.spawn(
                 try s2m3Executable,
                 ["device", "--broker", endpoint.description, "--root", topics.root, "--id", device,
-                 "--catalog", catalogPath, "--models", modelsDirectory] + arguments,
+                 "--catalog", catalog, "--models", modelsDirectory] + arguments,
                 stdout: .null, stderr: .appendToFile(log))
             defer { if !child.hasExited { child.send(SIGKILL) } }
             let harness = AgentHarness(broker: broker, topics: topics, device: device, child: child, client: client, inbox: inbox)

@@ -243,4 +243,37 @@ struct DeviceAgentProcessTests {
             #expect(try rankedBundle.texts("labels").first?.contains("tabby") == true)
         }
     }
+
+    /// Two catalog entries with the same weights and interface are one module: the agent loads it
+    /// once and answers invocations addressed to either id.
+    @Test func answersUnderEveryIdOfASharedModule() async throws {
+        var document = try JSONDecoder().decode(CatalogDocument.self, from: Data(contentsOf: URL(fileURLWithPath: AgentHarness.catalogPath)))
+        var head = try #require(document.modules.first { $0.id == "imagenet-head" })
+        document.tasks = []
+        head.id = "head-a"
+        var alias = head
+        alias.id = "head-b"
+        document.modules = [head, alias]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shared-catalog-\(getpid()).json").path
+        try JSONEncoder().encode(document).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let catalog = try ModuleCatalog(
+            document: document, modelsDirectory: AgentHarness.modelsDirectory,
+            fileSHA256: RecordedDigests(modelsDirectory: AgentHarness.modelsDirectory).sha256(ofFileAt:))
+        #expect(catalog.sharedID["head-b"] == "head-a")
+        let digest = try #require(catalog.module("head-a")).digest
+        try await AgentHarness.with(device: "box-d", arguments: ["--memory", "100MB"], catalog: path) { agent in
+            try await agent.assign(epoch: 1, [.init(module: "head-a", digest: digest, memoryBytes: 10_000_000)])
+            let applied = try await agent.telemetry("epoch 1 applied") { $0.assignment == .init(epoch: 1, status: .applied) }
+            #expect(applied.loadedModules == ["head-a"])
+            let embedding = try TensorBundle(tensors: ["embedding": BundleTensor(floats: [Float](repeating: 0.02, count: 1280), shape: [1, 1280])])
+            try await agent.invoke("head-a", requestID: "by-a", inputs: embedding)
+            try await agent.invoke("head-b", requestID: "by-b", inputs: embedding)
+            let (a, aBundle, _) = try await agent.partial("by-a")
+            let (b, bBundle, _) = try await agent.partial("by-b")
+            #expect(a.status == .ok && b.status == .ok)
+            #expect(b.module == "head-b")
+            #expect(try aBundle.tensor("logits").floats() == bBundle.tensor("logits").floats())
+        }
+    }
 }
