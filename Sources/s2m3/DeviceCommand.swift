@@ -50,6 +50,9 @@ struct DeviceCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "s2m3.device.\(id)", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .info
+        guard Topics.isValidIdentifier(id) else {
+            throw DeviceAgentError(.invalidSetting, "device id '\(id)' must be 1–128 letters, digits, '-', '_' or '.'")
+        }
         let endpoint = try MQTTEndpoint(parsing: broker)
         guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
             throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
@@ -95,13 +98,13 @@ extension DeviceCommand {
     /// The catalog, with file digests from the set-up's record where it is fresh.
     static func loadCatalog(path: String, modelsDirectory: String) throws -> ModuleCatalog {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read the catalog file \(path): check the path")
+            throw DeviceAgentError(.invalidSetting, "cannot read the catalog file \(path): check the path")
         }
         let document: CatalogDocument
         do {
             document = try JSONDecoder().decode(CatalogDocument.self, from: data)
         } catch {
-            throw ValidationError("\(path) is not a valid catalog (see docs/catalog.md): \(error)")
+            throw DeviceAgentError(.invalidSetting, "\(path) is not a valid catalog (see docs/catalog.md): \(error)")
         }
         let recorded = RecordedDigests(modelsDirectory: modelsDirectory)
         return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory, fileSHA256: recorded.sha256(ofFileAt:))
@@ -119,6 +122,6 @@ enum CatalogLocator {
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
             url.deleteLastPathComponent()
         }
-        throw ValidationError("cannot find the catalog '\(path)'; run from the S2M3 repository or pass --catalog")
+        throw DeviceAgentError(.invalidSetting, "cannot find the catalog '\(path)'; run from the S2M3 repository or pass --catalog")
     }
 }
