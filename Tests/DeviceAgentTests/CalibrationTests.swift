@@ -30,5 +30,8 @@ struct CalibrationTests {
         #expect(result.runs >= 1)
         #expect(result.seconds >= 0.1)
         #expect(result.gflops > 0 && result.gflops.isFinite)
+        // The fastest window is at least as fast as the whole run.
+        let overall = 2.0 * 128 * 128 * 128 * Double(result.runs) / result.seconds / 1e9
+        #expect(result.gflops >= overall * 0.999)
     }
 }
