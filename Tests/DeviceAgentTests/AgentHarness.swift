@@ -132,11 +132,11 @@ struct AgentHarness: Sendable {
     /// Publishes an invocation of `module` with `inputs`.
     func invoke(
         _ module: String, requestID: String, node: String = "n", attempt: Int = 1, inputs: TensorBundle,
-        deadlineMs: Int? = nil
+        deadlineMs: Int? = nil, traceparent: String? = nil
     ) async throws {
         let request = InvokeRequest(
             requestID: requestID, task: "test-task", node: node, module: module, epoch: 1, attempt: attempt,
-            replyTo: aggregator, deadlineMs: deadlineMs ?? Self.nowMs() + 20_000)
+            replyTo: aggregator, deadlineMs: deadlineMs ?? Self.nowMs() + 20_000, traceparent: traceparent)
         let now = Self.nowMs()
         try await client.publish(MQTTMessage(
             topic: topics.moduleInvoke(module: module, device: device), payload: try request.bundle(inputs: inputs).encoded(),

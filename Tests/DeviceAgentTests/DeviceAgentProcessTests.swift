@@ -89,7 +89,8 @@ struct DeviceAgentProcessTests {
             try wrongShape.set(BundleTensor(floats: [Float](repeating: 0, count: 12), shape: [1, 3, 2, 2]), named: "image")
             try await agent.invoke(Self.effnet, requestID: "req-wrong-shape", inputs: wrongShape)
             try await agent.invoke(Self.effnet, requestID: "req-late", inputs: inputs, deadlineMs: AgentHarness.nowMs() - 1000)
-            try await agent.invoke(Self.effnet, requestID: "req-2", inputs: inputs)
+            let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            try await agent.invoke(Self.effnet, requestID: "req-2", inputs: inputs, traceparent: traceparent)
 
             let garbage = try await agent.partial("req-garbage").0
             #expect(garbage.status == .error)
@@ -106,6 +107,7 @@ struct DeviceAgentProcessTests {
             let second = try await agent.partial("req-2")
             #expect(second.0.status == .ok)
             #expect(try second.1.tensor("embedding").floats() == embedding)
+            #expect(second.2.properties.userProperty(MessageProperties.traceparentName) == traceparent)
             #expect(await agent.partials("req-1").count == 1)
             let measured = try await agent.telemetry("module timings") { ($0.modules[Self.effnet]?.count ?? 0) >= 2 }
             #expect((measured.modules[Self.effnet]?.p50Ms ?? 0) > 0)
