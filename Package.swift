@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Aggregator", targets: ["Aggregator"]),
         .library(name: "S2M3Client", targets: ["S2M3Client"]),
+        .library(name: "DeviceAgent", targets: ["DeviceAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,11 +71,20 @@ let package = Package(
         ),
         // Sends a request and awaits its result over a response topic.
         .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]),
+        // The device agent: hosts assigned modules and answers invocations (topics.md, device topics).
+        .target(
+            name: "DeviceAgent",
+            dependencies: [
+                "S2M3Core", "MQTTBus", "Catalog", "Runtime", "Inference",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
                 "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "Aggregator", "S2M3Client",
+                "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,6 +111,13 @@ let package = Package(
             dependencies: [
                 "Aggregator", "S2M3Client", "Catalog", "S2M3Core", "MQTTBus", "LocalBroker", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "DeviceAgentTests",
+            dependencies: [
+                "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "Runtime", "Inference",
+                "Preprocessing", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
