@@ -40,15 +40,19 @@ extension ConnectionCore {
                 waiter.resume(throwing: MosquittoFailure.error(rc, context: "publishing to '\(message.topic)'"))
                 return
             }
-            let early: AckResult? = state.withLock { s in
+            // `closed`: finishClosed() already failed the waiters; a waiter stored now would never resume.
+            let early: (AckResult?, closed: Bool) = state.withLock { s in
                 if case let .early(result) = s.acks[mid] {
                     s.acks[mid] = nil
-                    return result
+                    return (result, false)
                 }
+                if s.phase == .closed { return (nil, true) }
                 s.acks[mid] = .publish(waiter, topic: message.topic)
-                return nil
+                return (nil, false)
             }
-            if case let .publish(reason) = early {
+            if early.closed {
+                waiter.resume(throwing: MQTTError(.closed, "the connection was closed by disconnect() before this completed"))
+            } else if case let .publish(reason) = early.0 {
                 Self.completePublish(waiter, reason: reason, topic: message.topic)
             }
         }
@@ -67,9 +71,15 @@ extension ConnectionCore {
     func subscribe(_ filter: String, qos: MQTTQoS) async throws {
         let client = try liveClient()
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
-            state.withLock { s in
+            let closed: Bool = state.withLock { s in
+                if s.phase == .closed { return true }
                 s.subscriptions[filter] = Subscription(qos: qos, acknowledged: false)
                 s.subscribeWaiters[filter, default: []].append(waiter)
+                return false
+            }
+            if closed {
+                waiter.resume(throwing: MQTTError(.closed, "the connection was closed by disconnect() before this completed"))
+                return
             }
             let (rc, mid) = client.subscribe(filter, qos: qos, options: 0)
             if rc == MosquittoFailure.success {
@@ -129,15 +139,17 @@ extension ConnectionCore {
                 waiter.resume(throwing: MosquittoFailure.error(rc, context: "unsubscribing from '\(filter)'"))
                 return
             }
-            let early: Bool = state.withLock { s in
+            // Already closed: nothing will acknowledge, and the subscription is gone with the connection.
+            let done: Bool = state.withLock { s in
                 if case .early(.unsubscribe) = s.acks[mid] {
                     s.acks[mid] = nil
                     return true
                 }
+                if s.phase == .closed { return true }
                 s.acks[mid] = .unsubscribe(waiter, filter: filter)
                 return false
             }
-            if early { waiter.resume() }
+            if done { waiter.resume() }
         }
     }
 
