@@ -49,6 +49,22 @@ struct PlacementCostModelTests {
         #expect(result.routes["t"] == ["x": "A", "y": "B", "z": "A"])
     }
 
+    /// The same diamond with both branches on A: A runs one invocation at a time, so y waits for x.
+    @Test func parallelBranchesOnOneDeviceRunOneAfterTheOther() throws {
+        let instance = PlacementInstance(
+            devices: [a, b],
+            modules: [
+                F.module("x", gflop: 4, output: 2000), F.module("y", gflop: 1, output: 3000),
+                F.module("z", gflop: 0.5, output: 10),
+            ],
+            tasks: [
+                F.task("t", rate: 0, inputs: [("in", 1000)], [("x", "x", ["in"]), ("y", "y", ["in"]), ("z", "z", ["x", "y"])])
+            ])
+        let result = try CostModel(instance).evaluate(hosts: ["x": ["A"], "y": ["A"], "z": ["A"]])
+        let expected = legA(1000) + 4.0 / 100 + 1.0 / 100 + 0.5 / 100 + legA(10)
+        #expect(abs(result.taskLatencySeconds["t"]! - expected) < 1e-12)
+    }
+
     @Test func loadStretchesComputeAndSaturationIsInfinite() throws {
         func latency(rate: Double) throws -> Double {
             let instance = PlacementInstance(

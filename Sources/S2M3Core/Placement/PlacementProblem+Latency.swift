@@ -7,8 +7,15 @@ extension PlacementProblem {
     /// Nodes with `route[n] < 0` are not placed yet and count as free (no compute, no transfer):
     /// the latency "so far" the greedy rule compares. Returns +∞ when a used device is saturated.
     /// `finish` is scratch space indexed by global node.
+    ///
+    /// A device runs one invocation at a time: a node whose device is still busy with an earlier
+    /// node of the same request (in topological order) waits for it, so parallel branches gain
+    /// only when they are on different devices.
     func taskLatency(_ t: Int, route: [Int], load: [Double], finish: inout [Double]) -> Double {
         var result = 0.0
+        // (device, time it finishes the work it has been given so far) for the devices used.
+        var busyUntil: [(device: Int, time: Double)] = []
+        busyUntil.reserveCapacity(4)
         for n in taskNodes[t] {
             let d = route[n]
             let m = nodeModule[n]
@@ -36,7 +43,16 @@ extension PlacementProblem {
             } else {
                 compute = 0
             }
-            let done = ready + compute
+            var start = ready
+            if d >= 0, compute > 0 {
+                if let slot = busyUntil.firstIndex(where: { $0.device == d }) {
+                    start = max(ready, busyUntil[slot].time)
+                    busyUntil[slot].time = start + compute
+                } else {
+                    busyUntil.append((d, start + compute))
+                }
+            }
+            let done = start + compute
             finish[n] = done
             if nodeIsSink[n] {
                 let back = d >= 0 ? latency[d] + moduleOutput[m] * secondsPerByte[d] : 0
