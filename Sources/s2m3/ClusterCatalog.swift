@@ -24,7 +24,11 @@ struct ClusterCatalog {
     }
 
     static func load(catalog: String?, models: String?) async throws -> ClusterCatalog {
-        let path = catalog ?? defaultCatalog
+        var path = catalog ?? defaultCatalog
+        if catalog == nil || catalog == defaultCatalog, !FileManager.default.fileExists(atPath: path),
+           let found = try? BrokerConfigLocator.find("default.json", folder: "catalog") {
+            path = found
+        }
         let modelsDirectory = modelsDirectory(models)
         let loaded = try ModuleCatalog.load(path: path, modelsDirectory: modelsDirectory)
         let (costs, measured) = try await CatalogCosts.resolveMeasuringInChildren(

@@ -96,23 +96,23 @@ struct UpCommand: AsyncParsableCommand {
     }
 }
 
-/// Finds a file in `broker-config/`: `$S2M3_BROKER_CONFIG_DIR`, then the current directory and its
+/// Finds a file in `broker-config/` (or another folder of the repository): `$S2M3_BROKER_CONFIG_DIR`, then the current directory and its
 /// parents, then the directories above the executable (a `.build/…/s2m3` inside the repository).
 enum BrokerConfigLocator {
-    static func find(_ name: String) throws -> String {
+    static func find(_ name: String, folder: String = "broker-config") throws -> String {
         var candidates: [String] = []
-        if let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"] { candidates.append(dir) }
+        if folder == "broker-config", let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"] { candidates.append(dir) }
         for start in [FileManager.default.currentDirectoryPath, executableDirectory()] {
             var url = URL(fileURLWithPath: start)
             for _ in 0..<6 {
-                candidates.append(url.appendingPathComponent("broker-config").path)
+                candidates.append(url.appendingPathComponent(folder).path)
                 url.deleteLastPathComponent()
             }
         }
         for dir in candidates where FileManager.default.fileExists(atPath: dir + "/" + name) {
             return dir + "/" + name
         }
-        throw ValidationError("cannot find broker-config/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
+        throw ValidationError("cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
     }
 
     private static func executableDirectory() -> String {
