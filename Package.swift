@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Preprocessing", targets: ["Preprocessing"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "DeviceAgent", targets: ["DeviceAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,11 +62,19 @@ let package = Package(
             name: "Planner",
             dependencies: ["S2M3Core", "MQTTBus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
         ),
+        // The device agent: hosts assigned modules and answers invocations (topics.md, device topics).
+        .target(
+            name: "DeviceAgent",
+            dependencies: [
+                "S2M3Core", "MQTTBus", "Catalog", "Runtime", "Inference",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,6 +99,13 @@ let package = Package(
         .testTarget(name: "PreprocessingTests", dependencies: ["TestSupport", "Preprocessing", "Inference"]),
         .testTarget(name: "SpeechTests", dependencies: ["TestSupport", "Speech", "Preprocessing", "Inference"]),
         .testTarget(name: "TextReadingTests", dependencies: ["TestSupport", "TextReading", "Preprocessing", "Inference"]),
+        .testTarget(
+            name: "DeviceAgentTests",
+            dependencies: [
+                "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "Runtime", "Inference",
+                "Preprocessing", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
     ]
 )

@@ -1,0 +1,103 @@
+import Inference
+import Logging
+import MQTTBus
+import Runtime
+import S2M3Core
+
+/// The newest assignment not yet applied (nil inside: the retained assignment was cleared).
+struct PendingAssignment: Sendable {
+    var assignment: DeviceAssignment?
+}
+
+extension DeviceAgentService {
+    /// Keeps the newest assignment and applies assignments one at a time, newest last.
+    func receiveAssignment(_ message: MQTTMessage) {
+        var assignment: DeviceAssignment?
+        if !message.payload.isEmpty {
+            do {
+                assignment = try DeviceAssignment(json: message.payload)
+            } catch {
+                logger.warning("ignoring an invalid assignment: \(error)")
+                return
+            }
+        }
+        pendingAssignment = PendingAssignment(assignment: assignment)
+        guard !applyingAssignment else { return }
+        applyingAssignment = true
+        Task { await self.applyPendingAssignments() }
+    }
+
+    private func applyPendingAssignments() async {
+        while let next = pendingAssignment {
+            pendingAssignment = nil
+            await apply(next.assignment)
+        }
+        applyingAssignment = false
+    }
+
+    private func apply(_ assignment: DeviceAssignment?) async {
+        switch hosting.decide(assignment) {
+        case .ignore(let why):
+            logger.info("assignment ignored: \(why)")
+        case .refuse(let reason):
+            logger.warning("assignment epoch \(assignment?.epoch ?? 0) refused: \(reason)")
+            await publishTelemetry()
+        case .apply(let change):
+            await apply(change)
+        }
+    }
+
+    private func apply(_ change: HostingState.Change) async {
+        if !change.load.isEmpty { await publishTelemetry() }  // reports `loading`
+        if change.unloadFirst {
+            for id in change.unload { await unload(id) }
+        }
+        for kept in change.keep { hosting.recount(kept) }
+        var loadedNow: [String] = []
+        var failure: String?
+        for module in change.load {
+            let before = try? ResidentMemory.currentBytes()
+            do {
+                let loaded = try await loader.load(module.module)
+                modules[module.module] = loaded
+                hosting.loaded(module)
+                loadedNow.append(module.module)
+                let topic = topics.moduleInvoke(module: module.module, device: device)
+                invokeTopics[topic] = module.module
+                try await connection.subscribe(topic)
+            } catch {
+                failure = "loading module '\(module.module)' failed: \(error)"
+                break
+            }
+            let grown = (try? ResidentMemory.currentBytes()).flatMap { after in before.map { after - $0 } } ?? 0
+            logger.info(
+                "loaded \(module.module) (counted \(MemoryAmount.text(module.memoryBytes)), resident +\(MemoryAmount.text(grown)))")
+        }
+        if let failure {
+            // Keep what it had: undo this change's loads (its unloads happened only if they had to).
+            for id in loadedNow { await unload(id) }
+            logger.warning("assignment epoch \(change.epoch ?? 0) refused: \(failure)")
+        } else if !change.unloadFirst {
+            for id in change.unload { await unload(id) }
+        }
+        hosting.finish(change, failure: failure.map { $0 + (change.unloadFirst ? "; modules not assigned were unloaded" : "; nothing changed") })
+        if failure == nil, let epoch = change.epoch {
+            logger.info("assignment epoch \(epoch) applied: \(loadedModules)")
+        }
+        await publishTelemetry()
+    }
+
+    func unload(_ id: String) async {
+        let topic = topics.moduleInvoke(module: id, device: device)
+        if invokeTopics.removeValue(forKey: topic) != nil {
+            do {
+                try await connection.unsubscribe(topic)
+            } catch {
+                logger.warning("unsubscribing \(topic) failed: \(error)")
+            }
+        }
+        modules[id] = nil
+        hosting.unloaded(id)
+        logger.info("unloaded \(id)")
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import MQTTBus
+import Runtime
+import S2M3Core
+
+/// A repeated (request id, node, attempt) is the same invocation (QoS 1 may deliver twice).
+struct InvocationKey: Hashable, Sendable {
+    var requestID: String
+    var node: String
+    var attempt: Int
+}
+
+/// An admitted invocation, waiting or running.
+struct InvocationJob: Sendable {
+    var invoke: InvokeRequest
+    var inputs: TensorBundle
+    var module: any LoadedModule
+    var receivedAtMs: Int
+    var receivedAt: ContinuousClock.Instant
+}
+
+extension DeviceAgentService {
+    /// The module of an invoke topic of this device (`{root}/modules/{module}/{device}/invoke`), or nil.
+    func invokeModule(topic: String) -> String? {
+        if let module = invokeTopics[topic] { return module }
+        let prefix = "\(topics.root)/modules/", suffix = "/\(device)/invoke"
+        guard topic.hasPrefix(prefix), topic.hasSuffix(suffix), topic.count > prefix.count + suffix.count else { return nil }
+        let module = String(topic.dropFirst(prefix.count).dropLast(suffix.count))
+        return module.contains("/") ? nil : module
+    }
+
+    func receiveInvoke(_ message: MQTTMessage, module topicModule: String) async {
+        let receivedAtMs = Self.nowMs(), receivedAt = ContinuousClock.now
+        let properties = message.properties.plain
+        let bundle: TensorBundle
+        let invoke: InvokeRequest
+        do {
+            bundle = try TensorBundle(decoding: message.payload)
+        } catch {
+            await replyUnreadable(message, metadata: [:], module: topicModule, receivedAtMs: receivedAtMs,
+                reason: "the invocation is not a tensor bundle (\(error)); send a safetensors bundle as topics.md describes")
+            return
+        }
+        do {
+            invoke = try InvokeRequest(bundle: bundle, properties: properties)
+        } catch {
+            await replyUnreadable(message, metadata: bundle.metadata, module: topicModule, receivedAtMs: receivedAtMs,
+                reason: "the invocation's metadata is invalid: \(error)")
+            return
+        }
+        guard duplicates.firstTime(InvocationKey(requestID: invoke.requestID, node: invoke.node, attempt: invoke.attempt)) else {
+            logger.debug("repeated invocation \(invoke.requestID)/\(invoke.node)/\(invoke.attempt) ignored")
+            return
+        }
+        func refuse(_ status: PartialResult.Status, _ reason: String?) async {
+            let partial = PartialResult(
+                answering: invoke, device: device, status: status, error: reason, queueWaitMs: 0, computeMs: 0,
+                receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
+            await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo), traceparent: invoke.traceparent)
+        }
+        guard invoke.module == topicModule else {
+            await refuse(.error, "the invocation names module '\(invoke.module)' but came on the topic of '\(topicModule)'")
+            return
+        }
+        guard let loaded = modules[invoke.module] else {
+            await refuse(.error, "module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
+            return
+        }
+        guard invoke.deadlineMs > receivedAtMs else {
+            await refuse(.error, "deadline exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
+            return
+        }
+        let expected = loaded.manifest.callInputs.map(\.name)
+        if let missing = expected.first(where: { bundle[$0] == nil }) {
+            await refuse(.error, "missing input '\(missing)': module '\(invoke.module)' takes \(expected) (present: \(bundle.names))")
+            return
+        }
+        nextTicket += 1
+        let ticket = nextTicket
+        let job = InvocationJob(invoke: invoke, inputs: bundle, module: loaded, receivedAtMs: receivedAtMs, receivedAt: receivedAt)
+        switch queue.admit(ticket) {
+        case .busy:
+            await refuse(.busy, "queue full (\(queue.capacity) waiting or running)")
+        case .wait:
+            waitingJobs[ticket] = job
+        case .start:
+            Task { await self.execute(job) }
+        }
+    }
+
+    /// Computes one admitted invocation, answers it, and starts the next waiting one.
+    private func execute(_ job: InvocationJob) async {
+        let startedAt = ContinuousClock.now
+        let startedAtMs = max(Self.nowMs(), job.receivedAtMs)
+        let queueWaitMs = Self.milliseconds(startedAt - job.receivedAt)
+        var status = PartialResult.Status.ok
+        var failure: String?
+        var outputs = TensorBundle()
+        var computeMs = 0.0
+        if job.invoke.deadlineMs <= startedAtMs {
+            status = .error
+            failure = "deadline exceeded: the deadline \(job.invoke.deadlineMs) passed while the invocation waited \(Int(queueWaitMs)) ms in the queue"
+        } else {
+            do {
+                outputs = try await job.module.run(job.inputs)
+            } catch {
+                status = .error
+                failure = "\(error.code.rawValue): \(error)"
+            }
+            computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
+            if status == .ok { timings.record(module: job.invoke.module, computeMs: computeMs) }
+        }
+        let finishedAtMs = max(Self.nowMs(), startedAtMs)
+        if let next = queue.finish(), let nextJob = waitingJobs.removeValue(forKey: next) {
+            Task { await self.execute(nextJob) }
+        }
+        let partial = PartialResult(
+            answering: job.invoke, device: device, status: status, error: failure, queueWaitMs: queueWaitMs,
+            computeMs: computeMs, receivedAtMs: job.receivedAtMs, startedAtMs: startedAtMs, finishedAtMs: finishedAtMs)
+        await publish(partial, outputs: outputs, to: topics.aggregatorPartials(job.invoke.replyTo), traceparent: job.invoke.traceparent)
+    }
+
+    private func replyUnreadable(_ message: MQTTMessage, metadata: [String: String], module: String, receivedAtMs: Int, reason: String) async {
+        guard
+            let reply = InvokeFailureReply(
+                metadata: metadata, properties: message.properties.plain, topicModule: module, device: device, topics: topics,
+                reason: reason, receivedAtMs: receivedAtMs, finishedAtMs: Self.nowMs())
+        else {
+            logger.warning("unanswerable invocation on \(message.topic) (no request id or reply topic): \(reason)")
+            return
+        }
+        logger.warning("bad invocation on \(message.topic): \(reason)")
+        await publish(reply.partial, outputs: TensorBundle(), to: reply.topic, traceparent: nil)
+    }
+
+    func publish(_ partial: PartialResult, outputs: TensorBundle, to topic: String, traceparent: String?) async {
+        var partial = partial
+        let bundle: TensorBundle
+        do {
+            bundle = try partial.bundle(outputs: outputs)
+        } catch {
+            // A result that does not validate (should not happen): answer an error instead.
+            partial.status = .error
+            partial.error = "internal: the device could not encode its answer: \(error)"
+            guard let fallback = try? partial.bundle() else {
+                logger.error("cannot answer \(partial.requestID): \(error)")
+                return
+            }
+            bundle = fallback
+        }
+        let message = MQTTMessage(
+            topic: topic, payload: bundle.encoded(), qos: .atLeastOnce,
+            properties: MQTTProperties(partial.properties(traceparent: traceparent)))
+        do {
+            try await connection.publish(message)
+        } catch {
+            logger.warning("answering \(partial.requestID)/\(partial.node) failed: \(error)")
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return max(0, Double(parts.seconds) * 1000 + Double(parts.attoseconds) * 1e-15)
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Catalog
+import DeviceAgent
+import Foundation
+import Inference
+import Logging
+import MQTTBus
+import Runtime
+import S2M3Core
+
+/// `s2m3 device`: a device agent. Calibrates its speed, announces itself (state with a last will,
+/// capabilities), hosts the modules of its retained assignment within its memory budget, answers
+/// their invocations and publishes telemetry, until SIGINT/SIGTERM.
+struct DeviceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "device",
+        abstract: "Run a device agent: host assigned modules within a memory budget and answer invocations."
+    )
+
+    @Option(help: "Device id (letters, digits, '-', '_', '.').")
+    var id: String
+
+    @Option(help: "Memory budget for modules: bytes, or e.g. 600MB, 1.5GiB.")
+    var memory: String
+
+    @Option(help: "Broker address, host:port.")
+    var broker: String = "127.0.0.1:1883"
+
+    @Option(help: "Topic root.")
+    var root: String = Topics.defaultRoot
+
+    @Option(help: "The module catalog.")
+    var catalog = "catalog/default.json"
+
+    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
+    var models: String?
+
+    @Option(help: "Invocations waiting or running before the device answers busy.")
+    var queueCapacity = 16
+
+    @Option(help: "Inference threads (invocations computed at once).")
+    var threads = 1
+
+    @Option(help: "Attached sensors, id:kind,… (kinds: camera, microphone, text, other).")
+    var sensors = ""
+
+    @Option(help: "MQTT client id (default: s2m3-device-<id>).")
+    var clientID: String?
+
+    func run() async throws {
+        var logger = Logger(label: "s2m3.device.\(id)", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .info
+        let endpoint = try MQTTEndpoint(parsing: broker)
+        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
+            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
+        }
+        let budget = try MemoryAmount.parse(memory)
+        let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
+        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
+        let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
+        let loadedCatalog = try ModuleCatalog.load(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
+
+        let calibration = try await ComputeCalibration.run()
+        logger.info(
+            "calibration: \(String(format: "%.1f", calibration.gflops)) GFLOP/s (\(calibration.runs) runs of a 256×256 matrix multiply in \(String(format: "%.2f", calibration.seconds)) s)")
+        let configuration = DeviceAgentConfiguration(
+            device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
+            inferenceThreads: threads, sensors: sensorList, computeGflops: calibration.gflops, topics: Topics(root: root))
+        try configuration.validate()
+        let connection = MQTTConnection(
+            configuration: MQTTConfiguration(
+                endpoints: [endpoint], clientID: clientID ?? "s2m3-device-\(id)",
+                will: try DeviceAgentService.will(for: configuration)),
+            logger: logger)
+        let loader = ModuleLoader(
+            catalog: loadedCatalog, modelsDirectory: modelsDirectory,
+            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-device-\(id)"))
+        let service = DeviceAgentService(connection: connection, configuration: configuration, loader: loader, logger: logger)
+        let signals = ShutdownSignals()
+        let stopper = Task {
+            let name = await signals.next()
+            logger.info("\(name): stopping")
+            await service.shutdown()
+        }
+        defer { stopper.cancel() }
+        try await service.run()
+    }
+}
+
+/// Finds a relative catalog path in the current directory, else in the repository above the executable.
+enum CatalogLocator {
+    static func find(_ path: String) throws -> String {
+        if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = url.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            url.deleteLastPathComponent()
+        }
+        throw ValidationError("cannot find the catalog '\(path)'; run from the S2M3 repository or pass --catalog")
+    }
+}
