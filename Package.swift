@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "DeviceAgent", targets: ["DeviceAgent"]),
+        .library(name: "Aggregator", targets: ["Aggregator"]),
+        .library(name: "S2M3Client", targets: ["S2M3Client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,11 +72,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Routes each request's branches to module replicas and merges their partials (topics.md).
+        .target(
+            name: "Aggregator",
+            dependencies: ["S2M3Core", "MQTTBus", "Catalog", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Sends a request and awaits its result over a response topic.
+        .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "DeviceAgent",
+                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "DeviceAgent", "Aggregator", "S2M3Client",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +113,13 @@ let package = Package(
             dependencies: [
                 "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "Runtime", "Inference",
                 "Preprocessing", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "Aggregator", "S2M3Client", "Catalog", "S2M3Core", "MQTTBus", "LocalBroker", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),

@@ -45,6 +45,11 @@ public struct Topics: Sendable, Hashable {
     /// Errors of one task (bad requests, deadlines missed).
     public func errors(_ task: String) -> String { "\(root)/errors/\(task)" }
 
+    /// The reply topic ``S2M3Client`` asks answers on (a request's MQTT 5 response topic). Any
+    /// topic a client can subscribe to works; this is only S2M3's own clients' convention, so it is
+    /// not one of ``patterns`` (topics.md describes it with `requests/{task}`).
+    public func clientReplies(_ client: String) -> String { "\(root)/clients/\(client)/replies" }
+
     // MARK: Data plane
 
     /// Invocations of one module on one device.

@@ -1,0 +1,34 @@
+import S2M3Core
+
+/// Everything an aggregator is told by its operator (`s2m3 aggregator` fills it from flags).
+public struct AggregatorConfiguration: Sendable {
+    /// The aggregator's id: its partials arrive on `aggregators/{id}/partials`.
+    public var id: String
+    public var topics: Topics
+    /// Shared-subscription group; every aggregator of one cluster uses the same one.
+    public var group: String = Topics.aggregatorGroup
+    /// Deadline of a request that names none (and has no message expiry), ms.
+    public var defaultTimeoutMs: Int = 10_000
+    /// Largest request payload accepted, bytes.
+    public var maxPayloadBytes: Int = TaskRequest.defaultMaxPayloadBytes
+    /// Dispatch at most one node of a request at a time (benchmark baseline).
+    public var sequential: Bool = false
+    /// How long a finished request id is remembered, so a repeat gets no second answer, ms.
+    public var duplicateWindowMs: Double = 120_000
+    /// Lower bound of the time an invocation is given before it is retried elsewhere, ms.
+    public var invocationTimeoutFloorMs: Double = 2_000
+    /// How often deadlines, invocation timeouts and back-offs are checked.
+    public var tickInterval: Duration = .milliseconds(10)
+
+    public init(id: String, topics: Topics = Topics()) {
+        self.id = id
+        self.topics = topics
+    }
+
+    /// The settings each request's ``RequestExecution`` runs with.
+    var executionSettings: RequestExecution.Settings {
+        var settings = RequestExecution.Settings(aggregator: id, sequential: sequential)
+        settings.invocationTimeoutFloorMs = invocationTimeoutFloorMs
+        return settings
+    }
+}

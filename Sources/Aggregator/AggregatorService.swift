@@ -1,0 +1,158 @@
+import Catalog
+import Foundation
+import Logging
+import MQTTBus
+import S2M3Core
+
+/// Runs an ``AggregatorStateMachine`` over an MQTT connection (topics.md): takes requests through
+/// the shared subscription, reads the plan, device states and telemetry and its own partials,
+/// publishes invocations, results and errors. Anything unreadable on a topic it reads is logged and
+/// skipped (requests are answered with an error); the service keeps serving.
+///
+/// Publications go through one ordered outbox drained by a child task, so handling a message never
+/// waits for the broker; a ticker child task drives deadlines, invocation timeouts and back-offs.
+public actor AggregatorService {
+    private let connection: MQTTConnection
+    private let configuration: AggregatorConfiguration
+    private var machine: AggregatorStateMachine
+    private let logger: Logger
+    private var outbox: AsyncStream<MQTTMessage>.Continuation?
+
+    /// - Parameters:
+    ///   - connection: connected or not; ``run(onReady:)`` connects it.
+    ///   - catalog: the tasks served (``AggregatorCatalog/load(path:)`` reads one without weights).
+    public init(
+        connection: MQTTConnection, catalog: ModuleCatalog, configuration: AggregatorConfiguration, logger: Logger
+    ) throws(CatalogError) {
+        self.connection = connection
+        self.configuration = configuration
+        self.logger = logger
+        machine = try AggregatorStateMachine(configuration: configuration, catalog: catalog)
+    }
+
+    /// Counters since start.
+    public var statistics: AggregatorStateMachine.Statistics { machine.statistics }
+    /// The epoch of the plan in use (nil before the first plan).
+    public var planEpoch: Int? { machine.router.plan?.epoch }
+    public var activeRequests: Int { machine.activeRequests }
+
+    /// Subscribes, calls `onReady`, and serves until the connection's messages end or the task is
+    /// cancelled.
+    public func run(onReady: @Sendable () -> Void = {}) async throws {
+        try await connection.connect()
+        let topics = configuration.topics
+        let stream = connection.messages
+        try await connection.subscribe(topics.plan)
+        try await connection.subscribe(topics.allDeviceStates)
+        try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+        try await connection.subscribe(topics.aggregatorPartials(configuration.id))
+        try await connection.subscribe(topics.sharedRequests(group: configuration.group))
+        let (messages, continuation) = AsyncStream.makeStream(of: MQTTMessage.self)
+        outbox = continuation
+        logger.info("aggregator serving", metadata: ["aggregator.id": "\(configuration.id)", "mqtt.group": "\(configuration.group)"])
+        onReady()
+        let connection = connection
+        let logger = logger
+        let tick = configuration.tickInterval
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in messages {
+                    do {
+                        try await connection.publish(message)
+                    } catch {
+                        logger.warning("publish failed", metadata: ["mqtt.topic": "\(message.topic)", "error": "\(error)"])
+                    }
+                }
+            }
+            group.addTask { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tick)
+                    await self?.tick()
+                }
+            }
+            for await message in stream {
+                if Task.isCancelled { break }
+                receive(message)
+            }
+            continuation.finish()
+            group.cancelAll()
+        }
+        outbox = nil
+    }
+
+    private func tick() {
+        perform(machine.tick(nowMs: Self.nowMs()))
+    }
+
+    private func receive(_ message: MQTTMessage) {
+        let topics = configuration.topics
+        let now = Self.nowMs()
+        if let task = topics.task(fromRequestTopic: message.topic) {
+            perform(machine.receiveRequest(
+                task: task, payload: message.payload, properties: MessageProperties(message.properties),
+                retained: message.retain, nowMs: now))
+            return
+        }
+        guard !message.payload.isEmpty else { return }  // a cleared retained topic
+        do {
+            if message.topic == topics.aggregatorPartials(configuration.id) {
+                let bundle = try TensorBundle(decoding: message.payload)
+                let partial = try PartialResult(bundle: bundle)
+                perform(machine.receivePartial(partial, outputs: bundle, nowMs: now))
+            } else if message.topic == topics.plan {
+                let plan = try PlanMessage(json: message.payload)
+                perform(machine.receivePlan(plan, nowMs: now))
+                logger.debug("plan", metadata: ["plan.epoch": "\(plan.epoch)"])
+            } else if let device = topics.device(fromDeviceTopic: message.topic) {
+                if message.topic == topics.deviceState(device) {
+                    perform(machine.receiveState(try DeviceState(json: message.payload), nowMs: now))
+                } else if message.topic == topics.deviceTelemetry(device) {
+                    machine.receiveTelemetry(try DeviceTelemetry(json: message.payload))
+                }
+            }
+        } catch {
+            logger.warning("ignoring an unreadable message", metadata: ["mqtt.topic": "\(message.topic)", "error": "\(error)"])
+        }
+    }
+
+    private func perform(_ actions: [AggregatorAction]) {
+        let topics = configuration.topics
+        for action in actions {
+            do {
+                switch action {
+                case .invoke(let invocation):
+                    let request = invocation.request
+                    let payload = try request.bundle(inputs: invocation.arguments).encoded()
+                    send(MQTTMessage(
+                        topic: topics.moduleInvoke(module: request.module, device: invocation.device), payload: payload,
+                        properties: MQTTProperties(request.properties(topics: topics, nowMs: Int(Self.nowMs())))))
+                case .result(let result, let reply):
+                    let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
+                    send(try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties))
+                    if let topic = reply.responseTopic {
+                        send(try MQTTMessage(topic: topic, control: result, properties: properties))
+                    }
+                    logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
+                case .error(let error, let reply, let onTaskTopic):
+                    let properties = error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
+                    if onTaskTopic { send(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties)) }
+                    if let topic = reply.responseTopic {
+                        send(try MQTTMessage(topic: topic, control: error, properties: properties))
+                    }
+                    logger.info("request failed", metadata: [
+                        "request.id": "\(error.requestID ?? "-")", "task.id": "\(error.task)", "error.code": "\(error.code)",
+                        "error.reason": "\(error.reason)",
+                    ])
+                }
+            } catch {
+                logger.error("cannot build a publication", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func send(_ message: MQTTMessage) {
+        outbox?.yield(message)
+    }
+
+    static func nowMs() -> Double { Date().timeIntervalSince1970 * 1000 }
+}

@@ -1,0 +1,91 @@
+import S2M3Core
+
+/// What an aggregator knows about where modules run, and how it picks one replica per invocation.
+/// Pure: the service feeds it the retained plan, device states and telemetry, and tells it about
+/// every invocation it sends and every one that ends.
+///
+/// A replica's predicted finish time is `(queueDepth + outstanding) × p50 + p50`: the device's
+/// reported queue (telemetry) plus the invocations this aggregator has sent there and not yet seen
+/// answered, each taking the module's measured median on that device, then the invocation itself.
+/// Without a measurement the module's median on other devices stands in, else
+/// ``defaultModuleMs``. Ties go to the plan's order (its best candidate first).
+public struct ReplicaChooser: Sendable {
+    /// The newest plan (highest epoch) seen.
+    public private(set) var plan: PlanMessage?
+    /// Latest telemetry per device.
+    public private(set) var telemetry: [String: DeviceTelemetry] = [:]
+    /// Invocations sent by this aggregator and not yet answered (or given up), per device.
+    public private(set) var outstanding: [String: Int] = [:]
+    /// Newest state per device (readers trust the newest `timestampMs`).
+    private var states: [String: DeviceState] = [:]
+    /// Assumed compute time of a module nobody has measured yet, ms.
+    public var defaultModuleMs: Double
+
+    public init(defaultModuleMs: Double = 20) {
+        self.defaultModuleMs = defaultModuleMs
+    }
+
+    /// Adopts `plan` when its epoch is higher than the current one; returns whether it did.
+    @discardableResult
+    public mutating func apply(plan newPlan: PlanMessage) -> Bool {
+        if let plan, plan.epoch >= newPlan.epoch { return false }
+        plan = newPlan
+        return true
+    }
+
+    /// Records a device state; returns true when the device has just gone offline.
+    @discardableResult
+    public mutating func apply(state: DeviceState) -> Bool {
+        if let known = states[state.device], known.timestampMs > state.timestampMs { return false }
+        let wasOnline = isOnline(state.device)
+        states[state.device] = state
+        return wasOnline && state.status == .offline
+    }
+
+    public mutating func apply(telemetry report: DeviceTelemetry) {
+        if let known = telemetry[report.device], known.timestampMs > report.timestampMs { return }
+        telemetry[report.device] = report
+    }
+
+    /// Devices never heard of are taken to be online (the plan was made from online devices).
+    public func isOnline(_ device: String) -> Bool { states[device]?.status != .offline }
+
+    /// Online hosts of `module` in the current plan, in the plan's order.
+    public func replicas(of module: String) -> [String] {
+        (plan?.placement[module] ?? []).filter(isOnline)
+    }
+
+    /// Measured (or assumed) compute time of `module` on `device`, ms.
+    public func moduleMs(_ module: String, on device: String) -> Double {
+        if let measured = telemetry[device]?.modules[module], measured.count > 0 { return measured.p50Ms }
+        let others = telemetry.values.compactMap { $0.modules[module] }.filter { $0.count > 0 }.map(\.p50Ms)
+        return others.isEmpty ? defaultModuleMs : others.reduce(0, +) / Double(others.count)
+    }
+
+    /// Predicted time until one more invocation of `module` on `device` would finish, ms.
+    public func predictedFinishMs(_ module: String, on device: String) -> Double {
+        let queued = (telemetry[device]?.queueDepth ?? 0) + (outstanding[device] ?? 0)
+        let each = moduleMs(module, on: device)
+        return Double(queued) * each + each
+    }
+
+    /// The online replica of `module` with the earliest predicted finish, skipping `excluded`;
+    /// nil when there is none.
+    public func choose(module: String, excluding excluded: Set<String> = []) -> String? {
+        var best: (device: String, finish: Double)?
+        for device in replicas(of: module) where !excluded.contains(device) {
+            let finish = predictedFinishMs(module, on: device)
+            if best == nil || finish < best!.finish { best = (device, finish) }
+        }
+        return best?.device
+    }
+
+    /// An invocation was sent to `device`.
+    public mutating func dispatched(to device: String) { outstanding[device, default: 0] += 1 }
+
+    /// An invocation sent to `device` was answered, timed out or abandoned.
+    public mutating func released(from device: String) {
+        guard let count = outstanding[device] else { return }
+        outstanding[device] = count > 1 ? count - 1 : nil
+    }
+}

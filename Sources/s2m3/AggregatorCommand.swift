@@ -1,0 +1,87 @@
+import Aggregator
+import ArgumentParser
+import Catalog
+import Foundation
+import Logging
+import MQTTBus
+import S2M3Core
+
+/// `s2m3 aggregator`: the aggregator service. Takes requests through the shared subscription,
+/// routes each request's branches to module replicas of the current plan, merges their partials and
+/// publishes results and errors (topics.md). Prints `ready` once subscribed.
+struct AggregatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggregator",
+        abstract: "Run an aggregator: route requests over the plan's module replicas and publish results."
+    )
+
+    @Option(help: "Aggregator id (its partials topic is aggregators/{id}/partials).")
+    var id: String
+
+    @Option(help: "Broker address, host:port.")
+    var broker: String = "127.0.0.1:1883"
+
+    @Option(help: "Topic root.")
+    var root: String = Topics.defaultRoot
+
+    @Option(help: "Shared-subscription group of the aggregators.")
+    var group: String = Topics.aggregatorGroup
+
+    @Option(help: "The catalog file (its tasks are served).")
+    var catalog = "catalog/default.json"
+
+    @Option(help: "Folder of the module files: when given, the catalog's digests are checked against them (the aggregator itself needs no weights).")
+    var models: String?
+
+    @Option(help: "Deadline of requests that set none, ms.")
+    var defaultTimeoutMs: Int = 10_000
+
+    @Option(help: "Largest request payload accepted, bytes.")
+    var maxPayloadBytes: Int = TaskRequest.defaultMaxPayloadBytes
+
+    @Option(help: "Least time an invocation gets before it is retried on another replica, ms.")
+    var invocationTimeoutMs: Int = 2_000
+
+    @Flag(help: "Dispatch one node of a request at a time (the benchmark's sequential baseline).")
+    var sequential = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Topics.isValidIdentifier(id) else { throw ValidationError("--id '\(id)' must be 1–128 letters, digits, '-', '_', '.'") }
+        guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
+        guard root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
+            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
+        }
+        guard defaultTimeoutMs >= 1 else { throw ValidationError("--default-timeout-ms must be at least 1") }
+        guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
+        guard invocationTimeoutMs >= 1 else { throw ValidationError("--invocation-timeout-ms must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
+    }
+
+    func run() async throws {
+        let endpoint = try MQTTEndpoint(parsing: broker)
+        let loaded: ModuleCatalog
+        do {
+            loaded = try models.map { try ModuleCatalog.load(path: catalog, modelsDirectory: $0) } ?? AggregatorCatalog.load(path: catalog)
+        } catch let error as CatalogError {
+            throw ValidationError("\(error)")
+        }
+        var logger = Logger(label: "s2m3.aggregator")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var configuration = AggregatorConfiguration(id: id, topics: Topics(root: root))
+        configuration.group = group
+        configuration.defaultTimeoutMs = defaultTimeoutMs
+        configuration.maxPayloadBytes = maxPayloadBytes
+        configuration.invocationTimeoutFloorMs = Double(invocationTimeoutMs)
+        configuration.sequential = sequential
+        let connection = MQTTConnection(
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-aggregator-\(id)"), logger: logger)
+        let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger)
+        try await service.run {
+            print("ready")
+            fflush(nil)
+        }
+    }
+}
