@@ -84,6 +84,7 @@ let package = Package(
             name: "s2m3",
             dependencies: [
                 "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "DeviceAgent", "Aggregator", "S2M3Client",
+                "Runtime", "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -123,5 +124,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference"]),
     ]
 )

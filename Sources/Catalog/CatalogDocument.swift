@@ -1,3 +1,5 @@
+import S2M3Core
+
 /// The JSON form of a catalog file (`catalog/default.json`; format in docs/catalog.md).
 public struct CatalogDocument: Sendable, Hashable, Codable {
     public var modules: [ModuleEntry]
@@ -134,9 +136,16 @@ public struct TaskEntry: Sendable, Hashable, Codable {
     public var nodes: [Node]
     /// The nodes whose outputs make the result, in order (default: the nodes no other node reads).
     public var outputs: [String]?
+    /// Values of inputs a request may omit (e.g. voice-command's `commands`): a string is a text, an
+    /// array of strings a list (the forms of a JSON request's inputs, ``TaskInput``).
+    public var defaults: [String: TaskInput]?
 
-    public init(id: String, description: String? = nil, inputs: [String], nodes: [Node], outputs: [String]? = nil) {
+    public init(
+        id: String, description: String? = nil, inputs: [String], nodes: [Node], outputs: [String]? = nil,
+        defaults: [String: TaskInput]? = nil
+    ) {
         self.outputs = outputs
+        self.defaults = defaults
         self.id = id
         self.description = description
         self.inputs = inputs

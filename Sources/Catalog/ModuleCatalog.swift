@@ -11,6 +11,16 @@ public struct ModuleCatalog: Sendable {
         public let graph: TaskGraph
         /// The nodes whose outputs make the result, in order (the catalog's `outputs`, else the sinks).
         public let outputNodes: [String]
+        /// Values used for inputs a request omits (the catalog's `defaults`).
+        public let defaults: [String: TaskInput]
+
+        public init(id: String, description: String, graph: TaskGraph, outputNodes: [String], defaults: [String: TaskInput] = [:]) {
+            self.id = id
+            self.description = description
+            self.graph = graph
+            self.outputNodes = outputNodes
+            self.defaults = defaults
+        }
     }
 
     /// Modules in declaration order.
@@ -81,7 +91,12 @@ public struct ModuleCatalog: Sendable {
             for output in outputNodes where !entry.nodes.contains(where: { $0.id == output }) {
                 throw CatalogError(.invalidTask, entry: entry.id, "output '\(output)' is not a node of the task")
             }
-            tasks.append(Task(id: entry.id, description: entry.description ?? "", graph: graph, outputNodes: outputNodes))
+            for name in (entry.defaults ?? [:]).keys.sorted() where !entry.inputs.contains(name) {
+                throw CatalogError(.invalidTask, entry: entry.id, "default '\(name)' is not one of the task's inputs \(entry.inputs)")
+            }
+            tasks.append(Task(
+                id: entry.id, description: entry.description ?? "", graph: graph, outputNodes: outputNodes,
+                defaults: entry.defaults ?? [:]))
         }
         modules = manifests
         self.tasks = tasks
@@ -136,11 +151,13 @@ public struct ModuleCatalog: Sendable {
             return ModuleManifest(entry: entry, filePath: path, contentSHA256: digest)
         case .builtin:
             var content = "builtin:" + (entry.operation ?? entry.id)
+            var paths: [String] = []
             for asset in entry.assets ?? [] {
                 let path = resolve(asset, in: modelsDirectory)
+                paths.append(path)
                 content += "\n" + (try contentDigest(of: path, entry: entry.id, expected: nil, fileSHA256: fileSHA256))
             }
-            return ModuleManifest(entry: entry, filePath: nil, contentSHA256: SHA256.hex(of: content))
+            return ModuleManifest(entry: entry, filePath: nil, contentSHA256: SHA256.hex(of: content), assetPaths: paths)
         }
     }
 

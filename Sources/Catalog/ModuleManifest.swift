@@ -24,11 +24,18 @@ public struct ModuleManifest: Sendable, Hashable {
     /// What an invocation answers: the catalog's `call` outputs, else `outputs`.
     public let callOutputs: [TensorDeclaration]
 
+    /// Built-ins: the operation's name (the catalog's `operation`, else the id); nil for onnx modules.
+    public let operation: String?
+    /// Built-ins: absolute paths of the asset files, in the catalog's order.
+    public let assetPaths: [String]
+
     /// The default driver of `onnx` modules: one run with the declared interface.
     public static let singleRunDriver = "single-run"
 
-    init(entry: ModuleEntry, filePath: String?, contentSHA256: String) {
+    init(entry: ModuleEntry, filePath: String?, contentSHA256: String, assetPaths: [String] = []) {
         id = entry.id
+        operation = entry.kind == .builtin ? (entry.operation ?? entry.id) : nil
+        self.assetPaths = assetPaths
         kind = entry.kind
         self.filePath = filePath
         self.contentSHA256 = contentSHA256

@@ -41,18 +41,31 @@ public struct TaskBinding: Sendable {
         nodes.filter { !started.contains($0.id) && $0.inputs.allSatisfy(available.contains) }
     }
 
-    /// The task inputs of a request bundle (from ``TaskRequest/bundle()``), one value per declared input.
+    /// The task inputs of a request bundle (from ``TaskRequest/bundle()``), one value per declared
+    /// input; an input the request omits takes the task's catalog default, if it has one.
     public func inputValues(_ request: TensorBundle) throws(TaskBindingError) -> [String: TensorBundle] {
         var values: [String: TensorBundle] = [:]
         for input in task.graph.inputs {
-            guard let tensor = request[input.id] else {
+            var value = TensorBundle()
+            if let tensor = request[input.id] {
+                Self.copy(tensor, contentType: request.contentType(of: input.id), as: input.id, into: &value)
+            } else if let fallback = task.defaults[input.id] {
+                do {
+                    switch fallback {
+                    case .text(let text): try value.setText(text, named: input.id)
+                    case .texts(let texts): try value.setTexts(texts, named: input.id)
+                    case .media(let contentType, let bytes): try value.setMedia(bytes, contentType: contentType, named: input.id)
+                    case .tensor(let tensor): try value.set(tensor, named: input.id)
+                    }
+                } catch {
+                    throw TaskBindingError(.missingInput, field: input.id, "the default of '\(input.id)' cannot be used: \(error.message)")
+                }
+            } else {
                 let present = request.names.isEmpty ? "none" : request.names.joined(separator: ", ")
                 throw TaskBindingError(
                     .missingInput, field: input.id,
                     "task '\(task.id)' needs input '\(input.id)' (inputs: \(task.graph.inputs.map(\.id).joined(separator: ", ")); present: \(present))")
             }
-            var value = TensorBundle()
-            Self.copy(tensor, contentType: request.contentType(of: input.id), as: input.id, into: &value)
             values[input.id] = value
         }
         return values

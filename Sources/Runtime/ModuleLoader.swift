@@ -30,11 +30,10 @@ public struct ModuleLoader: Sendable {
             let session = try await session(for: manifest)
             switch manifest.driver ?? ModuleManifest.singleRunDriver {
             case ModuleManifest.singleRunDriver: return SingleRunModule(manifest: manifest, session: session)
-            case let driver:
-                throw ModuleError(.unknownModule, module: id, "no driver named '\(driver)' (see docs/catalog.md)")
+            case let driver: return try driverModule(manifest, driver: driver, session: session)
             }
         case .builtin:
-            throw ModuleError(.unknownModule, module: id, "built-in operations are not implemented yet")
+            return try await builtinModule(manifest)
         }
     }
 

@@ -53,34 +53,21 @@ public struct WhisperTranscriber: Sendable {
 
     /// Greedy decoding of encoder features into text.
     public func decode(features: Tensor) async throws -> Transcript {
-        var ids = prompt
-        while ids.count - prompt.count < maximumTokens {
-            try Task.checkCancellation()
-            let input = try Tensor(int64: ids.map(Int64.init), shape: [1, ids.count])
-            let output = try await decoder.run(inputs: ["tokens": input, "features": features], outputs: ["logits"])
-            guard let logits = output["logits"], let values = logits.float32Values, let vocabulary = logits.shape.last,
-                  values.count >= vocabulary
-            else {
-                throw InferenceError(.runFailed, "the decoder returned no float `logits`", modelPath: decoder.modelPath)
-            }
-            let next = Self.argmax(values[(values.count - vocabulary)...])
-            if next == endOfText { break }
-            ids.append(next)
-        }
-        let generated = Array(ids.dropFirst(prompt.count))
-        var text = tokens.text(of: generated)
+        var greedy = WhisperGreedyDecoder(decoder: decoder, prompt: prompt, endOfText: endOfText)
+        greedy.maximumTokens = maximumTokens
+        let generated = try await greedy.decode(features: features)
+        return Transcript(tokenIDs: generated, text: Self.text(of: generated, tokens: tokens))
+    }
+
+    /// The text of generated ids, with Whisper's leading space removed.
+    public static func text(of ids: [Int], tokens: WhisperTokenTable) -> String {
+        var text = tokens.text(of: ids)
         if text.hasPrefix(" ") { text.removeFirst() }
-        return Transcript(tokenIDs: generated, text: text)
+        return text
     }
 
     /// Audio in, text out.
     public func transcribe(_ audio: AudioSignal) async throws -> Transcript {
         try await decode(features: encode(audio))
-    }
-
-    static func argmax(_ values: ArraySlice<Float>) -> Int {
-        var best = values.startIndex
-        for i in values.indices where values[i] > values[best] { best = i }
-        return best - values.startIndex
     }
 }

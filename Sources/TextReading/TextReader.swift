@@ -45,39 +45,23 @@ public struct TextReader: Sendable {
 
     /// Text boxes in image coordinates.
     func detect(_ image: RGBImage) async throws -> [TextBoxFinder.Box] {
-        let ratio = min(image.width, image.height) < detectionSide
-            ? Double(detectionSide) / Double(min(image.width, image.height)) : 1
-        func multipleOf32(_ v: Double) -> Int { max(32, Int((Double(Int(v)) / 32).rounded()) * 32) }
-        let width = multipleOf32(Double(image.width) * ratio), height = multipleOf32(Double(image.height) * ratio)
-        let resized = try ImageResampler.resize(image, width: width, height: height, filter: .bilinear)
-        let output = try await detector.run(inputs: ["x": Self.bgrTensor(resized, paddedWidth: width)])
+        let input = try Self.detectionInput(image, side: detectionSide)
+        let output = try await detector.run(inputs: ["x": input])
+        let width = input.shape[3], height = input.shape[2]
         guard let map = output.values.first?.float32Values, map.count == width * height else {
             throw InferenceError(.runFailed, "the detector returned no [1,1,\(height),\(width)] map", modelPath: detector.modelPath)
         }
-        let sx = Double(image.width) / Double(width), sy = Double(image.height) / Double(height)
-        return boxFinder.boxes(map: map, width: width, height: height).compactMap { box in
-            let x0 = max(0, Int((Double(box.x) * sx).rounded())), y0 = max(0, Int((Double(box.y) * sy).rounded()))
-            let x1 = min(image.width, Int((Double(box.x + box.width) * sx).rounded()))
-            let y1 = min(image.height, Int((Double(box.y + box.height) * sy).rounded()))
-            guard x1 - x0 > 3, y1 - y0 > 3 else { return nil }
-            return TextBoxFinder.Box(x: x0, y: y0, width: x1 - x0, height: y1 - y0, score: box.score)
-        }
+        return Self.boxes(map: map, mapWidth: width, mapHeight: height, image: image, finder: boxFinder)
     }
 
     func isUpsideDown(_ crop: RGBImage) async throws -> Bool {
-        let width = min(192, Int((48 * Double(crop.width) / Double(crop.height)).rounded(.up)))
-        let resized = try ImageResampler.resize(crop, width: max(1, width), height: 48, filter: .bilinear)
-        let output = try await orienter.run(inputs: ["x": Self.bgrTensor(resized, paddedWidth: 192)])
+        let output = try await orienter.run(inputs: ["x": Self.orientationInput(crop)])
         guard let p = output.values.first?.float32Values, p.count == 2 else { return false }
-        return p[1] > p[0] && p[1] > 0.9
+        return Self.isUpsideDown(p[...])
     }
 
     func recognise(_ crop: RGBImage) async throws -> (String, Float) {
-        let aspect = Double(crop.width) / Double(crop.height)
-        let padded = Int(48 * max(320.0 / 48, aspect))
-        let width = max(1, min(padded, Int((48 * aspect).rounded(.up))))
-        let resized = try ImageResampler.resize(crop, width: width, height: 48, filter: .bilinear)
-        let output = try await recogniser.run(inputs: ["x": Self.bgrTensor(resized, paddedWidth: padded)])
+        let output = try await recogniser.run(inputs: ["x": Self.recognitionInput(crop)])
         guard let probabilities = output.values.first, let values = probabilities.float32Values,
               probabilities.shape.count == 3
         else {
@@ -87,7 +71,7 @@ public struct TextReader: Sendable {
     }
 
     /// BGR, `(v/255 − 0.5)/0.5`, NCHW, zero (after normalisation) right of the image up to `paddedWidth`.
-    static func bgrTensor(_ image: RGBImage, paddedWidth: Int) throws -> Tensor {
+    public static func bgrTensor(_ image: RGBImage, paddedWidth: Int) throws -> Tensor {
         let w = image.width, h = image.height, pw = max(paddedWidth, w)
         var values = [Float](repeating: 0, count: 3 * h * pw)
         for c in 0..<3 {
@@ -101,7 +85,7 @@ public struct TextReader: Sendable {
         return try Tensor(float32: values, shape: [1, 3, h, pw])
     }
 
-    static func rotated180(_ image: RGBImage) -> RGBImage {
+    public static func rotated180(_ image: RGBImage) -> RGBImage {
         var pixels = [UInt8](repeating: 0, count: image.pixels.count)
         let n = image.width * image.height
         for i in 0..<n {

@@ -1,0 +1,78 @@
+import Catalog
+import Inference
+import Preprocessing
+import Speech
+import TextReading
+
+extension ModuleLoader {
+    /// The `onnx` drivers besides `single-run` (docs/catalog.md).
+    func driverModule(_ manifest: ModuleManifest, driver: String, session: InferenceSession) throws(ModuleError) -> any LoadedModule {
+        switch driver {
+        case "whisper-greedy":
+            let tokens = try Self.whisperTokens(for: manifest, in: modelsDirectory)
+            do {
+                return WhisperGreedyModule(manifest: manifest, decoder: try WhisperGreedyDecoder(decoder: session, tokens: tokens))
+            } catch {
+                throw ModuleError(.missingFile, module: manifest.id, input: "whisper-tokens.txt", error.description)
+            }
+        case "vad-stream": return VADStreamModule(manifest: manifest, session: session)
+        case "ocr-orient": return OCROrientModule(manifest: manifest, session: session)
+        case "ocr-recognise": return OCRRecogniseModule(manifest: manifest, session: session)
+        default:
+            throw ModuleError(.unknownModule, module: manifest.id, "no driver named '\(driver)' (see docs/catalog.md)")
+        }
+    }
+
+    /// The built-in operation a `builtin` manifest names, with its assets read.
+    func builtinModule(_ manifest: ModuleManifest) async throws(ModuleError) -> any LoadedModule {
+        let operation: any BuiltinOperation
+        switch manifest.operation ?? manifest.id {
+        case "image-preprocess":
+            operation = ImagePreprocessOperation(preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(.efficientNetLite0) })
+        case "top-k": operation = TopKOperation(labels: try ModuleAssets.lines("imagenet-labels.txt", of: manifest))
+        case "wordpiece-tokenize":
+            let path = try ModuleAssets.path("bert-vocab.txt", of: manifest)
+            operation = WordPieceOperation(tokenizer: try Self.make(manifest, file: path) { () throws(PreprocessingError) in
+                try WordPieceTokenizer(vocabularyFile: path)
+            })
+        case "label-bridge": operation = LabelBridgeOperation(labelEmbeddings: try await LabelEmbeddings.load(for: manifest, loader: self))
+        case "cosine-match": operation = CosineMatchOperation()
+        case "wav-decode": operation = WAVDecodeOperation()
+        case "log-mel":
+            operation = LogMelOperation(frontEnd: try Self.make(manifest) { () throws(PreprocessingError) in try LogMelSpectrogram(.whisper) })
+        case "whisper-detokenize": operation = WhisperDetokenizeOperation(tokens: try Self.whisperTokens(for: manifest, in: modelsDirectory))
+        case "ocr-preprocess": operation = OCRPreprocessOperation()
+        case "ocr-crop": operation = OCRCropOperation()
+        case "ctc-decode": operation = CTCDecodeOperation(decoder: CTCDecoder(characters: try ModuleAssets.lines("ocr-keys.txt", of: manifest)))
+        case "combine": operation = CombineOperation()
+        case let name:
+            throw ModuleError(.unknownModule, module: manifest.id, "no built-in operation '\(name)' (see docs/catalog.md)")
+        }
+        return BuiltinModule(manifest: manifest, operation: operation, pool: threadPool)
+    }
+
+    private static func make<T>(
+        _ manifest: ModuleManifest, file: String? = nil, _ body: () throws(PreprocessingError) -> T
+    ) throws(ModuleError) -> T {
+        do { return try body() } catch {
+            throw ModuleError(file == nil ? .runFailed : .missingFile, module: manifest.id, input: file, error.description)
+        }
+    }
+
+    /// `whisper-tokens.txt`: the built-in's asset, or (for the decoder driver) the file in the models folder.
+    static func whisperTokens(for manifest: ModuleManifest, in modelsDirectory: String) throws(ModuleError) -> WhisperTokenTable {
+        let text: String
+        if manifest.kind == .builtin {
+            text = try ModuleAssets.text("whisper-tokens.txt", of: manifest)
+        } else {
+            let path = modelsDirectory + "/whisper-tokens.txt"
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ModuleError(.missingFile, module: manifest.id, input: path, "\(path) is missing: run scripts/setup.sh or check --models")
+            }
+            text = contents
+        }
+        do { return try WhisperTokenTable(text: text) } catch {
+            throw ModuleError(.missingFile, module: manifest.id, input: "whisper-tokens.txt", error.description)
+        }
+    }
+}

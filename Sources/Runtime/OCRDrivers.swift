@@ -1,0 +1,97 @@
+import Catalog
+import Inference
+import S2M3Core
+import TextReading
+
+/// The `ocr-orient` driver: the classifier runs once per line on `x` [N,3,48,192]; lines it finds
+/// upside down (``TextReader/isUpsideDown(_:)``) are turned by 180° within their width in `crops`.
+/// Answers `crops` and `widths` (the recogniser's inputs).
+struct OCROrientModule: LoadedModule {
+    let manifest: ModuleManifest
+    let session: InferenceSession
+
+    func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
+        let checked = try ModuleInputs(inputs, manifest: manifest)
+        let (x, xShape) = try checked.floats("x")
+        var (crops, shape) = try checked.floats("crops")
+        let widths = try checked.int64s("widths")
+        try OCRLines.check(widths: widths, crops: shape, rows: xShape[0], module: manifest.id)
+        let model = manifest.inputs[0].name, size = 3 * 48 * 192
+        for index in 0..<xShape[0] {
+            let probabilities: [Float]
+            do {
+                let input = try Tensor(float32: Array(x[(index * size)..<((index + 1) * size)]), shape: [1, 3, 48, 192])
+                let output = try await session.run(inputs: [model: input])
+                probabilities = output.values.first?.float32Values ?? []
+            } catch {
+                throw ModuleError(error, module: manifest.id)
+            }
+            if TextReader.isUpsideDown(probabilities[...]) {
+                CropRows.rotate180(&crops, shape: shape, index: index, width: Int(widths[index]))
+            }
+        }
+        var outputs = ModuleOutputs(module: manifest.id)
+        try outputs.set("crops", floats: crops, shape: shape)
+        try outputs.set("widths", int64s: widths, shape: [widths.count])
+        return outputs.bundle
+    }
+}
+
+/// The `ocr-recognise` driver: each line runs alone at width max(320, its own) (as ``TextReader``);
+/// the answers are stacked into `probabilities` [N, S, C], shorter ones padded with blank steps
+/// (class 0 certain), which CTC decoding skips.
+struct OCRRecogniseModule: LoadedModule {
+    let manifest: ModuleManifest
+    let session: InferenceSession
+
+    func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
+        let checked = try ModuleInputs(inputs, manifest: manifest)
+        let (crops, shape) = try checked.floats("crops")
+        let widths = try checked.int64s("widths")
+        try OCRLines.check(widths: widths, crops: shape, rows: shape[0], module: manifest.id)
+        let model = manifest.inputs[0].name
+        var lines: [(values: [Float], steps: Int)] = []
+        var classes = manifest.callOutputs[0].shape.last.flatMap { if case .fixed(let c) = $0 { c } else { nil } } ?? 0
+        for index in 0..<shape[0] {
+            let width = Int(widths[index]), padded = TextReader.recognitionPaddedWidth(width)
+            do {
+                let row = CropRows.row(crops, shape: shape, index: index, width: width, paddedWidth: padded)
+                let output = try await session.run(inputs: [model: Tensor(float32: row, shape: [1, 3, 48, padded])])
+                guard let answer = output.values.first, let values = answer.float32Values, answer.shape.count == 3 else {
+                    throw ModuleError(.runFailed, module: manifest.id, "the model answered no [1,S,C] probabilities")
+                }
+                classes = answer.shape[2]
+                lines.append((values, answer.shape[1]))
+            } catch let error as ModuleError {
+                throw error
+            } catch let error as InferenceError {
+                throw ModuleError(error, module: manifest.id)
+            } catch {
+                throw ModuleError(.runFailed, module: manifest.id, "\(error)")
+            }
+        }
+        let steps = lines.map(\.steps).max() ?? 0
+        var blank = [Float](repeating: 0, count: classes)
+        if classes > 0 { blank[0] = 1 }
+        var stacked: [Float] = []
+        stacked.reserveCapacity(lines.count * steps * classes)
+        for line in lines {
+            stacked += line.values
+            for _ in line.steps..<steps { stacked += blank }
+        }
+        var outputs = ModuleOutputs(module: manifest.id)
+        try outputs.set("probabilities", floats: stacked, shape: [lines.count, steps, classes])
+        return outputs.bundle
+    }
+}
+
+enum OCRLines {
+    static func check(widths: [Int64], crops: [Int], rows: Int, module: String) throws(ModuleError) {
+        guard widths.count == crops[0], rows == crops[0] else {
+            throw ModuleError(.wrongInput, module: module, input: "widths", "\(widths.count) widths for \(crops[0]) crops and \(rows) rows")
+        }
+        for width in widths where width < 1 || Int(width) > crops[3] {
+            throw ModuleError(.wrongInput, module: module, input: "widths", "width \(width) is outside 1…\(crops[3])")
+        }
+    }
+}

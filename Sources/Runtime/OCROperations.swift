@@ -1,0 +1,105 @@
+import Inference
+import Preprocessing
+import S2M3Core
+import TextReading
+
+/// `ocr-preprocess`: page bytes → the detector's input [1, 3, H, W] (``TextReader/detectionInput(_:side:)``).
+struct OCRPreprocessOperation: BuiltinOperation {
+    func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
+        let image = try OCRPage.decode(inputs)
+        let tensor: Tensor
+        do { tensor = try TextReader.detectionInput(image) } catch { throw ModuleError(.runFailed, module: inputs.module, "\(error)") }
+        try outputs.set("x", tensor: try BundleTensor(tensor, module: inputs.module))
+    }
+}
+
+/// `ocr-crop`: the detector's map and the page → one crop per text box, top to bottom: `x`
+/// [N,3,48,192] for the orientation classifier, `crops` [N,3,48,W] at height 48 keeping each
+/// line's aspect ratio (zero right of `widths[i]`), as ``TextReader`` makes them.
+struct OCRCropOperation: BuiltinOperation {
+    var finder = TextBoxFinder()
+
+    func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
+        let image = try OCRPage.decode(inputs)
+        let (map, shape) = try inputs.floats("map")
+        let boxes = TextReader.boxes(map: map, mapWidth: shape[3], mapHeight: shape[2], image: image, finder: finder)
+        var orientation: [Float] = [], lines: [RGBImage] = []
+        do {
+            for box in boxes {
+                let crop = try image.crop(x: box.x, y: box.y, width: box.width, height: box.height)
+                orientation += try TextReader.orientationInput(crop).float32Values ?? []
+                lines.append(try TextReader.recognitionImage(crop))
+            }
+        } catch {
+            throw ModuleError(.runFailed, module: inputs.module, "cannot crop a text box: \(error)")
+        }
+        let width = lines.map(\.width).max() ?? 0
+        var crops: [Float] = []
+        crops.reserveCapacity(lines.count * 3 * 48 * width)
+        do {
+            for line in lines { crops += try TextReader.bgrTensor(line, paddedWidth: width).float32Values ?? [] }
+        } catch {
+            throw ModuleError(.runFailed, module: inputs.module, "\(error)")
+        }
+        try outputs.set("x", floats: orientation, shape: [boxes.count, 3, 48, 192])
+        try outputs.set("crops", floats: crops, shape: [lines.count, 3, 48, width])
+        try outputs.set("widths", int64s: lines.map { Int64($0.width) }, shape: [lines.count])
+    }
+}
+
+/// `ctc-decode`: the recogniser's probabilities [N,S,C] → the lines scoring at least 0.5, as a list.
+struct CTCDecodeOperation: BuiltinOperation {
+    let decoder: CTCDecoder
+    var minimumScore: Float = 0.5
+
+    func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
+        let (probabilities, shape) = try inputs.floats("probabilities")
+        let steps = shape[1], classes = shape[2], size = steps * classes
+        var lines: [String] = []
+        for row in 0..<shape[0] {
+            let (text, score) = decoder.decode(probabilities[(row * size)..<((row + 1) * size)], steps: steps, classes: classes)
+            if score >= minimumScore, !text.isEmpty { lines.append(text) }
+        }
+        try outputs.set("lines", texts: lines)
+    }
+}
+
+/// The page image of an OCR invocation's `file` input.
+enum OCRPage {
+    static func decode(_ inputs: ModuleInputs) throws(ModuleError) -> RGBImage {
+        let bytes = try inputs.bytes("file")
+        do { return try ImageDecoder.decode(bytes, name: "file") } catch { throw ModuleError(error, module: inputs.module, input: "file") }
+    }
+}
+
+/// Rows of a [N, 3, 48, W] crop tensor limited to their own widths.
+enum CropRows {
+    /// Row `index`'s first `width` columns as [1, 3, 48, paddedWidth], zero beyond `width`.
+    static func row(_ values: [Float], shape: [Int], index: Int, width: Int, paddedWidth: Int) -> [Float] {
+        let (channels, height, stride) = (shape[1], shape[2], shape[3])
+        var out = [Float](repeating: 0, count: channels * height * paddedWidth)
+        let base = index * channels * height * stride
+        for c in 0..<channels {
+            for y in 0..<height {
+                let from = base + (c * height + y) * stride, to = (c * height + y) * paddedWidth
+                for x in 0..<min(width, stride, paddedWidth) { out[to + x] = values[from + x] }
+            }
+        }
+        return out
+    }
+
+    /// Turns row `index`'s first `width` columns by 180° in place.
+    static func rotate180(_ values: inout [Float], shape: [Int], index: Int, width: Int) {
+        let (channels, height, stride) = (shape[1], shape[2], shape[3])
+        let base = index * channels * height * stride
+        for c in 0..<channels {
+            let plane = base + c * height * stride
+            var pixels: [Float] = []
+            for y in 0..<height { pixels += values[(plane + y * stride)..<(plane + y * stride + width)] }
+            pixels.reverse()
+            for y in 0..<height {
+                for x in 0..<width { values[plane + y * stride + x] = pixels[y * width + x] }
+            }
+        }
+    }
+}
