@@ -5,15 +5,15 @@ import Foundation
 /// ONNX modules come from the cache in the models folder, and those missing are measured (one fresh
 /// child process each) and added to it.
 public enum CatalogCosts {
-    /// Measures one ONNX module (its manifest) and returns its memory and p50.
-    public typealias Measure = @Sendable (ModuleManifest) async throws -> (residentBytes: Int, p50Ms: Double?)
+    /// Measures one ONNX module (its manifest): its memory, the p50 of one model run, and the
+    /// speed of the measuring process in the device agents' calibration (GFLOP/s).
+    public typealias Measure = @Sendable (ModuleManifest) async throws -> ModuleCostProbe.Measurement
 
     /// Costs by *shared* module id (``ModuleCatalog/sharedID``), and whether anything was measured.
     public static func resolve(
         catalog: ModuleCatalog, modelsDirectory: String, measure: Measure
     ) async throws -> (costs: [String: ModuleCost], measured: [String]) {
-        var cache = ModuleCostCache.load(fromModels: modelsDirectory)
-            ?? ModuleCostCache(referenceGflops: ModuleCostProbe.referenceGflops)
+        var cache = ModuleCostCache.load(fromModels: modelsDirectory) ?? ModuleCostCache()
         var costs: [String: ModuleCost] = [:]
         var measured: [String] = []
         for module in catalog.modules where catalog.sharedID[module.id] == module.id {
@@ -25,8 +25,11 @@ public enum CatalogCosts {
                 costs[module.id] = cached
                 continue
             }
-            let (bytes, p50) = try await measure(module)
-            let cost = ModuleCost.measured(residentBytes: bytes, p50Ms: p50, referenceGflops: cache.referenceGflops)
+            let measurement = try await measure(module)
+            let runs = ModuleCostProbe.modelRunsPerInvocation(driver: module.driver)
+            let cost = ModuleCost.measured(
+                residentBytes: measurement.residentBytes, p50Ms: measurement.p50Ms.map { $0 * runs },
+                referenceGflops: measurement.referenceGflops)
             cache.modules[module.digest] = cost
             costs[module.id] = cost
             measured.append(module.id)
@@ -45,9 +48,9 @@ public enum CatalogCosts {
                 + (runtimeWarmUpModel.map { ["--runtime-warm-up", $0] } ?? [])
             return try await withCheckedThrowingContinuation { continuation in
                 DispatchQueue.global().async {
-                    continuation.resume(with: Result { () throws(CatalogError) in
+                        continuation.resume(with: Result { () throws(CatalogError) in
                         try ModuleCostProbe.measureInChildProcess(executable: executable, arguments: arguments, module: module.id)
-                    }.map { (residentBytes: $0.0, p50Ms: $0.1) })
+                    })
                 }
             }
         }

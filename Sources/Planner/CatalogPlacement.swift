@@ -6,7 +6,7 @@ import S2M3Core
 /// catalog task as a ``PlacementTask`` whose nodes invoke those shared ids. Pure: costs come in.
 ///
 /// The instance has one placeholder device (`reference`, holding everything); a planner replaces
-/// the devices by the live ones. Every task has rate 1 and priority 1 (equal weight).
+/// the devices by the live ones. Every task has the same rate (``defaultRate``) and priority 1.
 public struct CatalogPlacement: Sendable, Hashable {
     public let instance: PlacementInstance
     /// Placement module id → the catalog digest a device must check when loading it.
@@ -24,8 +24,15 @@ public struct CatalogPlacement: Sendable, Hashable {
         }
     }
 
+    /// Requests per second assumed for every task: the weights in the objective are equal, and the
+    /// load a rate puts on a device (which must stay below saturation) is that of a light
+    /// interactive use, one request of each task every 5 s.
+    public static let defaultRate = 0.2
+
     /// - Parameter costs: by shared module id; ids missing count as ``ModuleCost/builtin``.
-    public init(catalog: ModuleCatalog, costs: [String: ModuleCost], link: PlacementLink = Self.localLink) {
+    public init(
+        catalog: ModuleCatalog, costs: [String: ModuleCost], rate: Double = Self.defaultRate, link: PlacementLink = Self.localLink
+    ) {
         func shared(_ id: String) -> String { catalog.sharedID[id] ?? id }
         var modules: [PlacementModule] = []
         var digests: [String: String] = [:]
@@ -37,7 +44,7 @@ public struct CatalogPlacement: Sendable, Hashable {
             digests[manifest.id] = manifest.digest
         }
         let tasks = catalog.tasks.map { task in
-            PlacementTask(id: task.id, rate: 1, graph: TaskGraph(
+            PlacementTask(id: task.id, rate: rate, graph: TaskGraph(
                 inputs: task.graph.inputs.map { TaskGraph.Input(id: $0.id, bytes: Self.inputBytes($0.id)) },
                 nodes: task.graph.nodes.map { TaskNode(id: $0.id, module: shared($0.module), inputs: $0.inputs) }))
         }

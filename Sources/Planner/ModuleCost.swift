@@ -17,8 +17,9 @@ public struct ModuleCost: Sendable, Hashable, Codable {
         self.gflop = gflop
     }
 
-    /// A built-in operation: no weights worth counting, next to no compute.
-    public static let builtin = ModuleCost(residentBytes: 0, p50Ms: nil, gflop: 0.001)
+    /// A built-in operation: no weights, and compute not counted (0 GFLOP: its time is not
+    /// comparable with a GFLOP/s speed, so it neither loads a device nor calibrates one).
+    public static let builtin = ModuleCost(residentBytes: 0, p50Ms: nil, gflop: 0)
 
     /// The cost from a measurement: GFLOP = seconds × `referenceGflops`; without a timing, from memory.
     public static func measured(residentBytes: Int, p50Ms: Double?, referenceGflops: Double) -> ModuleCost {
@@ -40,16 +41,13 @@ public struct ModuleCost: Sendable, Hashable, Codable {
 /// re-measure).
 public struct ModuleCostCache: Sendable, Hashable, Codable {
     public static let fileName = ".s2m3-module-costs.json"
-    public static let schema = "s2m3.module-costs/1"
+    public static let schema = "s2m3.module-costs/2"
 
     public var schema: String = Self.schema
-    /// The reference speed the GFLOP figures were derived with, GFLOP/s.
-    public var referenceGflops: Double
     /// Module digest → cost.
     public var modules: [String: ModuleCost]
 
-    public init(referenceGflops: Double, modules: [String: ModuleCost] = [:]) {
-        self.referenceGflops = referenceGflops
+    public init(modules: [String: ModuleCost] = [:]) {
         self.modules = modules
     }
 

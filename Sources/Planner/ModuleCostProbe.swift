@@ -7,9 +7,32 @@ import Inference
 /// few runs on synthetic inputs (zeros shaped by the model's own interface; a symbolic dimension is
 /// 1 when it leads, else 32). A module that cannot run on zeros (e.g. one that checks a sample
 /// rate input) gets no timing, and its compute is estimated from its memory.
+///
+/// GFLOP = p50 × the speed the same child measures with the device agents' own calibration (a
+/// matrix multiply in ONNX Runtime on one thread), so that a device's announced `computeGflops`
+/// predicts the module's time on it, and the planner's drift calibration agrees.
 public enum ModuleCostProbe {
-    /// GFLOP/s the measured times are multiplied by (see docs/placement.md, "Planner service").
-    public static let referenceGflops = 10.0
+    public struct Measurement: Sendable, Hashable {
+        public var residentBytes: Int
+        /// Median of one model run, ms (nil: the model does not run on synthetic inputs).
+        public var p50Ms: Double?
+        /// The measuring process's speed in the device agents' calibration, GFLOP/s.
+        public var referenceGflops: Double
+        public init(residentBytes: Int, p50Ms: Double?, referenceGflops: Double) {
+            self.residentBytes = residentBytes
+            self.p50Ms = p50Ms
+            self.referenceGflops = referenceGflops
+        }
+    }
+
+    /// Speed assumed when none was measured (the placeholder device of ``CatalogPlacement``).
+    public static let referenceGflops = 50.0
+
+    /// Model runs one invocation makes: a driver that decodes step by step runs the model once per
+    /// token (`whisper-greedy`: 12, a short sentence or command); every other driver runs it once.
+    public static func modelRunsPerInvocation(driver: String?) -> Double {
+        driver == "whisper-greedy" ? 12 : 1
+    }
     /// Timed runs after one untimed.
     static let runs = 5
 
@@ -54,8 +77,9 @@ public enum ModuleCostProbe {
     }
 
     /// Runs `executable arguments…` (normally `s2m3 planner --measure-module FILE`), which prints
-    /// `residentBytes p50Ms` (p50 `-` when not timed) as its last line. Blocks the calling thread.
-    public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> (Int, Double?) {
+    /// `residentBytes p50Ms referenceGflops` (p50 `-` when not timed) as its last line. Blocks the
+    /// calling thread.
+    public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> Measurement {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -72,12 +96,12 @@ public enum ModuleCostProbe {
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let fields = (text.split(whereSeparator: \.isNewline).last ?? "").split(separator: " ")
-        guard process.terminationStatus == 0, fields.count == 2, let bytes = Int(fields[0]) else {
+        guard process.terminationStatus == 0, fields.count == 3, let bytes = Int(fields[0]), let speed = Double(fields[2]), speed > 0 else {
             throw CatalogError(
                 .invalidModule, entry: module,
                 "measuring the module failed (exit \(process.terminationStatus)): "
                     + (errorText.split(whereSeparator: \.isNewline).first.map(String.init) ?? (text.isEmpty ? "no output" : text)))
         }
-        return (bytes, Double(fields[1]))
+        return Measurement(residentBytes: bytes, p50Ms: Double(fields[1]), referenceGflops: speed)
     }
 }

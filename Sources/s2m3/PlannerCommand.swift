@@ -1,5 +1,6 @@
 import ArgumentParser
 import Catalog
+import DeviceAgent
 import Foundation
 import Logging
 import MQTTBus
@@ -46,7 +47,8 @@ struct PlannerCommand: AsyncParsableCommand {
     func run() async throws {
         if let measureModule {
             let (bytes, p50) = try await ModuleCostProbe.measureHere(modelPath: measureModule, runtimeWarmUpModel: runtimeWarmUp)
-            print("\(bytes) \(p50.map { String($0) } ?? "-")")
+            let speed = try await ComputeCalibration.run().gflops
+            print("\(bytes) \(p50.map { String($0) } ?? "-") \(speed)")
             return
         }
         let endpoint = try MQTTEndpoint(parsing: broker)

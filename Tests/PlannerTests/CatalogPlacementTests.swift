@@ -115,12 +115,14 @@ struct CatalogPlacementTests {
         let calls = Counter()
         let measure: CatalogCosts.Measure = { module in
             calls.add(module.id)
-            return (module.id == "trunk" ? 40_000_000 : 5_000_000, module.id == "trunk" ? 20 : nil)
+            return ModuleCostProbe.Measurement(
+                residentBytes: module.id == "trunk" ? 40_000_000 : 5_000_000, p50Ms: module.id == "trunk" ? 20 : nil,
+                referenceGflops: 100)
         }
         let first = try await CatalogCosts.resolve(catalog: catalog, modelsDirectory: models, measure: measure)
         #expect(calls.ids.sorted() == ["head", "trunk"])  // not the copy, not the built-in
         #expect(first.measured.sorted() == ["head", "trunk"])
-        #expect(first.costs["trunk"] == ModuleCost(residentBytes: 40_000_000, p50Ms: 20, gflop: 20.0 / 1000 * ModuleCostProbe.referenceGflops))
+        #expect(first.costs["trunk"] == ModuleCost(residentBytes: 40_000_000, p50Ms: 20, gflop: 2.0))
         // No timing: compute from memory, 2 FLOP per 4-byte parameter.
         #expect(first.costs["head"]?.gflop == 5_000_000.0 / 4 * 2 / 1e9)
         #expect(first.costs["top"] == .builtin)
