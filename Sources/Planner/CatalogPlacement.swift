@@ -56,16 +56,29 @@ public struct CatalogPlacement: Sendable, Hashable {
     }
 
     /// Bytes of one invocation's outputs: fixed sizes as declared; a symbolic size counts 1 when it
-    /// leads the shape (the batch), else 32; a string element 64 bytes.
+    /// leads the shape (the batch), else its typical value by name (``typicalSize(_:)``); a string
+    /// element 64 bytes.
     public static func outputBytes(_ outputs: [TensorDeclaration]) -> Int {
         outputs.reduce(0) { sum, tensor in
             let elements = tensor.shape.enumerated().reduce(1) { product, item in
                 switch item.element {
                 case .fixed(let size): product * size
-                case .symbol: product * (item.offset == 0 ? 1 : 32)
+                case .symbol(let name): product * (item.offset == 0 ? 1 : typicalSize(name))
                 }
             }
             return sum + elements * Self.elementBytes(tensor.dtype)
+        }
+    }
+
+    /// A symbolic dimension's typical size by the default catalog's naming: `H`, `W` (a page for
+    /// text reading) 960; `S` (audio samples, 10 s at 16 kHz) 160,000; `B` (an encoded file)
+    /// 150,000; anything else (tokens `T`, candidates `M`, labels `K`) 32.
+    public static func typicalSize(_ symbol: String) -> Int {
+        switch symbol {
+        case "H", "W": 960
+        case "S": 160_000
+        case "B": 150_000
+        default: 32
         }
     }
 
