@@ -34,13 +34,14 @@ public struct ModuleCost: Sendable, Hashable, Codable {
 }
 
 /// The measured costs of modules by digest, kept as JSON in the models folder
-/// (`.s2m3-module-costs.json`), so a planner or `s2m3 up` measures each module only once.
+/// (`.s2m3-module-costs-2.json`, the schema's major version in the name), so a planner or
+/// `s2m3 up` measures each module only once.
 ///
 /// Entries are keyed by the catalog digest (weights + interface), so a changed file or interface is
 /// measured again; figures of other machines are simply taken as they are (delete the file to
 /// re-measure).
 public struct ModuleCostCache: Sendable, Hashable, Codable {
-    public static let fileName = ".s2m3-module-costs.json"
+    public static let fileName = ".s2m3-module-costs-2.json"
     public static let schema = "s2m3.module-costs/2"
 
     public var schema: String = Self.schema

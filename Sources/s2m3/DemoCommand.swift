@@ -20,7 +20,7 @@ struct DemoCommand: AsyncParsableCommand {
     var fixtures: String?
 
     @Option(help: "Seconds to wait for each answer.")
-    var timeout: Double = 120
+    var timeout: Double = 30
 
     func run() async throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }

@@ -11,7 +11,7 @@ struct DemoRunner {
     let endpoint: MQTTEndpoint
     let root: String
     var fixtures: String = DemoRunner.defaultFixtures
-    var timeout: Duration = .seconds(120)
+    var timeout: Duration = .seconds(30)
 
     /// `${S2M3_CACHE:-.cache}/fixtures` (made by scripts/setup.sh).
     static var defaultFixtures: String {

@@ -5,7 +5,8 @@ import Testing
 
 /// `s2m3 up` as a real process with real children: broker, planner, aggregator and three device
 /// agents. It reaches a plan that every device applied and in which no device holds every module;
-/// SIGTERM stops every child and the broker; SIGKILL of `up` leaves no broker and no service behind.
+/// a device killed meanwhile is reported; SIGTERM stops every child and the broker; SIGKILL of `up`
+/// leaves no broker and no service behind.
 @Suite("s2m3 up", .serialized)
 struct UpCommandTests {
     /// What `up` printed on its way to ready.
@@ -14,6 +15,8 @@ struct UpCommandTests {
         let endpoint: MQTTEndpoint
         let pids: [String: Int32]
         let lines: [String]
+        /// The rest of `up`'s output.
+        let output: AsyncStream<String>
     }
 
     /// Starts `s2m3 up` and reads its output until `ready:` (or `until` matches).
@@ -47,7 +50,7 @@ struct UpCommandTests {
                 if let pid = part.components(separatedBy: "(pid ").last.flatMap({ Int32($0.filter(\.isNumber)) }) { pids[name] = pid }
             }
         }
-        return Started(child: child, endpoint: try MQTTEndpoint(parsing: address), pids: pids, lines: seen)
+        return Started(child: child, endpoint: try MQTTEndpoint(parsing: address), pids: pids, lines: seen, output: lines)
     }
 
     private func accepts(_ endpoint: MQTTEndpoint) async -> Bool {
@@ -102,6 +105,17 @@ struct UpCommandTests {
         }
         #expect(plan["unavailableTasks"] == nil, "every task is served: \(plan["unavailableTasks"] ?? "")")
         for pid in up.pids.values { #expect(Self.isRunning(pid)) }
+
+        // A device that dies is reported, and `up` keeps serving.
+        let box3 = try #require(up.pids["box-3"])
+        kill(box3, SIGKILL)
+        let output = up.output
+        let report = try await within(.seconds(30), "up to report box-3's death") {
+            for await line in output where line.contains("box-3 exited unexpectedly") { return line }
+            return ""
+        }
+        #expect(report.contains("status 137"), "\(report)")
+        #expect(!up.child.hasExited)
 
         up.child.send(SIGTERM)
         #expect(await up.child.waitUntilExit() == 0)
