@@ -16,7 +16,9 @@ struct CatalogPlannerProcessTests {
     static var models: String { TestPaths.cache.appendingPathComponent("models").path }
     static var catalogPath: String { TestPaths.repository.appendingPathComponent("catalog/default.json").path }
 
-    /// Runs the planner and announcers with the given budgets; returns the first plan naming them all
+    /// Runs the planner and announcers with the given budgets (and 150 GFLOP/s, about what the
+    /// device agents' calibration measures on a development machine, the scale of the catalog's
+    /// measured GFLOP); returns the first plan naming them all
     /// and every device's assignment for it.
     func plan(budgets: [String: Int]) async throws -> (PlanMessage, [String: DeviceAssignment]) {
         let executable = try PlannerServiceTests.s2m3Executable
@@ -39,7 +41,7 @@ struct CatalogPlannerProcessTests {
             for (id, memory) in budgets.sorted(by: { $0.key < $1.key }) {
                 children.append(try ChildProcess.spawn(executable, [
                     "device-announce", "--broker", endpoint.description, "--root", topics.root,
-                    "--id", id, "--memory", String(memory), "--gflops", "10",
+                    "--id", id, "--memory", String(memory), "--gflops", "150",
                 ], stdout: .null))
             }
             let result = try await within(.seconds(300), "a plan for \(budgets.keys.sorted()) and its assignments") {
