@@ -17,30 +17,31 @@ extension DeviceAgentService {
             do {
                 assignment = try DeviceAssignment(json: message.payload)
             } catch {
-                logger.warning("ignoring an invalid assignment: \(error)")
+                logger.warning("ignoring an invalid assignment", metadata: ["error": "\(error)"])
                 return
             }
         }
         pendingAssignment = PendingAssignment(assignment: assignment)
-        guard !applyingAssignment else { return }
-        applyingAssignment = true
-        Task { await self.applyPendingAssignments() }
+        assignmentSignal.yield()
     }
 
-    private func applyPendingAssignments() async {
+    /// Applies the newest pending assignment until none is left (run by the assignment task only).
+    func applyPendingAssignments() async {
+        applyingAssignment = true
+        defer { applyingAssignment = false }
         while let next = pendingAssignment {
             pendingAssignment = nil
+            guard !stopping else { return }
             await apply(next.assignment)
         }
-        applyingAssignment = false
     }
 
     private func apply(_ assignment: DeviceAssignment?) async {
         switch hosting.decide(assignment) {
         case .ignore(let why):
-            logger.info("assignment ignored: \(why)")
+            logger.info("assignment ignored", metadata: ["reason": "\(why)"])
         case .refuse(let reason):
-            logger.warning("assignment epoch \(assignment?.epoch ?? 0) refused: \(reason)")
+            logger.warning("assignment refused", metadata: ["assignment.epoch": "\(assignment?.epoch ?? 0)", "reason": "\(reason)"])
             await publishTelemetry()
         case .apply(let change):
             await apply(change)
@@ -71,18 +72,24 @@ extension DeviceAgentService {
             }
             let grown = (try? ResidentMemory.currentBytes()).flatMap { after in before.map { after - $0 } } ?? 0
             logger.info(
-                "loaded \(module.module) (counted \(MemoryAmount.text(module.memoryBytes)), resident +\(MemoryAmount.text(grown)))")
+                "module loaded",
+                metadata: ["module.id": "\(module.module)", "memory.counted": "\(module.memoryBytes)", "memory.resident-growth": "\(grown)"])
+            if module.memoryBytes > 0, grown > module.memoryBytes * 3 / 2 {
+                logger.warning(
+                    "loading grew resident memory by more than 1.5 × the memory counted for the module; the planner's figure may be low",
+                    metadata: ["module.id": "\(module.module)", "memory.counted": "\(module.memoryBytes)", "memory.resident-growth": "\(grown)"])
+            }
         }
         if let failure {
             // Keep what it had: undo this change's loads (its unloads happened only if they had to).
             for id in loadedNow { await unload(id) }
-            logger.warning("assignment epoch \(change.epoch ?? 0) refused: \(failure)")
+            logger.warning("assignment refused", metadata: ["assignment.epoch": "\(change.epoch ?? 0)", "reason": "\(failure)"])
         } else if !change.unloadFirst {
             for id in change.unload { await unload(id) }
         }
         hosting.finish(change, failure: failure.map { $0 + (change.unloadFirst ? "; modules not assigned were unloaded" : "; nothing changed") })
         if failure == nil, let epoch = change.epoch {
-            logger.info("assignment epoch \(epoch) applied: \(loadedModules)")
+            logger.info("assignment applied", metadata: ["assignment.epoch": "\(epoch)", "modules": "\(loadedModules)"])
         }
         await publishTelemetry()
     }
@@ -93,11 +100,11 @@ extension DeviceAgentService {
             do {
                 try await connection.unsubscribe(topic)
             } catch {
-                logger.warning("unsubscribing \(topic) failed: \(error)")
+                logger.warning("unsubscribe failed", metadata: ["mqtt.topic": "\(topic)", "error": "\(error)"])
             }
         }
         modules[id] = nil
         hosting.unloaded(id)
-        logger.info("unloaded \(id)")
+        logger.info("module unloaded", metadata: ["module.id": "\(id)"])
     }
 }

@@ -50,7 +50,14 @@ extension DeviceAgentService {
             return
         }
         guard duplicates.firstTime(InvocationKey(requestID: invoke.requestID, node: invoke.node, attempt: invoke.attempt)) else {
-            logger.debug("repeated invocation \(invoke.requestID)/\(invoke.node)/\(invoke.attempt) ignored")
+            logger.debug("repeated invocation ignored", metadata: ["request.id": "\(invoke.requestID)", "node": "\(invoke.node)", "attempt": "\(invoke.attempt)"])
+            return
+        }
+        guard !stopping else {
+            let partial = PartialResult(
+                answering: invoke, device: device, status: .busy, error: "the device is shutting down", queueWaitMs: 0, computeMs: 0,
+                receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
+            await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo), traceparent: invoke.traceparent)
             return
         }
         func refuse(_ status: PartialResult.Status, _ reason: String?) async {
@@ -85,12 +92,12 @@ extension DeviceAgentService {
         case .wait:
             waitingJobs[ticket] = job
         case .start:
-            Task { await self.execute(job) }
+            startable.yield(job)
         }
     }
 
     /// Computes one admitted invocation, answers it, and starts the next waiting one.
-    private func execute(_ job: InvocationJob) async {
+    func execute(_ job: InvocationJob) async {
         let startedAt = ContinuousClock.now
         let startedAtMs = max(Self.nowMs(), job.receivedAtMs)
         let queueWaitMs = Self.milliseconds(startedAt - job.receivedAt)
@@ -113,7 +120,7 @@ extension DeviceAgentService {
         }
         let finishedAtMs = max(Self.nowMs(), startedAtMs)
         if let next = queue.finish(), let nextJob = waitingJobs.removeValue(forKey: next) {
-            Task { await self.execute(nextJob) }
+            startable.yield(nextJob)
         }
         let partial = PartialResult(
             answering: job.invoke, device: device, status: status, error: failure, queueWaitMs: queueWaitMs,
@@ -127,10 +134,10 @@ extension DeviceAgentService {
                 metadata: metadata, properties: message.properties.plain, topicModule: module, device: device, topics: topics,
                 reason: reason, receivedAtMs: receivedAtMs, finishedAtMs: Self.nowMs())
         else {
-            logger.warning("unanswerable invocation on \(message.topic) (no request id or reply topic): \(reason)")
+            logger.warning("bad invocation without a request id or reply topic; not answered", metadata: ["mqtt.topic": "\(message.topic)", "reason": "\(reason)"])
             return
         }
-        logger.warning("bad invocation on \(message.topic): \(reason)")
+        logger.warning("bad invocation answered with an error", metadata: ["mqtt.topic": "\(message.topic)", "reason": "\(reason)"])
         await publish(reply.partial, outputs: TensorBundle(), to: reply.topic, traceparent: nil)
     }
 
@@ -144,7 +151,7 @@ extension DeviceAgentService {
             partial.status = .error
             partial.error = "internal: the device could not encode its answer: \(error)"
             guard let fallback = try? partial.bundle() else {
-                logger.error("cannot answer \(partial.requestID): \(error)")
+                logger.error("cannot encode an answer", metadata: ["request.id": "\(partial.requestID)", "error": "\(error)"])
                 return
             }
             bundle = fallback
@@ -152,10 +159,16 @@ extension DeviceAgentService {
         let message = MQTTMessage(
             topic: topic, payload: bundle.encoded(), qos: .atLeastOnce,
             properties: MQTTProperties(partial.properties(traceparent: traceparent)))
+        guard !closing else {
+            logger.info("not answered: the device is disconnecting", metadata: ["request.id": "\(partial.requestID)"])
+            return
+        }
+        answersInFlight += 1
+        defer { answersInFlight -= 1 }
         do {
             try await connection.publish(message)
         } catch {
-            logger.warning("answering \(partial.requestID)/\(partial.node) failed: \(error)")
+            logger.warning("answer not published", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
         }
     }
 

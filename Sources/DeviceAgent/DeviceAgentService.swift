@@ -9,7 +9,8 @@ import S2M3Core
 /// (retained `online` state and capabilities; the connection's will marks it offline), follows its
 /// retained assignment (``HostingState`` decides, the ``ModuleLoader`` loads), answers
 /// invocations of the hosted modules through a bounded ``InvocationQueue``, and publishes telemetry
-/// about once a second. ``shutdown()`` says `offline` (reason `shutdown`) and disconnects.
+/// about once a second. ``shutdown()`` drains the queue, says `offline` (reason `shutdown`) and
+/// disconnects.
 ///
 /// The connection must be configured with ``will(for:)`` as its will, clean start, no session expiry.
 public actor DeviceAgentService {
@@ -30,19 +31,37 @@ public actor DeviceAgentService {
     var duplicates = DuplicateFilter<InvocationKey>()
     var timings = ModuleTimings()
     var pendingAssignment: PendingAssignment?
+    /// Wakes the assignment task (one pending wake is enough: it applies the newest).
+    let assignmentSignal: AsyncStream<Void>.Continuation
+    private let assignmentWakes: AsyncStream<Void>
+    /// Invocations that may start now, taken by the worker tasks (at most `workers` are handed out).
+    let startable: AsyncStream<InvocationJob>.Continuation
+    private let startableJobs: AsyncStream<InvocationJob>
+    var stopping = false
+    /// Answers being published now; ``shutdown()`` lets them finish before it disconnects (a
+    /// publish racing the disconnect could otherwise wait for an acknowledgement forever).
+    var answersInFlight = 0
+    /// Set just before disconnecting: nothing new is published.
+    var closing = false
+    /// An assignment is being applied (loads, subscriptions).
     var applyingAssignment = false
-    private var telemetryTask: Task<Void, Never>?
-    private var stopping = false
+
+    /// How long ``shutdown()`` lets queued and running invocations finish.
+    public static let drainLimit: Duration = .seconds(10)
 
     public init(connection: MQTTConnection, configuration: DeviceAgentConfiguration, loader: ModuleLoader, logger: Logger) {
         self.connection = connection
         self.configuration = configuration
         self.loader = loader
+        var logger = logger
+        logger[metadataKey: "device.id"] = "\(configuration.device)"
         self.logger = logger
         hosting = HostingState(
             device: configuration.device, budgetBytes: configuration.memoryBudgetBytes,
             catalogDigests: Dictionary(loader.catalog.modules.map { ($0.id, $0.digest) }, uniquingKeysWith: { first, _ in first }))
         queue = InvocationQueue(capacity: configuration.queueCapacity, workers: configuration.inferenceThreads)
+        (assignmentWakes, assignmentSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (startableJobs, startable) = AsyncStream.makeStream(of: InvocationJob.self)
     }
 
     /// The last will to register on the agent's connection: its `offline` state, reason `last-will`.
@@ -51,7 +70,8 @@ public actor DeviceAgentService {
         return try MQTTMessage.agentControl(topic: configuration.topics.deviceState(configuration.device), state, retain: true)
     }
 
-    /// Connects, announces, subscribes, and serves until ``shutdown()`` or the task is cancelled.
+    /// Connects, announces, subscribes, and serves until ``shutdown()`` (or the connection's end).
+    /// Its child tasks: the invocation workers, the assignment task, telemetry, reconnect events.
     public func run() async throws {
         try configuration.validate()
         try await connection.connect()
@@ -61,32 +81,79 @@ public actor DeviceAgentService {
         try await connection.subscribe(topics.deviceState(device))
         try await connection.subscribe(topics.deviceAssignment(device))
         try await connection.subscribe(topics.plan)
-        logger.info("device \(device) online (session \(configuration.session), budget \(MemoryAmount.text(configuration.memoryBudgetBytes)))")
-        telemetryTask = Task { [weak self, interval = configuration.telemetryInterval] in
-            while !Task.isCancelled {
-                await self?.publishTelemetry()
-                try? await Task.sleep(for: interval)
+        logger.info(
+            "device online",
+            metadata: ["session": "\(configuration.session)", "budget.bytes": "\(configuration.memoryBudgetBytes)"])
+        let events = connection.events
+        await withTaskGroup(of: Void.self) { group in
+            // The queue hands out at most `workers` jobs at a time; each runs in its own child task.
+            group.addTask {
+                await withDiscardingTaskGroup { jobs in
+                    for await job in self.startableJobs {
+                        jobs.addTask { await self.execute(job) }
+                    }
+                }
             }
+            group.addTask {
+                for await _ in self.assignmentWakes { await self.applyPendingAssignments() }
+            }
+            group.addTask { [interval = configuration.telemetryInterval] in
+                while !Task.isCancelled {
+                    await self.publishTelemetry()
+                    try? await Task.sleep(for: interval)
+                }
+            }
+            // After a lost connection the broker has published the will: announce again.
+            group.addTask {
+                for await event in events {
+                    guard case .reconnected = event else { continue }
+                    await self.reannounce()
+                }
+            }
+            for await message in stream {
+                await receive(message)
+            }
+            startable.finish()
+            assignmentSignal.finish()
+            group.cancelAll()
         }
-        for await message in stream {
-            if Task.isCancelled { break }
-            await receive(message)
-        }
-        telemetryTask?.cancel()
     }
 
-    /// Publishes `offline` (reason `shutdown`) and disconnects; ``run()`` then returns.
+    /// Stops taking work (new invocations are answered `busy`), lets queued and running ones
+    /// finish (up to ``drainLimit``), publishes `offline` (reason `shutdown`) and disconnects;
+    /// ``run()`` then returns.
     public func shutdown() async {
         guard !stopping else { return }
         stopping = true
-        telemetryTask?.cancel()
+        for topic in invokeTopics.keys.sorted() { try? await connection.unsubscribe(topic) }
+        let deadline = ContinuousClock.now + Self.drainLimit
+        while queue.depth > 0 || answersInFlight > 0 || applyingAssignment, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if queue.depth > 0 { logger.warning("stopping with invocations unanswered", metadata: ["queue.depth": "\(queue.depth)"]) }
         do {
             try await publishState(.offline, reason: DeviceState.shutdownReason)
         } catch {
-            logger.warning("could not publish the offline state: \(error)")
+            logger.warning("offline state not published", metadata: ["error": "\(error)"])
         }
+        // Answers started meanwhile (busy replies to late invocations) end before the disconnect.
+        while answersInFlight > 0, ContinuousClock.now < deadline + .seconds(2) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        closing = true
         await connection.disconnect()
-        logger.info("device \(device) stopped")
+        logger.info("device stopped")
+    }
+
+    private func reannounce() async {
+        guard !stopping else { return }
+        logger.info("reconnected; announcing again")
+        do {
+            try await publishCapabilities()
+            try await publishState(.online)
+        } catch {
+            logger.warning("announcing after the reconnect failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Loaded module ids (for tests and logs).
@@ -100,7 +167,7 @@ public actor DeviceAgentService {
         } else if message.topic == topics.deviceState(device) {
             await receiveOwnState(message)
         } else if message.topic == topics.plan {
-            if let plan = try? PlanMessage(json: message.payload) { logger.debug("plan epoch \(plan.epoch)") }
+            if let plan = try? PlanMessage(json: message.payload) { logger.debug("plan", metadata: ["plan.epoch": "\(plan.epoch)"]) }
         }
     }
 
@@ -109,16 +176,16 @@ public actor DeviceAgentService {
     private func receiveOwnState(_ message: MQTTMessage) async {
         guard !message.payload.isEmpty, !stopping else { return }
         guard let state = try? DeviceState(json: message.payload) else {
-            logger.warning("ignoring an invalid state on \(message.topic)")
+            logger.warning("ignoring an invalid state", metadata: ["mqtt.topic": "\(message.topic)"])
             return
         }
         guard state.session != configuration.session else { return }
         switch state.status {
         case .offline:
-            logger.info("an offline state of session \(state.session) arrived; re-publishing online")
+            logger.info("offline state of another session; announcing online again", metadata: ["other.session": "\(state.session)"])
             try? await publishState(.online)
         case .online:
-            logger.warning("another agent (session \(state.session)) claims device id \(device)")
+            logger.warning("another agent claims this device id", metadata: ["other.session": "\(state.session)"])
         }
     }
 
@@ -152,7 +219,7 @@ public actor DeviceAgentService {
             try await connection.publish(
                 MQTTMessage.agentControl(topic: topics.deviceTelemetry(device), telemetry(), qos: .atMostOnce, retain: false))
         } catch {
-            logger.debug("telemetry not sent: \(error)")
+            logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
         }
     }
 

@@ -97,7 +97,7 @@ public struct HostingState: Sendable {
             guard let digest = catalogDigests[module.module] else {
                 return "module '\(module.module)' is not in this device's catalog; check that the planner and the device use the same catalog"
             }
-            guard digest == module.digest else {
+            guard Self.sameDigest(digest, module.digest) else {
                 return "module '\(module.module)' has digest \(module.digest) in the assignment but \(digest) in this device's catalog; check that the planner and the device use the same catalog and models"
             }
         }
@@ -106,6 +106,15 @@ public struct HostingState: Sendable {
             return "the assignment needs \(MemoryAmount.text(needed)) (\(needed) bytes) but the memory budget is \(MemoryAmount.text(budgetBytes)) (\(budgetBytes) bytes); nothing was loaded"
         }
         return nil
+    }
+
+    /// Digests compare as lowercase hex; a `sha256:` prefix (as in topics.md's examples) is optional.
+    static func sameDigest(_ a: String, _ b: String) -> Bool {
+        func bare(_ digest: String) -> String {
+            let lower = digest.lowercased()
+            return lower.hasPrefix("sha256:") ? String(lower.dropFirst(7)) : lower
+        }
+        return bare(a) == bare(b)
     }
 
     /// A module is now loaded.

@@ -1,8 +1,8 @@
 /// The bytes of a one-operator ONNX model, `C = MatMul(A, B)` with `A`, `B`, `C` float32 `[n, n]`,
 /// written directly in protobuf wire format (ONNX IR 7, opset 13) so the calibration benchmark
 /// needs no model file from anywhere.
-enum MatMulModel {
-    static func bytes(size n: Int) -> [UInt8] {
+public enum MatMulModel {
+    public static func bytes(size n: Int) -> [UInt8] {
         func tensorValue(_ name: String) -> [UInt8] {
             let dimension = Proto.varintField(1, UInt64(n))                        // Dimension.dim_value
             let shape = Proto.bytesField(1, dimension) + Proto.bytesField(1, dimension)  // TensorShapeProto.dim ×2

@@ -8,6 +8,7 @@ struct SingleRunModule: LoadedModule {
     let session: InferenceSession
 
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
+        _ = try ModuleInputs(inputs, manifest: manifest)
         var feeds: [String: Tensor] = [:]
         for declaration in manifest.inputs {
             guard let tensor = inputs[declaration.name] else {

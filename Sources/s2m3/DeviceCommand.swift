@@ -58,11 +58,15 @@ struct DeviceCommand: AsyncParsableCommand {
         let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
         let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
         let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
-        let loadedCatalog = try ModuleCatalog.load(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
+        let loadedCatalog = try Self.loadCatalog(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
 
         let calibration = try await ComputeCalibration.run()
         logger.info(
-            "calibration: \(String(format: "%.1f", calibration.gflops)) GFLOP/s (\(calibration.runs) runs of a 256×256 matrix multiply in \(String(format: "%.2f", calibration.seconds)) s)")
+            "calibrated with a 256×256 matrix multiply",
+            metadata: [
+                "compute.gflops": "\(String(format: "%.1f", calibration.gflops))", "runs": "\(calibration.runs)",
+                "seconds": "\(String(format: "%.2f", calibration.seconds))",
+            ])
         let configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
             inferenceThreads: threads, sensors: sensorList, computeGflops: calibration.gflops, topics: Topics(root: root))
@@ -79,11 +83,28 @@ struct DeviceCommand: AsyncParsableCommand {
         let signals = ShutdownSignals()
         let stopper = Task {
             let name = await signals.next()
-            logger.info("\(name): stopping")
+            logger.info("stopping", metadata: ["signal": "\(name)"])
             await service.shutdown()
         }
         defer { stopper.cancel() }
         try await service.run()
+    }
+}
+
+extension DeviceCommand {
+    /// The catalog, with file digests from the set-up's record where it is fresh.
+    static func loadCatalog(path: String, modelsDirectory: String) throws -> ModuleCatalog {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read the catalog file \(path): check the path")
+        }
+        let document: CatalogDocument
+        do {
+            document = try JSONDecoder().decode(CatalogDocument.self, from: data)
+        } catch {
+            throw ValidationError("\(path) is not a valid catalog (see docs/catalog.md): \(error)")
+        }
+        let recorded = RecordedDigests(modelsDirectory: modelsDirectory)
+        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory, fileSHA256: recorded.sha256(ofFileAt:))
     }
 }
 

@@ -1,0 +1,90 @@
+import Catalog
+import Foundation
+import Inference
+import Runtime
+import S2M3Core
+import TestSupport
+
+/// The default catalog on the set-up's models, loaded once for the whole test process: every suite
+/// shares one ``LocalModules``, so each model is loaded once.
+struct RuntimeFixture: Sendable {
+    static let shared = RuntimeFixture()
+
+    let modelsDirectory: String
+    let fixtures = TestPaths.cache.appendingPathComponent("fixtures")
+    let catalog: Result<ModuleCatalog, CatalogError>
+    let modules: LocalModules?
+
+    private init() {
+        let path = TestPaths.repository.appendingPathComponent("catalog/default.json").path
+        let models = TestPaths.cache.appendingPathComponent("models").path
+        modelsDirectory = models
+        let catalog = Result { () throws(CatalogError) in try ModuleCatalog.load(path: path, modelsDirectory: models) }
+        self.catalog = catalog
+        modules = (try? catalog.get()).map {
+            LocalModules(loader: ModuleLoader(
+                catalog: $0, modelsDirectory: models, threadPool: InferenceThreadPool(threadCount: 2, name: "runtime-tests")))
+        }
+    }
+
+    func loaded() throws -> (ModuleCatalog, LocalModules) {
+        let catalog = try catalog.get()
+        guard let modules else { throw CatalogError(.missingFile, entry: "", "no modules") }
+        return (catalog, modules)
+    }
+
+    func file(_ name: String) throws -> [UInt8] {
+        let url = fixtures.appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CatalogError(.missingFile, entry: name, "missing fixture \(url.path): run scripts/setup.sh with the same S2M3_CACHE")
+        }
+        return [UInt8](data)
+    }
+
+    /// Runs `task` on `inputs` in this process.
+    func run(_ task: String, _ inputs: [String: TaskInput]) async throws -> TaskResult {
+        let (catalog, modules) = try loaded()
+        guard let entry = catalog.tasks.first(where: { $0.id == task }) else {
+            throw CatalogError(.invalidTask, entry: task, "no such task")
+        }
+        let binding = try TaskBinding(task: entry, catalog: catalog)
+        let request = try TaskRequest(requestID: "test", task: task, inputs: inputs).bundle()
+        return try await TaskRunner(modules: modules).run(binding, request: request)
+    }
+
+    func image(_ name: String) throws -> TaskInput {
+        let bytes = try file(name)
+        return .media(contentType: MediaType.sniff(bytes) ?? MediaType.jpeg, bytes: bytes)
+    }
+
+    func audio(_ name: String) throws -> TaskInput { .media(contentType: MediaType.wav, bytes: try file(name)) }
+
+    /// `speech.txt`: fixture file → spoken text.
+    func spokenTexts() throws -> [String: String] {
+        let text = String(decoding: try file("speech.txt"), as: UTF8.self)
+        var texts: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "\t", maxSplits: 1)
+            if parts.count == 2 { texts[String(parts[0])] = String(parts[1]) }
+        }
+        return texts
+    }
+}
+
+/// Word error rate: word-level edit distance over the reference's word count (case and punctuation ignored).
+func wordErrorRate(_ hypothesis: String, reference: String) -> Double {
+    func words(_ text: String) -> [String] {
+        text.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "'" }.map(String.init)
+    }
+    let h = words(hypothesis), r = words(reference)
+    guard !r.isEmpty else { return h.isEmpty ? 0 : 1 }
+    var previous = Array(0...h.count)
+    for i in 1...r.count {
+        var current = [i] + [Int](repeating: 0, count: h.count)
+        for j in 1...max(1, h.count) where j <= h.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r[i - 1] == h[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return Double(previous[h.count]) / Double(r.count)
+}
