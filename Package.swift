@@ -124,6 +124,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference", "Preprocessing", "TextReading"]),
     ]
 )

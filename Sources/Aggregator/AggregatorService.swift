@@ -17,6 +17,8 @@ public actor AggregatorService {
     private var machine: AggregatorStateMachine
     private let logger: Logger
     private var outbox: AsyncStream<MQTTMessage>.Continuation?
+    /// Messages handed to the outbox and not yet published.
+    private var unpublished = 0
 
     /// - Parameters:
     ///   - connection: connected or not; ``run(onReady:)`` connects it.
@@ -35,9 +37,11 @@ public actor AggregatorService {
     /// The epoch of the plan in use (nil before the first plan).
     public var planEpoch: Int? { machine.router.plan?.epoch }
     public var activeRequests: Int { machine.activeRequests }
+    /// Invocations sent and not yet answered, over every device.
+    public var outstandingInvocations: Int { machine.router.outstanding.values.reduce(0, +) }
 
-    /// Subscribes, calls `onReady`, and serves until the connection's messages end or the task is
-    /// cancelled.
+    /// Subscribes, calls `onReady`, and serves until the connection's messages end (it is
+    /// disconnected, e.g. after ``drain(timeout:)``) or the task is cancelled.
     public func run(onReady: @Sendable () -> Void = {}) async throws {
         try await connection.connect()
         let topics = configuration.topics
@@ -62,6 +66,7 @@ public actor AggregatorService {
                     } catch {
                         logger.warning("publish failed", metadata: ["mqtt.topic": "\(message.topic)", "error": "\(error)"])
                     }
+                    await self.published()
                 }
             }
             group.addTask { [weak self] in
@@ -79,6 +84,24 @@ public actor AggregatorService {
         }
         outbox = nil
     }
+
+    /// Stops taking requests (leaves the shared subscription, so the group's other aggregators get
+    /// them) and waits until every request in flight is answered and published, or `timeout` passes.
+    /// Then disconnect the connection (``run(onReady:)`` returns) or cancel the task running it.
+    public func drain(timeout: Duration = .seconds(5)) async {
+        do {
+            try await connection.unsubscribe(configuration.topics.sharedRequests(group: configuration.group))
+        } catch {
+            logger.warning("cannot leave the shared subscription", metadata: ["error": "\(error)"])
+        }
+        let end = ContinuousClock.now + timeout
+        while machine.activeRequests > 0 || unpublished > 0, ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        logger.info("aggregator drained", metadata: ["requests.abandoned": "\(machine.activeRequests)"])
+    }
+
+    private func published() { unpublished -= 1 }
 
     private func tick() {
         perform(machine.tick(nowMs: Self.nowMs()))
@@ -151,7 +174,9 @@ public actor AggregatorService {
     }
 
     private func send(_ message: MQTTMessage) {
-        outbox?.yield(message)
+        guard let outbox else { return }
+        unpublished += 1
+        outbox.yield(message)
     }
 
     static func nowMs() -> Double { Date().timeIntervalSince1970 * 1000 }

@@ -29,6 +29,7 @@ public struct AggregatorStateMachine: Sendable {
     /// Finished request ids → when they finished (Unix ms).
     private var finished: [String: Double] = [:]
     private var assigned = 0
+    private var lastPurgeMs = 0.0
 
     public init(configuration: AggregatorConfiguration, catalog: ModuleCatalog) throws(CatalogError) {
         self.configuration = configuration
@@ -99,10 +100,18 @@ public struct AggregatorStateMachine: Sendable {
 
     // MARK: Cluster state
 
-    /// A plan; a newer epoch re-dispatches branches that were waiting for one.
+    /// A plan; a newer epoch re-dispatches branches that were waiting for one and ends requests
+    /// of tasks it lists as unavailable with `task-unavailable`.
     public mutating func receivePlan(_ plan: PlanMessage, nowMs: Double) -> [AggregatorAction] {
         guard router.apply(plan: plan) else { return [] }
-        return forEachActive(nowMs: nowMs) { $0.planChanged(router: &$1, nowMs: nowMs) }
+        let unavailable = plan.unavailableTasks ?? [:]
+        return forEachActive(nowMs: nowMs) { execution, router in
+            if let why = unavailable[execution.task] {
+                // The new plan cannot serve the task: waiting would only run into the deadline.
+                return execution.fail(.taskUnavailable, "the plan of epoch \(plan.epoch) cannot serve '\(execution.task)': \(why)", field: nil, router: &router)
+            }
+            return execution.planChanged(router: &router, nowMs: nowMs)
+        }
     }
 
     /// A device state; an `offline` one re-routes that device's invocations.
@@ -129,7 +138,10 @@ public struct AggregatorStateMachine: Sendable {
 
     /// Time passed: deadlines, invocation timeouts, back-offs; forgets old finished ids.
     public mutating func tick(nowMs: Double) -> [AggregatorAction] {
-        finished = finished.filter { nowMs - $0.value < configuration.duplicateWindowMs }
+        if nowMs - lastPurgeMs >= 1_000 {
+            finished = finished.filter { nowMs - $0.value < configuration.duplicateWindowMs }
+            lastPurgeMs = nowMs
+        }
         return forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
     }
 

@@ -16,13 +16,16 @@ public struct ReplicaChooser: Sendable {
     public private(set) var telemetry: [String: DeviceTelemetry] = [:]
     /// Invocations sent by this aggregator and not yet answered (or given up), per device.
     public private(set) var outstanding: [String: Int] = [:]
-    /// Newest state per device (readers trust the newest `timestampMs`).
+    /// Latest state per device.
     private var states: [String: DeviceState] = [:]
     /// Assumed compute time of a module nobody has measured yet, ms.
     public var defaultModuleMs: Double
+    /// Added to the prediction of a device that has not reported the module loaded, ms.
+    public var notLoadedPenaltyMs: Double
 
-    public init(defaultModuleMs: Double = 20) {
+    public init(defaultModuleMs: Double = 20, notLoadedPenaltyMs: Double = 1_000) {
         self.defaultModuleMs = defaultModuleMs
+        self.notLoadedPenaltyMs = notLoadedPenaltyMs
     }
 
     /// Adopts `plan` when its epoch is higher than the current one; returns whether it did.
@@ -33,10 +36,13 @@ public struct ReplicaChooser: Sendable {
         return true
     }
 
-    /// Records a device state; returns true when the device has just gone offline.
+    /// Records a device state; returns true when the device has just gone offline. As the planner
+    /// does, an `offline` of another session than the one known (a late will of an earlier run) is
+    /// ignored; otherwise the latest message wins (a will carries the time it was registered, so it
+    /// is older than its own session's `online`).
     @discardableResult
     public mutating func apply(state: DeviceState) -> Bool {
-        if let known = states[state.device], known.timestampMs > state.timestampMs { return false }
+        if state.status == .offline, let known = states[state.device], known.session != state.session { return false }
         let wasOnline = isOnline(state.device)
         states[state.device] = state
         return wasOnline && state.status == .offline
@@ -62,11 +68,14 @@ public struct ReplicaChooser: Sendable {
         return others.isEmpty ? defaultModuleMs : others.reduce(0, +) / Double(others.count)
     }
 
-    /// Predicted time until one more invocation of `module` on `device` would finish, ms.
+    /// Predicted time until one more invocation of `module` on `device` would finish, ms. A device
+    /// whose latest telemetry does not list the module as loaded (it is still loading it after a
+    /// re-plan) gets ``notLoadedPenaltyMs`` added, so replicas that have it go first.
     public func predictedFinishMs(_ module: String, on device: String) -> Double {
         let queued = (telemetry[device]?.queueDepth ?? 0) + (outstanding[device] ?? 0)
         let each = moduleMs(module, on: device)
-        return Double(queued) * each + each
+        let loading = telemetry[device].map { !$0.loadedModules.contains(module) } ?? false
+        return Double(queued) * each + each + (loading ? notLoadedPenaltyMs : 0)
     }
 
     /// The online replica of `module` with the earliest predicted finish, skipping `excluded`;

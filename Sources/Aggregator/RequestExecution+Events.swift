@@ -37,12 +37,21 @@ extension RequestExecution {
         case .busy:
             guard isCurrent else { return [] }
             busy[partial.node, default: []].insert(partial.device)
+            lastAnsweredBusy.insert(partial.node)
             nodes[partial.node] = .ready(notBefore: nowMs)
         case .error:
+            lastAnsweredBusy.remove(partial.node)
             let text = partial.error ?? "no reason given"
             if Self.isInputError(text) {
                 return fail(.badInput, "\(Self.inputField(of: partial.node, in: binding) ?? "node '\(partial.node)'") was rejected by module '\(partial.module)' on \(partial.device): \(text)",
                             field: Self.inputField(of: partial.node, in: binding), router: &router)
+            }
+            if Self.isTransientError(text) {
+                // The module is still loading there (a re-plan just moved it): like busy, with a longer wait.
+                guard isCurrent else { return [] }
+                busy[partial.node, default: []].insert(partial.device)
+                nodes[partial.node] = .ready(notBefore: nowMs)
+                return pump(router: &router, nowMs: nowMs, backoffMs: settings.notLoadedBackoffMs)
             }
             errors[partial.node, default: []].append("\(partial.device): \(text)")
             excluded[partial.node, default: []].insert(partial.device)
@@ -70,6 +79,7 @@ extension RequestExecution {
         guard !isFinished else { return [] }
         excluded = [:]
         busy = [:]
+        timedOut = [:]
         for (node, state) in nodes {
             if case .ready = state { nodes[node] = .ready(notBefore: nowMs) }
         }
@@ -81,8 +91,8 @@ extension RequestExecution {
         guard !isFinished else { return [] }
         if nowMs >= Double(deadlineMs) {
             let waitingOnBusy = nodes.contains { node, state in
-                if case .ready = state { return backingOff.contains(node) }
-                return false
+                if case .done = state { return false }
+                return lastAnsweredBusy.contains(node)
             }
             let late = nodes.filter { $0.value != .done && $0.value != .idle }.map(\.key).sorted()
             if waitingOnBusy {
@@ -96,7 +106,7 @@ extension RequestExecution {
             switch nodes[node.id] {
             case .running(let attempt):
                 guard let record = sent[node.id]?[attempt], nowMs >= record.timeoutAtMs else { continue }
-                excluded[node.id, default: []].insert(record.device)
+                timedOut[node.id, default: []].insert(record.device)
                 release(node.id, attempt, router: &router)
                 nodes[node.id] = .ready(notBefore: nowMs)
                 changed = true
@@ -112,7 +122,7 @@ extension RequestExecution {
     // MARK: Dispatch
 
     /// Marks newly ready nodes and sends every ready node it can.
-    mutating func pump(router: inout ReplicaChooser, nowMs: Double) -> [Action] {
+    mutating func pump(router: inout ReplicaChooser, nowMs: Double, backoffMs: Double? = nil) -> [Action] {
         let available = Set(values.keys)
         let started = Set(nodes.filter { $0.value != .idle }.map(\.key))
         for node in binding.readyNodes(available: available, started: started) {
@@ -124,25 +134,29 @@ extension RequestExecution {
             if settings.sequential, nodes.values.contains(where: { if case .running = $0 { true } else { false } }) { break }
             let module = binding.module(of: node).id
             let avoid = (excluded[node.id] ?? []).union(busy[node.id] ?? [])
-            guard let device = router.choose(module: module, excluding: avoid) else {
+            var choice = router.choose(module: module, excluding: avoid.union(timedOut[node.id] ?? []))
+            if choice == nil, !(timedOut[node.id] ?? []).isEmpty {
+                // Only replicas that were slow to answer are left (e.g. busy loading after a
+                // re-plan): they are still online, so ask them again.
+                timedOut[node.id] = nil
+                choice = router.choose(module: module, excluding: avoid)
+            }
+            guard let device = choice else {
                 if !(busy[node.id] ?? []).isEmpty {
                     // Every usable replica is busy: back off, then try them again.
                     busy[node.id] = nil
-                    nodes[node.id] = .ready(notBefore: nowMs + settings.busyBackoffMs)
-                    backingOff.insert(node.id)
+                    nodes[node.id] = .ready(notBefore: nowMs + (backoffMs ?? settings.busyBackoffMs))
                 } else if let failures = errors[node.id], !failures.isEmpty,
                           router.replicas(of: module).allSatisfy({ excluded[node.id]?.contains($0) ?? false }) {
                     return actions + fail(
                         .moduleFailed, "module '\(module)' (node '\(node.id)') failed on every replica tried: \(failures.joined(separator: "; "))",
                         field: nil, router: &router)
                 } else {
-                    backingOff.remove(node.id)
                     nodes[node.id] = .ready(notBefore: .infinity)  // until a newer plan
                 }
                 if settings.sequential { break }
                 continue
             }
-            backingOff.remove(node.id)
             let arguments: TensorBundle
             do {
                 arguments = try binding.arguments(of: node, values: values)
@@ -178,7 +192,8 @@ extension RequestExecution {
         isFinished = true
         releaseEverything(router: &router)
         let result = TaskResult(
-            requestID: requestID, task: task, epoch: max(epoch, 1), outputs: outputs, timeline: timeline,
+            requestID: requestID, task: task, epoch: max(epoch, 1), outputs: outputs,
+            timeline: timeline.enumerated().sorted { ($0.element.startMs, $0.offset) < ($1.element.startMs, $1.offset) }.map(\.element),
             totalMs: max(0, nowMs - receivedAtMs), aggregator: settings.aggregator, completedAtMs: Int(nowMs))
         return [.complete(result)]
     }
@@ -217,6 +232,13 @@ extension RequestExecution {
     static func isInputError(_ text: String) -> Bool {
         let lowered = text.lowercased()
         return ["bad-input", "badinput", "wronginput", "wrong-input", "missinginput", "missing-input"].contains { lowered.hasPrefix($0) }
+    }
+
+    /// Whether a device's error says the module is not loaded yet (topics.md: `not-loaded:` prefix),
+    /// which a short wait cures.
+    static func isTransientError(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return lowered.hasPrefix("not-loaded") || lowered.hasPrefix("notloaded") || lowered.contains("not loaded")
     }
 
     /// `inputs.{name}` of the task input a node reads directly, if it reads one.

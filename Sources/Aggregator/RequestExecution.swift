@@ -9,7 +9,8 @@ import S2M3Core
 /// Rules: every ready node is dispatched at once (one at a time with `sequential`), each to one
 /// replica chosen by predicted finish time. A branch is retried (`attempt + 1`) on another replica
 /// when its device goes offline, does not answer within its invocation timeout, answers `busy`, or
-/// fails for a reason other than its input; with no replica left it waits for a newer plan.
+/// fails for a reason other than its input; with no replica left it waits for a newer plan (a
+/// replica that was only slow is asked again).
 /// Partials are taken once per (node, attempt); any attempt's `ok` completes its node.
 public struct RequestExecution: Sendable {
     /// An invocation to publish on `modules/{module}/{device}/invoke`.
@@ -38,6 +39,8 @@ public struct RequestExecution: Sendable {
         public var invocationTimeoutFactor: Double = 4
         /// Wait before re-trying a node every replica of which answered `busy`.
         public var busyBackoffMs: Double = 25
+        /// Wait before re-trying a node whose replicas answered that the module is not loaded yet.
+        public var notLoadedBackoffMs: Double = 100
 
         public init(aggregator: String, sequential: Bool = false) {
             self.aggregator = aggregator
@@ -81,12 +84,14 @@ public struct RequestExecution: Sendable {
     var answered: Set<String> = []
     /// Devices not to use again for a node (offline, timed out, failed) until a newer plan.
     var excluded: [String: Set<String>] = [:]
+    /// Devices that did not answer a node's invocation in time: avoided while other replicas exist.
+    var timedOut: [String: Set<String>] = [:]
     /// Devices that answered `busy` for a node since its last back-off.
     var busy: [String: Set<String>] = [:]
     /// The device errors of a node (module failures, not bad input).
     var errors: [String: [String]] = [:]
-    /// Nodes waiting out a back-off because every replica answered `busy`.
-    var backingOff: Set<String> = []
+    /// Nodes whose latest answer was `busy` (at the deadline: `overloaded`, not `deadline-exceeded`).
+    var lastAnsweredBusy: Set<String> = []
     var timeline: [TaskTimelineEntry] = []
     var epoch = 0
     public internal(set) var isFinished = false

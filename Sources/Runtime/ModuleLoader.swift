@@ -2,7 +2,9 @@ import Catalog
 import Inference
 import S2M3Core
 
-/// Loads the modules of a catalog: ONNX files through their driver, built-ins by operation name.
+/// Loads the modules of a catalog: ONNX files through their driver (`single-run`, `whisper-greedy`,
+/// `vad-stream`, `ocr-orient`, `ocr-recognise`), built-ins by operation name with their assets
+/// (docs/catalog.md). Each call loads a new instance; ``LocalModules`` keeps one per process.
 public struct ModuleLoader: Sendable {
     public let catalog: ModuleCatalog
     public let modelsDirectory: String

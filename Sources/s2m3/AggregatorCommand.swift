@@ -30,7 +30,7 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Option(help: "The catalog file (its tasks are served).")
     var catalog = "catalog/default.json"
 
-    @Option(help: "Folder of the module files: when given, the catalog's digests are checked against them (the aggregator itself needs no weights).")
+    @Option(help: "Folder of the module files: when given, every weight file is hashed and checked against the catalog at start (seconds in a debug build). The aggregator itself reads no weights.")
     var models: String?
 
     @Option(help: "Deadline of requests that set none, ms.")
@@ -41,6 +41,9 @@ struct AggregatorCommand: AsyncParsableCommand {
 
     @Option(help: "Least time an invocation gets before it is retried on another replica, ms.")
     var invocationTimeoutMs: Int = 2_000
+
+    @Option(help: "On SIGTERM/SIGINT, time allowed to finish the requests in flight, ms.")
+    var drainMs: Int = 5_000
 
     @Flag(help: "Dispatch one node of a request at a time (the benchmark's sequential baseline).")
     var sequential = false
@@ -79,9 +82,35 @@ struct AggregatorCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-aggregator-\(id)"), logger: logger)
         let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger)
-        try await service.run {
-            print("ready")
-            fflush(nil)
+        // SIGTERM / SIGINT: leave the shared subscription, finish the requests in flight (up to
+        // --drain-ms), disconnect and exit 0.
+        let (signals, signalled) = AsyncStream.makeStream(of: Int32.self)
+        let sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { signalled.yield(number) }
+            source.resume()
+            return source
         }
+        defer { sources.forEach { $0.cancel() } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await service.run {
+                    print("ready")
+                    fflush(nil)
+                }
+            }
+            group.addTask { [drainMs] in
+                for await _ in signals {
+                    await service.drain(timeout: .milliseconds(drainMs))
+                    await connection.disconnect()
+                    return
+                }
+            }
+            try await group.next()
+            signalled.finish()
+            group.cancelAll()
+        }
+        await connection.disconnect()
     }
 }

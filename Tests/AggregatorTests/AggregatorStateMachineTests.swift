@@ -110,6 +110,23 @@ struct AggregatorStateMachineTests {
         #expect(message.reason.contains("whisper-tiny-encoder"))
     }
 
+    /// A request in flight whose task a newer plan cannot serve ends with task-unavailable at once.
+    @Test func aNewPlanWithoutTheTaskEndsItsRequests() throws {
+        var machine = try Self.machine()
+        _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)
+        let bundleType = MessageProperties(contentType: TensorBundle.contentType)
+        let sent = machine.receiveRequest(task: "match-image-text", payload: Self.matchRequest(id: "u-1"), properties: bundleType, retained: false, nowMs: 0)
+        #expect(sent.count == 2)
+        var plan = AggregatorFixture.plan(epoch: 2, [:])
+        plan.unavailableTasks = ["match-image-text": "minilm-l6 fits on no online device"]
+        let ended = machine.receivePlan(plan, nowMs: 5)
+        let (message, _, _) = try #require(Self.error(ended))
+        #expect(message.code == .taskUnavailable)
+        #expect(message.requestID == "u-1")
+        #expect(machine.activeRequests == 0)
+        #expect(machine.router.outstanding.isEmpty)
+    }
+
     /// A partial for an unknown request is dropped and counted.
     @Test func dropsPartialsOfUnknownRequests() throws {
         var machine = try Self.machine()

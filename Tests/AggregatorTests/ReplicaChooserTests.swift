@@ -38,20 +38,24 @@ struct ReplicaChooserTests {
         #expect(chooser.choose(module: "minilm-l6") == "box-a")
     }
 
-    /// Offline devices are skipped; an older state never overrides a newer one; older plans are ignored.
+    /// Offline devices are skipped; the last will of the current session counts although its
+    /// timestamp is older than the session's `online`; a late will of an earlier session does not;
+    /// older plans are ignored.
     @Test func followsStatesAndPlans() {
         var chooser = ReplicaChooser()
         let step1 = chooser.apply(plan: AggregatorFixture.plan(epoch: 2, ["minilm-l6": ["box-a", "box-b"]]))
         #expect(step1)
         let step2 = chooser.apply(plan: AggregatorFixture.plan(epoch: 1, ["minilm-l6": ["box-z"]]))
         #expect(!step2)
-        let step3 = chooser.apply(state: DeviceState(device: "box-a", status: .offline, session: "s1", timestampMs: 20))
-        #expect(step3)
-        let step4 = chooser.apply(state: DeviceState(device: "box-a", status: .online, session: "s1", timestampMs: 10))
-        #expect(!step4)
+        let online = chooser.apply(state: DeviceState(device: "box-a", status: .online, session: "s1", timestampMs: 20))
+        #expect(!online)
+        let will = chooser.apply(state: DeviceState.lastWill(device: "box-a", session: "s1", timestampMs: 10))
+        #expect(will)
         #expect(chooser.replicas(of: "minilm-l6") == ["box-b"])
-        let step5 = chooser.apply(state: DeviceState(device: "box-a", status: .online, session: "s2", timestampMs: 30))
-        #expect(!step5)
+        let restarted = chooser.apply(state: DeviceState(device: "box-a", status: .online, session: "s2", timestampMs: 30))
+        #expect(!restarted)
+        let lateWill = chooser.apply(state: DeviceState.lastWill(device: "box-a", session: "s1", timestampMs: 10))
+        #expect(!lateWill)
         #expect(chooser.replicas(of: "minilm-l6") == ["box-a", "box-b"])
     }
 }

@@ -116,15 +116,27 @@ struct RequestExecutionTests {
         #expect(again.first?.request.attempt == 3)
     }
 
-    /// A silent device: after the invocation timeout the branch goes to another replica.
-    @Test func timesOutAnInvocationAndRetries() {
+    /// A silent device: after the invocation timeout the branch goes to another replica, or to the
+    /// same one again when it is the only one.
+    @Test func timesOutAnInvocationAndRetries() throws {
         var (execution, router) = Self.make()
-        let pixels = execution.start(router: &router, nowMs: 1).invocations.first { $0.request.node == "pixels" }!
+        let started = execution.start(router: &router, nowMs: 1).invocations
+        let pixels = started.first { $0.request.node == "pixels" }!
         let step8 = execution.tick(router: &router, nowMs: 1_000)
         #expect(step8.isEmpty)
         let retry = execution.tick(router: &router, nowMs: 2_100).invocations
         #expect(retry.map(\.request.node).contains("pixels"))
         #expect(retry.first { $0.request.node == "pixels" }?.device != pixels.device)
+        // tokens has one replica: a slow one is asked again rather than waiting for a new plan.
+        let tokens = try #require(retry.first { $0.request.node == "tokens" })
+        #expect(tokens.device == "box-b")
+        #expect(tokens.request.attempt == 2)
+        // A late answer of the first attempt still completes the node.
+        let first = execution.running.first { $0.node == "tokens" }
+        #expect(first?.attempt == 2)
+        let (late, lateBundle) = AggregatorFixture.answer(started.first { $0.request.node == "tokens" }!)
+        let next = execution.receive(late, outputs: lateBundle, router: &router, nowMs: 2_200).invocations
+        #expect(next.map(\.request.node) == ["embeddings"])
     }
 
     /// Past the deadline: deadline-exceeded, naming what was still missing.
@@ -163,5 +175,51 @@ struct RequestExecutionTests {
         guard case .fail(let inputCode, _, let field) = try #require(rejected.first) else { Issue.record("no failure"); return }
         #expect(inputCode == .badInput)
         #expect(field == "inputs.image")
+    }
+}
+
+@Suite("Request execution: loading replicas")
+struct RequestExecutionLoadingTests {
+    /// A replica that answers `not-loaded` (its module is still loading after a re-plan) is tried
+    /// again after a back-off instead of failing the request; telemetry without the module makes
+    /// the chooser prefer a replica that has it.
+    @Test func notLoadedIsRetriedAfterABackOff() throws {
+        var (execution, router) = RequestExecutionTests.make()
+        let tokens = execution.start(router: &router, nowMs: 1).invocations.first { $0.request.node == "tokens" }!
+        let (partial, bundle) = AggregatorFixture.answer(tokens, status: .error, error: "not-loaded: wordpiece-tokenize is loading")
+        let step1 = execution.receive(partial, outputs: bundle, router: &router, nowMs: 2)
+        #expect(step1.isEmpty)
+        let step2 = execution.tick(router: &router, nowMs: 50)
+        #expect(step2.isEmpty)
+        let again = execution.tick(router: &router, nowMs: 110).invocations
+        #expect(again.map(\.device) == ["box-b"])
+        #expect(again.first?.request.attempt == 2)
+
+        router.apply(telemetry: DeviceTelemetry(
+            device: "box-a", timestampMs: 5, queueDepth: 0, queueCapacity: 4, residentMemoryBytes: 1, loadedModules: [], modules: [:]))
+        #expect(router.choose(module: "image-preprocess") == "box-c")
+    }
+}
+
+@Suite("Request execution: overload")
+struct RequestExecutionOverloadTests {
+    /// Every replica answering busy until the deadline ends the request with `overloaded`.
+    @Test func busyUntilTheDeadlineIsOverloaded() throws {
+        var (execution, router) = RequestExecutionTests.make(deadline: 200)
+        var pending = execution.start(router: &router, nowMs: 1).invocations.filter { $0.request.node == "tokens" }
+        var now = 2.0
+        var ending: RequestExecution.Action?
+        while now < 300, ending == nil {
+            for invocation in pending {
+                let (partial, bundle) = AggregatorFixture.answer(invocation, status: .busy)
+                _ = execution.receive(partial, outputs: bundle, router: &router, nowMs: now)
+            }
+            now += 10
+            let actions = execution.tick(router: &router, nowMs: now)
+            pending = actions.invocations.filter { $0.request.node == "tokens" }
+            ending = actions.first { if case .fail = $0 { true } else { false } }
+        }
+        guard case .fail(let code, _, _) = try #require(ending) else { return }
+        #expect(code == .overloaded)
     }
 }
