@@ -6,80 +6,82 @@ import S2M3Core
 import Testing
 import TextReading
 
-/// The OCR modules one by one: the same lines as ``TextReader``, and upside-down lines turned back.
-@Suite("OCR modules")
-struct OCRModuleTests {
-    let fixture = RuntimeFixture.shared
+extension RuntimeSuites {
+    /// The OCR modules one by one: the same lines as ``TextReader``, and upside-down lines turned back.
+    @Suite("OCR modules")
+    struct OCRModuleTests {
+        let fixture = RuntimeFixture.shared
 
-    func module(_ id: String) async throws -> any LoadedModule {
-        try await fixture.loaded().1.module(id)
-    }
-
-    /// `ocr-preprocess` → `ocr-detect` → `ocr-crop` on the test page.
-    func crops() async throws -> TensorBundle {
-        let page = try fixture.file("ocr-inspection.png")
-        var file = TensorBundle()
-        try file.setMedia(page, contentType: MediaType.png, named: "file")
-        let x = try await module("ocr-preprocess").run(file)
-        var detectInput = TensorBundle()
-        try detectInput.set(x.tensor("x"), named: "x")
-        let map = try await module("ocr-detect").run(detectInput)
-        var cropInput = file
-        try cropInput.set(map.tensor("sigmoid_0.tmp_0"), named: "map")
-        return try await module("ocr-crop").run(cropInput)
-    }
-
-    @Test("read-text gives the lines TextReader reads on the same page")
-    func sameLinesAsTextReader() async throws {
-        let (catalog, _) = try fixture.loaded()
-        func session(_ id: String) async throws -> InferenceSession {
-            try await InferenceSession.load(modelPath: #require(catalog.module(id)?.filePath))
+        func module(_ id: String) async throws -> any LoadedModule {
+            try await fixture.loaded().1.module(id)
         }
-        var characters = String(decoding: try fixture.file("../models/ocr-keys.txt"), as: UTF8.self)
-            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if characters.last == "" { characters.removeLast() }
-        let reader = TextReader(
-            detector: try await session("ocr-detect"), orienter: try await session("ocr-orient"),
-            recogniser: try await session("ocr-recognise"), characters: characters)
-        let expected = try await reader.read(ImageDecoder.decode(fixture.file("ocr-inspection.png"))).map(\.text)
-        let result = try await fixture.run("read-text", ["image": fixture.image("ocr-inspection.png")])
-        #expect(expected == ["INSPECTION LINE 42", "BATCH OK"])
-        #expect(result.outputs["lines"] == .texts(expected))
-    }
 
-    @Test("ocr-orient turns upside-down lines back exactly; the recogniser then reads them")
-    func upsideDownLinesAreTurned() async throws {
-        let upright = try await crops()
-        let widths = try upright.tensor("widths").int64s()
-        try #require(widths.count == 2)
-        var x = try upright.tensor("x").floats(), crops = try upright.tensor("crops").floats()
-        let xShape = try upright.tensor("x").shape, shape = try upright.tensor("crops").shape
-        for row in 0..<widths.count {
-            CropRows.rotate180(&crops, shape: shape, index: row, width: Int(widths[row]))
-            CropRows.rotate180(&x, shape: xShape, index: row, width: min(192, Int(widths[row])))
+        /// `ocr-preprocess` → `ocr-detect` → `ocr-crop` on the test page.
+        func crops() async throws -> TensorBundle {
+            let page = try fixture.file("ocr-inspection.png")
+            var file = TensorBundle()
+            try file.setMedia(page, contentType: MediaType.png, named: "file")
+            let x = try await module("ocr-preprocess").run(file)
+            var detectInput = TensorBundle()
+            try detectInput.set(x.tensor("x"), named: "x")
+            let map = try await module("ocr-detect").run(detectInput)
+            var cropInput = file
+            try cropInput.set(map.tensor("sigmoid_0.tmp_0"), named: "map")
+            return try await module("ocr-crop").run(cropInput)
         }
-        #expect(crops != (try upright.tensor("crops").floats()))
-        var turned = TensorBundle()
-        try turned.set(BundleTensor(floats: x, shape: xShape), named: "x")
-        try turned.set(BundleTensor(floats: crops, shape: shape), named: "crops")
-        try turned.set(upright.tensor("widths"), named: "widths")
-        let oriented = try await module("ocr-orient").run(turned)
-        #expect(try oriented.tensor("crops").floats() == upright.tensor("crops").floats())
-        let probabilities = try await module("ocr-recognise").run(oriented)
-        let lines = try await module("ctc-decode").run(probabilities)
-        #expect(try lines.texts("lines") == ["INSPECTION LINE 42", "BATCH OK"])
-    }
 
-    @Test("no text boxes: empty crops flow through to no lines")
-    func blankPage() async throws {
-        var empty = TensorBundle()
-        try empty.set(BundleTensor(floats: [], shape: [0, 3, 48, 192]), named: "x")
-        try empty.set(BundleTensor(floats: [], shape: [0, 3, 48, 0]), named: "crops")
-        try empty.set(BundleTensor(int64s: [], shape: [0]), named: "widths")
-        let oriented = try await module("ocr-orient").run(empty)
-        let probabilities = try await module("ocr-recognise").run(oriented)
-        #expect(try probabilities.tensor("probabilities").shape.first == 0)
-        let lines = try await module("ctc-decode").run(probabilities)
-        #expect(try lines.texts("lines") == [])
+        @Test("read-text gives the lines TextReader reads on the same page")
+        func sameLinesAsTextReader() async throws {
+            let (catalog, _) = try fixture.loaded()
+            func session(_ id: String) async throws -> InferenceSession {
+                try await InferenceSession.load(modelPath: #require(catalog.module(id)?.filePath))
+            }
+            var characters = String(decoding: try fixture.file("../models/ocr-keys.txt"), as: UTF8.self)
+                .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if characters.last == "" { characters.removeLast() }
+            let reader = TextReader(
+                detector: try await session("ocr-detect"), orienter: try await session("ocr-orient"),
+                recogniser: try await session("ocr-recognise"), characters: characters)
+            let expected = try await reader.read(ImageDecoder.decode(fixture.file("ocr-inspection.png"))).map(\.text)
+            let result = try await fixture.run("read-text", ["image": fixture.image("ocr-inspection.png")])
+            #expect(expected == ["INSPECTION LINE 42", "BATCH OK"])
+            #expect(result.outputs["lines"] == .texts(expected))
+        }
+
+        @Test("ocr-orient turns upside-down lines back exactly; the recogniser then reads them")
+        func upsideDownLinesAreTurned() async throws {
+            let upright = try await crops()
+            let widths = try upright.tensor("widths").int64s()
+            try #require(widths.count == 2)
+            var x = try upright.tensor("x").floats(), crops = try upright.tensor("crops").floats()
+            let xShape = try upright.tensor("x").shape, shape = try upright.tensor("crops").shape
+            for row in 0..<widths.count {
+                CropRows.rotate180(&crops, shape: shape, index: row, width: Int(widths[row]))
+                CropRows.rotate180(&x, shape: xShape, index: row, width: min(192, Int(widths[row])))
+            }
+            #expect(crops != (try upright.tensor("crops").floats()))
+            var turned = TensorBundle()
+            try turned.set(BundleTensor(floats: x, shape: xShape), named: "x")
+            try turned.set(BundleTensor(floats: crops, shape: shape), named: "crops")
+            try turned.set(upright.tensor("widths"), named: "widths")
+            let oriented = try await module("ocr-orient").run(turned)
+            #expect(try oriented.tensor("crops").floats() == upright.tensor("crops").floats())
+            let probabilities = try await module("ocr-recognise").run(oriented)
+            let lines = try await module("ctc-decode").run(probabilities)
+            #expect(try lines.texts("lines") == ["INSPECTION LINE 42", "BATCH OK"])
+        }
+
+        @Test("no text boxes: empty crops flow through to no lines")
+        func blankPage() async throws {
+            var empty = TensorBundle()
+            try empty.set(BundleTensor(floats: [], shape: [0, 3, 48, 192]), named: "x")
+            try empty.set(BundleTensor(floats: [], shape: [0, 3, 48, 0]), named: "crops")
+            try empty.set(BundleTensor(int64s: [], shape: [0]), named: "widths")
+            let oriented = try await module("ocr-orient").run(empty)
+            let probabilities = try await module("ocr-recognise").run(oriented)
+            #expect(try probabilities.tensor("probabilities").shape.first == 0)
+            let lines = try await module("ctc-decode").run(probabilities)
+            #expect(try lines.texts("lines") == [])
+        }
     }
 }

@@ -4,6 +4,11 @@ import Inference
 import Runtime
 import S2M3Core
 import TestSupport
+import Testing
+
+/// Every suite of this target, run one test at a time: the real models keep a core busy, and other
+/// targets' timing-sensitive tests (reconnects, cancellation) run in the same process at the same time.
+@Suite(.serialized) enum RuntimeSuites {}
 
 /// The default catalog on the set-up's models, loaded once for the whole test process: every suite
 /// shares one ``LocalModules``, so each model is loaded once.
@@ -23,7 +28,7 @@ struct RuntimeFixture: Sendable {
         self.catalog = catalog
         modules = (try? catalog.get()).map {
             LocalModules(loader: ModuleLoader(
-                catalog: $0, modelsDirectory: models, threadPool: InferenceThreadPool(threadCount: 2, name: "runtime-tests")))
+                catalog: $0, modelsDirectory: models, threadPool: InferenceThreadPool(threadCount: 1, name: "runtime-tests")))
         }
     }
 
