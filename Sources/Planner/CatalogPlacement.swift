@@ -26,8 +26,9 @@ public struct CatalogPlacement: Sendable, Hashable {
 
     /// Requests per second assumed for every task: the weights in the objective are equal, and the
     /// load a rate puts on a device (which must stay below saturation) is that of a light
-    /// interactive use, one request of each task every 5 s.
-    public static let defaultRate = 0.2
+    /// interactive use, one request of each task every 20 s. Higher rates make the plan depend on
+    /// noisy speed figures: a device measured slow under a busy start-up can look saturated.
+    public static let defaultRate = 0.05
 
     /// - Parameter costs: by shared module id; ids missing count as ``ModuleCost/builtin``.
     public init(
