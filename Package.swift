@@ -62,7 +62,7 @@ let package = Package(
         // Layer 2: services.
         .target(
             name: "Planner",
-            dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S2M3Core", "MQTTBus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
         ),
         // Routes each request's branches to module replicas and merges their partials (topics.md).
         .target(
@@ -100,7 +100,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PlannerTests",
-            dependencies: ["Planner", "S2M3Core", "MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Planner", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "InferenceTests", dependencies: ["TestSupport", "Inference"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["TestSupport", "Preprocessing", "Inference"]),

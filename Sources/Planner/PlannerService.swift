@@ -18,15 +18,17 @@ public actor PlannerService {
     /// - Parameters:
     ///   - connection: connected or not; ``run()`` connects it.
     ///   - debounce: wait after a change before planning (also the wait for retained messages at start).
+    ///   - digests: module id → catalog digest for the assignments (``CatalogPlacement/digests``).
     public init(
         connection: MQTTConnection, instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto,
-        topics: Topics = Topics(), debounce: Duration = .milliseconds(150), logger: Logger
+        topics: Topics = Topics(), debounce: Duration = .milliseconds(150), digests: [String: String] = [:],
+        logger: Logger
     ) {
         self.connection = connection
         self.topics = topics
         self.debounce = debounce
         self.logger = logger
-        machine = PlannerStateMachine(instance: instance, algorithm: algorithm)
+        machine = PlannerStateMachine(instance: instance, algorithm: algorithm, digests: digests)
     }
 
     /// The last plan published or adopted.

@@ -1,24 +1,33 @@
 import ArgumentParser
+import Catalog
+import DeviceAgent
 import Foundation
 import Logging
 import MQTTBus
 import Planner
 import S2M3Core
 
-/// `s2m3 planner`: the planner service. Places the modules and tasks of a placement instance
-/// (its devices are ignored) on the devices that announce themselves on the broker, and publishes
-/// the retained plan and per-device assignments whenever the live device set changes.
+/// `s2m3 planner`: the planner service. Places the modules and tasks of the module catalog (or of
+/// a placement instance file, whose devices are ignored) on the devices that announce themselves
+/// on the broker, and publishes the retained plan and per-device assignments whenever the live
+/// device set changes.
 struct PlannerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "planner",
-        abstract: "Run the planner service (modules and tasks from a placement instance, devices from the broker)."
+        abstract: "Run the planner service (modules and tasks from the catalog, devices from the broker)."
     )
 
     @Option(help: "Broker address, host:port.")
     var broker: String = "127.0.0.1:1883"
 
-    @Option(help: "Placement instance file (JSON, docs/placement.md); its modules and tasks are planned.")
-    var instance: String
+    @Option(help: "Module catalog (default: catalog/default.json unless --instance is given).")
+    var catalog: String?
+
+    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
+    var models: String?
+
+    @Option(help: "Placement instance file (JSON, docs/placement.md) instead of the catalog.")
+    var instance: String?
 
     @Option(help: "Topic root.")
     var root: String = Topics.defaultRoot
@@ -29,25 +38,51 @@ struct PlannerCommand: AsyncParsableCommand {
     @Option(help: "MQTT client id.")
     var clientID: String = "s2m3-planner"
 
+    @Option(help: .hidden)
+    var measureModule: String?
+
+    @Option(help: .hidden)
+    var runtimeWarmUp: String?
+
     func run() async throws {
+        if let measureModule {
+            let (bytes, p50) = try await ModuleCostProbe.measureHere(modelPath: measureModule, runtimeWarmUpModel: runtimeWarmUp)
+            let speed = try await ComputeCalibration.run().gflops
+            print("\(bytes) \(p50.map { String($0) } ?? "-") \(speed)")
+            return
+        }
         let endpoint = try MQTTEndpoint(parsing: broker)
         guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
             throw PlanCommandError("--root '\(root)' must be identifier segments separated by '/'")
         }
-        let parsed: PlacementInstance
-        do {
-            parsed = try PlacementInstance(json: try Data(contentsOf: URL(fileURLWithPath: instance)))
-        } catch let error as PlacementError {
-            throw PlanCommandError("\(instance): \(error.message)")
-        } catch {
-            throw PlanCommandError("cannot read the instance file '\(instance)': \(error.localizedDescription)")
-        }
         var logger = Logger(label: "s2m3.planner")
         logger.logLevel = .info
+        let problem: PlacementInstance
+        var digests: [String: String] = [:]
+        if let instance {
+            guard catalog == nil else { throw ValidationError("give --catalog or --instance, not both") }
+            problem = try Self.readInstance(instance)
+        } else {
+            let placement = try await ClusterCatalog.load(catalog: catalog, models: models).placement
+            problem = placement.instance
+            digests = placement.digests
+            logger.info("catalog: \(problem.modules.count) distinct modules, \(problem.tasks.count) tasks")
+        }
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: clientID), logger: logger)
         let service = PlannerService(
-            connection: connection, instance: parsed, algorithm: algorithm, topics: Topics(root: root), logger: logger)
+            connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
+            digests: digests, logger: logger)
         try await service.run()
+    }
+
+    static func readInstance(_ path: String) throws -> PlacementInstance {
+        do {
+            return try PlacementInstance(json: try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch let error as PlacementError {
+            throw PlanCommandError("\(path): \(error.message)")
+        } catch {
+            throw PlanCommandError("cannot read the instance file '\(path)': \(error.localizedDescription)")
+        }
     }
 }

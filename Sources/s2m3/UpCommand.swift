@@ -3,15 +3,25 @@ import Dispatch
 import Foundation
 import LocalBroker
 import MQTTBus
+import S2M3Core
 
-/// `s2m3 up`: the embedded default, a local cluster on this machine. For now: a Mosquitto broker
-/// from `broker-config/dev.conf` on a free loopback port (or an existing broker given with
-/// `--broker`), served until Ctrl-C or SIGTERM, then stopped cleanly.
+/// `s2m3 up`: the embedded default, a local cluster on this machine: a Mosquitto broker from
+/// `broker-config/dev.conf` on a free loopback port (or an existing broker given with `--broker`),
+/// then as child processes of this executable the planner, one aggregator and N device agents
+/// with memory budgets chosen so that no single device can hold every module. It waits until
+/// every device has applied the plan, prints where each module went, and serves until Ctrl-C or
+/// SIGTERM (with `--demo`: runs the demo, then stops), stopping the children and then the broker.
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start a local cluster: a Mosquitto broker and the S2M3 services, until Ctrl-C."
+        abstract: "Start a local cluster: a Mosquitto broker, the planner, an aggregator and N devices, until Ctrl-C."
     )
+
+    @Option(help: "Number of device agents.")
+    var devices = 3
+
+    @Option(help: "Memory budget of each device (bytes, or e.g. 300MiB, 1GB; default: from the measured modules).")
+    var deviceMemory: MemoryBudgetArgument?
 
     @Option(help: "Use this running broker (host:port) instead of starting one.")
     var broker: String?
@@ -22,61 +32,92 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Port for the started broker (default: a free port).")
     var port: Int?
 
+    @Option(help: "Module catalog.")
+    var catalog = ClusterCatalog.defaultCatalog
+
+    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
+    var models: String?
+
+    @Option(help: "Topic root.")
+    var root: String = Topics.defaultRoot
+
+    @Option(help: "Folder for the services' logs (default: a new folder under the temporary directory).")
+    var logs: String?
+
+    @Option(help: "Seconds to wait for every device to apply the plan.")
+    var readyTimeout: Double = 300
+
+    @Flag(help: "Run the demo once the cluster is ready, then stop.")
+    var demo = false
+
+    static let maxPacketBytes = 64 << 20
+
+    func validate() throws {
+        guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
+        guard readyTimeout > 0 else { throw ValidationError("--ready-timeout must be positive") }
+    }
+
     func run() async throws {
         let signals = ShutdownSignals()
+        let cluster = try await ClusterCatalog.load(catalog: catalog, models: models)
+        print(ClusterReport.catalogLine(cluster))
+        let (total, largest) = cluster.placement.moduleMemory
+        let budget = deviceMemory?.bytes ?? ClusterReport.deviceBudget(total: total, largest: largest, devices: devices)
+        print("devices: \(devices) × \(ClusterReport.mib(budget)) (together \(ClusterReport.mib(budget * devices)); "
+            + (budget < total ? "no single device can hold all \(ClusterReport.mib(total))" : "one device can hold every module") + ")")
+
+        let mosquitto: MosquittoProcess?
+        let endpoint: MQTTEndpoint
         if let broker {
-            let endpoint = try MQTTEndpoint(parsing: broker)
+            endpoint = try MQTTEndpoint(parsing: broker)
+            mosquitto = nil
             print("broker: mqtt://\(endpoint) (external)")
-            print("Ctrl-C stops S2M3.")
-            let signal = await signals.next()
-            print("s2m3 up: \(signal), stopping")
-            return
+        } else {
+            let template = try brokerConfig ?? BrokerConfigLocator.find("dev.conf")
+            var configuration = MosquittoProcessConfiguration(template: template)
+            if let port { configuration.ports = [port] }
+            // Tensors between modules can be larger than a request (read-text's page tensor is
+            // about 19 MB for a small photo): the local cluster's broker takes up to 64 MiB packets.
+            configuration.extraLines.append("max_packet_size \(Self.maxPacketBytes)")
+            let started = try await MosquittoProcess.start(configuration)
+            mosquitto = started
+            endpoint = MQTTEndpoint(host: started.host, port: started.port)
+            print("broker: mqtt://\(started.host):\(started.port) (Mosquitto, log \(started.logPath))")
         }
-
-        let template = try brokerConfig ?? BrokerConfigLocator.find("dev.conf")
-        var configuration = MosquittoProcessConfiguration(template: template)
-        if let port { configuration.ports = [port] }
-        let mosquitto = try await MosquittoProcess.start(configuration)
-        print("broker: mqtt://\(mosquitto.host):\(mosquitto.port) (Mosquitto, log \(mosquitto.logPath))")
-        print("Ctrl-C stops S2M3.")
         fflush(nil)
-
-        enum Ending: Sendable { case signal(String), brokerExited(Int32?) }
-        let ending = await withTaskGroup(of: Ending.self) { group in
-            group.addTask { .signal(await signals.next()) }
-            group.addTask { .brokerExited(await mosquitto.waitUntilExit()) }
-            defer { group.cancelAll() }
-            return await group.next()!
+        let session = UpSession(
+            cluster: cluster, endpoint: endpoint, root: root, devices: devices, budget: budget,
+            logDirectory: logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())"),
+            readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto, signals: signals)
+        let failure = await session.run(demo: demo)
+        if let mosquitto {
+            await mosquitto.stop()
+            print("s2m3 up: broker stopped")
         }
-        switch ending {
-        case let .signal(name):
-            print("s2m3 up: \(name), stopping the broker")
-            await mosquitto.stop()
-        case let .brokerExited(status):
-            let log = mosquitto.logTail()
-            await mosquitto.stop()
-            throw ValidationError("the broker exited unexpectedly (status \(status ?? -1)); its log:\n\(log)")
+        if let failure {
+            print("s2m3 up: \(failure)")
+            throw ExitCode(1)
         }
     }
 }
 
-/// Finds a file in `broker-config/`: `$S2M3_BROKER_CONFIG_DIR`, then the current directory and its
+/// Finds a file in `broker-config/` (or another folder of the repository): `$S2M3_BROKER_CONFIG_DIR`, then the current directory and its
 /// parents, then the directories above the executable (a `.build/…/s2m3` inside the repository).
 enum BrokerConfigLocator {
-    static func find(_ name: String) throws -> String {
+    static func find(_ name: String, folder: String = "broker-config") throws -> String {
         var candidates: [String] = []
-        if let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"] { candidates.append(dir) }
+        if folder == "broker-config", let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"] { candidates.append(dir) }
         for start in [FileManager.default.currentDirectoryPath, executableDirectory()] {
             var url = URL(fileURLWithPath: start)
             for _ in 0..<6 {
-                candidates.append(url.appendingPathComponent("broker-config").path)
+                candidates.append(url.appendingPathComponent(folder).path)
                 url.deleteLastPathComponent()
             }
         }
         for dir in candidates where FileManager.default.fileExists(atPath: dir + "/" + name) {
             return dir + "/" + name
         }
-        throw ValidationError("cannot find broker-config/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
+        throw ValidationError("cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
     }
 
     private static func executableDirectory() -> String {
@@ -85,18 +126,21 @@ enum BrokerConfigLocator {
     }
 }
 
-/// SIGINT and SIGTERM as an awaitable event (the default actions are disabled while it lives).
+/// SIGINT and SIGTERM as awaitable events (the default actions are disabled while it lives). A
+/// signal no one awaits is kept for the next ``next()``; a cancelled ``next()`` returns
+/// `"cancelled"` and consumes nothing, so it can be raced against other events again and again.
 final class ShutdownSignals: @unchecked Sendable {
-    private let sources: [DispatchSourceSignal]
-    private let stream: AsyncStream<String>
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var pending: [String] = []
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<String, Never>)] = []
+    private var nextID: UInt64 = 0
 
     init() {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        self.stream = stream
         sources = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")].map { number, name in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(name) }
+            source.setEventHandler { [weak self] in self?.deliver(name) }
             source.resume()
             return source
         }
@@ -104,9 +148,39 @@ final class ShutdownSignals: @unchecked Sendable {
 
     deinit { sources.forEach { $0.cancel() } }
 
-    /// The name of the next signal received.
+    private func deliver(_ name: String) {
+        let waiter: CheckedContinuation<String, Never>? = lock.withLock {
+            if waiters.isEmpty {
+                pending.append(name)
+                return nil
+            }
+            return waiters.removeFirst().continuation
+        }
+        waiter?.resume(returning: name)
+    }
+
+    /// The name of the next signal received (`"cancelled"` when the waiting task is cancelled).
     func next() async -> String {
-        var iterator = stream.makeAsyncIterator()
-        return await iterator.next() ?? "end"
+        let id: UInt64 = lock.withLock {
+            nextID += 1
+            return nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+                let ready: String? = lock.withLock {
+                    if !pending.isEmpty { return pending.removeFirst() }
+                    if Task.isCancelled { return "cancelled" }
+                    waiters.append((id, continuation))
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let waiter = lock.withLock { () -> CheckedContinuation<String, Never>? in
+                guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return waiters.remove(at: index).continuation
+            }
+            waiter?.resume(returning: "cancelled")
+        }
     }
 }

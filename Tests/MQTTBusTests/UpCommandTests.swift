@@ -3,21 +3,54 @@ import LocalBroker
 import MQTTBus
 import Testing
 
-/// `s2m3 up` as a real process: it starts a broker, serves, and stops it on SIGTERM; if it is
-/// killed, the LocalBroker watchdog stops the broker.
-@Suite("s2m3 up")
+/// `s2m3 up` as a real process with real children: broker, planner, aggregator and three device
+/// agents. It reaches a plan that every device applied and in which no device holds every module;
+/// a device killed meanwhile is reported; SIGTERM stops every child and the broker; SIGKILL of `up`
+/// leaves no broker and no service behind.
+@Suite("s2m3 up", .serialized)
 struct UpCommandTests {
-    /// Starts `s2m3 up` and returns it with the broker endpoint it printed.
-    private func startUp() async throws -> (ChildProcess, MQTTEndpoint) {
-        let child = try ChildProcess.spawn(try BusTest.s2m3Executable, ["up"], stdout: .pipe, stderr: .null)
+    /// What `up` printed on its way to ready.
+    struct Started {
+        let child: ChildProcess
+        let endpoint: MQTTEndpoint
+        let pids: [String: Int32]
+        let lines: [String]
+        /// The rest of `up`'s output.
+        let output: AsyncStream<String>
+    }
+
+    /// Starts `s2m3 up` and reads its output until `ready:` (or `until` matches).
+    private func startUp(_ arguments: [String] = [], until marker: String = "Ctrl-C stops the cluster.") async throws -> Started {
+        let logs = NSTemporaryDirectory() + BusTest.unique("up-logs")
+        let child = try ChildProcess.spawn(
+            try BusTest.s2m3Executable, ["up", "--logs", logs] + arguments, stdout: .pipe, stderr: .null)
         let lines = child.outputLines()
-        let address = try await within(.seconds(30), "s2m3 up to print the broker address") {
-            for await line in lines where line.hasPrefix("broker: mqtt://") {
-                return String(line.dropFirst("broker: mqtt://".count).prefix { $0 != " " })
+        let seen = try await within(.seconds(600), "s2m3 up to print '\(marker)'") {
+            var seen: [String] = []
+            for await line in lines {
+                seen.append(line)
+                if line.hasPrefix(marker) { return seen }
             }
-            return ""
+            return seen
         }
-        return (child, try MQTTEndpoint(parsing: address))
+        let text = seen.joined(separator: "\n")
+        guard let brokerLine = seen.first(where: { $0.hasPrefix("broker: mqtt://") }),
+              seen.last?.hasPrefix(marker) == true
+        else {
+            child.send(SIGKILL)
+            Issue.record("s2m3 up did not reach '\(marker)':\n\(text)")
+            throw CancellationError()
+        }
+        let address = String(brokerLine.dropFirst("broker: mqtt://".count).prefix { $0 != " " })
+        var pids: [String: Int32] = [:]
+        if let services = seen.first(where: { $0.hasPrefix("services: ") }) {
+            // "planner (pid 12), aggregator agg-1 (pid 13), box-1 (pid 14), …"
+            for part in services.dropFirst("services: ".count).components(separatedBy: "), ") {
+                let name = part.components(separatedBy: " (pid ").first?.components(separatedBy: " ").last ?? part
+                if let pid = part.components(separatedBy: "(pid ").last.flatMap({ Int32($0.filter(\.isNumber)) }) { pids[name] = pid }
+            }
+        }
+        return Started(child: child, endpoint: try MQTTEndpoint(parsing: address), pids: pids, lines: seen, output: lines)
     }
 
     private func accepts(_ endpoint: MQTTEndpoint) async -> Bool {
@@ -36,21 +69,69 @@ struct UpCommandTests {
         return connected
     }
 
-    @Test func servesUntilSIGTERMThenStopsTheBroker() async throws {
-        let (child, endpoint) = try await startUp()
-        #expect(await accepts(endpoint))
-        child.send(SIGTERM)
-        #expect(await child.waitUntilExit() == 0)
-        #expect(!(await accepts(endpoint)))
+    /// The retained plan, as JSON.
+    private func retainedPlan(_ endpoint: MQTTEndpoint) async throws -> [String: Any] {
+        let connection = MQTTConnection(
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: BusTest.unique("up-plan")), logger: BusTest.logger)
+        try await connection.connect()
+        let messages = connection.messages
+        try await connection.subscribe("s2m3/v1/plan")
+        let payload = try await within(.seconds(10), "the retained plan") {
+            for await message in messages where !message.payload.isEmpty { return message.payload }
+            return []
+        }
+        await connection.disconnect()
+        return try #require(try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
     }
 
-    @Test func watchdogStopsTheBrokerWhenUpIsKilled() async throws {
-        let (child, endpoint) = try await startUp()
-        #expect(await accepts(endpoint))
-        child.send(SIGKILL)
-        await child.waitUntilExit()
-        let gone = try await within(.seconds(10), "the orphaned broker to stop") {
-            while await accepts(endpoint) { try await Task.sleep(for: .milliseconds(20)) }
+    private static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+        // A zombie (state Z) has exited; only its parent's wait is missing.
+        return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true)
+    }
+
+    @Test func threeDevicesApplyAPlanNoDeviceHoldsEverythingAndSIGTERMStopsAll() async throws {
+        let up = try await startUp()
+        #expect(up.pids.count == 5, "planner, aggregator, 3 devices: \(up.pids)")
+        #expect(up.lines.contains { $0.hasPrefix("ready: plan for all 3 devices") })
+        let plan = try await retainedPlan(up.endpoint)
+        let devices = try #require(plan["devices"] as? [String])
+        #expect(devices.sorted() == ["box-1", "box-2", "box-3"])
+        let placement = try #require(plan["placement"] as? [String: [String]])
+        #expect(placement.count >= 9, "every module a task uses is placed")
+        for device in devices {
+            let hosted = placement.filter { $0.value.contains(device) }.keys
+            #expect(hosted.count < placement.count, "\(device) holds every module")
+        }
+        #expect(plan["unavailableTasks"] == nil, "every task is served: \(plan["unavailableTasks"] ?? "")")
+        for pid in up.pids.values { #expect(Self.isRunning(pid)) }
+
+        // A device that dies is reported, and `up` keeps serving.
+        let box3 = try #require(up.pids["box-3"])
+        kill(box3, SIGKILL)
+        let output = up.output
+        let report = try await within(.seconds(30), "up to report box-3's death") {
+            for await line in output where line.contains("box-3 exited unexpectedly") { return line }
+            return ""
+        }
+        #expect(report.contains("status 137"), "\(report)")
+        #expect(!up.child.hasExited)
+
+        up.child.send(SIGTERM)
+        #expect(await up.child.waitUntilExit() == 0)
+        for (name, pid) in up.pids { #expect(!Self.isRunning(pid), "\(name) (pid \(pid)) still runs") }
+        #expect(!(await accepts(up.endpoint)))
+    }
+
+    @Test func killedUpLeavesNoBrokerAndNoServices() async throws {
+        let up = try await startUp(["--devices", "2"], until: "logs: ")
+        #expect(up.pids.count == 4)
+        up.child.send(SIGKILL)
+        await up.child.waitUntilExit()
+        let gone = try await within(.seconds(15), "the orphaned broker and services to stop") {
+            while await accepts(up.endpoint) || up.pids.values.contains(where: Self.isRunning) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             return true
         }
         #expect(gone)

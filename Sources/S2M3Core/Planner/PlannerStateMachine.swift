@@ -48,6 +48,8 @@ public struct PlannerStateMachine: Sendable {
 
     public let instance: PlacementInstance
     public let algorithm: PlacementAlgorithm
+    /// Module id → catalog digest, sent in assignments (modules missing here get a stand-in digest).
+    public let digests: [String: String]
     public var drift = DriftPolicy()
     /// Speeds measured from telemetry that replaced the announced ones, by device.
     public private(set) var calibratedGflops: [String: Double] = [:]
@@ -63,9 +65,13 @@ public struct PlannerStateMachine: Sendable {
     /// The device set `currentPlan` was made for in this run (nil: none yet).
     private var plannedDevices: [LiveDevice]?
 
-    public init(instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto, link: PlacementLink? = nil) {
+    public init(
+        instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto, link: PlacementLink? = nil,
+        digests: [String: String] = [:]
+    ) {
         self.instance = instance
         self.algorithm = algorithm
+        self.digests = digests
         self.link = link ?? instance.devices.first?.link ?? PlacementLink(bandwidthMbps: 1000, latencyMs: 1)
     }
 
@@ -134,7 +140,7 @@ public struct PlannerStateMachine: Sendable {
             let hosted = plan.placement.filter { $0.value.contains(device.id) }.keys.sorted().map { module in
                 let spec = instance.modules.first { $0.id == module }
                 return DeviceAssignment.HostedModule(
-                    module: module, digest: Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
+                    module: module, digest: digests[module] ?? Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
             }
             actions.append(.publishAssignment(DeviceAssignment(epoch: epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
         }
@@ -149,25 +155,71 @@ public struct PlannerStateMachine: Sendable {
         let previousHosts = currentPlan.map { plan in
             plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
         }
-        do throws(PlacementError) {
-            guard !live.isEmpty else { throw PlacementError(.emptyInstance, "no device is online") }
-            let placement = try Placement.solve(problem, algorithm: algorithm, previousHosts: previousHosts).placement
-            let moves = placement.loads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .load) }
-                + placement.unloads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .unload) }
-            return PlanMessage(
-                epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
-                placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
-                predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
-                objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
-                previousEpoch: currentPlan?.epoch, moves: moves)
-        } catch {
-            let reason = error.message
-            return PlanMessage(
+        func unavailablePlan(_ reasons: [String: String]) -> PlanMessage {
+            PlanMessage(
                 epoch: epoch, createdAtMs: nowMs, algorithm: algorithm.rawValue, devices: live.map(\.id), placement: [:],
                 routes: [:], predictedLatencyMs: [:], objectiveMs: 0, provenOptimal: false,
-                previousEpoch: currentPlan?.epoch,
-                unavailableTasks: Dictionary(uniqueKeysWithValues: instance.tasks.map { ($0.id, reason) }))
+                previousEpoch: currentPlan?.epoch, unavailableTasks: reasons)
         }
+        guard !live.isEmpty else {
+            return unavailablePlan(Dictionary(uniqueKeysWithValues: instance.tasks.map { ($0.id, "no device is online") }))
+        }
+        let solved = Self.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts)
+        guard let placement = solved.placement else { return unavailablePlan(solved.unavailable) }
+        let moves = placement.loads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .load) }
+            + placement.unloads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .unload) }
+        return PlanMessage(
+            epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
+            placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
+            predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
+            objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
+            previousEpoch: currentPlan?.epoch, moves: moves,
+            unavailableTasks: solved.unavailable.isEmpty ? nil : solved.unavailable)
+    }
+
+    /// Solves for every task; when that fails, serves as many as fit: tasks are added one at a
+    /// time, those needing the least module memory first, and a task is kept only if the tasks
+    /// kept so far still have a placement with it. The rest are unavailable, with the reason.
+    /// `placement` is nil when no task fits.
+    static func solveServingMost(
+        _ problem: PlacementInstance, algorithm: PlacementAlgorithm, previousHosts: [String: [String]]?
+    ) -> (placement: Placement?, unavailable: [String: String]) {
+        func solve(_ tasks: [PlacementTask]) throws(PlacementError) -> Placement {
+            var reduced = problem
+            reduced.tasks = tasks
+            let used = Set(tasks.flatMap { $0.graph.nodes.map(\.module) })
+            let kept = previousHosts?.filter { used.contains($0.key) }
+            return try Placement.solve(reduced, algorithm: algorithm, previousHosts: kept).placement
+        }
+        let fullError: PlacementError
+        do throws(PlacementError) {
+            return (try solve(problem.tasks), [:])
+        } catch {
+            fullError = error
+        }
+        let memory = Dictionary(problem.modules.map { ($0.id, $0.memoryBytes) }, uniquingKeysWith: { first, _ in first })
+        let largestDevice = problem.devices.map(\.memoryBytes).max() ?? 0
+        func need(_ task: PlacementTask) -> Int { Set(task.graph.nodes.map(\.module)).reduce(0) { $0 + (memory[$1] ?? 0) } }
+        let order = problem.tasks.enumerated().sorted { (need($0.element), $0.offset) < (need($1.element), $1.offset) }.map(\.element)
+        var kept: [PlacementTask] = []
+        var best: Placement?
+        var unavailable: [String: String] = [:]
+        for task in order {
+            if let tooLarge = Set(task.graph.nodes.map(\.module)).sorted().first(where: { (memory[$0] ?? 0) > largestDevice }) {
+                unavailable[task.id] = "\(tooLarge) (\(memory[tooLarge] ?? 0) bytes) fits on no online device"
+                continue
+            }
+            do throws(PlacementError) {
+                best = try solve(kept + [task])
+                kept.append(task)
+            } catch {
+                unavailable[task.id] = "its modules do not fit on the online devices next to the other tasks: \(error.message)"
+            }
+        }
+        guard let best else {
+            return (nil, Dictionary(uniqueKeysWithValues: problem.tasks.map { ($0.id, unavailable[$0.id] ?? fullError.message) }))
+        }
+        return (best, unavailable)
     }
 
     /// Replaces the device's speed by the measured one when it drifted past the policy's threshold.

@@ -1,0 +1,66 @@
+import Catalog
+import Foundation
+
+/// The ``ModuleCost`` of every distinct module of a catalog: built-ins cost ``ModuleCost/builtin``;
+/// ONNX modules come from the cache in the models folder, and those missing are measured (one fresh
+/// child process each) and added to it.
+public enum CatalogCosts {
+    /// Measures one ONNX module (its manifest): its memory, the p50 of one model run, and the
+    /// speed of the measuring process in the device agents' calibration (GFLOP/s).
+    public typealias Measure = @Sendable (ModuleManifest) async throws -> ModuleCostProbe.Measurement
+
+    /// Costs by *shared* module id (``ModuleCatalog/sharedID``), and whether anything was measured.
+    public static func resolve(
+        catalog: ModuleCatalog, modelsDirectory: String, measure: Measure
+    ) async throws -> (costs: [String: ModuleCost], measured: [String]) {
+        var cache = ModuleCostCache.load(fromModels: modelsDirectory) ?? ModuleCostCache()
+        var costs: [String: ModuleCost] = [:]
+        var measured: [String] = []
+        for module in catalog.modules where catalog.sharedID[module.id] == module.id {
+            guard module.kind == .onnx else {
+                costs[module.id] = .builtin
+                continue
+            }
+            if let cached = cache.modules[module.digest] {
+                costs[module.id] = cached
+                continue
+            }
+            let measurement = try await measure(module)
+            let runs = ModuleCostProbe.modelRunsPerInvocation(driver: module.driver)
+            let cost = ModuleCost.measured(
+                residentBytes: measurement.residentBytes, p50Ms: measurement.p50Ms.map { $0 * runs },
+                referenceGflops: measurement.referenceGflops)
+            cache.modules[module.digest] = cost
+            costs[module.id] = cost
+            measured.append(module.id)
+        }
+        if !measured.isEmpty { cache.save(toModels: modelsDirectory) }
+        return (costs, measured)
+    }
+
+    /// ``resolve(catalog:modelsDirectory:measure:)`` measuring in children of `executable`
+    /// (`s2m3 planner --measure-module FILE [--runtime-warm-up TINY]`), off the cooperative pool.
+    public static func resolveMeasuringInChildren(
+        catalog: ModuleCatalog, modelsDirectory: String, executable: String = "/proc/self/exe", runtimeWarmUpModel: String?
+    ) async throws -> (costs: [String: ModuleCost], measured: [String]) {
+        try await resolve(catalog: catalog, modelsDirectory: modelsDirectory) { module in
+            let arguments = ["planner", "--measure-module", module.filePath ?? ""]
+                + (runtimeWarmUpModel.map { ["--runtime-warm-up", $0] } ?? [])
+            return try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async {
+                        continuation.resume(with: Result { () throws(CatalogError) in
+                        try ModuleCostProbe.measureInChildProcess(executable: executable, arguments: arguments, module: module.id)
+                    })
+                }
+            }
+        }
+    }
+
+    /// The tiny model that starts ONNX Runtime before a measurement (so its start-up is not
+    /// charged to the module): `<cache>/onnxruntime-datasets/mul_1.onnx` next to the models folder.
+    public static func runtimeWarmUpModel(modelsDirectory: String) -> String? {
+        let path = ((modelsDirectory as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("onnxruntime-datasets/mul_1.onnx")
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+}

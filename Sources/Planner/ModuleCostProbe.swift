@@ -1,0 +1,109 @@
+import Catalog
+import Foundation
+import Inference
+
+/// Measures a module's ``ModuleCost`` in a fresh process: the resident memory its loading adds
+/// (``ModuleMemoryProbe``, after a tiny model has started ONNX Runtime) and the median time of a
+/// few runs on synthetic inputs (zeros shaped by the model's own interface; a symbolic dimension is
+/// 1 when it leads, else 32). A module that cannot run on zeros (e.g. one that checks a sample
+/// rate input) gets no timing, and its compute is estimated from its memory.
+///
+/// GFLOP = p50 × the speed the same child measures with the device agents' own calibration (a
+/// matrix multiply in ONNX Runtime on one thread), so that a device's announced `computeGflops`
+/// predicts the module's time on it, and the planner's drift calibration agrees.
+public enum ModuleCostProbe {
+    public struct Measurement: Sendable, Hashable {
+        public var residentBytes: Int
+        /// Median of one model run, ms (nil: the model does not run on synthetic inputs).
+        public var p50Ms: Double?
+        /// The measuring process's speed in the device agents' calibration, GFLOP/s.
+        public var referenceGflops: Double
+        public init(residentBytes: Int, p50Ms: Double?, referenceGflops: Double) {
+            self.residentBytes = residentBytes
+            self.p50Ms = p50Ms
+            self.referenceGflops = referenceGflops
+        }
+    }
+
+    /// Speed assumed when none was measured (the placeholder device of ``CatalogPlacement``).
+    public static let referenceGflops = 50.0
+
+    /// Model runs one invocation costs, in runs on synthetic inputs: `whisper-greedy` decodes
+    /// token by token (about 12 steps for a short sentence or command, most of them shorter than
+    /// the 32-token synthetic run), measured here as about 4 such runs; every other driver runs the
+    /// model once.
+    public static func modelRunsPerInvocation(driver: String?) -> Double {
+        driver == "whisper-greedy" ? 4 : 1
+    }
+    /// Timed runs after one untimed.
+    static let runs = 5
+
+    /// Measures in this process and returns `(residentBytes, p50Ms)`; `p50Ms` nil when a run failed.
+    public static func measureHere(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> (Int, Double?) {
+        var keep: InferenceSession?
+        if let runtimeWarmUpModel { keep = try await InferenceSession.load(modelPath: runtimeWarmUpModel) }
+        let (session, bytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
+        defer { withExtendedLifetime((session, keep)) {} }
+        guard let inputs = try? syntheticInputs(session.inputs) else { return (bytes, nil) }
+        do {
+            _ = try await session.run(inputs: inputs)
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let start = ContinuousClock.now
+                _ = try await session.run(inputs: inputs)
+                let elapsed = ContinuousClock.now - start
+                times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+            return (bytes, times.sorted()[times.count / 2])
+        } catch {
+            return (bytes, nil)
+        }
+    }
+
+    /// Zeros for every input; symbolic dimensions become 1 (leading) or 32.
+    static func syntheticInputs(_ specs: [TensorSpec]) throws(InferenceError) -> [String: Tensor] {
+        var inputs: [String: Tensor] = [:]
+        for spec in specs {
+            let shape = spec.shape.enumerated().map { index, size in size ?? (index == 0 ? 1 : 32) }
+            let count = shape.reduce(1, *)
+            switch spec.elementType {
+            case .float32: inputs[spec.name] = try Tensor(float32: Array(repeating: 0, count: count), shape: shape)
+            case .int64: inputs[spec.name] = try Tensor(int64: Array(repeating: 0, count: count), shape: shape)
+            case .int32: inputs[spec.name] = try Tensor(int32: Array(repeating: 0, count: count), shape: shape)
+            case .uint8: inputs[spec.name] = try Tensor(uint8: Array(repeating: 0, count: count), shape: shape)
+            case .bool: inputs[spec.name] = try Tensor(bool: Array(repeating: false, count: count), shape: shape)
+            default: throw InferenceError(.unsupportedType, "no synthetic value for input \(spec.name)")
+            }
+        }
+        return inputs
+    }
+
+    /// Runs `executable arguments…` (normally `s2m3 planner --measure-module FILE`), which prints
+    /// `residentBytes p50Ms referenceGflops` (p50 `-` when not timed) as its last line. Blocks the
+    /// calling thread.
+    public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> Measurement {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            throw CatalogError(.invalidModule, entry: module, "cannot start \(executable) to measure the module: \(error)")
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let fields = (text.split(whereSeparator: \.isNewline).last ?? "").split(separator: " ")
+        guard process.terminationStatus == 0, fields.count == 3, let bytes = Int(fields[0]), let speed = Double(fields[2]), speed > 0 else {
+            throw CatalogError(
+                .invalidModule, entry: module,
+                "measuring the module failed (exit \(process.terminationStatus)): "
+                    + (errorText.split(whereSeparator: \.isNewline).first.map(String.init) ?? (text.isEmpty ? "no output" : text)))
+        }
+        return Measurement(residentBytes: bytes, p50Ms: Double(fields[1]), referenceGflops: speed)
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Planner
+import S2M3Core
+
+/// The text `s2m3 up` prints: device budgets, where each module went, the memory saved by sharing,
+/// and how to send a request.
+enum ClusterReport {
+    static func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+    /// Memory budget for each of `devices` devices: room for the largest module and a fair share of
+    /// the total with slack for packing (×1.5 / N, the largest ×1.25), but less than the total, so
+    /// that no single device can hold every module while all of them together can.
+    static func deviceBudget(total: Int, largest: Int, devices: Int) -> Int {
+        let share = Int((Double(total) * 1.5 / Double(max(devices, 1))).rounded(.up))
+        let budget = max(share, Int((Double(largest) * 1.25).rounded(.up)))
+        return devices > 1 ? min(budget, total - 1) : budget
+    }
+
+    static func catalogLine(_ cluster: ClusterCatalog) -> String {
+        let (total, largest) = cluster.placement.moduleMemory
+        let largestID = cluster.placement.instance.modules.max { $0.memoryBytes < $1.memoryBytes }?.id ?? "-"
+        let onnx = cluster.placement.instance.modules.filter { $0.memoryBytes > 0 }.count
+        return "catalog: \(cluster.catalogPath), \(cluster.placement.instance.modules.count) distinct modules (\(onnx) with weights), "
+            + "\(cluster.catalog.tasks.count) tasks; module memory \(mib(total)) in all, largest \(largestID) \(mib(largest))"
+            + (cluster.measured.isEmpty ? " (cached figures)" : " (measured \(cluster.measured.count) modules now, cached in \(ModuleCostCache.path(inModels: cluster.modelsDirectory)))")
+    }
+
+    static func placement(plan: PlanMessage, cluster: ClusterCatalog, budget: Int) -> String {
+        let memory = Dictionary(cluster.placement.instance.modules.map { ($0.id, $0.memoryBytes) }, uniquingKeysWith: { a, _ in a })
+        var lines = ["placement (plan epoch \(plan.epoch), \(plan.algorithm), objective \(String(format: "%.1f", plan.objectiveMs)) ms"
+            + (plan.provenOptimal ? ", proven optimal" : "") + "):"]
+        for device in plan.devices {
+            let hosted = plan.placement.filter { $0.value.contains(device) }.keys.sorted()
+            let used = hosted.reduce(0) { $0 + (memory[$1] ?? 0) }
+            let weighted = hosted.filter { (memory[$0] ?? 0) > 0 }
+            let builtins = hosted.count - weighted.count
+            lines.append("  \(device): \(mib(used)) of \(mib(budget)): " + weighted.joined(separator: ", ")
+                + (builtins > 0 ? (weighted.isEmpty ? "" : " + ") + "\(builtins) built-ins" : ""))
+        }
+        for task in cluster.catalog.tasks {
+            if let reason = plan.unavailableTasks?[task.id] {
+                lines.append("  \(task.id): unavailable (\(reason))")
+            } else if let latency = plan.predictedLatencyMs[task.id] {
+                let devices = Set((plan.routes[task.id] ?? [:]).values.compactMap(\.first)).sorted()
+                lines.append("  \(task.id): on \(devices.joined(separator: ", ")), predicted \(String(format: "%.1f", latency)) ms")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func sharing(_ report: SharingReport) -> String {
+        var lines = ["memory saved by sharing: \(mib(report.unsharedBytes)) without sharing (a model per task), "
+            + "\(mib(report.sharedBytes)) with, \(String(format: "%.1f", report.savingPercent)) % saved"]
+        for row in report.tasks {
+            lines.append("  \(row.task): \(mib(row.unsharedBytes)) → \(mib(row.sharedBytes)) (\(String(format: "%.1f", row.savingPercent)) %), shares "
+                + (row.sharedWith.isEmpty ? "nothing" : row.sharedWith.keys.sorted().joined(separator: ", ")))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func howToRequest(host: String, port: Int, root: String) -> String {
+        """
+        send a request (from another terminal):
+          s2m3 request classify-image --image photo.jpg --broker \(host):\(port)
+          s2m3 demo --broker \(host):\(port)
+          mosquitto_sub -V mqttv5 -h \(host) -p \(port) -t '\(root)/results/+' -t '\(root)/errors/+' -C 1 &
+          mosquitto_pub -V mqttv5 -h \(host) -p \(port) -q 1 -t '\(root)/requests/classify-image' -f photo.jpg -D publish content-type image/jpeg
+        """
+    }
+}
+
+/// A memory size as given on the command line: bytes, or a number with B, KB, MB, GB (10³) or
+/// KiB, MiB, GiB (2¹⁰).
+struct MemoryBudgetArgument: ExpressibleByArgument, Sendable {
+    let bytes: Int
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces)
+        let digits = text.prefix { $0.isNumber || $0 == "." }
+        let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let scale: Double
+        switch unit {
+        case "", "b": scale = 1
+        case "k", "kb": scale = 1e3
+        case "m", "mb": scale = 1e6
+        case "g", "gb": scale = 1e9
+        case "kib": scale = 1024
+        case "mib": scale = 1_048_576
+        case "gib": scale = 1_073_741_824
+        default: return nil
+        }
+        guard let value = Double(digits), value > 0 else { return nil }
+        bytes = Int((value * scale).rounded())
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import MQTTBus
+import S2M3Core
+
+/// `s2m3 demo`: sends the fixtures' photos, speech and page through every task of a running
+/// cluster (`s2m3 up` prints the broker) and prints each result with its timeline.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Send real photos, speech and text through every task of a running cluster and print the results."
+    )
+
+    @Option(help: "Broker address, host:port (s2m3 up prints it).")
+    var broker: String = "127.0.0.1:1883"
+
+    @Option(help: "Topic root.")
+    var root: String = Topics.defaultRoot
+
+    @Option(help: "Folder of the demo inputs (default: ${S2M3_CACHE:-.cache}/fixtures).")
+    var fixtures: String?
+
+    @Option(help: "Seconds to wait for each answer.")
+    var timeout: Double = 30
+
+    func run() async throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        let runner = DemoRunner(
+            endpoint: try MQTTEndpoint(parsing: broker), root: root, fixtures: fixtures ?? DemoRunner.defaultFixtures,
+            timeout: .milliseconds(Int(timeout * 1000)))
+        guard await runner.run() else { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import LocalBroker
+import Logging
+import MQTTBus
+import S2M3Core
+
+/// One run of `s2m3 up` once the broker is there: starts the services, waits until the cluster is
+/// ready, prints the report, serves (or runs the demo), and stops the services.
+struct UpSession {
+    let cluster: ClusterCatalog
+    let endpoint: MQTTEndpoint
+    let root: String
+    let devices: Int
+    let budget: Int
+    let logDirectory: String
+    let readyTimeout: Duration
+    let mosquitto: MosquittoProcess?
+    let signals: ShutdownSignals
+
+    private enum Event: Sendable {
+        case ready(ClusterReadiness.Snapshot)
+        case signal(String)
+        case childExited(String, Int32?, String)
+        case brokerExited(Int32?)
+        case demoFinished(Bool)
+    }
+
+    var deviceIDs: [String] { (1...devices).map { "box-\($0)" } }
+
+    /// Returns nil when it ended as asked (a signal, or a demo that answered everything), else why not.
+    func run(demo: Bool) async -> String? {
+        let processes: ClusterProcesses
+        do {
+            processes = try ClusterProcesses(executable: ClusterProcesses.currentExecutable, logDirectory: logDirectory)
+            try startServices(processes)
+        } catch {
+            return "cannot start the services: \(error)"
+        }
+        let failure = await serve(processes, demo: demo)
+        print("s2m3 up: stopping \(processes.all.count) services")
+        fflush(nil)
+        let killed = await processes.stopAll()
+        print("s2m3 up: services stopped" + (killed.isEmpty ? "" : " (\(killed.joined(separator: ", ")) needed SIGKILL)"))
+        return failure
+    }
+
+    private func startServices(_ processes: ClusterProcesses) throws {
+        let common = ["--broker", endpoint.description, "--root", root]
+        let catalog = ["--catalog", cluster.catalogPath, "--models", cluster.modelsDirectory]
+        var started: [String] = []
+        let planner = try processes.start("planner", ["planner"] + common + catalog)
+        started.append("planner (pid \(planner.process.processIdentifier))")
+        let aggregator = try processes.start("agg-1", ["aggregator", "--id", "agg-1"] + common + catalog)
+        started.append("aggregator agg-1 (pid \(aggregator.process.processIdentifier))")
+        for id in deviceIDs {
+            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common + catalog)
+            started.append("\(id) (pid \(device.process.processIdentifier))")
+        }
+        print("services: " + started.joined(separator: ", "))
+        print("logs: \(logDirectory)")
+        fflush(nil)
+    }
+
+    private func serve(_ processes: ClusterProcesses, demo: Bool) async -> String? {
+        var logger = Logger(label: "s2m3.up")
+        logger.logLevel = .warning
+        let watcher = MQTTConnection(
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-up-\(getpid())"), logger: logger)
+        defer { Task { await watcher.disconnect() } }
+        let topics = Topics(root: root)
+        do {
+            try await watcher.connect()
+            try await watcher.subscribe(topics.plan)
+            try await watcher.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+        } catch {
+            return "cannot follow the cluster on the broker: \(error)"
+        }
+        let readiness = ClusterReadiness(topics: topics, devices: deviceIDs)
+        let messages = watcher.messages
+        let timeout = readyTimeout
+        let first = await race(processes) {
+            .ready(await readiness.wait(messages: messages, timeout: timeout) { print("  \($0)"); fflush(nil) })
+        }
+        switch first {
+        case .ready(let snapshot):
+            guard snapshot.isReady(devices: deviceIDs) else { return notReady(snapshot) }
+            report(snapshot)
+        case .signal(let name):
+            return name == "SIGTERM" || name == "SIGINT" ? nil : "stopped by \(name)"
+        case .childExited(let name, let status, let log):
+            return "\(name) exited during start-up (status \(status ?? -1)); its log:\n\(log)"
+        case .brokerExited(let status):
+            return "the broker exited (status \(status ?? -1))"
+        case .demoFinished:
+            return nil
+        }
+        // Serving: report children that die, until a signal (or the demo's end).
+        var reported = Set<String>()
+        while true {
+            let event = await race(processes, excluding: reported) {
+                if demo {
+                    return .demoFinished(await DemoRunner(endpoint: endpoint, root: root).run())
+                }
+                return .signal(await signals.next())
+            }
+            switch event {
+            case .signal(let name):
+                print("s2m3 up: \(name)")
+                return nil
+            case .demoFinished(let ok):
+                return ok ? nil : "the demo did not answer every task"
+            case .childExited(let name, let status, let log):
+                reported.insert(name)
+                print("s2m3 up: \(name) exited unexpectedly (status \(status ?? -1)); its log ends:\n\(log)")
+                fflush(nil)
+                if reported.count == processes.all.count { return "every service exited" }
+            case .brokerExited(let status):
+                return "the broker exited unexpectedly (status \(status ?? -1)); its log:\n\(mosquitto?.logTail() ?? "")"
+            case .ready:
+                continue
+            }
+        }
+    }
+
+    /// The first of: `main`, a signal, a child's exit (not in `excluding`), the broker's exit.
+    private func race(
+        _ processes: ClusterProcesses, excluding: Set<String> = [], _ main: @escaping @Sendable () async -> Event
+    ) async -> Event {
+        await withTaskGroup(of: Event?.self) { group in
+            group.addTask { await main() }
+            group.addTask { .signal(await signals.next()) }
+            group.addTask {
+                guard let (member, status) = await processes.firstUnexpectedExit(excluding: excluding) else { return nil }
+                return .childExited(member.name, status, ClusterProcesses.logTail(member.logPath))
+            }
+            if let mosquitto {
+                group.addTask {
+                    let status = await mosquitto.waitUntilExit()
+                    return Task.isCancelled ? nil : .brokerExited(status)
+                }
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let next { return next }
+            }
+            return .signal("end")
+        }
+    }
+
+    private func report(_ snapshot: ClusterReadiness.Snapshot) {
+        guard let plan = snapshot.plan else { return }
+        func seconds(_ duration: Duration?) -> String {
+            guard let duration else { return "-" }
+            return String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        }
+        print("ready: plan for all \(devices) devices after \(seconds(snapshot.planAfter)), every device applied it after \(seconds(snapshot.readyAfter))")
+        print(ClusterReport.placement(plan: plan, cluster: cluster, budget: budget))
+        print(ClusterReport.sharing(cluster.sharing))
+        print("broker: mqtt://\(endpoint) root \(root)")
+        print(ClusterReport.howToRequest(host: endpoint.host, port: endpoint.port, root: root))
+        print("Ctrl-C stops the cluster.")
+        fflush(nil)
+    }
+
+    private func notReady(_ snapshot: ClusterReadiness.Snapshot) -> String {
+        var problems: [String] = []
+        if let plan = snapshot.plan {
+            let missing = Set(deviceIDs).subtracting(plan.devices).sorted()
+            if !missing.isEmpty { problems.append("the latest plan (epoch \(plan.epoch)) lacks \(missing.joined(separator: ", "))") }
+            for id in deviceIDs where snapshot.assignments[id]?.epoch != plan.epoch || snapshot.assignments[id]?.status != .applied {
+                let seen = snapshot.assignments[id].map { "epoch \($0.epoch) \($0.status.rawValue)" + ($0.reason.map { ": \($0)" } ?? "") }
+                problems.append("\(id): " + (seen ?? (snapshot.telemetry[id] == nil ? "no telemetry" : "no assignment report")))
+            }
+        } else {
+            problems.append("no plan was published")
+        }
+        return "the cluster was not ready after \(readyTimeout): " + problems.joined(separator: "; ") + " (logs in \(logDirectory))"
+    }
+}
