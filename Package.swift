@@ -123,6 +123,14 @@ let package = Package(
                 "Preprocessing", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // End to end: `s2m3 up` as a process, real models (Tests/ClusterTests).
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: [
+                "TestSupport", "Runtime", "Catalog", "S2M3Core", "S2M3Client", "MQTTBus", "LocalBroker", "Inference",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference", "Preprocessing", "TextReading"]),
     ]

@@ -15,3 +15,18 @@ public enum TestPaths {
         return repository.appendingPathComponent(".cache")
     }
 }
+
+extension TestPaths {
+    /// The `s2m3` executable built next to the running test bundle (or `$S2M3_EXECUTABLE`).
+    public static var s2m3Executable: String {
+        get throws {
+            if let given = ProcessInfo.processInfo.environment["S2M3_EXECUTABLE"] { return given }
+            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("s2m3").path
+            guard FileManager.default.isExecutableFile(atPath: candidate) else {
+                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidate])
+            }
+            return candidate
+        }
+    }
+}
