@@ -76,9 +76,13 @@ struct ClusterTests {
         }
     }
 
-    /// Whether two timeline entries' spans (sent → answered, at the aggregator) overlap.
-    static func overlap(_ a: TaskTimelineEntry, _ b: TaskTimelineEntry) -> Bool {
-        max(a.startMs, b.startMs) < min(a.endMs, b.endMs)
+    /// From the first invocation sent to the last answer received, over a branch's nodes (ms).
+    static func span(_ result: TaskResult, _ nodes: [String]) throws -> ClosedRange<Double> {
+        let entries = result.timeline.filter { nodes.contains($0.node) }
+        guard let start = entries.map(\.startMs).min(), let end = entries.map(\.endMs).max() else {
+            throw ClusterTestError("\(result.task): no timeline entries for \(nodes)")
+        }
+        return start...end
     }
 
     @Test("every task answers like the one-process runner; parallel branches overlap on different devices")
@@ -94,17 +98,18 @@ struct ClusterTests {
                 Self.expectSame(result, try #require(expected[task]))
                 #expect(result.timeline.count >= result.outputs.count)
                 for entry in result.timeline { #expect(entry.endMs >= entry.startMs && entry.device.hasPrefix("box-")) }
-                // Branches: image vs text, image vs audio.
-                let branches: (String, String)? = switch task {
-                case "match-image-text": ("trunk", "embeddings")
-                case "describe-scene": ("trunk", "encoder")
+                // Branches: image vs text, image vs audio; the heaviest node of each names the device.
+                let branches: ([String], [String])? = switch task {
+                case "match-image-text": (["pixels", "trunk", "logits"], ["tokens", "embeddings"])
+                case "describe-scene": (["pixels", "trunk", "logits", "top"], ["samples", "vad", "mel", "encoder", "decoder", "transcript"])
                 default: nil
                 }
                 if let (left, right) = branches {
-                    let a = try #require(result.timeline.first { $0.node == left })
-                    let b = try #require(result.timeline.first { $0.node == right })
-                    #expect(Self.overlap(a, b), "\(task): \(left) \(a.startMs)–\(a.endMs) and \(right) \(b.startMs)–\(b.endMs) should overlap")
-                    #expect(a.device != b.device, "\(task): \(left) and \(right) both ran on \(a.device)")
+                    let a = try Self.span(result, left), b = try Self.span(result, right)
+                    #expect(max(a.lowerBound, b.lowerBound) < min(a.upperBound, b.upperBound), "\(task): branches \(a) and \(b) should overlap")
+                    let heavy = try #require(result.timeline.first { $0.node == "trunk" })
+                    let other = try #require(result.timeline.first { $0.node == (task == "match-image-text" ? "embeddings" : "encoder") })
+                    #expect(heavy.device != other.device, "\(task): \(heavy.node) and \(other.node) both ran on \(heavy.device)")
                 }
             }
             await client.close()
@@ -114,4 +119,133 @@ struct ClusterTests {
         }
         await cluster.stop()
     }
+}
+
+extension ClusterTests {
+    @Test("mosquitto_pub/sub complete a request; bad requests get clear errors and the cluster keeps serving")
+    func externalClientAndBadRequests() async throws {
+        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB"])
+        do {
+            let photo = try Self.file("chelsea.jpg")
+            let answer = try await ExternalClient.request(
+                cluster.endpoint, task: "classify-image", payload: photo, contentType: "image/jpeg", id: "ext-ok")
+            #expect(answer["schema"] as? String == "s2m3.task-result/1")
+            let top = (answer["outputs"] as? [String: Any])?["top"] as? [String: Any]
+            let labels = top?["labels"] as? [[String: Any]]
+            #expect(labels?.first?["label"] as? String == "Egyptian cat", "\(answer)")
+
+            var corrupt = Array(photo.prefix(2000))
+            for index in stride(from: 700, to: corrupt.count, by: 3) { corrupt[index] = 0x55 }
+            let json = { (text: String) in Array(text.utf8) }
+            let bad: [(String, [UInt8], String?, String)] = [
+                ("classify-image", [0x00, 0x01, 0x02, 0xFF, 0x13], nil, "malformed-request"),
+                ("no-such-task", photo, "image/jpeg", "unknown-task"),
+                ("match-image-text", json(#"{"schema":"s2m3.task-request/1","inputs":{"texts":["a cat"]}}"#), "application/json", "missing-input"),
+                ("classify-image", corrupt, "image/jpeg", "bad-input"),
+                ("classify-image", [UInt8](repeating: 0x41, count: 17 << 20), "text/plain", "payload-too-large"),
+                ("transcribe", json("not a wav file"), "audio/wav", "bad-input"),
+            ]
+            for (index, (task, payload, contentType, code)) in bad.enumerated() {
+                let error = try await ExternalClient.request(
+                    cluster.endpoint, task: task, payload: payload, contentType: contentType, id: "ext-bad-\(index)")
+                #expect(error["schema"] as? String == "s2m3.task-error/1", "\(task) \(code): \(error)")
+                #expect(error["code"] as? String == code, "\(task): \(error)")
+                #expect(((error["reason"] as? String) ?? "").count > 10, "\(task): the reason says what was wrong")
+            }
+            // Still serving.
+            let client = try await cluster.client()
+            let result = try await client.request(task: "classify-image", inputs: ["image": try Self.image("coffee.jpg")], timeout: .seconds(60))
+            guard case .labels(let labels)? = result.outputs["top"] else { throw ClusterTestError("no labels: \(result)") }
+            #expect(labels.first?.label == "espresso")
+            await client.close()
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    @Test("a device killed while requests flow: every request is answered exactly once")
+    func deviceKilledWhileRequestsFlow() async throws {
+        let cluster = try await LocalCluster(["--devices", "3", "--device-memory", "400MB"])
+        do {
+            let plan = try await cluster.plan()
+            let victim = try #require(plan.placement["effnet-lite0-trunk"]?.first, "effnet-lite0-trunk is placed")
+            let pid = try #require(cluster.pids[victim], "up printed \(victim)'s pid: \(cluster.pids)")
+
+            // Everything the aggregator publishes, counted by request id.
+            let watcher = cluster.connection("cluster-test-watch")
+            try await watcher.connect()
+            let messages = watcher.messages
+            let topics = Topics()
+            try await watcher.subscribe(topics.results("+"))
+            try await watcher.subscribe(topics.errors("+"))
+            let counter = Task {
+                var results: [String: Int] = [:], errors: [String: String] = [:]
+                for await message in messages {
+                    let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]
+                    guard let id = object?["requestId"] as? String else { continue }
+                    if object?["schema"] as? String == TaskResult.schema {
+                        results[id, default: 0] += 1
+                    } else {
+                        errors[id] = "\(object?["code"] ?? "?"): \(object?["reason"] ?? "")"
+                    }
+                }
+                return (results, errors)
+            }
+
+            let client = try await cluster.client()
+            let image = try Self.image("chelsea.jpg")
+            let total = 24
+            let answered = LockedCounter()
+            let killer = Task {
+                while answered.value < 6 { try await Task.sleep(for: .milliseconds(20)) }
+                kill(pid, SIGKILL)
+            }
+            let ids = (0..<total).map { "kill-\($0)" }
+            let outcomes = await withTaskGroup(of: (String, String?).self) { group in
+                for lane in 0..<3 {
+                    group.addTask {
+                        var failures: [String] = []
+                        for index in stride(from: lane, to: total, by: 3) {
+                            let task = index % 2 == 0 ? "classify-image" : "match-image-text"
+                            let inputs: [String: TaskInput] = task == "classify-image"
+                                ? ["image": image] : ["image": image, "texts": .texts(["a cat", "a dog", "a car"])]
+                            do {
+                                _ = try await client.request(task: task, inputs: inputs, timeout: .seconds(60), requestID: ids[index])
+                            } catch {
+                                failures.append("\(ids[index]): \(error)")
+                            }
+                            answered.increment()
+                        }
+                        return ("lane-\(lane)", failures.isEmpty ? nil : failures.joined(separator: "; "))
+                    }
+                }
+                var outcomes: [(String, String?)] = []
+                for await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            try await killer.value
+            for (lane, failure) in outcomes { #expect(failure == nil, "\(lane): \(failure ?? "")") }
+            try await Task.sleep(for: .seconds(3))  // a duplicate would arrive by now
+            await watcher.disconnect()
+            let (results, errors) = await counter.value
+            #expect(errors.isEmpty, "errors: \(errors)")
+            for id in ids { #expect(results[id] == 1, "\(id) answered \(results[id] ?? 0) times") }
+            #expect(results.values.reduce(0, +) == total)
+            await client.close()
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+}
+
+/// A counter shared by test tasks.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }
