@@ -5,7 +5,8 @@ import Foundation
 public struct ModuleCost: Sendable, Hashable, Codable {
     /// Resident memory added by loading the module (no warm-up run), bytes. Built-ins: 0.
     public var residentBytes: Int
-    /// Median time of one run on synthetic inputs on the measuring machine, ms (nil: not measured).
+    /// Median time of one invocation on synthetic inputs on the measuring machine, ms: one model run
+    /// × ``ModuleCostProbe/modelRunsPerInvocation(driver:)`` (nil: not measured).
     public var p50Ms: Double?
     /// Compute per invocation, GFLOP: `p50Ms` × the reference speed, or an estimate from the
     /// memory (2 FLOP per 4-byte parameter) when the module could not be run on synthetic inputs.

@@ -36,8 +36,9 @@ enum ClusterReport {
             let used = hosted.reduce(0) { $0 + (memory[$1] ?? 0) }
             let weighted = hosted.filter { (memory[$0] ?? 0) > 0 }
             let builtins = hosted.count - weighted.count
-            lines.append("  \(device): \(mib(used)) of \(mib(budget)): " + weighted.joined(separator: ", ")
-                + (builtins > 0 ? (weighted.isEmpty ? "" : " + ") + "\(builtins) built-ins" : ""))
+            let what = weighted.joined(separator: ", ")
+                + (builtins > 0 ? (weighted.isEmpty ? "" : " + ") + "\(builtins) built-ins" : "")
+            lines.append("  \(device): \(mib(used)) of \(mib(budget)): " + (what.isEmpty ? "nothing" : what))
         }
         for task in cluster.catalog.tasks {
             if let reason = plan.unavailableTasks?[task.id] {

@@ -94,7 +94,9 @@ struct UpSession {
         case .demoFinished:
             return nil
         }
-        // Serving: report children that die, until a signal (or the demo's end).
+        // Serving: report re-plans and children that die, until a signal (or the demo's end).
+        let planWatch = Task { await reportPlanChanges(after: first, logger: logger) }
+        defer { planWatch.cancel() }
         var reported = Set<String>()
         while true {
             let event = await race(processes, excluding: reported) {
@@ -144,6 +146,29 @@ struct UpSession {
                 if let next { return next }
             }
             return .signal("end")
+        }
+    }
+
+    /// Prints each new plan whose placement or unavailable tasks differ from the last one printed.
+    private func reportPlanChanges(after first: Event, logger: Logger) async {
+        guard case .ready(let snapshot) = first, var last = snapshot.plan else { return }
+        let connection = MQTTConnection(
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-up-plans-\(getpid())"), logger: logger)
+        defer { Task { await connection.disconnect() } }
+        do {
+            try await connection.connect()
+            let messages = connection.messages
+            try await connection.subscribe(Topics(root: root).plan)
+            for await message in messages where !message.payload.isEmpty {
+                guard let plan = try? PlanMessage(json: message.payload), plan.epoch > last.epoch else { continue }
+                defer { last = plan }
+                guard plan.placement != last.placement || plan.unavailableTasks != last.unavailableTasks else { continue }
+                print("s2m3 up: re-planned (epoch \(plan.epoch)) for \(plan.devices.joined(separator: ", "))")
+                print(ClusterReport.placement(plan: plan, cluster: cluster, budget: budget))
+                fflush(nil)
+            }
+        } catch {
+            print("s2m3 up: cannot follow the plan any more: \(error)")
         }
     }
 

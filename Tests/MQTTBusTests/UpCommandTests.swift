@@ -5,7 +5,7 @@ import Testing
 
 /// `s2m3 up` as a real process with real children: broker, planner, aggregator and three device
 /// agents. It reaches a plan that every device applied and in which no device holds every module;
-/// a device killed meanwhile is reported; SIGTERM stops every child and the broker; SIGKILL of `up`
+/// `s2m3 demo` gets an answer to each of its requests; a device killed meanwhile is reported; SIGTERM stops every child and the broker; SIGKILL of `up`
 /// leaves no broker and no service behind.
 @Suite("s2m3 up", .serialized)
 struct UpCommandTests {
@@ -105,6 +105,19 @@ struct UpCommandTests {
         }
         #expect(plan["unavailableTasks"] == nil, "every task is served: \(plan["unavailableTasks"] ?? "")")
         for pid in up.pids.values { #expect(Self.isRunning(pid)) }
+
+        // The demo answers every request of every task through the cluster.
+        let demo = try ChildProcess.spawn(
+            try BusTest.s2m3Executable, ["demo", "--broker", up.endpoint.description, "--timeout", "120"], stdout: .pipe, stderr: .null)
+        let demoLines = demo.outputLines()
+        let demoOutput = try await within(.seconds(600), "s2m3 demo to finish") {
+            var lines: [String] = []
+            for await line in demoLines { lines.append(line) }
+            return lines
+        }
+        #expect(await demo.waitUntilExit() == 0, "\(demoOutput.joined(separator: "\n"))")
+        #expect(demoOutput.contains("demo: 10 of 10 requests answered"))
+        #expect(demoOutput.contains { $0.contains("top: Egyptian cat") }, "chelsea.jpg is classified as a cat")
 
         // A device that dies is reported, and `up` keeps serving.
         let box3 = try #require(up.pids["box-3"])

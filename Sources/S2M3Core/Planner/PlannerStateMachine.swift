@@ -166,8 +166,7 @@ public struct PlannerStateMachine: Sendable {
         }
         let solved = Self.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts)
         guard let placement = solved.placement else { return unavailablePlan(solved.unavailable) }
-        let moves = placement.loads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .load) }
-            + placement.unloads.map { PlanMessage.Move(module: $0.module, device: $0.device, action: .unload) }
+        let moves = Self.moves(from: previousHosts, to: placement.hosts)
         return PlanMessage(
             epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
             placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
@@ -177,19 +176,40 @@ public struct PlannerStateMachine: Sendable {
             unavailableTasks: solved.unavailable.isEmpty ? nil : solved.unavailable)
     }
 
-    /// Solves for every task; when that fails, serves as many as fit: tasks are added one at a
-    /// time, those needing the least module memory first, and a task is kept only if the tasks
-    /// kept so far still have a placement with it. The rest are unavailable, with the reason.
-    /// `placement` is nil when no task fits.
+    /// Module copies to load and to unload going from `previous` (hosts on the live devices; nil
+    /// for the first plan, which lists no moves) to `hosts`, loads first, each sorted.
+    static func moves(from previous: [String: [String]]?, to hosts: [String: [String]]) -> [PlanMessage.Move] {
+        guard let previous else { return [] }
+        func copies(_ placement: [String: [String]]) -> Set<Placement.ModuleOnDevice> {
+            Set(placement.flatMap { module, devices in devices.map { Placement.ModuleOnDevice(module: module, device: $0) } })
+        }
+        let before = copies(previous)
+        let after = copies(hosts)
+        return after.subtracting(before).sorted().map { PlanMessage.Move(module: $0.module, device: $0.device, action: .load) }
+            + before.subtracting(after).sorted().map { PlanMessage.Move(module: $0.module, device: $0.device, action: .unload) }
+    }
+
+    /// Solves for every task (keeping modules where they were, else afresh); when that fails,
+    /// serves as many as fit: tasks are added one at a time, those needing the least module memory
+    /// first, and a task is kept only if the tasks kept so far still have a placement with it. The
+    /// rest are unavailable, with the reason. `placement` is nil when no task fits.
     static func solveServingMost(
         _ problem: PlacementInstance, algorithm: PlacementAlgorithm, previousHosts: [String: [String]]?
     ) -> (placement: Placement?, unavailable: [String: String]) {
+        // Keeping modules where they were first; if that cannot serve the tasks, a fresh solve
+        // (more moves, but serving a task matters more than not moving a module).
         func solve(_ tasks: [PlacementTask]) throws(PlacementError) -> Placement {
             var reduced = problem
             reduced.tasks = tasks
             let used = Set(tasks.flatMap { $0.graph.nodes.map(\.module) })
-            let kept = previousHosts?.filter { used.contains($0.key) }
-            return try Placement.solve(reduced, algorithm: algorithm, previousHosts: kept).placement
+            guard let kept = previousHosts?.filter({ used.contains($0.key) }), !kept.isEmpty else {
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: previousHosts == nil ? nil : [:]).placement
+            }
+            do throws(PlacementError) {
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: kept).placement
+            } catch {
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: [:]).placement
+            }
         }
         let fullError: PlacementError
         do throws(PlacementError) {
