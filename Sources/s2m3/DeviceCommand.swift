@@ -47,6 +47,9 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "MQTT client id (default: s2m3-device-<id>).")
     var clientID: String?
 
+    @Option(help: "Announce this compute speed (GFLOP/s) instead of measuring it at start (e.g. equal speeds for a reproducible plan).")
+    var computeGflops: Double?
+
     func run() async throws {
         var logger = Logger(label: "s2m3.device.\(id)", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .info
@@ -63,16 +66,23 @@ struct DeviceCommand: AsyncParsableCommand {
         let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
         let loadedCatalog = try Self.loadCatalog(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
 
-        let calibration = try await ComputeCalibration.run()
-        logger.info(
-            "calibrated with a 256×256 matrix multiply",
-            metadata: [
-                "compute.gflops": "\(String(format: "%.1f", calibration.gflops))", "runs": "\(calibration.runs)",
-                "seconds": "\(String(format: "%.2f", calibration.seconds))",
-            ])
+        let gflops: Double
+        if let computeGflops {
+            guard computeGflops > 0, computeGflops.isFinite else { throw ValidationError("--compute-gflops must be positive") }
+            gflops = computeGflops
+        } else {
+            let calibration = try await ComputeCalibration.run()
+            logger.info(
+                "calibrated with a 256×256 matrix multiply",
+                metadata: [
+                    "compute.gflops": "\(String(format: "%.1f", calibration.gflops))", "runs": "\(calibration.runs)",
+                    "seconds": "\(String(format: "%.2f", calibration.seconds))",
+                ])
+            gflops = calibration.gflops
+        }
         let configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
-            inferenceThreads: threads, sensors: sensorList, computeGflops: calibration.gflops, topics: Topics(root: root))
+            inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
         try configuration.validate()
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(
