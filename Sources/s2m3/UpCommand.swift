@@ -50,6 +50,12 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Run the demo once the cluster is ready, then stop.")
     var demo = false
 
+    @Option(help: "Give every device this compute speed (GFLOP/s) instead of measuring it (a reproducible plan).")
+    var deviceGflops: Double?
+
+    @Flag(help: "Make the aggregator send one invocation of a request at a time (to measure what parallel branches gain).")
+    var sequential = false
+
     static let maxPacketBytes = 64 << 20
 
     func validate() throws {
@@ -88,7 +94,9 @@ struct UpCommand: AsyncParsableCommand {
         let session = UpSession(
             cluster: cluster, endpoint: endpoint, root: root, devices: devices, budget: budget,
             logDirectory: logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())"),
-            readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto, signals: signals)
+            readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto, signals: signals,
+            deviceArguments: deviceGflops.map { ["--compute-gflops", String($0)] } ?? [],
+            aggregatorArguments: sequential ? ["--sequential"] : [])
         let failure = await session.run(demo: demo)
         if let mosquitto {
             await mosquitto.stop()

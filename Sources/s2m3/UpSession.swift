@@ -16,6 +16,9 @@ struct UpSession {
     let readyTimeout: Duration
     let mosquitto: MosquittoProcess?
     let signals: ShutdownSignals
+    /// Extra arguments for every `s2m3 device` and for the aggregator.
+    var deviceArguments: [String] = []
+    var aggregatorArguments: [String] = []
 
     private enum Event: Sendable {
         case ready(ClusterReadiness.Snapshot)
@@ -50,10 +53,10 @@ struct UpSession {
         var started: [String] = []
         let planner = try processes.start("planner", ["planner"] + common + catalog)
         started.append("planner (pid \(planner.process.processIdentifier))")
-        let aggregator = try processes.start("agg-1", ["aggregator", "--id", "agg-1"] + common + catalog)
+        let aggregator = try processes.start("agg-1", ["aggregator", "--id", "agg-1"] + common + catalog + aggregatorArguments)
         started.append("aggregator agg-1 (pid \(aggregator.process.processIdentifier))")
         for id in deviceIDs {
-            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common + catalog)
+            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common + catalog + deviceArguments)
             started.append("\(id) (pid \(device.process.processIdentifier))")
         }
         print("services: " + started.joined(separator: ", "))
