@@ -167,6 +167,13 @@ extension DeviceAgentService {
         defer { answersInFlight -= 1 }
         do {
             try await connection.publish(message)
+        } catch let error as MQTTError where partial.status == .ok && error.code != .closed {
+            // The outputs could not travel (e.g. over the broker's packet limit): say so, so the
+            // aggregator does not wait for the deadline.
+            logger.warning("answer not published; answering an error", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
+            partial.status = .error
+            partial.error = "the outputs (\(message.payload.count) bytes) could not be published: \(error.message)"
+            await publish(partial, outputs: TensorBundle(), to: topic, traceparent: traceparent)
         } catch {
             logger.warning("answer not published", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
         }

@@ -48,10 +48,11 @@ struct AgentHarness: Sendable {
 
     /// Runs `body` with a fresh broker, a watcher, and an agent started with `arguments` added.
     static func with(
-        device: String, arguments: [String], catalog: String = AgentHarness.catalogPath,
+        device: String, arguments: [String], catalog: String = AgentHarness.catalogPath, brokerLines: [String] = [],
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
-        let configuration = MosquittoProcessConfiguration(template: TestPaths.repository.appendingPathComponent("broker-config/dev.conf").path)
+        var configuration = MosquittoProcessConfiguration(template: TestPaths.repository.appendingPathComponent("broker-config/dev.conf").path)
+        configuration.extraLines = brokerLines
         try await MosquittoProcess.withRunning(configuration) { broker in
             let topics = Topics(root: "device-test-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())/v1")
             let endpoint = MQTTEndpoint(host: broker.host, port: broker.port)

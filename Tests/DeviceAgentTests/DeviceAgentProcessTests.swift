@@ -208,6 +208,25 @@ struct DeviceAgentProcessTests {
     /// The broker dies and comes back without its retained messages: the agent reconnects by
     /// itself, announces itself again and still answers invocations of the modules it hosts (an
     /// ONNX one and a built-in).
+    /// An answer the broker will not take (over its packet limit) becomes an error answer at once,
+    /// so the aggregator need not wait for the deadline.
+    @Test func answersAnErrorWhenTheOutputsCannotBePublished() async throws {
+        let catalog = try AgentHarness.catalog()
+        let digest = try #require(catalog.module("image-preprocess")).digest
+        let photo = try [UInt8](Data(contentsOf: TestPaths.cache.appendingPathComponent("fixtures/chelsea.jpg")))
+        try await AgentHarness.with(device: "box-p", arguments: ["--memory", "10MB"], brokerLines: ["max_packet_size 200000"]) { agent in
+            try await agent.assign(epoch: 1, [.init(module: "image-preprocess", digest: digest, memoryBytes: 0)])
+            _ = try await agent.telemetry("epoch 1 applied") { $0.assignment == .init(epoch: 1, status: .applied) }
+            var inputs = TensorBundle()
+            try inputs.setMedia(photo, contentType: MediaType.jpeg, named: "file")
+            try await agent.invoke("image-preprocess", requestID: "too-large", inputs: inputs)
+            let (answer, bundle, _) = try await agent.partial("too-large")
+            #expect(answer.status == .error)
+            #expect(answer.error?.contains("could not be published") == true, "\(answer.error ?? "")")
+            #expect(bundle.tensors.isEmpty)
+        }
+    }
+
     @Test func announcesAgainAfterTheBrokerRestarts() async throws {
         let catalog = try AgentHarness.catalog()
         let head = "imagenet-head"
