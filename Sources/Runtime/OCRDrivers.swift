@@ -1,5 +1,6 @@
 import Catalog
 import Inference
+import Preprocessing
 import S2M3Core
 import TextReading
 
@@ -93,5 +94,42 @@ enum OCRLines {
         for width in widths where width < 1 || Int(width) > crops[3] {
             throw ModuleError(.wrongInput, module: module, input: "widths", "width \(width) is outside 1…\(crops[3])")
         }
+    }
+}
+
+/// The `ocr-detect` driver: the page arrives as RGB bytes `page` [1, H, W, 3] (``OCRPreprocessOperation``)
+/// and is normalised here (BGR, `(v/255 − 0.5)/0.5`, [1, 3, H, W], ``TextReader/bgrTensor(_:paddedWidth:)``)
+/// for one run; the probability map is answered as bytes `map` [1, 1, H, W] (``TextReader/quantised(_:)``),
+/// a quarter of the floats' size, which DB post-processing reads back into the same boxes.
+struct OCRDetectModule: LoadedModule {
+    let manifest: ModuleManifest
+    let session: InferenceSession
+
+    func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
+        let checked = try ModuleInputs(inputs, manifest: manifest)
+        let bytes = try checked.bytes("page"), shape = try checked.tensor("page").shape
+        guard shape.count == 4, shape[0] == 1, shape[3] == 3, shape[1] > 0, shape[2] > 0, shape[1] * shape[2] * 3 == bytes.count else {
+            throw ModuleError(.wrongInput, module: manifest.id, input: "page", "has shape \(shape), expected [1, H, W, 3] RGB bytes")
+        }
+        let (height, width) = (shape[1], shape[2])
+        let map: [Float]
+        do {
+            let page = try RGBImage(width: width, height: height, pixels: bytes)
+            let input = try TextReader.bgrTensor(page, paddedWidth: width)
+            let output = try await session.run(inputs: [manifest.inputs[0].name: input])
+            guard let values = output.values.first?.float32Values, values.count == width * height else {
+                throw ModuleError(.runFailed, module: manifest.id, "the model answered no [1,1,\(height),\(width)] map")
+            }
+            map = values
+        } catch let error as ModuleError {
+            throw error
+        } catch let error as InferenceError {
+            throw ModuleError(error, module: manifest.id)
+        } catch {
+            throw ModuleError(.runFailed, module: manifest.id, "\(error)")
+        }
+        var outputs = ModuleOutputs(module: manifest.id)
+        try outputs.set("map", tensor: try OCRBytes.tensor(TextReader.quantised(map), shape: [1, 1, height, width], module: manifest.id))
+        return outputs.bundle
     }
 }

@@ -3,17 +3,19 @@ import Preprocessing
 import S2M3Core
 import TextReading
 
-/// `ocr-preprocess`: page bytes → the detector's input [1, 3, H, W] (``TextReader/detectionInput(_:side:)``).
+/// `ocr-preprocess`: page bytes → the page the detector sees (``TextReader/detectionPage(_:side:)``)
+/// as RGB bytes `page` [1, H, W, 3]: a quarter of the float input's size on the wire; the
+/// `ocr-detect` driver normalises it.
 struct OCRPreprocessOperation: BuiltinOperation {
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
         let image = try OCRPage.decode(inputs)
-        let tensor: Tensor
-        do { tensor = try TextReader.detectionInput(image) } catch { throw ModuleError(.runFailed, module: inputs.module, "\(error)") }
-        try outputs.set("x", tensor: try BundleTensor(tensor, module: inputs.module))
+        let page: RGBImage
+        do { page = try TextReader.detectionPage(image) } catch { throw ModuleError(.runFailed, module: inputs.module, "\(error)") }
+        try outputs.set("page", tensor: try OCRBytes.tensor(page.pixels, shape: [1, page.height, page.width, 3], module: inputs.module))
     }
 }
 
-/// `ocr-crop`: the detector's map and the page → one crop per text box, top to bottom: `x`
+/// `ocr-crop`: the detector's map (uint8, ``OCRMap``) and the page → one crop per text box, top to bottom: `x`
 /// [N,3,48,192] for the orientation classifier, `crops` [N,3,48,W] at height 48 keeping each
 /// line's aspect ratio (zero right of `widths[i]`), as ``TextReader`` makes them.
 struct OCRCropOperation: BuiltinOperation {
@@ -21,7 +23,7 @@ struct OCRCropOperation: BuiltinOperation {
 
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
         let image = try OCRPage.decode(inputs)
-        let (map, shape) = try inputs.floats("map")
+        let (map, shape) = try OCRMap.read(inputs)
         let boxes = TextReader.boxes(map: map, mapWidth: shape[3], mapHeight: shape[2], image: image, finder: finder)
         var orientation: [Float] = [], lines: [RGBImage] = []
         do {
@@ -61,6 +63,26 @@ struct CTCDecodeOperation: BuiltinOperation {
             if score >= minimumScore, !text.isEmpty { lines.append(text) }
         }
         try outputs.set("lines", texts: lines)
+    }
+}
+
+/// The detector's map as an invocation carries it: `map` uint8 [1, 1, H, W] (``TextReader/quantised(_:)``).
+enum OCRMap {
+    static func read(_ inputs: ModuleInputs) throws(ModuleError) -> (values: [Float], shape: [Int]) {
+        let bytes = try inputs.bytes("map"), shape = try inputs.tensor("map").shape
+        guard shape.count == 4, shape[0] == 1, shape[1] == 1, shape[2] * shape[3] == bytes.count else {
+            throw ModuleError(.wrongInput, module: inputs.module, input: "map", "has shape \(shape), expected [1, 1, H, W]")
+        }
+        return (TextReader.dequantised(bytes), shape)
+    }
+}
+
+enum OCRBytes {
+    /// A uint8 output tensor; a failure to build it is the module's own fault (`runFailed`).
+    static func tensor(_ bytes: [UInt8], shape: [Int], module: String) throws(ModuleError) -> BundleTensor {
+        do { return try BundleTensor(uint8s: bytes, shape: shape) } catch {
+            throw ModuleError(.runFailed, module: module, "cannot store a [\(shape.map(String.init).joined(separator: ","))] uint8 output: \(error.message)")
+        }
     }
 }
 
