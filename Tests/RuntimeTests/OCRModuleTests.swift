@@ -18,15 +18,13 @@ extension RuntimeSuites {
 
         /// `ocr-preprocess` → `ocr-detect` → `ocr-crop` on the test page.
         func crops() async throws -> TensorBundle {
-            let page = try fixture.file("ocr-inspection.png")
+            let bytes = try fixture.file("ocr-inspection.png")
             var file = TensorBundle()
-            try file.setMedia(page, contentType: MediaType.png, named: "file")
-            let x = try await module("ocr-preprocess").run(file)
-            var detectInput = TensorBundle()
-            try detectInput.set(x.tensor("x"), named: "x")
-            let map = try await module("ocr-detect").run(detectInput)
+            try file.setMedia(bytes, contentType: MediaType.png, named: "file")
+            let page = try await module("ocr-preprocess").run(file)
+            let map = try await module("ocr-detect").run(page)
             var cropInput = file
-            try cropInput.set(map.tensor("sigmoid_0.tmp_0"), named: "map")
+            try cropInput.set(map.tensor("map"), named: "map")
             return try await module("ocr-crop").run(cropInput)
         }
 
@@ -69,6 +67,27 @@ extension RuntimeSuites {
             let probabilities = try await module("ocr-recognise").run(oriented)
             let lines = try await module("ctc-decode").run(probabilities)
             #expect(try lines.texts("lines") == ["INSPECTION LINE 42", "BATCH OK"])
+        }
+
+        @Test("a page or map of the wrong shape is wrongInput naming it")
+        func wrongShapes() async throws {
+            var page = TensorBundle()
+            try page.set(BundleTensor(uint8s: [UInt8](repeating: 9, count: 32 * 32 * 3), shape: [1, 3, 32, 32]), named: "page")
+            await #expect(throws: ModuleError.self) { try await module("ocr-detect").run(page) }
+            do {
+                _ = try await module("ocr-detect").run(page)
+            } catch let error as ModuleError {
+                #expect(error.code == .wrongInput && error.input == "page", "\(error)")
+            }
+            var crop = TensorBundle()
+            try crop.setMedia(try fixture.file("ocr-inspection.png"), contentType: MediaType.png, named: "file")
+            try crop.set(BundleTensor(uint8s: [UInt8](repeating: 0, count: 12), shape: [1, 2, 3, 2]), named: "map")
+            do {
+                _ = try await module("ocr-crop").run(crop)
+                Issue.record("a [1,2,3,2] map was accepted")
+            } catch let error as ModuleError {
+                #expect(error.code == .wrongInput && error.input == "map", "\(error)")
+            }
         }
 
         @Test("no text boxes: empty crops flow through to no lines")
