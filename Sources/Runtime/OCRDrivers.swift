@@ -39,8 +39,10 @@ struct OCROrientModule: LoadedModule {
 }
 
 /// The `ocr-recognise` driver: each line runs alone at width max(320, its own) (as ``TextReader``);
-/// the answers are stacked into `probabilities` [N, S, C], shorter ones padded with blank steps
-/// (class 0 certain), which CTC decoding skips.
+/// each answer [1, S, C] is reduced to its best path (``CTCDecoder/bestPath(_:steps:classes:)``):
+/// `classes` i64 [N, S] and `scores` [N, S], shorter lines padded with blank steps (class 0, score 1),
+/// which CTC decoding skips. The full probabilities (S × 6625 floats, about 1.9 MB a line) would
+/// overflow an MQTT packet at nine lines.
 struct OCRRecogniseModule: LoadedModule {
     let manifest: ModuleManifest
     let session: InferenceSession
@@ -51,8 +53,7 @@ struct OCRRecogniseModule: LoadedModule {
         let widths = try checked.int64s("widths")
         try OCRLines.check(widths: widths, crops: shape, rows: shape[0], module: manifest.id)
         let model = manifest.inputs[0].name
-        var lines: [(values: [Float], steps: Int)] = []
-        var classes = manifest.callOutputs[0].shape.last.flatMap { if case .fixed(let c) = $0 { c } else { nil } } ?? 0
+        var lines: [(classes: [Int64], scores: [Float])] = []
         for index in 0..<shape[0] {
             let width = Int(widths[index]), padded = TextReader.recognitionPaddedWidth(width)
             do {
@@ -61,8 +62,7 @@ struct OCRRecogniseModule: LoadedModule {
                 guard let answer = output.values.first, let values = answer.float32Values, answer.shape.count == 3 else {
                     throw ModuleError(.runFailed, module: manifest.id, "the model answered no [1,S,C] probabilities")
                 }
-                classes = answer.shape[2]
-                lines.append((values, answer.shape[1]))
+                lines.append(CTCDecoder.bestPath(values[...], steps: answer.shape[1], classes: answer.shape[2]))
             } catch let error as ModuleError {
                 throw error
             } catch let error as InferenceError {
@@ -71,17 +71,17 @@ struct OCRRecogniseModule: LoadedModule {
                 throw ModuleError(.runFailed, module: manifest.id, "\(error)")
             }
         }
-        let steps = lines.map(\.steps).max() ?? 0
-        var blank = [Float](repeating: 0, count: classes)
-        if classes > 0 { blank[0] = 1 }
-        var stacked: [Float] = []
-        stacked.reserveCapacity(lines.count * steps * classes)
+        let steps = lines.map(\.classes.count).max() ?? 0
+        var classes: [Int64] = [], scores: [Float] = []
+        classes.reserveCapacity(lines.count * steps)
+        scores.reserveCapacity(lines.count * steps)
         for line in lines {
-            stacked += line.values
-            for _ in line.steps..<steps { stacked += blank }
+            classes += line.classes + [Int64](repeating: 0, count: steps - line.classes.count)
+            scores += line.scores + [Float](repeating: 1, count: steps - line.scores.count)
         }
         var outputs = ModuleOutputs(module: manifest.id)
-        try outputs.set("probabilities", floats: stacked, shape: [lines.count, steps, classes])
+        try outputs.set("classes", int64s: classes, shape: [lines.count, steps])
+        try outputs.set("scores", floats: scores, shape: [lines.count, steps])
         return outputs.bundle
     }
 }

@@ -49,17 +49,23 @@ struct OCRCropOperation: BuiltinOperation {
     }
 }
 
-/// `ctc-decode`: the recogniser's probabilities [N,S,C] → the lines scoring at least 0.5, as a list.
+/// `ctc-decode`: the recogniser's best paths (`classes` i64 [N,S], `scores` [N,S]) → the lines
+/// scoring at least 0.5, as a list.
 struct CTCDecodeOperation: BuiltinOperation {
     let decoder: CTCDecoder
     var minimumScore: Float = 0.5
 
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
-        let (probabilities, shape) = try inputs.floats("probabilities")
-        let steps = shape[1], classes = shape[2], size = steps * classes
+        let classes = try inputs.int64s("classes")
+        let (scores, shape) = try inputs.floats("scores")
+        guard try inputs.tensor("classes").shape == shape else {
+            throw ModuleError(.wrongInput, module: inputs.module, input: "classes", "has shape \(try inputs.tensor("classes").shape), 'scores' has \(shape)")
+        }
+        let steps = shape[1]
         var lines: [String] = []
         for row in 0..<shape[0] {
-            let (text, score) = decoder.decode(probabilities[(row * size)..<((row + 1) * size)], steps: steps, classes: classes)
+            let range = (row * steps)..<((row + 1) * steps)
+            let (text, score) = decoder.decode(classes: classes[range], scores: scores[range])
             if score >= minimumScore, !text.isEmpty { lines.append(text) }
         }
         try outputs.set("lines", texts: lines)

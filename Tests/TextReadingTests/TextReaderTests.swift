@@ -82,5 +82,12 @@ struct TextReaderTests {
         let decoded = ctc.decode(rows.flatMap { $0 }[...], steps: 6, classes: 4)
         #expect(decoded.text == "aab ")
         #expect(decoded.score == 1)
+        let path = CTCDecoder.bestPath(rows.flatMap { $0 }[...], steps: 6, classes: 4)
+        #expect(path.classes == [1, 1, 0, 1, 2, 3])
+        // Blank steps padded on (class 0, score 1) change neither text nor score.
+        let padded = ctc.decode(classes: path.classes + [0, 0, 0], scores: path.scores + [1, 1, 1])
+        #expect(padded.text == decoded.text && padded.score == decoded.score)
+        let soft: [Float] = [0.1, 0.7, 0.1, 0.1, 0.2, 0.2, 0.5, 0.1]
+        #expect(ctc.decode(soft[...], steps: 2, classes: 4) == ctc.decode(classes: [1, 2], scores: [0.7, 0.5]))
     }
 }
