@@ -5,7 +5,8 @@ import S2M3Core
 import TextReading
 
 /// The `ocr-orient` driver: the classifier runs once per line on `x` [N,3,48,192]; lines it finds
-/// upside down (``TextReader/isUpsideDown(_:)``) are turned by 180° within their width in `crops`.
+/// upside down (``TextReader/isUpsideDown(_:)``) are turned by 180° within their width in `crops`
+/// (RGB bytes [N,48,W,3]).
 /// Answers `crops` and `widths` (the recogniser's inputs).
 struct OCROrientModule: LoadedModule {
     let manifest: ModuleManifest
@@ -14,7 +15,7 @@ struct OCROrientModule: LoadedModule {
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
         let (x, xShape) = try checked.floats("x")
-        var (crops, shape) = try checked.floats("crops")
+        var (crops, shape) = try CropRows.read(checked)
         let widths = try checked.int64s("widths")
         try OCRLines.check(widths: widths, crops: shape, rows: xShape[0], module: manifest.id)
         let model = manifest.inputs[0].name, size = 3 * 48 * 192
@@ -32,7 +33,7 @@ struct OCROrientModule: LoadedModule {
             }
         }
         var outputs = ModuleOutputs(module: manifest.id)
-        try outputs.set("crops", floats: crops, shape: shape)
+        try outputs.set("crops", tensor: try OCRBytes.tensor(crops, shape: shape, module: manifest.id))
         try outputs.set("widths", int64s: widths, shape: [widths.count])
         return outputs.bundle
     }
@@ -49,7 +50,7 @@ struct OCRRecogniseModule: LoadedModule {
 
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
-        let (crops, shape) = try checked.floats("crops")
+        let (crops, shape) = try CropRows.read(checked)
         let widths = try checked.int64s("widths")
         try OCRLines.check(widths: widths, crops: shape, rows: shape[0], module: manifest.id)
         let model = manifest.inputs[0].name
@@ -57,7 +58,7 @@ struct OCRRecogniseModule: LoadedModule {
         for index in 0..<shape[0] {
             let width = Int(widths[index]), padded = TextReader.recognitionPaddedWidth(width)
             do {
-                let row = CropRows.row(crops, shape: shape, index: index, width: width, paddedWidth: padded)
+                let row = CropRows.normalised(crops, shape: shape, index: index, width: width, paddedWidth: padded)
                 let output = try await session.run(inputs: [model: Tensor(float32: row, shape: [1, 3, 48, padded])])
                 guard let answer = output.values.first, let values = answer.float32Values, answer.shape.count == 3 else {
                     throw ModuleError(.runFailed, module: manifest.id, "the model answered no [1,S,C] probabilities")
@@ -91,8 +92,8 @@ enum OCRLines {
         guard widths.count == crops[0], rows == crops[0] else {
             throw ModuleError(.wrongInput, module: module, input: "widths", "\(widths.count) widths for \(crops[0]) crops and \(rows) rows")
         }
-        for width in widths where width < 1 || Int(width) > crops[3] {
-            throw ModuleError(.wrongInput, module: module, input: "widths", "width \(width) is outside 1…\(crops[3])")
+        for width in widths where width < 1 || Int(width) > crops[2] {
+            throw ModuleError(.wrongInput, module: module, input: "widths", "width \(width) is outside 1…\(crops[2])")
         }
     }
 }
