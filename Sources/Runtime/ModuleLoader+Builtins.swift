@@ -16,6 +16,7 @@ extension ModuleLoader {
                 throw ModuleError(.missingFile, module: manifest.id, input: "whisper-tokens.txt", error.description)
             }
         case "vad-stream": return VADStreamModule(manifest: manifest, session: session)
+        case "ocr-detect": return OCRDetectModule(manifest: manifest, session: session)
         case "ocr-orient": return OCROrientModule(manifest: manifest, session: session)
         case "ocr-recognise": return OCRRecogniseModule(manifest: manifest, session: session)
         default:

@@ -3,7 +3,7 @@ import Inference
 import S2M3Core
 
 /// Loads the modules of a catalog: ONNX files through their driver (`single-run`, `whisper-greedy`,
-/// `vad-stream`, `ocr-orient`, `ocr-recognise`), built-ins by operation name with their assets
+/// `vad-stream`, `ocr-detect`, `ocr-orient`, `ocr-recognise`), built-ins by operation name with their assets
 /// (docs/catalog.md). Each call loads a new instance; ``LocalModules`` keeps one per process.
 public struct ModuleLoader: Sendable {
     public let catalog: ModuleCatalog

@@ -4,19 +4,59 @@ import Preprocessing
 /// The stages of ``TextReader`` as pure functions, so that the runtime's OCR modules (ocr-preprocess,
 /// ocr-crop, ocr-orient, ocr-recognise) compute exactly what the reader computes.
 extension TextReader {
-    /// The detector's input size for an image: the shorter side scaled up to `side` (sizes truncated),
-    /// each side then rounded to the nearest multiple of 32 (at least 32).
+    /// rapidocr's `max_side_len`: a longer image side is first scaled down to this.
+    public static let maximumImageSide = 2000
+    /// The detector never sees a longer side than this (our own bound, beyond rapidocr, for pages more
+    /// than about 5:1): the page and its map then stay well under the broker's 16 MiB packet limit.
+    public static let maximumDetectionSide = 4000
+
+    /// The detector's input size for an image, rapidocr's order: (1) if the longer side exceeds
+    /// ``maximumImageSide``, scale it to that (sizes truncated, then rounded to multiples of 32, ties to
+    /// even, as Python's `round`); (2) if the shorter side is under `side`, scale it up to `side`
+    /// (sizes truncated), each side then rounded to the nearest multiple of 32 (at least 32); (3) if the
+    /// longer side still exceeds ``maximumDetectionSide`` (very elongated pages), scale down to it.
     public static func detectionSize(width: Int, height: Int, side: Int = 736) -> (width: Int, height: Int) {
-        let ratio = min(width, height) < side ? Double(side) / Double(min(width, height)) : 1
-        func multipleOf32(_ v: Double) -> Int { max(32, Int((Double(Int(v)) / 32).rounded()) * 32) }
-        return (multipleOf32(Double(width) * ratio), multipleOf32(Double(height) * ratio))
+        func multipleOf32(_ v: Double, _ rule: FloatingPointRoundingRule = .toNearestOrAwayFromZero) -> Int {
+            max(32, Int((Double(Int(v)) / 32).rounded(rule)) * 32)
+        }
+        var (w, h) = (width, height)
+        if max(w, h) > maximumImageSide {
+            let ratio = Double(maximumImageSide) / Double(max(w, h))
+            (w, h) = (multipleOf32(Double(w) * ratio, .toNearestOrEven), multipleOf32(Double(h) * ratio, .toNearestOrEven))
+        }
+        let ratio = min(w, h) < side ? Double(side) / Double(min(w, h)) : 1
+        (w, h) = (multipleOf32(Double(w) * ratio), multipleOf32(Double(h) * ratio))
+        if max(w, h) > maximumDetectionSide {
+            let ratio = Double(maximumDetectionSide) / Double(max(w, h))
+            (w, h) = (multipleOf32(Double(w) * ratio, .down), multipleOf32(Double(h) * ratio, .down))
+        }
+        return (w, h)
     }
 
-    /// The detector's input: the image resized (bilinear) to ``detectionSize(width:height:side:)``, BGR, normalised.
-    public static func detectionInput(_ image: RGBImage, side: Int = 736) throws -> Tensor {
+    /// The page the detector sees: the image resized (bilinear) to ``detectionSize(width:height:side:)``.
+    /// One resize from the original even when rapidocr would resize twice (step 1, then step 2).
+    public static func detectionPage(_ image: RGBImage, side: Int = 736) throws -> RGBImage {
         let (width, height) = detectionSize(width: image.width, height: image.height, side: side)
-        let resized = try ImageResampler.resize(image, width: width, height: height, filter: .bilinear)
-        return try bgrTensor(resized, paddedWidth: width)
+        if width == image.width, height == image.height { return image }
+        return try ImageResampler.resize(image, width: width, height: height, filter: .bilinear)
+    }
+
+    /// The detector's input: ``detectionPage(_:side:)``, BGR, normalised.
+    public static func detectionInput(_ image: RGBImage, side: Int = 736) throws -> Tensor {
+        let page = try detectionPage(image, side: side)
+        return try bgrTensor(page, paddedWidth: page.width)
+    }
+
+    /// The probability map as bytes: `round(p × 255)`, clamped to 0…255 (NaN as 0). DB post-processing on
+    /// ``dequantised(_:)`` of it thresholds exactly as on the floats (0.3 × 255 = 76.5 lies between
+    /// two steps); box scores move by at most 1/510.
+    public static func quantised(_ map: [Float]) -> [UInt8] {
+        map.map { $0.isNaN ? 0 : UInt8(max(0, min(255, ($0 * 255).rounded()))) }
+    }
+
+    /// ``quantised(_:)`` back to probabilities, `q / 255`.
+    public static func dequantised(_ map: [UInt8]) -> [Float] {
+        map.map { Float($0) / 255 }
     }
 
     /// Text boxes in image coordinates from the detector's `mapWidth`×`mapHeight` probability map.
