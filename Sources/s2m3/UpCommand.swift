@@ -56,8 +56,6 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Make the aggregator send one invocation of a request at a time (to measure what parallel branches gain).")
     var sequential = false
 
-    static let maxPacketBytes = 64 << 20
-
     func validate() throws {
         guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
         guard readyTimeout > 0 else { throw ValidationError("--ready-timeout must be positive") }
@@ -82,9 +80,6 @@ struct UpCommand: AsyncParsableCommand {
             let template = try brokerConfig ?? BrokerConfigLocator.find("dev.conf")
             var configuration = MosquittoProcessConfiguration(template: template)
             if let port { configuration.ports = [port] }
-            // Tensors between modules can be larger than a request (read-text's page tensor is
-            // about 19 MB for a small photo): the local cluster's broker takes up to 64 MiB packets.
-            configuration.extraLines.append("max_packet_size \(Self.maxPacketBytes)")
             let started = try await MosquittoProcess.start(configuration)
             mosquitto = started
             endpoint = MQTTEndpoint(host: started.host, port: started.port)
