@@ -18,13 +18,20 @@ public final class S2M3Client: Sendable {
     public let topics: Topics
     /// Where answers arrive (``Topics/clientReplies(_:)`` of the connection's client id by default).
     public let replyTopic: String
+    /// How long past a request's timeout to wait for the aggregator's own deadline error before
+    /// giving up with `timeout` (a busy aggregator may be a little late).
+    public let deadlineGrace: Duration
     private let connection: MQTTConnection
     private let board = ReplyBoard()
     private let reader = Mutex<Task<Void, Never>?>(nil)
     private let logger: Logger
 
-    public init(connection: MQTTConnection, topics: Topics = Topics(), replyTopic: String? = nil, logger: Logger = Logger(label: "s2m3.client")) {
+    public init(
+        connection: MQTTConnection, topics: Topics = Topics(), replyTopic: String? = nil,
+        deadlineGrace: Duration = .seconds(2), logger: Logger = Logger(label: "s2m3.client")
+    ) {
         self.connection = connection
+        self.deadlineGrace = deadlineGrace
         self.topics = topics
         self.logger = logger
         let client = connection.configuration.clientID
@@ -50,7 +57,7 @@ public final class S2M3Client: Sendable {
     }
 
     /// Sends one request and waits for its result. Throws ``S2M3ClientError`` `taskFailed` (with the
-    /// aggregator's error) or `timeout` when no answer came within `timeout` (plus a second's grace
+    /// aggregator's error) or `timeout` when no answer came within `timeout` (plus ``deadlineGrace``
     /// for the aggregator's own deadline error).
     public func request(
         task: String, inputs: [String: TaskInput], timeout: Duration = .seconds(10), requestID: String? = nil
@@ -78,7 +85,7 @@ public final class S2M3Client: Sendable {
             message = try await withThrowingTaskGroup(of: MQTTMessage.self) { group in
                 group.addTask { try await board.wait(for: id) }
                 group.addTask {
-                    try await Task.sleep(for: timeout + .seconds(1))
+                    try await Task.sleep(for: timeout + self.deadlineGrace)
                     throw S2M3ClientError(.timeout, "no answer to request \(id) for '\(task)' within \(timeoutMs) ms; is an aggregator running on this broker and root (\(self.topics.root))?")
                 }
                 defer { group.cancelAll() }

@@ -76,12 +76,12 @@ struct BadInputTests {
             try await connection.subscribe("\(root)/#")
             for qos in [MQTTQoS.atMostOnce, .atLeastOnce] {
                 let error = try await #require(throws: MQTTError.self) {
-                    try await connection.publish(MQTTMessage(topic: "\(root)/big", payload: [UInt8](repeating: 7, count: 16 * 1024 * 1024 + 1), qos: qos))
+                    try await connection.publish(MQTTMessage(topic: "\(root)/big", payload: [UInt8](repeating: 7, count: 32 * 1024 * 1024 + 1), qos: qos))
                 }
                 #expect(error.code == .payloadTooLarge)
             }
-            // Still connected and usable; a 15 MiB image-sized payload goes through.
-            let image = [UInt8](repeating: 1, count: 15 * 1024 * 1024)
+            // Still connected and usable; a 20 MiB payload (over the request limit, under the packet limit) goes through.
+            let image = [UInt8](repeating: 1, count: 20 * 1024 * 1024)
             try await connection.publish(MQTTMessage(topic: "\(root)/ok", payload: image))
             let received = try #require(try await connection.receive(1).first)
             #expect(received.payload.count == image.count)
