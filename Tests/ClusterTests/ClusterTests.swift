@@ -158,6 +158,33 @@ extension ClusterTests {
             let result = try await client.request(task: "classify-image", inputs: ["image": try Self.image("coffee.jpg")], timeout: .seconds(60))
             guard case .labels(let labels)? = result.outputs["top"] else { throw ClusterTestError("no labels: \(result)") }
             #expect(labels.first?.label == "espresso")
+
+            // `s2m3 request`, as a user types it, prints the result and the timeline.
+            let photoPath = TestPaths.cache.appendingPathComponent("fixtures/chelsea.jpg").path
+            let request = try ChildProcess.spawn(
+                try TestPaths.s2m3Executable,
+                ["request", "classify-image", "--image", photoPath, "--broker", cluster.endpoint.description, "--timeout-ms", "60000"],
+                stdout: .pipe, stderr: .null)
+            var printed: [String] = []
+            for await line in request.outputLines() { printed.append(line) }
+            #expect(await request.waitUntilExit() == 0, "\(printed)")
+            #expect(printed.contains { $0.contains("Egyptian cat") }, "\(printed)")
+            #expect(printed.contains { $0.contains("trunk") && $0.contains("effnet-lite0-trunk") && $0.contains("box-") }, "\(printed)")
+
+            // SIGTERM to the aggregator while a request is in flight: it finishes that one, then leaves.
+            let aggregator = try #require(cluster.pids["agg-1"], "up printed the aggregator's pid: \(cluster.pids)")
+            let inFlight = Task { try await client.request(task: "transcribe", inputs: ["audio": try Self.audio("sentence-inspection.wav")], timeout: .seconds(60)) }
+            try await Task.sleep(for: .milliseconds(300))
+            kill(aggregator, SIGTERM)
+            let transcript = try await inFlight.value
+            guard case .text(let text)? = transcript.outputs["transcript"] else { throw ClusterTestError("no transcript: \(transcript)") }
+            #expect(text.lowercased().contains("inspection camera"), "\(text)")
+            var exited = false
+            for _ in 0..<300 where !exited {
+                exited = kill(aggregator, 0) != 0
+                if !exited { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(exited, "the aggregator left after draining")
             await client.close()
         } catch {
             await cluster.stop()
