@@ -21,7 +21,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Time limit of the exact search, in seconds.")
     var timeLimit: Double?
 
-    @Flag(help: "Print the plan as JSON (schema s2m3.plan/v1).")
+    @Flag(help: "Print the plan as JSON (schema s2m3.placement-report/1).")
     var json = false
 
     @Flag(help: "Say why each module sits where it does and what the runner-up device would cost.")

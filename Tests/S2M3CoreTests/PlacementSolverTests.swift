@@ -136,7 +136,7 @@ struct PlacementSolverTests {
         #expect(try JSONDecoder().decode(Placement.self, from: data) == result.placement)
         let report = PlacementReport(instance: instance, result: result)
         #expect(try PlacementReport.hosts(fromJSON: report.jsonData()) == result.placement.hosts)
-        #expect(report.schema == "s2m3.plan/v1")
+        #expect(report.schema == "s2m3.placement-report/1")
         #expect(abs(report.objectiveMs - result.placement.objectiveSeconds * 1000) < 1e-9)
         #expect { try PlacementReport.hosts(fromJSON: Data("{}".utf8)) } throws: {
             ($0 as? PlacementError)?.code == .malformedInstance && "\($0)".contains("placement")

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The stable JSON shape `s2m3 plan --json` prints (schema `s2m3.plan/v1`): what users and external
+/// The stable JSON shape `s2m3 plan --json` prints (schema `s2m3.placement-report/1`): what users and external
 /// tools read to evaluate a plan. Milliseconds for times, bytes for memory, keys sorted.
 public struct PlacementReport: Sendable, Codable, Hashable {
     public struct TaskReport: Sendable, Codable, Hashable {
@@ -28,7 +28,7 @@ public struct PlacementReport: Sendable, Codable, Hashable {
         public var savedInTotal: Double
     }
 
-    public var schema = "s2m3.plan/v1"
+    public var schema = "s2m3.placement-report/1"
     public var algorithm: PlacementAlgorithm
     public var steps: [String]
     public var provenOptimal: Bool
