@@ -1,8 +1,17 @@
-import Testing
+import Foundation
 import Inference
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// A flag set on one thread and read on another.
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
 
 @Suite("Cancelling a run")
 struct RunCancellationTests {
@@ -21,12 +30,17 @@ struct RunCancellationTests {
     @Test func aQueuedRunIsSkipped() async throws {
         let pool = InferenceThreadPool(threadCount: 1)
         let session = try await InferenceSession.load(modelPath: try TestModels.dataset("sigmoid.onnx"), threadPool: pool)
-        let blocker = Task { await pool.execute { usleep(400_000) } }  // occupies the only thread
-        try await Task.sleep(for: .milliseconds(50))
+        // The blocker occupies the only thread until the run has been cancelled, however busy the
+        // machine is (no timing assumptions).
+        let occupied = Flag(), release = DispatchSemaphore(value: 0)
+        let blocker = Task { await pool.execute { occupied.set(); release.wait() } }
+        while !occupied.isSet { try await Task.sleep(for: .milliseconds(5)) }
         let x = try Tensor(float32: [Float](repeating: 0, count: 60), shape: [3, 4, 5])
         let run = Task { try await session.run(inputs: ["x": x]) }
         try await Task.sleep(for: .milliseconds(50))
         run.cancel()
+        try await Task.sleep(for: .milliseconds(20))
+        release.signal()
         let error = await cancelledError(run)
         #expect(error?.code == .cancelled)
         _ = await blocker.value
