@@ -62,7 +62,7 @@ struct RunCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print(RunResultText.text(result, outputOrder: entry.outputNodes))
+            print(TaskResultText.text(result, outputOrder: entry.outputNodes, timeline: .local))
         }
     }
 
@@ -75,39 +75,4 @@ struct RunCommand: AsyncParsableCommand {
 struct RunCommandError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The readable form of a task result: outputs, then the timeline.
-enum RunResultText {
-    static func text(_ result: TaskResult, outputOrder: [String]) -> String {
-        var lines: [String] = []
-        let names = outputOrder.filter { result.outputs[$0] != nil } + result.outputs.keys.sorted().filter { !outputOrder.contains($0) }
-        for name in names {
-            switch result.outputs[name]! {
-            case .labels(let labels):
-                lines.append("\(name):")
-                for label in labels { lines.append("  " + format(label.score, decimals: 3) + "  " + label.label) }
-            case .text(let text): lines.append("\(name): \(text.isEmpty ? "(empty)" : "\"\(text)\"")")
-            case .texts(let texts):
-                lines.append("\(name): \(texts.isEmpty ? "(none)" : "")")
-                for text in texts { lines.append("  \(text)") }
-            case .embedding(let values):
-                lines.append("\(name): \(values.count) values [\(values.prefix(4).map { format(Double($0), decimals: 4) }.joined(separator: ", "))…]")
-            }
-        }
-        lines.append("")
-        lines.append("timeline (ms)        start      end  compute")
-        for entry in result.timeline {
-            let node = entry.node.padding(toLength: 18, withPad: " ", startingAt: 0)
-            lines.append("  \(node) " + [entry.startMs, entry.endMs, entry.computeMs].map { pad(format($0, decimals: 1), 8) }.joined(separator: " ") + "  \(entry.module)")
-        }
-        lines.append("total \(format(result.totalMs, decimals: 1)) ms")
-        return lines.joined(separator: "\n")
-    }
-
-    static func format(_ value: Double, decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(0, width - text.count)) + text
-    }
 }
