@@ -59,15 +59,17 @@ let package = Package(
             name: "Runtime",
             dependencies: ["S2M3Core", "Catalog", "Inference", "Preprocessing", "Speech", "TextReading"]
         ),
+        // S2M3's messages on the bus: MessageProperties ↔ MQTTProperties, control messages as MQTTMessage.
+        .target(name: "S2M3Bus", dependencies: ["S2M3Core", "MQTTBus"]),
         // Layer 2: services.
         .target(
             name: "Planner",
-            dependencies: ["S2M3Core", "MQTTBus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
         ),
         // Routes each request's branches to module replicas and merges their partials (topics.md).
         .target(
             name: "Aggregator",
-            dependencies: ["S2M3Core", "MQTTBus", "Catalog", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", .product(name: "Logging", package: "swift-log")]
         ),
         // Sends a request and awaits its result over a response topic.
         .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]),
@@ -75,7 +77,7 @@ let package = Package(
         .target(
             name: "DeviceAgent",
             dependencies: [
-                "S2M3Core", "MQTTBus", "Catalog", "Runtime", "Inference",
+                "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Runtime", "Inference",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -83,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "Aggregator", "S2M3Client",
+                "S2M3Core", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "Aggregator", "S2M3Client",
                 "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,7 +121,7 @@ let package = Package(
         .testTarget(
             name: "DeviceAgentTests",
             dependencies: [
-                "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "Runtime", "Inference",
+                "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "S2M3Bus", "LocalBroker", "Catalog", "Runtime", "Inference",
                 "Preprocessing", .product(name: "Logging", package: "swift-log"),
             ]
         ),

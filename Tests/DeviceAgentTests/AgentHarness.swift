@@ -4,6 +4,7 @@ import Foundation
 import LocalBroker
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 import TestSupport
 import Testing
@@ -178,14 +179,4 @@ actor Inbox {
 struct HarnessTimeout: Error, CustomStringConvertible {
     let what: String
     var description: String { "timed out waiting for \(what)" }
-}
-
-extension MQTTProperties {
-    init(_ properties: MessageProperties) {
-        self.init(
-            contentType: properties.contentType,
-            userProperties: properties.userProperties.map { MQTTUserProperty($0.name, $0.value) },
-            correlationData: properties.correlationData, responseTopic: properties.responseTopic,
-            messageExpiry: properties.messageExpirySeconds)
-    }
 }
