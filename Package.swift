@@ -94,11 +94,16 @@ let package = Package(
         // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
         .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
         // Paths shared by the test targets (repository root, set-up cache).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // …and a real broker to connect to (TestBroker), bounded waits (within).
+        .target(
+            name: "TestSupport",
+            dependencies: ["LocalBroker", "MQTTBus", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "TestSupport"]),
         .testTarget(
             name: "MQTTBusTests",
-            dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MQTTBus", "LocalBroker", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "PlannerTests",
