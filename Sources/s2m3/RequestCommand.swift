@@ -21,11 +21,7 @@ struct RequestCommand: AsyncParsableCommand {
 
     @OptionGroup var inputs: TaskInputOptions
 
-    @Option(help: "Broker address, host:port.")
-    var broker: String = "127.0.0.1:1883"
-
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
+    @OptionGroup var bus: BrokerOptions
 
     @Option(help: "The catalog file (for the task's input names).")
     var catalog = "catalog/default.json"
@@ -38,7 +34,7 @@ struct RequestCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be at least 1") }
-        let endpoint = try MQTTEndpoint(parsing: broker)
+        let endpoint = try bus.endpoint()
         let loaded: ModuleCatalog
         do { loaded = try AggregatorCatalog.load(path: catalog) } catch { throw ValidationError("\(error)") }
         guard let entry = loaded.tasks.first(where: { $0.id == task }) else {
@@ -50,7 +46,7 @@ struct RequestCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-request-\(UUID().uuidString.prefix(8).lowercased())"),
             logger: logger)
-        let client = S2M3Client(connection: connection, topics: Topics(root: root), logger: logger)
+        let client = S2M3Client(connection: connection, topics: Topics(root: bus.root), logger: logger)
         try await client.connect()
         let result: TaskResult
         do {

@@ -19,11 +19,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var inputs: TaskInputOptions
 
-    @Option(help: "The catalog file.")
-    var catalog = "catalog/default.json"
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Option(help: "Inference threads (parallel branches run at once up to this many).")
     var threads = 2
@@ -32,13 +28,13 @@ struct RunCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let modelsDirectory = models ?? Self.defaultModelsDirectory
+        let modelsDirectory = modules.modelsDirectory
         let loaded: ModuleCatalog
-        do { loaded = try ModuleCatalog.load(path: catalog, modelsDirectory: modelsDirectory) } catch {
+        do { loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory) } catch {
             throw RunCommandError("\(error.code): \(error.message)")
         }
         guard let entry = loaded.tasks.first(where: { $0.id == task }) else {
-            throw ValidationError("no task '\(task)' in \(catalog); tasks: \(loaded.tasks.map(\.id).joined(separator: ", "))")
+            throw ValidationError("no task '\(task)' in \(modules.catalog); tasks: \(loaded.tasks.map(\.id).joined(separator: ", "))")
         }
         let values = try inputs.inputs(
             for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys), task: task)
@@ -66,10 +62,8 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    static var defaultModelsDirectory: String {
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        return (cache as NSString).appendingPathComponent("models")
-    }
+    /// `${S2M3_CACHE:-.cache}/models` (``CacheDirectory/models``).
+    static var defaultModelsDirectory: String { CacheDirectory.models }
 }
 
 struct RunCommandError: Error, CustomStringConvertible {
