@@ -59,15 +59,17 @@ let package = Package(
             name: "Runtime",
             dependencies: ["S2M3Core", "Catalog", "Inference", "Preprocessing", "Speech", "TextReading"]
         ),
+        // S2M3's messages on the bus: MessageProperties ↔ MQTTProperties, control messages as MQTTMessage.
+        .target(name: "S2M3Bus", dependencies: ["S2M3Core", "MQTTBus"]),
         // Layer 2: services.
         .target(
             name: "Planner",
-            dependencies: ["S2M3Core", "MQTTBus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
         ),
         // Routes each request's branches to module replicas and merges their partials (topics.md).
         .target(
             name: "Aggregator",
-            dependencies: ["S2M3Core", "MQTTBus", "Catalog", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", .product(name: "Logging", package: "swift-log")]
         ),
         // Sends a request and awaits its result over a response topic.
         .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]),
@@ -75,7 +77,7 @@ let package = Package(
         .target(
             name: "DeviceAgent",
             dependencies: [
-                "S2M3Core", "MQTTBus", "Catalog", "Runtime", "Inference",
+                "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Runtime", "Inference",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -83,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "Aggregator", "S2M3Client",
+                "S2M3Core", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "Aggregator", "S2M3Client",
                 "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,11 +94,16 @@ let package = Package(
         // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
         .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
         // Paths shared by the test targets (repository root, set-up cache).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // …and a real broker to connect to (TestBroker), bounded waits (within).
+        .target(
+            name: "TestSupport",
+            dependencies: ["LocalBroker", "MQTTBus", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "TestSupport"]),
         .testTarget(
             name: "MQTTBusTests",
-            dependencies: ["MQTTBus", "LocalBroker", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MQTTBus", "LocalBroker", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "PlannerTests",
@@ -119,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "DeviceAgentTests",
             dependencies: [
-                "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "Runtime", "Inference",
+                "DeviceAgent", "TestSupport", "S2M3Core", "MQTTBus", "S2M3Bus", "LocalBroker", "Catalog", "Runtime", "Inference",
                 "Preprocessing", .product(name: "Logging", package: "swift-log"),
             ]
         ),

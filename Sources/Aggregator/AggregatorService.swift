@@ -2,6 +2,7 @@ import Catalog
 import Foundation
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 
 /// Runs an ``AggregatorStateMachine`` over an MQTT connection (topics.md): takes requests through

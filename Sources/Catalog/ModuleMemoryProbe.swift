@@ -20,16 +20,39 @@ public enum ModuleMemoryProbe {
     public static func measureAndInspect(
         modelPath: String, runtimeWarmUpModel: String? = nil
     ) async throws(InferenceError) -> (residentBytes: Int, inputs: [TensorSpec], outputs: [TensorSpec]) {
-        var keep: InferenceSession?
-        if let runtimeWarmUpModel { keep = try await InferenceSession.load(modelPath: runtimeWarmUpModel) }
-        let (session, bytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
-        withExtendedLifetime((session, keep)) {}
-        return (bytes, session.inputs, session.outputs)
+        let load = try await MeasuredLoad(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
+        return (load.residentBytes, load.session.inputs, load.session.outputs)
+    }
+
+    /// A model loaded and measured as ``measureHere(modelPath:runtimeWarmUpModel:)`` does, kept
+    /// open (with the warm-up model, so the runtime's start-up stays paid) for further runs.
+    public struct MeasuredLoad: Sendable {
+        public let session: InferenceSession
+        /// The resident bytes loading the model added.
+        public let residentBytes: Int
+        let runtimeWarmUp: InferenceSession?
+
+        public init(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) {
+            runtimeWarmUp = if let runtimeWarmUpModel { try await InferenceSession.load(modelPath: runtimeWarmUpModel) } else { nil }
+            (session, residentBytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
+        }
     }
 
     /// Runs `executable arguments…` and parses the last line of its standard output as a byte count.
     /// Blocks the calling thread while the child runs: call it from a dedicated thread or a command.
     public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> Int {
+        try lastLineOfChild(executable: executable, arguments: arguments, module: module, measuring: "memory") {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// Runs `executable arguments…` (a measuring child for `module`), waits for it, and reads the
+    /// last line of its standard output with `parse`. A child that cannot start, fails, or prints a
+    /// line `parse` rejects (nil) is a ``CatalogError`` naming `what` was measured and the child's
+    /// first line of standard error. Blocks the calling thread while the child runs.
+    public static func lastLineOfChild<Value>(
+        executable: String, arguments: [String], module: String, measuring what: String, parse: (String) -> Value?
+    ) throws(CatalogError) -> Value {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -40,19 +63,18 @@ public enum ModuleMemoryProbe {
         do {
             try process.run()
         } catch {
-            throw CatalogError(.invalidModule, entry: module, "cannot start \(executable) to measure memory: \(error)")
+            throw CatalogError(.invalidModule, entry: module, "cannot start \(executable) to measure \(what): \(error)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
         let last = text.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
-        guard process.terminationStatus == 0, let bytes = Int(last.trimmingCharacters(in: .whitespaces)) else {
+        guard process.terminationStatus == 0, let value = parse(last) else {
             throw CatalogError(
                 .invalidModule, entry: module,
-                "measuring memory failed (exit \(process.terminationStatus)): "
+                "measuring \(what) failed (exit \(process.terminationStatus)): "
                     + (errorText.split(whereSeparator: \.isNewline).first.map(String.init) ?? (text.isEmpty ? "no output" : text)))
         }
-        return bytes
+        return value
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MQTTBus
 import Runtime
+import S2M3Bus
 import S2M3Core
 
 /// A repeated (request id, node, attempt) is the same invocation (QoS 1 may deliver twice).
@@ -32,7 +33,7 @@ extension DeviceAgentService {
 
     func receiveInvoke(_ message: MQTTMessage, module topicModule: String) async {
         let receivedAtMs = Self.nowMs(), receivedAt = ContinuousClock.now
-        let properties = message.properties.plain
+        let properties = MessageProperties(message.properties)
         let bundle: TensorBundle
         let invoke: InvokeRequest
         do {
@@ -131,7 +132,7 @@ extension DeviceAgentService {
     private func replyUnreadable(_ message: MQTTMessage, metadata: [String: String], module: String, receivedAtMs: Int, reason: String) async {
         guard
             let reply = InvokeFailureReply(
-                metadata: metadata, properties: message.properties.plain, topicModule: module, device: device, topics: topics,
+                metadata: metadata, properties: MessageProperties(message.properties), topicModule: module, device: device, topics: topics,
                 reason: reason, receivedAtMs: receivedAtMs, finishedAtMs: Self.nowMs())
         else {
             logger.warning("bad invocation without a request id or reply topic; not answered", metadata: ["mqtt.topic": "\(message.topic)", "reason": "\(reason)"])

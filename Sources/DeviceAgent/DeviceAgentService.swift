@@ -3,6 +3,7 @@ import Inference
 import Logging
 import MQTTBus
 import Runtime
+import S2M3Bus
 import S2M3Core
 
 /// Runs a device agent over an MQTT connection (topics.md, device topics): announces the device
@@ -67,7 +68,7 @@ public actor DeviceAgentService {
     /// The last will to register on the agent's connection: its `offline` state, reason `last-will`.
     public static func will(for configuration: DeviceAgentConfiguration) throws(MessageError) -> MQTTMessage {
         let state = DeviceState.lastWill(device: configuration.device, session: configuration.session, timestampMs: nowMs())
-        return try MQTTMessage.agentControl(topic: configuration.topics.deviceState(configuration.device), state, retain: true)
+        return try MQTTMessage(topic: configuration.topics.deviceState(configuration.device), control: state, retain: true)
     }
 
     /// Connects, announces, subscribes, and serves until ``shutdown()`` (or the connection's end).
@@ -191,7 +192,7 @@ public actor DeviceAgentService {
 
     func publishState(_ status: DeviceState.Status, reason: String? = nil) async throws {
         let state = DeviceState(device: device, status: status, session: configuration.session, timestampMs: Self.nowMs(), reason: reason)
-        try await connection.publish(MQTTMessage.agentControl(topic: topics.deviceState(device), state, retain: true))
+        try await connection.publish(MQTTMessage(topic: topics.deviceState(device), control: state, retain: true))
     }
 
     private func publishCapabilities() async throws {
@@ -202,7 +203,7 @@ public actor DeviceAgentService {
             limits: .init(queueCapacity: configuration.queueCapacity, inferenceThreads: configuration.inferenceThreads),
             softwareVersion: configuration.softwareVersion, timestampMs: Self.nowMs())
         try await connection.publish(
-            MQTTMessage.agentControl(topic: topics.deviceCapabilities(device), capabilities, retain: true))
+            MQTTMessage(topic: topics.deviceCapabilities(device), control: capabilities, retain: true))
     }
 
     /// The current telemetry (also what is published).
@@ -217,7 +218,7 @@ public actor DeviceAgentService {
         guard !stopping else { return }
         do {
             try await connection.publish(
-                MQTTMessage.agentControl(topic: topics.deviceTelemetry(device), telemetry(), qos: .atMostOnce, retain: false))
+                MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), qos: .atMostOnce, retain: false))
         } catch {
             logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
         }

@@ -9,18 +9,9 @@ import S2M3Core
 /// order that never holds more than the budget: loads first when old and new fit together (so a
 /// failed load can be rolled back to exactly what it had), unloads first otherwise.
 public struct HostingState: Sendable {
-    /// A module the device hosts (or is about to).
-    public struct Hosted: Sendable, Hashable {
-        public var module: String
-        public var digest: String
-        /// Memory counted for it, bytes (the planner's `memoryBytes`).
-        public var memoryBytes: Int
-        public init(module: String, digest: String, memoryBytes: Int) {
-            self.module = module
-            self.digest = digest
-            self.memoryBytes = memoryBytes
-        }
-    }
+    /// A module the device hosts (or is about to), as its assignment names it: module, catalog
+    /// digest, and the memory counted for it (the planner's `memoryBytes`).
+    public typealias Hosted = DeviceAssignment.HostedModule
 
     /// Loads and unloads that bring the device to an assignment.
     public struct Change: Sendable, Hashable {
@@ -77,7 +68,7 @@ public struct HostingState: Sendable {
             report = .init(epoch: assignment.epoch, status: .refused, reason: reason)
             return .refuse(reason)
         }
-        let target = assignment.modules.map { Hosted(module: $0.module, digest: $0.digest, memoryBytes: $0.memoryBytes) }
+        let target = assignment.modules
         let load = target.filter { hosted[$0.module] == nil }
         let keep = target.filter { hosted[$0.module] != nil }
         let unload = hosted.keys.filter { id in !target.contains { $0.module == id } }.sorted()

@@ -40,10 +40,9 @@ public enum ModuleCostProbe {
 
     /// Measures in this process and returns `(residentBytes, p50Ms)`; `p50Ms` nil when a run failed.
     public static func measureHere(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> (Int, Double?) {
-        var keep: InferenceSession?
-        if let runtimeWarmUpModel { keep = try await InferenceSession.load(modelPath: runtimeWarmUpModel) }
-        let (session, bytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
-        defer { withExtendedLifetime((session, keep)) {} }
+        let load = try await ModuleMemoryProbe.MeasuredLoad(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
+        defer { withExtendedLifetime(load) {} }
+        let (session, bytes) = (load.session, load.residentBytes)
         guard let inputs = try? syntheticInputs(session.inputs) else { return (bytes, nil) }
         do {
             _ = try await session.run(inputs: inputs)
@@ -82,28 +81,10 @@ public enum ModuleCostProbe {
     /// `residentBytes p50Ms referenceGflops` (p50 `-` when not timed) as its last line. Blocks the
     /// calling thread.
     public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> Measurement {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            throw CatalogError(.invalidModule, entry: module, "cannot start \(executable) to measure the module: \(error)")
+        try ModuleMemoryProbe.lastLineOfChild(executable: executable, arguments: arguments, module: module, measuring: "the module") { line in
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let bytes = Int(fields[0]), let speed = Double(fields[2]), speed > 0 else { return nil }
+            return Measurement(residentBytes: bytes, p50Ms: Double(fields[1]), referenceGflops: speed)
         }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let fields = (text.split(whereSeparator: \.isNewline).last ?? "").split(separator: " ")
-        guard process.terminationStatus == 0, fields.count == 3, let bytes = Int(fields[0]), let speed = Double(fields[2]), speed > 0 else {
-            throw CatalogError(
-                .invalidModule, entry: module,
-                "measuring the module failed (exit \(process.terminationStatus)): "
-                    + (errorText.split(whereSeparator: \.isNewline).first.map(String.init) ?? (text.isEmpty ? "no output" : text)))
-        }
-        return Measurement(residentBytes: bytes, p50Ms: Double(fields[1]), referenceGflops: speed)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 
 /// Runs a ``PlannerStateMachine`` over an MQTT connection: reads every device's state,

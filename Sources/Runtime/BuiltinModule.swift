@@ -42,6 +42,20 @@ extension ModuleError {
         let code: ModuleError.Code = [.wrongElementType, .wrongShape].contains(error.code) ? .wrongInput : .runFailed
         self.init(code, module: module, error.description)
     }
+
+    /// Runs a driver's engine work for `module`: a ``ModuleError`` passes through, an
+    /// ``InferenceError`` becomes one (``init(_:module:)``), anything else is `runFailed`.
+    static func catching<T>(module: String, _ body: () async throws -> T) async throws(ModuleError) -> T {
+        do {
+            return try await body()
+        } catch let error as ModuleError {
+            throw error
+        } catch let error as InferenceError {
+            throw ModuleError(error, module: module)
+        } catch {
+            throw ModuleError(.runFailed, module: module, "\(error)")
+        }
+    }
 }
 
 /// Reading a built-in's asset files (listed in the catalog, resolved against the models folder).

@@ -57,20 +57,15 @@ struct OCRRecogniseModule: LoadedModule {
         var lines: [(classes: [Int64], scores: [Float])] = []
         for index in 0..<shape[0] {
             let width = Int(widths[index]), padded = TextReader.recognitionPaddedWidth(width)
-            do {
+            let line = try await ModuleError.catching(module: manifest.id) {
                 let row = CropRows.normalised(crops, shape: shape, index: index, width: width, paddedWidth: padded)
                 let output = try await session.run(inputs: [model: Tensor(float32: row, shape: [1, 3, 48, padded])])
                 guard let answer = output.values.first, let values = answer.float32Values, answer.shape.count == 3 else {
                     throw ModuleError(.runFailed, module: manifest.id, "the model answered no [1,S,C] probabilities")
                 }
-                lines.append(CTCDecoder.bestPath(values[...], steps: answer.shape[1], classes: answer.shape[2]))
-            } catch let error as ModuleError {
-                throw error
-            } catch let error as InferenceError {
-                throw ModuleError(error, module: manifest.id)
-            } catch {
-                throw ModuleError(.runFailed, module: manifest.id, "\(error)")
+                return CTCDecoder.bestPath(values[...], steps: answer.shape[1], classes: answer.shape[2])
             }
+            lines.append(line)
         }
         let steps = lines.map(\.classes.count).max() ?? 0
         var classes: [Int64] = [], scores: [Float] = []
@@ -113,21 +108,14 @@ struct OCRDetectModule: LoadedModule {
             throw ModuleError(.wrongInput, module: manifest.id, input: "page", "has shape \(shape), expected [1, H, W, 3] RGB bytes")
         }
         let (height, width) = (shape[1], shape[2])
-        let map: [Float]
-        do {
+        let map = try await ModuleError.catching(module: manifest.id) {
             let page = try RGBImage(width: width, height: height, pixels: bytes)
             let input = try TextReader.bgrTensor(page, paddedWidth: width)
             let output = try await session.run(inputs: [manifest.inputs[0].name: input])
             guard let values = output.values.first?.float32Values, values.count == width * height else {
                 throw ModuleError(.runFailed, module: manifest.id, "the model answered no [1,1,\(height),\(width)] map")
             }
-            map = values
-        } catch let error as ModuleError {
-            throw error
-        } catch let error as InferenceError {
-            throw ModuleError(error, module: manifest.id)
-        } catch {
-            throw ModuleError(.runFailed, module: manifest.id, "\(error)")
+            return values
         }
         var outputs = ModuleOutputs(module: manifest.id)
         try outputs.set("map", tensor: try OCRBytes.tensor(TextReader.quantised(map), shape: [1, 1, height, width], module: manifest.id))

@@ -20,8 +20,7 @@ struct SingleRunModule: LoadedModule {
         do {
             results = try await session.run(inputs: feeds, outputs: manifest.outputs.map(\.name))
         } catch {
-            let code: ModuleError.Code = [.wrongElementType, .wrongShape].contains(error.code) ? .wrongInput : .runFailed
-            throw ModuleError(code, module: manifest.id, error.description)
+            throw ModuleError(error, module: manifest.id)
         }
         var outputs = TensorBundle()
         for declaration in manifest.outputs {

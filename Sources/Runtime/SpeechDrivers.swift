@@ -12,14 +12,7 @@ struct WhisperGreedyModule: LoadedModule {
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
         let features = try checked.tensor("features").engineTensor(module: manifest.id, input: "features")
-        let ids: [Int]
-        do {
-            ids = try await decoder.decode(features: features)
-        } catch let error as InferenceError {
-            throw ModuleError(error, module: manifest.id)
-        } catch {
-            throw ModuleError(.runFailed, module: manifest.id, "\(error)")
-        }
+        let ids = try await ModuleError.catching(module: manifest.id) { try await decoder.decode(features: features) }
         var outputs = ModuleOutputs(module: manifest.id)
         try outputs.set("tokens", int64s: ids.map(Int64.init), shape: [1, ids.count])
         return outputs.bundle
@@ -39,8 +32,8 @@ struct VADStreamModule: LoadedModule {
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
         let (samples, _) = try checked.floats("samples")
-        var best: Float = 0
-        do {
+        let best = try await ModuleError.catching(module: manifest.id) {
+            var best: Float = 0
             var state = try Tensor(float32: [Float](repeating: 0, count: 2 * 128), shape: [2, 1, 128])
             let rate = try Tensor(int64: [sampleRate], shape: [])
             var previous = [Float](repeating: 0, count: context)
@@ -60,12 +53,7 @@ struct VADStreamModule: LoadedModule {
                 previous = Array(window.suffix(context))
                 start += chunk
             }
-        } catch let error as ModuleError {
-            throw error
-        } catch let error as InferenceError {
-            throw ModuleError(error, module: manifest.id)
-        } catch {
-            throw ModuleError(.runFailed, module: manifest.id, "\(error)")
+            return best
         }
         var outputs = ModuleOutputs(module: manifest.id)
         try outputs.set("speech", floats: [best], shape: [1])

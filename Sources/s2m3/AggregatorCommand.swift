@@ -18,11 +18,7 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Option(help: "Aggregator id (its partials topic is aggregators/{id}/partials).")
     var id: String
 
-    @Option(help: "Broker address, host:port.")
-    var broker: String = "127.0.0.1:1883"
-
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
+    @OptionGroup var bus: BrokerOptions
 
     @Option(help: "Shared-subscription group of the aggregators.")
     var group: String = Topics.aggregatorGroup
@@ -54,8 +50,8 @@ struct AggregatorCommand: AsyncParsableCommand {
     func validate() throws {
         guard Topics.isValidIdentifier(id) else { throw ValidationError("--id '\(id)' must be 1–128 letters, digits, '-', '_', '.'") }
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
-        guard root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
-            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
+        guard bus.root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
+            throw ValidationError("--root '\(bus.root)' must be identifier segments separated by '/'")
         }
         guard defaultTimeoutMs >= 1 else { throw ValidationError("--default-timeout-ms must be at least 1") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
@@ -64,7 +60,7 @@ struct AggregatorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = try MQTTEndpoint(parsing: broker)
+        let endpoint = try bus.endpoint()
         let loaded: ModuleCatalog
         do {
             loaded = try models.map { try ModuleCatalog.load(path: catalog, modelsDirectory: $0) } ?? AggregatorCatalog.load(path: catalog)
@@ -73,7 +69,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "s2m3.aggregator")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var configuration = AggregatorConfiguration(id: id, topics: Topics(root: root))
+        var configuration = AggregatorConfiguration(id: id, topics: Topics(root: bus.root))
         configuration.group = group
         configuration.defaultTimeoutMs = defaultTimeoutMs
         configuration.maxPayloadBytes = maxPayloadBytes

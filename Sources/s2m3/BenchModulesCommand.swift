@@ -14,11 +14,7 @@ struct BenchModulesCommand: AsyncParsableCommand {
         abstract: "Benchmark every module (latency, memory) and every task run in one process (latency)."
     )
 
-    @Option(help: "The catalog file.")
-    var catalog = "catalog/default.json"
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Option(help: "Folder of the fixtures (default: ${S2M3_CACHE:-.cache}/fixtures).")
     var fixtures: String?
@@ -33,10 +29,9 @@ struct BenchModulesCommand: AsyncParsableCommand {
     var threads = 2
 
     func run() async throws {
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
-        let fixtureDirectory = fixtures ?? (cache as NSString).appendingPathComponent("fixtures")
-        let loaded = try ModuleCatalog.load(path: catalog, modelsDirectory: modelsDirectory)
+        let modelsDirectory = modules.modelsDirectory
+        let fixtureDirectory = fixtures ?? CacheDirectory.fixtures
+        let loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory)
         let loader = ModuleLoader(
             catalog: loaded, modelsDirectory: modelsDirectory,
             threadPool: InferenceThreadPool(threadCount: max(1, threads), name: "s2m3-bench"))

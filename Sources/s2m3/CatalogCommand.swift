@@ -10,11 +10,7 @@ struct CatalogCommand: AsyncParsableCommand {
         abstract: "Show the module catalog: measured memory with and without sharing, per task and in total."
     )
 
-    @Option(help: "The catalog file.")
-    var catalog = "catalog/default.json"
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Flag(help: "Print JSON instead of tables.")
     var json = false
@@ -43,12 +39,11 @@ struct CatalogCommand: AsyncParsableCommand {
             print(measured.residentBytes)
             return
         }
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
-        let loaded = try ModuleCatalog.load(path: catalog, modelsDirectory: modelsDirectory)
+        let modelsDirectory = modules.modelsDirectory
+        let loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory)
         // ONNX Runtime's per-process start-up, measured once by loading a tiny model, then excluded
         // from each module's figure (the module's child loads the tiny model first).
-        let tiny = (cache as NSString).appendingPathComponent("onnxruntime-datasets/mul_1.onnx")
+        let tiny = CacheDirectory.file("onnxruntime-datasets/mul_1.onnx")
         let warmUp = FileManager.default.fileExists(atPath: tiny) ? tiny : nil
         let runtimeBytes = try await warmUp.asyncMap { try await Self.measureInChild(file: $0, warmUp: nil, module: "runtime") }
         var memory: [String: Int] = [:]

@@ -18,9 +18,7 @@ struct ClusterCatalog {
 
     /// `${S2M3_CACHE:-.cache}/models` unless given.
     static func modelsDirectory(_ given: String?) -> String {
-        if let given { return given }
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        return (cache as NSString).appendingPathComponent("models")
+        given ?? CacheDirectory.models
     }
 
     static func load(catalog: String?, models: String?) async throws -> ClusterCatalog {

@@ -10,11 +10,7 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Send real photos, speech and text through every task of a running cluster and print the results."
     )
 
-    @Option(help: "Broker address, host:port (s2m3 up prints it).")
-    var broker: String = "127.0.0.1:1883"
-
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
+    @OptionGroup var bus: BrokerOptions
 
     @Option(help: "Folder of the demo inputs (default: ${S2M3_CACHE:-.cache}/fixtures).")
     var fixtures: String?
@@ -25,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         let runner = DemoRunner(
-            endpoint: try MQTTEndpoint(parsing: broker), root: root, fixtures: fixtures ?? DemoRunner.defaultFixtures,
+            endpoint: try bus.endpoint(), root: bus.root, fixtures: fixtures ?? DemoRunner.defaultFixtures,
             timeout: .milliseconds(Int(timeout * 1000)))
         guard await runner.run() else { throw ExitCode(1) }
     }

@@ -14,10 +14,7 @@ struct DemoRunner {
     var timeout: Duration = .seconds(30)
 
     /// `${S2M3_CACHE:-.cache}/fixtures` (made by scripts/setup.sh).
-    static var defaultFixtures: String {
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        return (cache as NSString).appendingPathComponent("fixtures")
-    }
+    static var defaultFixtures: String { CacheDirectory.fixtures }
 
     static let captions = [
         "a photo of a cat", "a photo of a dog", "a cup of coffee", "a rocket on a launch pad", "a person riding a motorcycle",

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MQTTBus
 import Planner
+import S2M3Bus
 import S2M3Core
 
 /// `s2m3 device-announce` (hidden): announces a device the way the device agent will (retained

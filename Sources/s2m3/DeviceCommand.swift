@@ -23,17 +23,9 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Memory budget for modules: bytes, or e.g. 600MB, 1.5GiB.")
     var memory: String
 
-    @Option(help: "Broker address, host:port.")
-    var broker: String = "127.0.0.1:1883"
+    @OptionGroup var bus: BrokerOptions
 
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
-
-    @Option(help: "The module catalog.")
-    var catalog = "catalog/default.json"
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Option(help: "Invocations waiting or running before the device answers busy.")
     var queueCapacity = 16
@@ -56,15 +48,14 @@ struct DeviceCommand: AsyncParsableCommand {
         guard Topics.isValidIdentifier(id) else {
             throw DeviceAgentError(.invalidSetting, "device id '\(id)' must be 1–128 letters, digits, '-', '_' or '.'")
         }
-        let endpoint = try MQTTEndpoint(parsing: broker)
-        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
-            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
+        let endpoint = try bus.endpoint()
+        guard Topics.isValidIdentifier(bus.root.replacingOccurrences(of: "/", with: "")) else {
+            throw ValidationError("--root '\(bus.root)' must be identifier segments separated by '/'")
         }
         let budget = try MemoryAmount.parse(memory)
         let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        let modelsDirectory = models ?? (cache as NSString).appendingPathComponent("models")
-        let loadedCatalog = try Self.loadCatalog(path: try CatalogLocator.find(catalog), modelsDirectory: modelsDirectory)
+        let modelsDirectory = modules.modelsDirectory
+        let loadedCatalog = try Self.loadCatalog(path: try CatalogLocator.find(modules.catalog), modelsDirectory: modelsDirectory)
 
         let gflops: Double
         if let computeGflops {
@@ -82,7 +73,7 @@ struct DeviceCommand: AsyncParsableCommand {
         }
         let configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
-            inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
+            inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: bus.root))
         try configuration.validate()
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(

@@ -17,8 +17,7 @@ struct PlannerCommand: AsyncParsableCommand {
         abstract: "Run the planner service (modules and tasks from the catalog, devices from the broker)."
     )
 
-    @Option(help: "Broker address, host:port.")
-    var broker: String = "127.0.0.1:1883"
+    @OptionGroup var bus: BrokerOptions
 
     @Option(help: "Module catalog (default: catalog/default.json unless --instance is given).")
     var catalog: String?
@@ -28,9 +27,6 @@ struct PlannerCommand: AsyncParsableCommand {
 
     @Option(help: "Placement instance file (JSON, docs/placement.md) instead of the catalog.")
     var instance: String?
-
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
 
     @Option(help: "Placement algorithm: greedy, exact or auto.")
     var algorithm: PlacementAlgorithm = .auto
@@ -51,9 +47,9 @@ struct PlannerCommand: AsyncParsableCommand {
             print("\(bytes) \(p50.map { String($0) } ?? "-") \(speed)")
             return
         }
-        let endpoint = try MQTTEndpoint(parsing: broker)
-        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
-            throw PlanCommandError("--root '\(root)' must be identifier segments separated by '/'")
+        let endpoint = try bus.endpoint()
+        guard Topics.isValidIdentifier(bus.root.replacingOccurrences(of: "/", with: "")) else {
+            throw PlanCommandError("--root '\(bus.root)' must be identifier segments separated by '/'")
         }
         var logger = Logger(label: "s2m3.planner")
         logger.logLevel = .info
@@ -71,7 +67,7 @@ struct PlannerCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: clientID), logger: logger)
         let service = PlannerService(
-            connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
+            connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: bus.root),
             digests: digests, logger: logger)
         try await service.run()
     }

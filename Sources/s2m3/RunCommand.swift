@@ -19,11 +19,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var inputs: TaskInputOptions
 
-    @Option(help: "The catalog file.")
-    var catalog = "catalog/default.json"
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Option(help: "Inference threads (parallel branches run at once up to this many).")
     var threads = 2
@@ -32,13 +28,13 @@ struct RunCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let modelsDirectory = models ?? Self.defaultModelsDirectory
+        let modelsDirectory = modules.modelsDirectory
         let loaded: ModuleCatalog
-        do { loaded = try ModuleCatalog.load(path: catalog, modelsDirectory: modelsDirectory) } catch {
+        do { loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory) } catch {
             throw RunCommandError("\(error.code): \(error.message)")
         }
         guard let entry = loaded.tasks.first(where: { $0.id == task }) else {
-            throw ValidationError("no task '\(task)' in \(catalog); tasks: \(loaded.tasks.map(\.id).joined(separator: ", "))")
+            throw ValidationError("no task '\(task)' in \(modules.catalog); tasks: \(loaded.tasks.map(\.id).joined(separator: ", "))")
         }
         let values = try inputs.inputs(
             for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys), task: task)
@@ -62,52 +58,15 @@ struct RunCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print(RunResultText.text(result, outputOrder: entry.outputNodes))
+            print(TaskResultText.text(result, outputOrder: entry.outputNodes, timeline: .local))
         }
     }
 
-    static var defaultModelsDirectory: String {
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
-        return (cache as NSString).appendingPathComponent("models")
-    }
+    /// `${S2M3_CACHE:-.cache}/models` (``CacheDirectory/models``).
+    static var defaultModelsDirectory: String { CacheDirectory.models }
 }
 
 struct RunCommandError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The readable form of a task result: outputs, then the timeline.
-enum RunResultText {
-    static func text(_ result: TaskResult, outputOrder: [String]) -> String {
-        var lines: [String] = []
-        let names = outputOrder.filter { result.outputs[$0] != nil } + result.outputs.keys.sorted().filter { !outputOrder.contains($0) }
-        for name in names {
-            switch result.outputs[name]! {
-            case .labels(let labels):
-                lines.append("\(name):")
-                for label in labels { lines.append("  " + format(label.score, decimals: 3) + "  " + label.label) }
-            case .text(let text): lines.append("\(name): \(text.isEmpty ? "(empty)" : "\"\(text)\"")")
-            case .texts(let texts):
-                lines.append("\(name): \(texts.isEmpty ? "(none)" : "")")
-                for text in texts { lines.append("  \(text)") }
-            case .embedding(let values):
-                lines.append("\(name): \(values.count) values [\(values.prefix(4).map { format(Double($0), decimals: 4) }.joined(separator: ", "))…]")
-            }
-        }
-        lines.append("")
-        lines.append("timeline (ms)        start      end  compute")
-        for entry in result.timeline {
-            let node = entry.node.padding(toLength: 18, withPad: " ", startingAt: 0)
-            lines.append("  \(node) " + [entry.startMs, entry.endMs, entry.computeMs].map { pad(format($0, decimals: 1), 8) }.joined(separator: " ") + "  \(entry.module)")
-        }
-        lines.append("total \(format(result.totalMs, decimals: 1)) ms")
-        return lines.joined(separator: "\n")
-    }
-
-    static func format(_ value: Double, decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(0, width - text.count)) + text
-    }
 }

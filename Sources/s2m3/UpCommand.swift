@@ -32,11 +32,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Port for the started broker (default: a free port).")
     var port: Int?
 
-    @Option(help: "Module catalog.")
-    var catalog = ClusterCatalog.defaultCatalog
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Option(help: "Topic root.")
     var root: String = Topics.defaultRoot
@@ -63,7 +59,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let signals = ShutdownSignals()
-        let cluster = try await ClusterCatalog.load(catalog: catalog, models: models)
+        let cluster = try await ClusterCatalog.load(catalog: modules.catalog, models: modules.models)
         print(ClusterReport.catalogLine(cluster))
         let (total, largest) = cluster.placement.moduleMemory
         let budget = deviceMemory?.bytes ?? ClusterReport.deviceBudget(total: total, largest: largest, devices: devices)

@@ -108,7 +108,7 @@ struct AggregatorServiceTests {
     /// stops cleanly on SIGTERM. (With real devices, `s2m3 request` and draining on SIGTERM are
     /// tested end to end in Tests/ClusterTests.)
     @Test func commandRunsAsAChildProcess() async throws {
-        let executable = try Self.s2m3Executable
+        let executable = try TestPaths.s2m3Executable
         try await BrokerHarness.withBroker { harness in
             let child = try ChildProcess.spawn(executable, [
                 "aggregator", "--id", "agg-child", "--broker", harness.endpoint.description, "--root", harness.topics.root,
@@ -134,16 +134,6 @@ struct AggregatorServiceTests {
 
             child.send(SIGTERM)
             #expect(await child.waitUntilExit() == 0, "SIGTERM ends the aggregator cleanly")
-        }
-    }
-
-    static var s2m3Executable: String {
-        get throws {
-            if let given = ProcessInfo.processInfo.environment["S2M3_EXECUTABLE"] { return given }
-            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("s2m3").path
-            try #require(FileManager.default.isExecutableFile(atPath: candidate), "no s2m3 at \(candidate); run `swift build` first")
-            return candidate
         }
     }
 }

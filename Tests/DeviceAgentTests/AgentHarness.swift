@@ -4,6 +4,7 @@ import Foundation
 import LocalBroker
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 import TestSupport
 import Testing
@@ -20,11 +21,7 @@ struct AgentHarness: Sendable {
     /// The aggregator id invocations name as reply-to.
     let aggregator = "agg-test"
 
-    static let logger: Logger = {
-        var logger = Logger(label: "DeviceAgentTests", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .error
-        return logger
-    }()
+    static let logger = TestBroker.logger("DeviceAgentTests")
 
     static var modelsDirectory: String { TestPaths.cache.appendingPathComponent("models").path }
     static var catalogPath: String { TestPaths.repository.appendingPathComponent("catalog/default.json").path }
@@ -36,25 +33,13 @@ struct AgentHarness: Sendable {
         return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory, fileSHA256: recorded.sha256(ofFileAt:))
     }
 
-    static var s2m3Executable: String {
-        get throws {
-            if let given = ProcessInfo.processInfo.environment["S2M3_EXECUTABLE"] { return given }
-            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("s2m3").path
-            try #require(FileManager.default.isExecutableFile(atPath: candidate), "no s2m3 at \(candidate); run `swift build` first")
-            return candidate
-        }
-    }
-
     /// Runs `body` with a fresh broker, a watcher, and an agent started with `arguments` added.
     static func with(
         device: String, arguments: [String], catalog: String = AgentHarness.catalogPath, brokerLines: [String] = [],
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
-        var configuration = MosquittoProcessConfiguration(template: TestPaths.repository.appendingPathComponent("broker-config/dev.conf").path)
-        configuration.extraLines = brokerLines
-        try await MosquittoProcess.withRunning(configuration) { broker in
-            let topics = Topics(root: "device-test-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())/v1")
+        try await TestBroker.withDev(extraLines: brokerLines) { broker in
+            let topics = Topics(root: TestBroker.unique("device-test") + "/v1")
             let endpoint = MQTTEndpoint(host: broker.host, port: broker.port)
             let client = MQTTConnection(
                 configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "watch-\(UUID().uuidString.prefix(8))"),
@@ -69,7 +54,7 @@ struct AgentHarness: Sendable {
             try await client.subscribe("\(topics.root)/#")
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("device-agent-\(device)-\(getpid()).log").path
             let child = try ChildProcess.spawn(
-                try s2m3Executable,
+                try TestPaths.s2m3Executable,
                 ["device", "--broker", endpoint.description, "--root", topics.root, "--id", device,
                  "--catalog", catalog, "--models", modelsDirectory] + arguments,
                 stdout: .null, stderr: .appendToFile(log))
@@ -92,7 +77,7 @@ struct AgentHarness: Sendable {
                 if let value = try match(message) { return value }
             }
             checked += messages.count
-            if ContinuousClock.now > deadline { throw HarnessTimeout(what: what) }
+            if ContinuousClock.now > deadline { throw TimedOut(what: what) }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -173,19 +158,4 @@ actor Inbox {
     private var recorded: [MQTTMessage] = []
     func append(_ message: MQTTMessage) { recorded.append(message) }
     func messages(from index: Int) -> [MQTTMessage] { index < recorded.count ? Array(recorded[index...]) : [] }
-}
-
-struct HarnessTimeout: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-extension MQTTProperties {
-    init(_ properties: MessageProperties) {
-        self.init(
-            contentType: properties.contentType,
-            userProperties: properties.userProperties.map { MQTTUserProperty($0.name, $0.value) },
-            correlationData: properties.correlationData, responseTopic: properties.responseTopic,
-            messageExpiry: properties.messageExpirySeconds)
-    }
 }

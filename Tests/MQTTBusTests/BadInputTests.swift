@@ -1,13 +1,14 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 @Suite("MQTT bad input")
 struct BadInputTests {
     @Test func closedPortIsBrokerUnreachable() async throws {
         let port = try closedPort()
-        var configuration = MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: port)], clientID: BusTest.unique("closed"))
+        var configuration = MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: port)], clientID: TestBroker.unique("closed"))
         configuration.connectTimeout = .seconds(2)
         let connection = MQTTConnection(configuration: configuration, logger: BusTest.logger)
         let error = try await #require(throws: MQTTError.self) { try await connection.connect() }
@@ -24,10 +25,10 @@ struct BadInputTests {
     }
 
     @Test func endpointsAreTriedInTurn() async throws {
-        try await BusTest.withDevBroker { broker in
+        try await TestBroker.withDev { broker in
             let closed = MQTTEndpoint(host: "127.0.0.1", port: try closedPort())
             let good = MQTTEndpoint(host: broker.host, port: broker.port)
-            let connection = try await BusTest.connect(MQTTConfiguration(endpoints: [closed, good], clientID: BusTest.unique("turns")))
+            let connection = try await BusTest.connect(MQTTConfiguration(endpoints: [closed, good], clientID: TestBroker.unique("turns")))
             let event = try await connection.waitForEvent("connected") { _ in true }
             #expect(event == .connected(good, sessionPresent: false))
             await connection.disconnect()
@@ -49,7 +50,7 @@ struct BadInputTests {
     }
 
     @Test func missingCAFileIsTLSFailure() async throws {
-        var configuration = MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: 1)], clientID: BusTest.unique("noca"))
+        var configuration = MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: 1)], clientID: TestBroker.unique("noca"))
         configuration.tls = MQTTTLSConfiguration(caFile: "/nonexistent/ca.crt")
         let connection = MQTTConnection(configuration: configuration, logger: BusTest.logger)
         let error = try await #require(throws: MQTTError.self) { try await connection.connect() }
@@ -70,8 +71,8 @@ struct BadInputTests {
     }
 
     @Test func oversizedPayloadIsRejected() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("big")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("big")
             let connection = try await BusTest.connect(broker, id: "big")
             try await connection.subscribe("\(root)/#")
             for qos in [MQTTQoS.atMostOnce, .atLeastOnce] {
@@ -90,7 +91,7 @@ struct BadInputTests {
     }
 
     @Test func wildcardPublishTopicIsInvalid() async throws {
-        try await BusTest.withDevBroker { broker in
+        try await TestBroker.withDev { broker in
             let connection = try await BusTest.connect(broker, id: "wild")
             for qos in [MQTTQoS.atMostOnce, .atLeastOnce] {
                 let error = try await #require(throws: MQTTError.self) {
@@ -105,7 +106,7 @@ struct BadInputTests {
     }
 
     @Test func disconnectedConnectionCannotBeReused() async throws {
-        try await BusTest.withDevBroker { broker in
+        try await TestBroker.withDev { broker in
             let connection = try await BusTest.connect(broker, id: "reuse")
             await connection.disconnect()
             let error = try await #require(throws: MQTTError.self) { try await connection.connect() }

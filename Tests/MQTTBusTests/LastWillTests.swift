@@ -1,6 +1,7 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 @Suite("MQTT last will")
@@ -8,15 +9,15 @@ struct LastWillTests {
     /// A real child process (`s2m3 bus-probe`) connects with a will carrying MQTT 5 properties and
     /// is killed with SIGKILL: the broker publishes the will.
     @Test func willArrivesWhenChildIsKilled() async throws {
-        let executable = try BusTest.s2m3Executable
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("will")
+        let executable = try TestPaths.s2m3Executable
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("will")
             let watcher = try await BusTest.connect(broker, id: "will-watch")
             try await watcher.subscribe("\(root)/state")
 
             let child = try ChildProcess.spawn(executable, [
                 "bus-probe", "--broker", "\(broker.host):\(broker.port)",
-                "--client-id", BusTest.unique("will-child"),
+                "--client-id", TestBroker.unique("will-child"),
                 "--will-topic", "\(root)/state", "--will-payload", "offline",
                 "--will-content-type", "text/plain", "--will-user-property", "cause=killed",
             ], stdout: .pipe)
@@ -40,12 +41,12 @@ struct LastWillTests {
 
     /// A clean disconnect with `sendWill` (reason 0x04) publishes the will; a plain one does not.
     @Test func disconnectWithWillPublishesIt() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("will-dc")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("will-dc")
             let watcher = try await BusTest.connect(broker, id: "will-dc-watch")
             try await watcher.subscribe("\(root)/#")
             for name in ["quiet", "loud"] {
-                var configuration = BusTest.configuration(broker, id: "will-dc-\(name)")
+                var configuration = TestBroker.configuration(broker, id: "will-dc-\(name)")
                 configuration.will = MQTTMessage(topic: "\(root)/\(name)", string: "gone")
                 let client = try await BusTest.connect(configuration)
                 await client.disconnect(sendWill: name == "loud")

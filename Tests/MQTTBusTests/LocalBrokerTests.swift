@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import LocalBroker
@@ -6,7 +7,7 @@ import Testing
 @Suite("LocalBroker")
 struct LocalBrokerTests {
     @Test func secureConfigIsRewrittenForALocalRun() throws {
-        let template = try MosquittoConfigTemplate(path: BusTest.brokerConfig + "/secure.conf")
+        let template = try MosquittoConfigTemplate(path: TestPaths.brokerConfig("secure.conf"))
         #expect(template.listenerCount == 1)
         let text = template.render(
             ports: [40001], bindAddress: "127.0.0.1", workDirectory: "/work/dir",
@@ -16,7 +17,7 @@ struct LocalBrokerTests {
         #expect(lines.contains("listener 40001 127.0.0.1"))
         #expect(lines.contains("password_file /sec/passwd"))
         #expect(lines.contains("cafile /sec/ca.crt"))
-        #expect(lines.contains("acl_file \(BusTest.brokerConfig)/acl"))
+        #expect(lines.contains("acl_file \(TestPaths.brokerConfig("acl"))"))
         #expect(lines.contains("persistence_location /work/dir/data/"))
         #expect(lines.contains("user root"))
         #expect(lines.contains("max_keepalive 60"))
@@ -25,7 +26,7 @@ struct LocalBrokerTests {
     }
 
     @Test func templateWithoutListenerIsRejected() throws {
-        let path = NSTemporaryDirectory() + BusTest.unique("nolistener") + ".conf"
+        let path = NSTemporaryDirectory() + TestBroker.unique("nolistener") + ".conf"
         try "allow_anonymous true\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let error = try #require(throws: LocalBrokerError.self) { try MosquittoConfigTemplate(path: path) }
@@ -33,7 +34,7 @@ struct LocalBrokerTests {
     }
 
     @Test func brokerThatCannotStartReportsItsLog() async throws {
-        let path = NSTemporaryDirectory() + BusTest.unique("broken") + ".conf"
+        let path = NSTemporaryDirectory() + TestBroker.unique("broken") + ".conf"
         try "listener 1883\nnot_a_directive yes\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let error = try await #require(throws: LocalBrokerError.self) {
@@ -45,7 +46,7 @@ struct LocalBrokerTests {
 
     /// Dropping a MosquittoProcess without stop() still ends the broker and its temporary files.
     @Test func droppedBrokerIsStoppedByItsWatchdog() async throws {
-        var broker: MosquittoProcess? = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: BusTest.brokerConfig + "/dev.conf"))
+        var broker: MosquittoProcess? = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: TestPaths.brokerConfig("dev.conf")))
         let (host, port, directory) = (broker!.host, broker!.port, broker!.workDirectory)
         #expect(MosquittoProcess.accepts(host: host, port: port))
         broker = nil

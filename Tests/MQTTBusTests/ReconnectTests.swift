@@ -1,6 +1,7 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 @Suite("MQTT reconnect")
@@ -9,9 +10,9 @@ struct ReconnectTests {
     /// gets the QoS 1 message published to its persistent session while it was away, and its
     /// subscription works again.
     @Test func reconnectsAfterBrokerRestart() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("restart")
-            var configuration = BusTest.configuration(broker, id: "restart-sub")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("restart")
+            var configuration = TestBroker.configuration(broker, id: "restart-sub")
             configuration.cleanStart = false
             configuration.sessionExpiry = 300
             // Long enough that the publish below happens while the client is still away.
@@ -48,8 +49,8 @@ struct ReconnectTests {
 
     /// With a clean session the broker forgets the subscription; the client restores it.
     @Test func restoresSubscriptionsOnCleanReconnect() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("restore")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("restore")
             let subscriber = try await BusTest.connect(broker, id: "restore-sub")
             try await subscriber.subscribe("\(root)/#")
             await broker.kill()  // no session is saved
@@ -83,14 +84,14 @@ struct ReconnectTests {
     /// A QoS 1 publish made while the broker is down waits through the reconnect and completes
     /// with the broker's acknowledgement; the message is delivered.
     @Test func qos1PublishWaitsThroughReconnect() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("queued")
-            var subscriberConfiguration = BusTest.configuration(broker, id: "queued-sub")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("queued")
+            var subscriberConfiguration = TestBroker.configuration(broker, id: "queued-sub")
             subscriberConfiguration.cleanStart = false
             subscriberConfiguration.sessionExpiry = 300
             let subscriber = try await BusTest.connect(subscriberConfiguration)
             try await subscriber.subscribe("\(root)/#")
-            var publisherConfiguration = BusTest.configuration(broker, id: "queued-pub")
+            var publisherConfiguration = TestBroker.configuration(broker, id: "queued-pub")
             publisherConfiguration.reconnectDelay = .milliseconds(1500)
             let publisher = try await BusTest.connect(publisherConfiguration)
 
@@ -114,9 +115,9 @@ struct ReconnectTests {
 
     /// A subscribe made while the connection is down completes once the reconnect restored it.
     @Test func subscribeWhileDisconnectedCompletesAfterReconnect() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("late-sub")
-            var configuration = BusTest.configuration(broker, id: "late-sub")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("late-sub")
+            var configuration = TestBroker.configuration(broker, id: "late-sub")
             configuration.reconnectDelay = .milliseconds(1500)
             let subscriber = try await BusTest.connect(configuration)
             await broker.terminate()

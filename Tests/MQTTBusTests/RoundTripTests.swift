@@ -1,6 +1,7 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 @Suite("MQTT round trip")
@@ -8,11 +9,11 @@ struct RoundTripTests {
     /// Every property survives publish → broker → subscriber, at QoS 0, 1 and 2.
     @Test(arguments: MQTTQoS.allCases)
     func everyPropertyRoundTrips(qos: MQTTQoS) async throws {
-        try await BusTest.withDevBroker { broker in try await roundTrip(broker, qos: qos) }
+        try await TestBroker.withDev { broker in try await roundTrip(broker, qos: qos) }
     }
 
     private func roundTrip(_ broker: MosquittoProcess, qos: MQTTQoS) async throws {
-        let root = BusTest.unique("rt")
+        let root = TestBroker.unique("rt")
         let subscriber = try await BusTest.connect(broker, id: "rt-sub")
         let publisher = try await BusTest.connect(broker, id: "rt-pub")
         try await subscriber.subscribe("\(root)/#", qos: .exactlyOnce)
@@ -48,9 +49,9 @@ struct RoundTripTests {
     /// A message whose 1 s expiry passes while its persistent-session subscriber is offline is
     /// dropped; a later message in the same queue is still delivered.
     @Test func expiredMessageIsNotDeliveredToOfflineSession() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("expiry")
-            var sessionConfiguration = BusTest.configuration(broker, id: "expiry-sub")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("expiry")
+            var sessionConfiguration = TestBroker.configuration(broker, id: "expiry-sub")
             sessionConfiguration.cleanStart = false
             sessionConfiguration.sessionExpiry = 300
             let subscriber = try await BusTest.connect(sessionConfiguration)

@@ -1,6 +1,7 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 /// A broker from broker-config/secure.conf with fresh credentials from make-credentials.sh.
@@ -19,7 +20,7 @@ struct SecureBroker {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { passwords[parts[0].replacingOccurrences(of: "S2M3_MQTT_PASSWORD_", with: "").lowercased()] = parts[1] }
         }
-        let configuration = MosquittoProcessConfiguration(template: BusTest.brokerConfig + "/secure.conf", secretsDirectory: secrets)
+        let configuration = MosquittoProcessConfiguration(template: TestPaths.brokerConfig("secure.conf"), secretsDirectory: secrets)
         return try await MosquittoProcess.withRunning(configuration) { broker in
             try await body(SecureBroker(broker: broker, secrets: secrets, passwords: passwords))
         }
@@ -27,10 +28,10 @@ struct SecureBroker {
 
     /// Runs broker-config/make-credentials.sh into a new temporary directory.
     static func makeCredentials() throws -> String {
-        let directory = NSTemporaryDirectory() + BusTest.unique("s2m3-secrets")
+        let directory = NSTemporaryDirectory() + TestBroker.unique("s2m3-secrets")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [BusTest.brokerConfig + "/make-credentials.sh", directory]
+        process.arguments = [TestPaths.brokerConfig("make-credentials.sh"), directory]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
@@ -44,7 +45,7 @@ struct SecureBroker {
 
     /// A configuration for `role` with its password (or `password`), over TLS to 127.0.0.1.
     func configuration(_ role: String, password: String? = nil) -> MQTTConfiguration {
-        var configuration = BusTest.configuration(broker, id: "secure-\(role)")
+        var configuration = TestBroker.configuration(broker, id: "secure-\(role)")
         configuration.username = role
         configuration.password = password ?? passwords[role]
         configuration.tls = tls
@@ -72,7 +73,7 @@ struct SecureBrokerTests {
 
     @Test func tlsConnectionWorksForEveryRole() async throws {
         try await SecureBroker.with { secure in
-            let root = BusTest.unique("tls")
+            let root = TestBroker.unique("tls")
             let planner = try await secure.connect("planner")
             try await planner.subscribe("s2m3/v1/devices/+/state")
             let device = try await secure.connect("device")
@@ -93,7 +94,7 @@ struct SecureBrokerTests {
     /// A client may publish requests but not results: the QoS 1 publish to results throws 0x87.
     @Test func aclForbiddenPublishThrows() async throws {
         try await SecureBroker.with { secure in
-            let task = BusTest.unique("acl-pub")
+            let task = TestBroker.unique("acl-pub")
             let client = try await secure.connect("client")
             try await client.publish(MQTTMessage(topic: "s2m3/v1/requests/\(task)", string: "{}"))
             let error = try await #require(throws: MQTTError.self) {
@@ -111,7 +112,7 @@ struct SecureBrokerTests {
     /// to module invocations gets none, while a device (allowed) does.
     @Test func aclForbiddenSubscriptionReceivesNothing() async throws {
         try await SecureBroker.with { secure in
-            let name = BusTest.unique("acl-sub")
+            let name = TestBroker.unique("acl-sub")
             let client = try await secure.connect("client")
             try await client.subscribe("s2m3/v1/modules/\(name)/#")
             try await client.subscribe("s2m3/v1/results/\(name)")

@@ -1,6 +1,7 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 @Suite("MQTT shared subscriptions")
@@ -8,8 +9,8 @@ struct SharedSubscriptionTests {
     /// Two subscribers in one `$share` group split 100 QoS 1 messages: each gets some, together
     /// they get every message exactly once.
     @Test func twoSubscribersSplitHundredMessages() async throws {
-        try await BusTest.withDevBroker { broker in
-            let root = BusTest.unique("share")
+        try await TestBroker.withDev { broker in
+            let root = TestBroker.unique("share")
             let filter = "$share/group-\(root)/\(root)/jobs"
             let first = try await BusTest.connect(broker, id: "share-a")
             let second = try await BusTest.connect(broker, id: "share-b")

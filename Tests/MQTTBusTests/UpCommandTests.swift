@@ -1,6 +1,7 @@
 import Foundation
 import LocalBroker
 import MQTTBus
+import TestSupport
 import Testing
 
 /// `s2m3 up` as a real process with real children: broker, planner, aggregator and three device
@@ -21,9 +22,9 @@ struct UpCommandTests {
 
     /// Starts `s2m3 up` and reads its output until `ready:` (or `until` matches).
     private func startUp(_ arguments: [String] = [], until marker: String = "Ctrl-C stops the cluster.") async throws -> Started {
-        let logs = NSTemporaryDirectory() + BusTest.unique("up-logs")
+        let logs = NSTemporaryDirectory() + TestBroker.unique("up-logs")
         let child = try ChildProcess.spawn(
-            try BusTest.s2m3Executable, ["up", "--logs", logs] + arguments, stdout: .pipe, stderr: .null)
+            try TestPaths.s2m3Executable, ["up", "--logs", logs] + arguments, stdout: .pipe, stderr: .null)
         let lines = child.outputLines()
         let seen = try await within(.seconds(600), "s2m3 up to print '\(marker)'") {
             var seen: [String] = []
@@ -55,7 +56,7 @@ struct UpCommandTests {
 
     private func accepts(_ endpoint: MQTTEndpoint) async -> Bool {
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: BusTest.unique("up-probe"), connectTimeout: .seconds(1)),
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("up-probe"), connectTimeout: .seconds(1)),
             logger: BusTest.logger
         )
         let connected: Bool
@@ -72,7 +73,7 @@ struct UpCommandTests {
     /// The retained plan, as JSON.
     private func retainedPlan(_ endpoint: MQTTEndpoint) async throws -> [String: Any] {
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: BusTest.unique("up-plan")), logger: BusTest.logger)
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("up-plan")), logger: BusTest.logger)
         try await connection.connect()
         let messages = connection.messages
         try await connection.subscribe("s2m3/v1/plan")
@@ -108,7 +109,7 @@ struct UpCommandTests {
 
         // The demo answers every request of every task through the cluster.
         let demo = try ChildProcess.spawn(
-            try BusTest.s2m3Executable, ["demo", "--broker", up.endpoint.description, "--timeout", "120"], stdout: .pipe, stderr: .null)
+            try TestPaths.s2m3Executable, ["demo", "--broker", up.endpoint.description, "--timeout", "120"], stdout: .pipe, stderr: .null)
         let demoLines = demo.outputLines()
         let demoOutput = try await within(.seconds(600), "s2m3 demo to finish") {
             var lines: [String] = []

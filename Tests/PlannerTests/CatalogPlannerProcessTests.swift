@@ -21,8 +21,8 @@ struct CatalogPlannerProcessTests {
     /// measured GFLOP); returns the first plan naming them all
     /// and every device's assignment for it.
     func plan(budgets: [String: Int]) async throws -> (PlanMessage, [String: DeviceAssignment]) {
-        let executable = try PlannerServiceTests.s2m3Executable
-        let configuration = MosquittoProcessConfiguration(template: TestPaths.repository.appendingPathComponent("broker-config/dev.conf").path)
+        let executable = try TestPaths.s2m3Executable
+        let configuration = MosquittoProcessConfiguration(template: TestPaths.brokerConfig("dev.conf"))
         return try await MosquittoProcess.withRunning(configuration) { broker in
             let topics = Topics(root: "catalog-planner-\(getpid())/v1")
             let endpoint = MQTTEndpoint(host: broker.host, port: broker.port)

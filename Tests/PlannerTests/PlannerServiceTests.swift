@@ -4,39 +4,20 @@ import Logging
 import MQTTBus
 import Planner
 import S2M3Core
+import TestSupport
 import Testing
 
 @Suite("Planner service")
 struct PlannerServiceTests {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static var s2m3Executable: String {
-        get throws {
-            if let given = ProcessInfo.processInfo.environment["S2M3_EXECUTABLE"] { return given }
-            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("s2m3").path
-            try #require(FileManager.default.isExecutableFile(atPath: candidate), "no s2m3 at \(candidate); run `swift build` first")
-            return candidate
-        }
-    }
-
-    static let logger: Logger = {
-        var logger = Logger(label: "PlannerTests", factory: { StreamLogHandler.standardError(label: $0) })
-        logger.logLevel = .error
-        return logger
-    }()
+    static let logger = TestBroker.logger("PlannerTests")
 
     /// Real broker, real planner service, real announcer child processes: a plan appears for the
     /// three devices; after one child is SIGKILLed, a new epoch without it follows its will
     /// within one second.
     @Test func replansWhenAnnouncedDeviceIsKilled() async throws {
-        let executable = try Self.s2m3Executable
-        let instance = try PlacementInstance(json: Data(contentsOf: URL(fileURLWithPath: Self.packageRoot + "/examples/placement/example.json")))
-        let configuration = MosquittoProcessConfiguration(template: Self.packageRoot + "/broker-config/dev.conf")
+        let executable = try TestPaths.s2m3Executable
+        let instance = try PlacementInstance(json: Data(contentsOf: TestPaths.repository.appendingPathComponent("examples/placement/example.json")))
+        let configuration = MosquittoProcessConfiguration(template: TestPaths.brokerConfig("dev.conf"))
         try await MosquittoProcess.withRunning(configuration) { broker in
             let topics = Topics(root: "planner-test-\(getpid())/v1")
             let endpoint = MQTTEndpoint(host: broker.host, port: broker.port)
@@ -158,22 +139,5 @@ struct PlannerServiceTests {
             await marker.disconnect()
             await watcher.disconnect()
         }
-    }
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-func within<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimedOut(what: what)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

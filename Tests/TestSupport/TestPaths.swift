@@ -23,10 +23,19 @@ extension TestPaths {
             if let given = ProcessInfo.processInfo.environment["S2M3_EXECUTABLE"] { return given }
             let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             let candidate = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("s2m3").path
-            guard FileManager.default.isExecutableFile(atPath: candidate) else {
-                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidate])
-            }
+            guard FileManager.default.isExecutableFile(atPath: candidate) else { throw MissingExecutable(path: candidate) }
             return candidate
         }
     }
+
+    /// A file of the repository's broker-config/ folder (`dev.conf`, `secure.conf` …).
+    public static func brokerConfig(_ name: String) -> String {
+        repository.appendingPathComponent("broker-config").appendingPathComponent(name).path
+    }
+}
+
+/// No `s2m3` next to the test bundle.
+public struct MissingExecutable: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String { "no s2m3 at \(path); run `swift build` first (or set S2M3_EXECUTABLE)" }
 }
