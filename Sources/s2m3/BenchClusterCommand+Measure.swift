@@ -1,0 +1,147 @@
+import Catalog
+import Foundation
+import S2M3Core
+
+/// The measurements of `s2m3 bench cluster`: latency rounds over the modes, throughput under load.
+struct BenchClusterMeasure {
+    let rig: BenchClusterRig
+    let inputs: [String: TaskRequest]
+    let tasks: [String]
+    let requests: Int
+    let warmUp: Int
+
+    /// Latency of every task in every mode. The parallel cluster, the in-process runner, `serve`
+    /// and cloud are measured interleaved (round by round, task by task), so load on the machine
+    /// hits them alike; then the aggregator is replaced by a `--sequential` one on the same devices.
+    func latency(devices: Int, into report: inout BenchClusterReport) async throws {
+        let (total, largest) = rig.cluster.placement.moduleMemory
+        let budget = ClusterReport.deviceBudget(total: total, largest: largest, devices: devices)
+        for task in tasks { report.criticalPath[task] = try criticalPath(task) }
+        let phase = try await rig.startCluster(name: "latency", devices: devices, budget: budget, sequential: false)
+        report.latencyCluster = (devices, budget, phase.replicas)
+        do {
+            try await rounds([
+                (.parallel, .client(phase.client)), (.inProcess, .local(rig.local)),
+                (.serve, .client(rig.serveClient)), (.cloud, .client(rig.cloudClient)),
+            ], into: &report)
+            try await phase.startAggregator(sequential: true)
+            try await rounds([(.sequential, .client(phase.client))], into: &report)
+        } catch {
+            await phase.stop()
+            throw error
+        }
+        await phase.stop()
+    }
+
+    private func rounds(_ modes: [(BenchClusterReport.Mode, BenchTarget)], into report: inout BenchClusterReport) async throws {
+        print("bench cluster: latency of \(modes.map(\.0.rawValue).joined(separator: ", ")): \(warmUp) warm-up + \(requests) requests per task")
+        fflush(nil)
+        for task in tasks {
+            for (mode, target) in modes {
+                for _ in 0..<warmUp {
+                    do { _ = try await target.run(task, inputs[task]!) } catch { print("  warm-up \(mode.rawValue) \(task) failed: \(error)") }
+                }
+            }
+        }
+        for round in 0..<requests {
+            for task in tasks {
+                for (mode, target) in modes {
+                    let start = ContinuousClock.now
+                    do {
+                        let result = try await target.run(task, inputs[task]!)
+                        report.latency[mode, default: [:]][task, default: []].append(Self.ms(ContinuousClock.now - start))
+                        if mode == .parallel { report.transfer[task, default: []] += result.timeline.map(\.transferMs) }
+                    } catch {
+                        report.failures[mode, default: 0] += 1
+                        if report.failureSamples.count < 6 { report.failureSamples.append("\(mode.rawValue) \(task): \(error)") }
+                    }
+                }
+            }
+            if (round + 1) % 5 == 0 {
+                print("  round \(round + 1)/\(requests), load \(BenchClusterRig.loadAverage())")
+                fflush(nil)
+            }
+        }
+    }
+
+    /// Requests/s of a local cluster with `devices` agents, each with a budget that holds every module.
+    func throughput(devices: Int, mix: [String], concurrency: Int, count: Int) async throws -> BenchClusterReport.Throughput {
+        let (total, largest) = rig.cluster.placement.moduleMemory
+        let budget = ClusterReport.deviceBudget(total: total, largest: largest, devices: 1)
+        let phase = try await rig.startCluster(name: "throughput-\(devices)", devices: devices, budget: budget, sequential: false)
+        var row = await load(.client(phase.client), mix: mix, concurrency: concurrency, count: count)
+        (row.devices, row.budget, row.replicas) = (devices, budget, phase.replicas)
+        await phase.stop()
+        return row
+    }
+
+    /// The same load on `s2m3 serve` over its loopback broker.
+    func throughputServe(mix: [String], concurrency: Int, count: Int) async throws -> BenchClusterReport.Throughput {
+        await load(.client(rig.serveClient), mix: mix, concurrency: concurrency, count: count)
+    }
+
+    /// `count` requests cycling through `mix`, `concurrency` at a time, after one warm-up per task.
+    private func load(_ target: BenchTarget, mix: [String], concurrency: Int, count: Int) async -> BenchClusterReport.Throughput {
+        print("bench cluster: throughput, \(count) requests of \(mix.joined(separator: " + ")), \(concurrency) at a time")
+        fflush(nil)
+        for task in mix { _ = try? await target.run(task, inputs[task]!) }
+        let counter = BenchCounter()
+        let inputs = inputs
+        let start = ContinuousClock.now
+        let outcomes = await withTaskGroup(of: [Double?].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var out: [Double?] = []
+                    while let index = counter.next(below: count) {
+                        let task = mix[index % mix.count], begin = ContinuousClock.now
+                        do {
+                            _ = try await target.run(task, inputs[task]!)
+                            out.append(Self.ms(ContinuousClock.now - begin))
+                        } catch {
+                            out.append(nil)
+                        }
+                    }
+                    return out
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        let seconds = Self.ms(ContinuousClock.now - start) / 1000
+        let done = outcomes.compactMap { $0 }
+        return BenchClusterReport.Throughput(completed: done.count, failed: outcomes.count - done.count, seconds: seconds, latencies: done)
+    }
+
+    /// Invocations on the longest dependency chain of a task's graph.
+    func criticalPath(_ task: String) throws -> Int {
+        guard let entry = rig.cluster.catalog.tasks.first(where: { $0.id == task }) else { return 0 }
+        let binding = try TaskBinding(task: entry, catalog: rig.cluster.catalog)
+        var depth: [String: Int] = [:]
+        func depthOf(_ id: String) -> Int {
+            if let known = depth[id] { return known }
+            guard let node = binding.node(id) else { return 0 }  // a task input
+            let value = 1 + (node.inputs.map(depthOf).max() ?? 0)
+            depth[id] = value
+            return value
+        }
+        return binding.nodes.map { depthOf($0.id) }.max() ?? 0
+    }
+
+    static func ms(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
+
+/// Hands out request indices to the throughput workers.
+final class BenchCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next(below limit: Int) -> Int? {
+        lock.withLock {
+            guard value < limit else { return nil }
+            defer { value += 1 }
+            return value
+        }
+    }
+}
