@@ -34,12 +34,12 @@ struct BenchClusterMeasure {
     }
 
     private func rounds(_ modes: [(BenchClusterReport.Mode, BenchTarget)], into report: inout BenchClusterReport) async throws {
-        print("bench cluster: latency of \(modes.map(\.0.rawValue).joined(separator: ", ")): \(warmUp) warm-up + \(requests) requests per task")
+        print("bench cluster: latency of \(modes.map(\.0.rawValue).joined(separator: "; ")): \(warmUp) warm-up + \(requests) requests per task")
         fflush(nil)
         for task in tasks {
             for (mode, target) in modes {
                 for _ in 0..<warmUp {
-                    do { _ = try await target.run(task, inputs[task]!) } catch { print("  warm-up \(mode.rawValue) \(task) failed: \(error)") }
+                    do { _ = try await target.run(task, inputs[task]!) } catch { print("  warm-up \(mode.rawValue) \(task) failed: \(error)"); fflush(nil) }
                 }
             }
         }

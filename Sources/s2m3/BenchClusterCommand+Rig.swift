@@ -81,11 +81,11 @@ final class BenchClusterRig: Sendable {
             serve: serve, serveClient: serveClient, cloudClient: cloudClient, local: local)
     }
 
-    static func client(port: Int, name: String) async throws -> S2M3Client {
+    static func client(port: Int, name: String, root: String = Topics.defaultRoot) async throws -> S2M3Client {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: port)], clientID: "\(name)-\(getpid())"),
             logger: logger)
-        let client = S2M3Client(connection: connection, logger: logger)
+        let client = S2M3Client(connection: connection, topics: Topics(root: root), logger: logger)
         try await client.connect()
         return client
     }
@@ -129,7 +129,7 @@ final class BenchClusterRig: Sendable {
             throw ValidationError("the \(name) cluster (\(devices) devices × \(ClusterReport.mib(budget))) was not ready; logs in \(processes.logDirectory)")
         }
         let phase = BenchClusterPhase(rig: self, name: name, root: root, devices: devices, budget: budget, plan: plan, processes: processes,
-                                      client: try await Self.client(port: edge.port, name: "bench-\(name)"))
+                                      client: try await Self.client(port: edge.port, name: "bench-\(name)", root: root))
         try await phase.startAggregator(sequential: sequential)
         print("bench cluster: \(name): \(devices) devices × \(ClusterReport.mib(budget)) ready, plan epoch \(plan.epoch), "
             + "\(plan.placement.values.reduce(0) { $0 + $1.count }) module replicas")

@@ -92,23 +92,40 @@ struct BenchClusterCommand: AsyncParsableCommand {
         }
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-bench-cluster-\(getpid())")
         let rig = try await BenchClusterRig.start(cluster: cluster, logDirectory: logDirectory, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
-        var report = BenchClusterReport(command: commandLine, tasks: tasks, started: Date(), loadBefore: BenchClusterRig.loadAverage())
-        report.machine = BenchClusterRig.machine()
-        report.wan = (wanDelayMs, wanRateMbit)
-        do {
-            let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)
+        var started = BenchClusterReport(command: commandLine, tasks: tasks, started: Date(), loadBefore: BenchClusterRig.loadAverage())
+        started.machine = BenchClusterRig.machine()
+        started.wan = (wanDelayMs, wanRateMbit)
+        let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)
+        let (counts, concurrency, throughputRequests) = (throughputDeviceCounts, concurrency, throughputRequests)
+        let work = Task { [started, devices] () async throws -> BenchClusterReport in
+            var report = started
             try await measure.latency(devices: devices, into: &report)
-            for count in throughputDeviceCounts {
-                report.throughput.append(try await measure.throughput(
-                    devices: count, mix: mix, concurrency: concurrency, count: throughputRequests))
+            for count in counts {
+                report.throughput.append(try await measure.throughput(devices: count, mix: mix, concurrency: concurrency, count: throughputRequests))
             }
             report.throughputServe = try await measure.throughputServe(mix: mix, concurrency: concurrency, count: throughputRequests)
-        } catch {
-            await rig.stop()
-            print("bench cluster: failed: \(error) (logs in \(logDirectory))")
-            throw ExitCode(1)
+            return report
+        }
+        // Ctrl-C / SIGTERM: stop the server, relay and brokers; the clusters' own watchdog stops
+        // their services when this process exits.
+        let signals = ShutdownSignals()
+        let outcome: Result<BenchClusterReport, any Error>? = await withTaskGroup(of: Result<BenchClusterReport, any Error>?.self) { group in
+            group.addTask { await work.result }
+            group.addTask { _ = await signals.next(); return nil }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
         }
         await rig.stop()
+        var report: BenchClusterReport
+        switch outcome {
+        case .success(let finished): report = finished
+        case .failure(let error):
+            print("bench cluster: failed: \(error) (logs in \(logDirectory))")
+            throw ExitCode(1)
+        case nil:
+            print("bench cluster: interrupted (logs in \(logDirectory))")
+            throw ExitCode(130)
+        }
         report.loadAfter = BenchClusterRig.loadAverage()
         report.finished = Date()
         let text = BenchClusterText.markdown(report)
