@@ -34,7 +34,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
     var concurrency = 8
 
     @Option(help: "Timed requests of each throughput run (after one warm-up per task).")
-    var throughputRequests = 96
+    var throughputRequests = 240
 
     @Option(help: "Tasks of the throughput mix, comma-separated.")
     var throughputTasks = "classify-image,match-image-text"
@@ -91,8 +91,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
             throw ValidationError("--throughput-tasks: unknown task in '\(throughputTasks)'; tasks: \(tasks.joined(separator: ", "))")
         }
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-bench-cluster-\(getpid())")
+        let (begin, loadBefore) = (Date(), BenchClusterRig.loadAverage())
         let rig = try await BenchClusterRig.start(cluster: cluster, logDirectory: logDirectory, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
-        var started = BenchClusterReport(command: commandLine, tasks: tasks, started: Date(), loadBefore: BenchClusterRig.loadAverage())
+        var started = BenchClusterReport(command: commandLine, tasks: tasks, started: begin, loadBefore: loadBefore)
         started.machine = BenchClusterRig.machine()
         started.wan = (wanDelayMs, wanRateMbit)
         let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)

@@ -89,7 +89,11 @@ struct ServeCommand: AsyncParsableCommand {
                     }
                 }
             }
-            group.addTask { _ = await signals.next() }
+            // A signal disconnects, which ends the messages; requests in flight finish first.
+            group.addTask {
+                guard await signals.next() != "cancelled" else { return }
+                await connection.disconnect()
+            }
             await group.next()
             group.cancelAll()
         }
