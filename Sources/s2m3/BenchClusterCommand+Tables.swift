@@ -96,6 +96,7 @@ enum BenchClusterText {
         lines.append("Failed requests: " + (failed.isEmpty ? "none." : failed.joined(separator: ", ") + " (e.g. " + r.failureSamples.joined(separator: "; ") + ")."))
         lines.append("")
         lines.append(throughputText(r))
+        lines.append(endMarker)
         return lines.joined(separator: "\n")
     }
 
@@ -119,14 +120,19 @@ enum BenchClusterText {
         return lines.joined(separator: "\n")
     }
 
-    /// Replaces the section from ``heading`` to the next `## ` heading (or the end) of the file at
-    /// `path`, or appends it.
+    /// Ends the generated part of the section; text after it (notes on the run) is kept.
+    static let endMarker = "<!-- end of s2m3 bench cluster output -->"
+
+    /// Replaces the section from ``heading`` to ``endMarker`` (else to the next `## ` heading, or
+    /// the end) of the file at `path`, or appends it.
     static func replaceSection(in path: String, with section: String) throws {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n"
         var lines = text.components(separatedBy: "\n")
         if let start = lines.firstIndex(of: heading) {
-            let end = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
-            lines.replaceSubrange(start..<end, with: section.components(separatedBy: "\n") + (end < lines.endIndex ? [""] : []))
+            let next = lines[(start + 1)...].firstIndex { $0.hasPrefix("## ") } ?? lines.endIndex
+            let marker = lines[(start + 1)..<next].firstIndex(of: endMarker).map { $0 + 1 }
+            let end = marker ?? next
+            lines.replaceSubrange(start..<end, with: section.components(separatedBy: "\n") + (marker == nil && end < lines.endIndex ? [""] : []))
         } else {
             if lines.last == "" { lines.removeLast() }
             lines += ["", section]
