@@ -64,35 +64,44 @@ struct BenchClusterMeasure {
         }
     }
 
-    /// Requests/s of a local cluster with `devices` agents, each with a budget that holds every module.
-    func throughput(devices: Int, mix: [String], concurrency: Int, count: Int) async throws -> BenchClusterReport.Throughput {
+    /// Requests/s of a local cluster with `devices` agents, each with a budget that holds every
+    /// module, for each mix of tasks.
+    func throughput(devices: Int, mixes: [[String]], concurrency: Int, seconds: Double) async throws -> [BenchClusterReport.Throughput] {
         let (total, largest) = rig.cluster.placement.moduleMemory
         let budget = ClusterReport.deviceBudget(total: total, largest: largest, devices: 1)
         let phase = try await rig.startCluster(name: "throughput-\(devices)", devices: devices, budget: budget, sequential: false)
-        var row = await load(.client(phase.client), mix: mix, concurrency: concurrency, count: count)
-        (row.devices, row.budget, row.replicas) = (devices, budget, phase.replicas)
+        var rows: [BenchClusterReport.Throughput] = []
+        for mix in mixes {
+            var row = await load(.client(phase.client), mix: mix, concurrency: concurrency, seconds: seconds)
+            (row.devices, row.budget, row.replicas) = (devices, budget, phase.replicas)
+            rows.append(row)
+        }
         await phase.stop()
-        return row
+        return rows
     }
 
-    /// The same load on `s2m3 serve` over its loopback broker.
-    func throughputServe(mix: [String], concurrency: Int, count: Int) async throws -> BenchClusterReport.Throughput {
-        await load(.client(rig.serveClient), mix: mix, concurrency: concurrency, count: count)
+    /// The same loads on `s2m3 serve` over its loopback broker.
+    func throughputServe(mixes: [[String]], concurrency: Int, seconds: Double) async -> [BenchClusterReport.Throughput] {
+        var rows: [BenchClusterReport.Throughput] = []
+        for mix in mixes { rows.append(await load(.client(rig.serveClient), mix: mix, concurrency: concurrency, seconds: seconds)) }
+        return rows
     }
 
-    /// `count` requests cycling through `mix`, `concurrency` at a time, after one warm-up per task.
-    private func load(_ target: BenchTarget, mix: [String], concurrency: Int, count: Int) async -> BenchClusterReport.Throughput {
-        print("bench cluster: throughput, \(count) requests of \(mix.joined(separator: " + ")), \(concurrency) at a time")
+    /// Requests cycling through `mix`, `concurrency` at a time, sent for `seconds` (after one
+    /// warm-up per task); the rate counts every answer up to the last one.
+    private func load(_ target: BenchTarget, mix: [String], concurrency: Int, seconds: Double) async -> BenchClusterReport.Throughput {
+        print("bench cluster: throughput of \(mix.joined(separator: " + ")), \(concurrency) at a time for \(seconds) s")
         fflush(nil)
         for task in mix { _ = try? await target.run(task, inputs[task]!) }
         let counter = BenchCounter()
         let inputs = inputs
         let start = ContinuousClock.now
+        let stopSending = start + .milliseconds(Int(seconds * 1000))
         let outcomes = await withTaskGroup(of: [Double?].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
                     var out: [Double?] = []
-                    while let index = counter.next(below: count) {
+                    while ContinuousClock.now < stopSending, let index = counter.next(below: .max) {
                         let task = mix[index % mix.count], begin = ContinuousClock.now
                         do {
                             _ = try await target.run(task, inputs[task]!)
@@ -106,9 +115,11 @@ struct BenchClusterMeasure {
             }
             return await group.reduce(into: []) { $0 += $1 }
         }
-        let seconds = Self.ms(ContinuousClock.now - start) / 1000
+        let elapsed = Self.ms(ContinuousClock.now - start) / 1000
         let done = outcomes.compactMap { $0 }
-        return BenchClusterReport.Throughput(completed: done.count, failed: outcomes.count - done.count, seconds: seconds, latencies: done)
+        return BenchClusterReport.Throughput(
+            mix: mix.count > 2 ? "all \(mix.count) tasks" : mix.joined(separator: " + "),
+            completed: done.count, failed: outcomes.count - done.count, seconds: elapsed, latencies: done)
     }
 
     /// Invocations on the longest dependency chain of a task's graph.

@@ -11,6 +11,7 @@ struct BenchClusterReport {
     }
 
     struct Throughput {
+        var mix: String
         var devices: Int?
         var budget: Int?
         var replicas: Int?
@@ -38,8 +39,10 @@ struct BenchClusterReport {
     var failures: [Mode: Int] = [:]
     var failureSamples: [String] = []
     var latencyCluster: (devices: Int, budget: Int, replicas: Int) = (0, 0, 0)
+    /// Per device count and mix; rows without `devices` are `s2m3 serve`.
     var throughput: [Throughput] = []
-    var throughputServe: Throughput?
+    var concurrency = 0
+    var throughputSeconds = 0.0
 
     func p(_ mode: Mode, _ task: String, _ quantile: Double) -> Double? {
         BenchClusterText.percentile(latency[mode]?[task] ?? [], quantile)
@@ -102,21 +105,23 @@ enum BenchClusterText {
 
     static func throughputText(_ r: BenchClusterReport) -> String {
         var lines: [String] = []
-        let mix = r.command.components(separatedBy: "--throughput-tasks ").last?.components(separatedBy: " ").first ?? "?"
-        let concurrency = r.command.components(separatedBy: "--concurrency ").last?.components(separatedBy: " ").first ?? "?"
-        lines.append("**Throughput**: requests of \(mix.replacingOccurrences(of: ",", with: " and ")) alternating, \(concurrency) in flight at once from one client, after one warm-up per task; a fresh local cluster per row (planner, aggregator, N devices), each device's budget large enough to hold every module, so the planner may replicate modules over the devices. Requests/s = completed ÷ wall time from the first send to the last answer. The last row is the same load on `s2m3 serve` (one process, 2 inference threads).")
+        lines.append("**Throughput**: each mix's tasks in turn, \(r.concurrency) requests in flight at once from one client, sent for \(format(r.throughputSeconds, 0)) s after one warm-up per task; a fresh local cluster per device count (planner, aggregator, N devices), each device's budget large enough to hold every module, so one device holds all of them and the planner may replicate. Requests/s = answers ÷ wall time from the first send to the last answer. The *serve* rows are the same loads on `s2m3 serve` (one process, 2 inference threads, loopback broker).")
         lines.append("")
-        lines.append("| devices | budget each | module replicas | requests | failed | seconds | requests/s | p50 ms under load | vs 1 device |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        let base = r.throughput.first { $0.devices == 1 }?.perSecond
-        for row in r.throughput + (r.throughputServe.map { [$0] } ?? []) {
-            let name = row.devices.map(String.init) ?? "monolithic serve"
-            let relative = base.map { format(row.perSecond / $0, 2) + "×" } ?? "–"
-            lines.append("| \(name) | \(row.budget.map(mib) ?? "–") | \(row.replicas.map(String.init) ?? "–") | \(row.completed) | \(row.failed) | "
-                + "\(format(row.seconds, 1)) | \(format(row.perSecond, 1)) | \(percentile(row.latencies, 0.5).map { format($0, 1) } ?? "–") | \(relative) |")
+        lines.append("| mix | devices | budget each | module replicas | answered | failed | seconds | requests/s | p50 ms under load | vs 1 device |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        let mixes = r.throughput.map(\.mix).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        for mix in mixes {
+            let rows = r.throughput.filter { $0.mix == mix }
+            let base = rows.first { $0.devices == 1 }?.perSecond
+            for row in rows {
+                let relative = base.map { format(row.perSecond / $0, 2) + "×" } ?? "–"
+                lines.append("| \(mix) | \(row.devices.map(String.init) ?? "serve") | \(row.budget.map(mib) ?? "–") | \(row.replicas.map(String.init) ?? "–") | "
+                    + "\(row.completed) | \(row.failed) | \(format(row.seconds, 1)) | \(format(row.perSecond, 1)) | "
+                    + "\(percentile(row.latencies, 0.5).map { format($0, 1) } ?? "–") | \(relative) |")
+            }
         }
         lines.append("")
-        lines.append("This machine has \(ProcessInfo.processInfo.activeProcessorCount) cores shared by every process of the run (and other jobs, see the load average): N device agents on one box share the same cores, so adding agents adds queues and replicas but no compute. Three agents on three boxes would scale; three on this box cannot, and the figures above measure the routing and bus cost of spreading work, not the capacity of more hardware.")
+        lines.append("This machine has \(ProcessInfo.processInfo.activeProcessorCount) cores shared by every process of the run (and other jobs, see the load average): N device agents on one box share the same cores, so adding agents adds queues and processes but no compute. Three agents on three boxes would scale; three on this box cannot, and the figures above measure the cost and benefit of spreading work over processes, not the capacity of more hardware.")
         return lines.joined(separator: "\n")
     }
 

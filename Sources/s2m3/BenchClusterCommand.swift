@@ -33,11 +33,11 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Requests in flight at once in the throughput runs.")
     var concurrency = 8
 
-    @Option(help: "Timed requests of each throughput run (after one warm-up per task).")
-    var throughputRequests = 240
+    @Option(help: "Seconds of load in each throughput run (after one warm-up per task).")
+    var throughputSeconds = 8.0
 
-    @Option(help: "Tasks of the throughput mix, comma-separated.")
-    var throughputTasks = "classify-image,match-image-text"
+    @Option(name: .customLong("throughput-mix"), help: "Tasks of a throughput run, comma-separated, or 'all'; repeat for several runs (default: classify-image,match-image-text and all).")
+    var throughputMixes: [String] = []
 
     @Option(help: "One-way delay of the emulated WAN link, ms.")
     var wanDelayMs = 20.0
@@ -63,12 +63,14 @@ struct BenchClusterCommand: AsyncParsableCommand {
     func validate() throws {
         guard requests >= 1, warmUp >= 0 else { throw ValidationError("--requests must be at least 1, --warm-up at least 0") }
         guard (1...16).contains(devices) else { throw ValidationError("--devices must be between 1 and 16") }
-        guard concurrency >= 1, throughputRequests >= 1 else { throw ValidationError("--concurrency and --throughput-requests must be at least 1") }
+        guard concurrency >= 1, throughputSeconds > 0 else { throw ValidationError("--concurrency must be at least 1 and --throughput-seconds positive") }
         guard !throughputDeviceCounts.isEmpty, throughputDeviceCounts.allSatisfy({ (1...16).contains($0) }) else {
             throw ValidationError("--throughput-devices must list device counts between 1 and 16, e.g. 1,2,3")
         }
         guard wanDelayMs >= 0, wanRateMbit > 0 else { throw ValidationError("--wan-delay-ms must be ≥ 0 and --wan-rate-mbit > 0") }
     }
+
+    var mixes: [String] { throughputMixes.isEmpty ? ["classify-image,match-image-text", "all"] : throughputMixes }
 
     var throughputDeviceCounts: [Int] { throughputDevices.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -76,7 +78,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
     var commandLine: String {
         var parts = ["s2m3 bench cluster", "--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)",
                      "--throughput-devices \(throughputDevices)", "--concurrency \(concurrency)",
-                     "--throughput-requests \(throughputRequests)", "--throughput-tasks \(throughputTasks)"]
+                     "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"] + mixes.map { "--throughput-mix \($0)" }
         if wanDelayMs != 20 || wanRateMbit != 20 { parts.append("--wan-delay-ms \(wanDelayMs) --wan-rate-mbit \(wanRateMbit)") }
         return parts.joined(separator: " ")
     }
@@ -86,9 +88,12 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let cluster = try await ClusterCatalog.load(catalog: catalog, models: models)
         let inputs = try BenchInputs(directory: fixtures ?? (cache as NSString).appendingPathComponent("fixtures")).requests()
         let tasks = cluster.catalog.tasks.map(\.id).filter { inputs[$0] != nil }
-        let mix = throughputTasks.split(separator: ",").map(String.init)
-        guard mix.allSatisfy({ inputs[$0] != nil }) else {
-            throw ValidationError("--throughput-tasks: unknown task in '\(throughputTasks)'; tasks: \(tasks.joined(separator: ", "))")
+        let mixes = try self.mixes.map { mix in
+            let names = mix == "all" ? tasks : mix.split(separator: ",").map(String.init)
+            guard !names.isEmpty, names.allSatisfy({ inputs[$0] != nil }) else {
+                throw ValidationError("--throughput-mix: unknown task in '\(mix)'; tasks: \(tasks.joined(separator: ", "))")
+            }
+            return names
         }
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-bench-cluster-\(getpid())")
         let (begin, loadBefore) = (Date(), BenchClusterRig.loadAverage())
@@ -96,15 +101,17 @@ struct BenchClusterCommand: AsyncParsableCommand {
         var started = BenchClusterReport(command: commandLine, tasks: tasks, started: begin, loadBefore: loadBefore)
         started.machine = BenchClusterRig.machine()
         started.wan = (wanDelayMs, wanRateMbit)
+        started.concurrency = concurrency
+        started.throughputSeconds = throughputSeconds
         let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)
-        let (counts, concurrency, throughputRequests) = (throughputDeviceCounts, concurrency, throughputRequests)
+        let (counts, concurrency, seconds) = (throughputDeviceCounts, concurrency, throughputSeconds)
         let work = Task { [started, devices] () async throws -> BenchClusterReport in
             var report = started
             try await measure.latency(devices: devices, into: &report)
             for count in counts {
-                report.throughput.append(try await measure.throughput(devices: count, mix: mix, concurrency: concurrency, count: throughputRequests))
+                report.throughput += try await measure.throughput(devices: count, mixes: mixes, concurrency: concurrency, seconds: seconds)
             }
-            report.throughputServe = try await measure.throughputServe(mix: mix, concurrency: concurrency, count: throughputRequests)
+            report.throughput += await measure.throughputServe(mixes: mixes, concurrency: concurrency, seconds: seconds)
             return report
         }
         // Ctrl-C / SIGTERM: stop the server, relay and brokers; the clusters' own watchdog stops
