@@ -24,6 +24,7 @@ final class BenchClusterRig: Sendable {
     let serveClient: S2M3Client
     let cloudClient: S2M3Client
     let local: BenchLocalRunner
+    let deviceThreads: Int
 
     static let logger: Logger = {
         var logger = Logger(label: "s2m3.bench-cluster")
@@ -33,8 +34,9 @@ final class BenchClusterRig: Sendable {
 
     private init(
         cluster: ClusterCatalog, logDirectory: String, edge: MosquittoProcess, cloudBroker: MosquittoProcess, relay: ChildProcess,
-        relayPort: Int, serve: ChildProcess, serveClient: S2M3Client, cloudClient: S2M3Client, local: BenchLocalRunner
+        relayPort: Int, serve: ChildProcess, serveClient: S2M3Client, cloudClient: S2M3Client, local: BenchLocalRunner, deviceThreads: Int
     ) {
+        self.deviceThreads = deviceThreads
         self.cluster = cluster
         self.logDirectory = logDirectory
         self.edge = edge
@@ -47,7 +49,7 @@ final class BenchClusterRig: Sendable {
         self.local = local
     }
 
-    static func start(cluster: ClusterCatalog, logDirectory: String, wanDelayMs: Double, wanRateMbit: Double) async throws -> BenchClusterRig {
+    static func start(cluster: ClusterCatalog, logDirectory: String, deviceThreads: Int, wanDelayMs: Double, wanRateMbit: Double) async throws -> BenchClusterRig {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         print("bench cluster: logs in \(logDirectory)")
         let template = try BrokerConfigLocator.find("dev.conf")
@@ -78,7 +80,7 @@ final class BenchClusterRig: Sendable {
         fflush(nil)
         return BenchClusterRig(
             cluster: cluster, logDirectory: logDirectory, edge: edge, cloudBroker: cloudBroker, relay: relay, relayPort: relayPort,
-            serve: serve, serveClient: serveClient, cloudClient: cloudClient, local: local)
+            serve: serve, serveClient: serveClient, cloudClient: cloudClient, local: local, deviceThreads: deviceThreads)
     }
 
     static func client(port: Int, name: String, root: String = Topics.defaultRoot) async throws -> S2M3Client {
@@ -114,7 +116,7 @@ final class BenchClusterRig: Sendable {
         let catalog = ["--catalog", cluster.catalogPath, "--models", cluster.modelsDirectory]
         try processes.start("planner", ["planner"] + common + catalog)
         let ids = (1...devices).map { "box-\($0)" }
-        for id in ids { try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common + catalog) }
+        for id in ids { try processes.start(id, ["device", "--id", id, "--memory", String(budget), "--threads", String(deviceThreads)] + common + catalog) }
         let watcher = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: edge.port)], clientID: "bench-watch-\(name)"),
             logger: Self.logger)

@@ -42,6 +42,7 @@ struct BenchClusterReport {
     /// Per device count and mix; rows without `devices` are `s2m3 serve`.
     var throughput: [Throughput] = []
     var concurrency = 0
+    var deviceThreads = 1
     var throughputSeconds = 0.0
 
     func p(_ mode: Mode, _ task: String, _ quantile: Double) -> Double? {
@@ -60,7 +61,7 @@ enum BenchClusterText {
         let samples = r.latency[.parallel]?.values.first?.count ?? 0
         lines.append("Made with `S2M3_CACHE=/work/cache scripts/bench-cluster.sh` (release build; it runs `.build/release/\(r.command) --write docs/benchmarks.md`) on \(date): \(r.machine), load average \(r.loadBefore) before and \(r.loadAfter) after, \(format(minutes, 1)) minutes in all. Each mode got \(samples) timed requests per task after the warm-up, one at a time, with the fixtures of `s2m3 bench modules`; latency is the client's round trip (request built, sent, result decoded). The p99 of \(samples) samples (nearest rank) is about the slowest one: read it as \"the tail\"; the p50 is the figure to compare.")
         lines.append("")
-        lines.append("Modes: *distributed, parallel*: \(r.latencyCluster.devices) device agents (\(mib(r.latencyCluster.budget)) each, so no device holds every module; the plan placed \(r.latencyCluster.replicas) module replicas), a planner and an aggregator, each its own process, on one Mosquitto; "
+        lines.append("Modes: *distributed, parallel*: \(r.latencyCluster.devices) device agents (\(mib(r.latencyCluster.budget)) and \(r.deviceThreads) inference thread\(r.deviceThreads == 1 ? "" : "s") each, so no device holds every module; the plan placed \(r.latencyCluster.replicas) module replicas), a planner and an aggregator, each its own process, on one Mosquitto; "
             + "*sequential*: the same devices and plan behind an aggregator started with `--sequential` (one node of a request at a time); "
             + "*in process*: `TaskRunner` in the benchmark's own process (2 inference threads, no broker); "
             + "*serve on loopback*: `s2m3 serve` (the same runner as a service, 2 threads) on its own Mosquitto, the client on loopback; "
@@ -107,8 +108,8 @@ enum BenchClusterText {
         var lines: [String] = []
         lines.append("**Throughput**: each mix's tasks in turn, \(r.concurrency) requests in flight at once from one client, sent for \(format(r.throughputSeconds, 0)) s after one warm-up per task; a fresh local cluster per device count (planner, aggregator, N devices), each device's budget large enough to hold every module, so one device holds all of them and the planner may replicate. Requests/s = answers ÷ wall time from the first send to the last answer. The *serve* rows are the same loads on `s2m3 serve` (one process, 2 inference threads, loopback broker).")
         lines.append("")
-        lines.append("| mix | devices | budget each | module replicas | answered | failed | seconds | requests/s | p50 ms under load | vs 1 device |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| mix | devices | budget each | module replicas | inference threads in all | answered | failed | seconds | requests/s | p50 ms under load | vs 1 device |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         let mixes = r.throughput.map(\.mix).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         for mix in mixes {
             let rows = r.throughput.filter { $0.mix == mix }
@@ -116,7 +117,7 @@ enum BenchClusterText {
             for row in rows {
                 let relative = base.map { format(row.perSecond / $0, 2) + "×" } ?? "–"
                 lines.append("| \(mix) | \(row.devices.map(String.init) ?? "serve") | \(row.budget.map(mib) ?? "–") | \(row.replicas.map(String.init) ?? "–") | "
-                    + "\(row.completed) | \(row.failed) | \(format(row.seconds, 1)) | \(format(row.perSecond, 1)) | "
+                    + "\(row.devices.map { String($0 * r.deviceThreads) } ?? "2") | \(row.completed) | \(row.failed) | \(format(row.seconds, 1)) | \(format(row.perSecond, 1)) | "
                     + "\(percentile(row.latencies, 0.5).map { format($0, 1) } ?? "–") | \(relative) |")
             }
         }

@@ -27,6 +27,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Device agents of the latency runs.")
     var devices = 3
 
+    @Option(help: "Inference threads of each device agent (`s2m3 device --threads`; the in-process runner and `s2m3 serve` use 2).")
+    var deviceThreads = 1
+
     @Option(help: "Device counts of the throughput runs, comma-separated.")
     var throughputDevices = "1,2,3"
 
@@ -62,6 +65,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard requests >= 1, warmUp >= 0 else { throw ValidationError("--requests must be at least 1, --warm-up at least 0") }
+        guard (1...16).contains(deviceThreads) else { throw ValidationError("--device-threads must be between 1 and 16") }
         guard (1...16).contains(devices) else { throw ValidationError("--devices must be between 1 and 16") }
         guard concurrency >= 1, throughputSeconds > 0 else { throw ValidationError("--concurrency must be at least 1 and --throughput-seconds positive") }
         guard !throughputDeviceCounts.isEmpty, throughputDeviceCounts.allSatisfy({ (1...16).contains($0) }) else {
@@ -76,7 +80,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
 
     /// The command line that reproduces this run (for the document).
     var commandLine: String {
-        var parts = ["s2m3 bench cluster", "--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)",
+        var parts = ["s2m3 bench cluster", "--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)", "--device-threads \(deviceThreads)",
                      "--throughput-devices \(throughputDevices)", "--concurrency \(concurrency)",
                      "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"] + mixes.map { "--throughput-mix \($0)" }
         if wanDelayMs != 20 || wanRateMbit != 20 { parts.append("--wan-delay-ms \(wanDelayMs) --wan-rate-mbit \(wanRateMbit)") }
@@ -97,11 +101,13 @@ struct BenchClusterCommand: AsyncParsableCommand {
         }
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-bench-cluster-\(getpid())")
         let (begin, loadBefore) = (Date(), BenchClusterRig.loadAverage())
-        let rig = try await BenchClusterRig.start(cluster: cluster, logDirectory: logDirectory, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
+        let rig = try await BenchClusterRig.start(
+            cluster: cluster, logDirectory: logDirectory, deviceThreads: deviceThreads, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
         var started = BenchClusterReport(command: commandLine, tasks: tasks, started: begin, loadBefore: loadBefore)
         started.machine = BenchClusterRig.machine()
         started.wan = (wanDelayMs, wanRateMbit)
         started.concurrency = concurrency
+        started.deviceThreads = deviceThreads
         started.throughputSeconds = throughputSeconds
         let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)
         let (counts, concurrency, seconds) = (throughputDeviceCounts, concurrency, throughputSeconds)
