@@ -79,7 +79,7 @@ enum BenchClusterText {
             lines.append("| \(task) | " + cells.joined(separator: " | ") + " |")
         }
         lines.append("")
-        lines.append("Ratios of the p50s, and the bus's cost. *Parallel vs cloud*: how much lower the parallel cluster's latency is than cloud's (the paper: up to 56.9 % lower). *Overhead per hop*: (parallel p50 − in-process p50) ÷ the invocations on the task's longest dependency chain (each a round trip aggregator → device → aggregator over the broker, plus the client's own round trip spread over them). *transferMs*: the median over every invocation of the parallel runs of the timeline's transfer time (time on the bus and in (de)serialisation, as the aggregator accounts it).")
+        lines.append("Ratios of the p50s, and the bus's cost. *Parallel vs cloud*: how much lower the parallel cluster's latency is than cloud's (the paper: up to 56.9 % lower). *Overhead per hop*: (parallel p50 − in-process p50) ÷ the invocations on the task's longest dependency chain (each a round trip aggregator → device → aggregator over the broker, plus the client's own round trip spread over them). *transferMs*: per invocation of the parallel runs, the timeline's end − start − queue − compute (topics.md: the time on the bus both ways, (de)serialisation included), median over all of a task's invocations.")
         lines.append("")
         lines.append("| task | invocations on the critical path | parallel vs cloud | parallel / sequential | parallel / in process | parallel / serve | overhead per hop ms | median transferMs |")
         lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
