@@ -54,9 +54,7 @@ final class BenchClusterRig: Sendable {
         print("bench cluster: logs in \(logDirectory)")
         let template = try BrokerConfigLocator.find("dev.conf")
         func broker() async throws -> MosquittoProcess {
-            var configuration = MosquittoProcessConfiguration(template: template)
-            configuration.extraLines.append("max_packet_size \(UpCommand.maxPacketBytes)")
-            return try await MosquittoProcess.start(configuration)
+            try await MosquittoProcess.start(MosquittoProcessConfiguration(template: template))
         }
         let edge = try await broker(), cloudBroker = try await broker()
         let script = try BrokerConfigLocator.find("wan-relay.py", folder: "scripts/bench")
