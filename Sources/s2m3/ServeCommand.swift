@@ -5,6 +5,7 @@ import Inference
 import Logging
 import MQTTBus
 import Runtime
+import S2M3Bus
 import S2M3Core
 
 /// `s2m3 serve`: the monolithic runner as a service. Every module of the catalog's tasks is loaded
@@ -19,20 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve every task from this one process (no devices): requests in, results out, over MQTT."
     )
 
-    @Option(help: "Broker address, host:port.")
-    var broker: String = "127.0.0.1:1883"
-
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
+    @OptionGroup var bus: BrokerOptions
 
     @Option(help: "Shared-subscription group (the aggregators' by default, so it can stand in for one).")
     var group: String = Topics.aggregatorGroup
 
-    @Option(help: "The catalog file.")
-    var catalog = "catalog/default.json"
-
-    @Option(help: "Folder of the module files (default: ${S2M3_CACHE:-.cache}/models).")
-    var models: String?
+    @OptionGroup var modules: CatalogOptions
 
     @Option(help: "Inference threads (parallel branches and concurrent requests run at once up to this many).")
     var threads = 2
@@ -45,8 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
-        guard root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
-            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
+        guard bus.root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
+            throw ValidationError("--root '\(bus.root)' must be identifier segments separated by '/'")
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
@@ -54,18 +47,18 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = try MQTTEndpoint(parsing: broker)
-        let modelsDirectory = models ?? RunCommand.defaultModelsDirectory
+        let endpoint = try bus.endpoint()
+        let modelsDirectory = modules.modelsDirectory
         let loaded: ModuleCatalog
-        do { loaded = try ModuleCatalog.load(path: catalog, modelsDirectory: modelsDirectory) } catch {
+        do { loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory) } catch {
             throw ValidationError("\(error.code): \(error.message)")
         }
         var bindings: [String: TaskBinding] = [:]
         for task in loaded.tasks { bindings[task.id] = try TaskBinding(task: task, catalog: loaded) }
-        let modules = LocalModules(loader: ModuleLoader(
+        let loadedModules = LocalModules(loader: ModuleLoader(
             catalog: loaded, modelsDirectory: modelsDirectory,
             threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-serve")))
-        do { try await modules.preload(Set(bindings.values.flatMap { $0.nodes.map(\.module) }).sorted()) } catch {
+        do { try await loadedModules.preload(Set(bindings.values.flatMap { $0.nodes.map(\.module) }).sorted()) } catch {
             throw RunCommandError("\(error.code.rawValue): \(error.description)")
         }
         var logger = Logger(label: "s2m3.serve")
@@ -73,13 +66,13 @@ struct ServeCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-serve-\(getpid())"), logger: logger)
         let server = MonolithicServer(
-            connection: connection, topics: Topics(root: root), bindings: bindings,
-            runner: TaskRunner(modules: modules), maxPayloadBytes: maxPayloadBytes, logger: logger)
+            connection: connection, topics: Topics(root: bus.root), bindings: bindings,
+            runner: TaskRunner(modules: loadedModules), maxPayloadBytes: maxPayloadBytes, logger: logger)
         let signals = ShutdownSignals()
         try await connection.connect()
         let messages = connection.messages
-        try await connection.subscribe(Topics(root: root).sharedRequests(group: group))
-        print("ready: \(bindings.count) tasks, \(await modules.loadedIDs.count) modules, broker mqtt://\(endpoint) root \(root)")
+        try await connection.subscribe(Topics(root: bus.root).sharedRequests(group: group))
+        print("ready: \(bindings.count) tasks, \(await loadedModules.loadedIDs.count) modules, broker mqtt://\(endpoint) root \(bus.root)")
         fflush(nil)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -156,9 +149,7 @@ struct MonolithicServer: Sendable {
             return
         }
         do {
-            let mqtt = MQTTProperties(
-                contentType: bus.contentType, userProperties: bus.userProperties.map { MQTTUserProperty($0.name, $0.value) },
-                correlationData: bus.correlationData, payloadFormatIndicatorUTF8: true)
+            let mqtt = MQTTProperties(bus, utf8: true)
             try await connection.publish(MQTTMessage(topic: onTask, payload: payload, properties: mqtt))
             if let reply = properties.responseTopic {
                 try await connection.publish(MQTTMessage(topic: reply, payload: payload, properties: mqtt))
