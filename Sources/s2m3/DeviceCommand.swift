@@ -107,8 +107,7 @@ extension DeviceCommand {
         } catch {
             throw DeviceAgentError(.invalidSetting, "\(path) is not a valid catalog (see docs/catalog.md): \(error)")
         }
-        let recorded = RecordedDigests(modelsDirectory: modelsDirectory)
-        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory, fileSHA256: recorded.sha256(ofFileAt:))
+        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory)
     }
 }
 

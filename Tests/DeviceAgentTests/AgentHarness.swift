@@ -26,11 +26,10 @@ struct AgentHarness: Sendable {
     static var modelsDirectory: String { TestPaths.cache.appendingPathComponent("models").path }
     static var catalogPath: String { TestPaths.repository.appendingPathComponent("catalog/default.json").path }
 
-    /// The default catalog (digests from the set-up's record, as the agent reads it).
+    /// The default catalog, as the agent reads it.
     static func catalog() throws -> ModuleCatalog {
         let document = try JSONDecoder().decode(CatalogDocument.self, from: Data(contentsOf: URL(fileURLWithPath: catalogPath)))
-        let recorded = RecordedDigests(modelsDirectory: modelsDirectory)
-        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory, fileSHA256: recorded.sha256(ofFileAt:))
+        return try ModuleCatalog(document: document, modelsDirectory: modelsDirectory)
     }
 
     /// Runs `body` with a fresh broker, a watcher, and an agent started with `arguments` added.

@@ -278,9 +278,7 @@ struct DeviceAgentProcessTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("shared-catalog-\(getpid()).json").path
         try JSONEncoder().encode(document).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let catalog = try ModuleCatalog(
-            document: document, modelsDirectory: AgentHarness.modelsDirectory,
-            fileSHA256: RecordedDigests(modelsDirectory: AgentHarness.modelsDirectory).sha256(ofFileAt:))
+        let catalog = try ModuleCatalog(document: document, modelsDirectory: AgentHarness.modelsDirectory)
         #expect(catalog.sharedID["head-b"] == "head-a")
         let digest = try #require(catalog.module("head-a")).digest
         try await AgentHarness.with(device: "box-d", arguments: ["--memory", "100MB"], catalog: path) { agent in
