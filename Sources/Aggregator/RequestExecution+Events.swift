@@ -227,19 +227,12 @@ extension RequestExecution {
 
     // MARK: Input errors
 
-    /// Whether a device's error text blames the input (topics.md: `bad-input:` prefix; a Runtime
-    /// `ModuleError` of code badInput/wrongInput/missingInput).
-    static func isInputError(_ text: String) -> Bool {
-        let lowered = text.lowercased()
-        return ["bad-input", "badinput", "wronginput", "wrong-input", "missinginput", "missing-input"].contains { lowered.hasPrefix($0) }
-    }
+    /// Whether a device's error text blames the input (topics.md: the `bad-input:` prefix).
+    static func isInputError(_ text: String) -> Bool { text.hasPrefix("bad-input:") }
 
-    /// Whether a device's error says the module is not loaded yet (topics.md: `not-loaded:` prefix),
-    /// which a short wait cures.
-    static func isTransientError(_ text: String) -> Bool {
-        let lowered = text.lowercased()
-        return lowered.hasPrefix("not-loaded") || lowered.hasPrefix("notloaded") || lowered.contains("not loaded")
-    }
+    /// Whether a device's error says the module is not loaded there yet (topics.md: the
+    /// `not-loaded:` prefix), which a short wait cures.
+    static func isTransientError(_ text: String) -> Bool { text.hasPrefix("not-loaded:") }
 
     /// `inputs.{name}` of the task input a node reads directly, if it reads one.
     static func inputField(of node: String, in binding: TaskBinding) -> String? {

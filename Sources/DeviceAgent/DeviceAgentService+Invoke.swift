@@ -72,7 +72,7 @@ extension DeviceAgentService {
             return
         }
         guard let loaded = loadedModule(answering: invoke.module) else {
-            await refuse(.error, "module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
+            await refuse(.error, "not-loaded: module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
             return
         }
         guard invoke.deadlineMs > receivedAtMs else {
@@ -114,7 +114,9 @@ extension DeviceAgentService {
                 outputs = try await job.module.run(job.inputs)
             } catch {
                 status = .error
-                failure = "\(error.code.rawValue): \(error)"
+                // topics.md: an input that cannot be used is `bad-input: …` (not retried elsewhere).
+                let blamesInput: Set<ModuleError.Code> = [.badInput, .wrongInput, .missingInput]
+                failure = blamesInput.contains(error.code) ? "bad-input: \(error)" : "\(error.code.rawValue): \(error)"
             }
             computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
             if status == .ok { timings.record(module: job.invoke.module, computeMs: computeMs) }
