@@ -12,10 +12,16 @@ extension PlacementProblem {
     /// node of the same request (in topological order) waits for it, so parallel branches gain
     /// only when they are on different devices.
     func taskLatency(_ t: Int, route: [Int], load: [Double], finish: inout [Double]) -> Double {
+        withUnsafeTemporaryAllocation(of: DeviceBusy.self, capacity: taskNodes[t].count) { buffer in
+            var busy = DeviceSchedule(buffer)
+            return taskLatency(t, route: route, load: load, finish: &finish, busy: &busy)
+        }
+    }
+
+    private func taskLatency(
+        _ t: Int, route: [Int], load: [Double], finish: inout [Double], busy: inout DeviceSchedule
+    ) -> Double {
         var result = 0.0
-        // (device, time it finishes the work it has been given so far) for the devices used.
-        var busyUntil: [(device: Int, time: Double)] = []
-        busyUntil.reserveCapacity(4)
         for n in taskNodes[t] {
             let d = route[n]
             let m = nodeModule[n]
@@ -43,16 +49,7 @@ extension PlacementProblem {
             } else {
                 compute = 0
             }
-            var start = ready
-            if d >= 0, compute > 0 {
-                if let slot = busyUntil.firstIndex(where: { $0.device == d }) {
-                    start = max(ready, busyUntil[slot].time)
-                    busyUntil[slot].time = start + compute
-                } else {
-                    busyUntil.append((d, start + compute))
-                }
-            }
-            let done = start + compute
+            let done = (d >= 0 ? busy.start(on: d, ready: ready, compute: compute) : ready) + compute
             finish[n] = done
             if nodeIsSink[n] {
                 let back = d >= 0 ? latency[d] + moduleOutput[m] * secondsPerByte[d] : 0
@@ -70,6 +67,17 @@ extension PlacementProblem {
     /// better. Returns +∞ when an unplaced node has no device left.
     func taskLowerBound(
         _ t: Int, route: [Int], load: [Double], memoryUsed: [Int], finish: inout [Double]
+    ) -> Double {
+        withUnsafeTemporaryAllocation(of: DeviceBusy.self, capacity: taskNodes[t].count) { buffer in
+            var busy = DeviceSchedule(buffer)
+            return taskLowerBound(t, route: route, load: load, memoryUsed: memoryUsed, finish: &finish, busy: &busy)
+        }
+    }
+
+    /// Placed nodes run one at a time on their device, as in ``taskLatency``: unplaced nodes can
+    /// only delay them further, so this stays a lower bound.
+    private func taskLowerBound(
+        _ t: Int, route: [Int], load: [Double], memoryUsed: [Int], finish: inout [Double], busy: inout DeviceSchedule
     ) -> Double {
         var result = 0.0
         for n in taskNodes[t] {
@@ -93,7 +101,8 @@ extension PlacementProblem {
                 }
                 let utilisation = load[d] / speed[d]
                 if utilisation >= 1 { return .infinity }
-                let done = ready + moduleWork[m] / speed[d] / (1 - utilisation)
+                let compute = moduleWork[m] / speed[d] / (1 - utilisation)
+                let done = busy.start(on: d, ready: ready, compute: compute) + compute
                 finish[n] = done
                 if nodeIsSink[n] { result = max(result, done + latency[d] + moduleOutput[m] * secondsPerByte[d]) }
                 continue
@@ -214,5 +223,33 @@ extension PlacementProblem {
             for d in hosts[m] { used[d] += moduleMemory[m] }
         }
         return used
+    }
+}
+
+/// One device's place in a ``DeviceSchedule``.
+struct DeviceBusy {
+    var device: Int
+    var time: Double
+}
+
+/// When each device used by one request finishes the work given to it so far (a device runs one
+/// invocation at a time), in scratch memory the caller provides: a request touches few devices.
+struct DeviceSchedule {
+    private let slots: UnsafeMutableBufferPointer<DeviceBusy>
+    private var used = 0
+
+    init(_ slots: UnsafeMutableBufferPointer<DeviceBusy>) { self.slots = slots }
+
+    /// The time a node ready at `ready` starts on `device`, which is then busy for `compute`.
+    mutating func start(on device: Int, ready: Double, compute: Double) -> Double {
+        guard compute > 0 else { return ready }
+        for i in 0..<used where slots[i].device == device {
+            let start = max(ready, slots[i].time)
+            slots[i].time = start + compute
+            return start
+        }
+        slots[used] = DeviceBusy(device: device, time: ready + compute)
+        used += 1
+        return ready
     }
 }
