@@ -24,7 +24,7 @@ struct ClusterCatalog {
     static func load(catalog: String?, models: String?) async throws -> ClusterCatalog {
         var path = catalog ?? defaultCatalog
         if catalog == nil || catalog == defaultCatalog, !FileManager.default.fileExists(atPath: path),
-           let found = try? BrokerConfigLocator.find("default.json", folder: "catalog") {
+           let found = RepositoryFile.find(defaultCatalog) {
             path = found
         }
         let modelsDirectory = modelsDirectory(models)

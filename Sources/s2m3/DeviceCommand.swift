@@ -111,17 +111,13 @@ extension DeviceCommand {
     }
 }
 
-/// Finds a relative catalog path in the current directory, else in the repository above the executable.
+/// Finds a relative catalog path in the current directory, else in the repository (``RepositoryFile``).
 enum CatalogLocator {
     static func find(_ path: String) throws -> String {
-        if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var url = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        for _ in 0..<6 {
-            let candidate = url.appendingPathComponent(path).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            url.deleteLastPathComponent()
+        if path.hasPrefix("/") { return path }
+        guard let found = RepositoryFile.find(path) else {
+            throw DeviceAgentError(.invalidSetting, "cannot find the catalog '\(path)'; run from the S2M3 repository or pass --catalog")
         }
-        throw DeviceAgentError(.invalidSetting, "cannot find the catalog '\(path)'; run from the S2M3 repository or pass --catalog")
+        return found
     }
 }

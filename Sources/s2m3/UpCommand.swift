@@ -100,28 +100,18 @@ struct UpCommand: AsyncParsableCommand {
     }
 }
 
-/// Finds a file in `broker-config/` (or another folder of the repository): `$S2M3_BROKER_CONFIG_DIR`, then the current directory and its
-/// parents, then the directories above the executable (a `.build/…/s2m3` inside the repository).
+/// Finds a file in `broker-config/` (or another folder of the repository): in
+/// `$S2M3_BROKER_CONFIG_DIR`, else as ``RepositoryFile`` finds it.
 enum BrokerConfigLocator {
     static func find(_ name: String, folder: String = "broker-config") throws -> String {
-        var candidates: [String] = []
-        if folder == "broker-config", let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"] { candidates.append(dir) }
-        for start in [FileManager.default.currentDirectoryPath, executableDirectory()] {
-            var url = URL(fileURLWithPath: start)
-            for _ in 0..<6 {
-                candidates.append(url.appendingPathComponent(folder).path)
-                url.deleteLastPathComponent()
-            }
-        }
-        for dir in candidates where FileManager.default.fileExists(atPath: dir + "/" + name) {
+        if folder == "broker-config", let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"],
+           FileManager.default.fileExists(atPath: dir + "/" + name) {
             return dir + "/" + name
         }
-        throw ValidationError("cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
-    }
-
-    private static func executableDirectory() -> String {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard let path = RepositoryFile.find(folder + "/" + name) else {
+            throw ValidationError("cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
+        }
+        return path
     }
 }
 
