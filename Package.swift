@@ -138,6 +138,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // scripts/setup.sh's failures as a new user meets them (no network, a corrupted download).
+        .testTarget(name: "SetupTests", dependencies: ["TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference", "Preprocessing", "TextReading"]),
     ]

@@ -3,22 +3,33 @@
 # Called by both README commands (scripts/up.sh and scripts/test.sh); safe to run again.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/setup-lib.sh
+. "$here/setup-lib.sh"
 
 # Debian packages: the broker and its client library; tools used by tests and fixtures.
 apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config openssl)
 # Image decoders of the built-in image pre-processing; unzip for wheels; speech for audio fixtures;
 # the throw-away venv of the model conversions (setup.d/20-models.sh).
 apt_packages+=(libturbojpeg0-dev libpng-dev unzip espeak-ng sox python3-venv)
+# Network namespaces: the set-up failure tests and the multi-host cluster test.
+apt_packages+=(iproute2)
 
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    sudo -n true 2>/dev/null || fail "installing Debian packages ${missing[*]}" \
+      "not root, and sudo needs a password or is not installed" "sudo scripts/setup.sh  (or: sudo apt-get install ${missing[*]})"
+    sudo="sudo"
+  fi
   echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fix="check that this machine reaches Debian's package repositories, then: $sudo apt-get update && $sudo apt-get install ${missing[*]}"
+  try "apt-get update" "$fix" $sudo apt-get update -qq
+  try "installing Debian packages ${missing[*]}" "$fix" \
+    env DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # The broker is started by S2M3 itself; keep Debian's system-wide instance from holding port 1883.

@@ -1,9 +1,14 @@
 """Makes every module file, asset and fixture under the cache, then checks digests.
 
 Usage: python convert.py --cache DIR [--update-manifest]
+       python convert.py --cache DIR --models-only --into DIR2   (the CPU-independence check)
 Run by scripts/setup.d/20-models.sh inside a throw-away venv (torch CPU, numpy, onnx, onnxruntime,
 safetensors, pillow). Each exported graph is run with ONNX Runtime and compared with PyTorch on a
 fixture (tolerances below) before its digest is taken.
+
+The model files are the same bytes on every x86-64 CPU: no weight is computed by torch's CPU kernels
+during export (check_weights_copied), and the set-up converts them again with MKL and ATen forced onto
+other CPU paths (--models-only under MKL_CBWR / ATEN_CPU_CAPABILITY) and requires identical digests.
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ import whisper
 from common import MANIFEST, Cache, load_manifest, sha256, write_json
 
 OPSET = 17
-TORCH_PINNED = "2.13.0+cpu"  # the version whose exports the manifest digests were taken with
+TORCH_PINNED = "2.13.0"  # the version whose exports the manifest digests were taken with (any build: +cpu or PyPI's)
+CONVERTED = ["effnet-lite0-trunk", "imagenet-head", "minilm-l6", "whisper-tiny-encoder", "whisper-tiny-decoder"]
 
 
 def export(module, args, path: Path, inputs, outputs, dynamic) -> None:
@@ -35,7 +41,36 @@ def export(module, args, path: Path, inputs, outputs, dynamic) -> None:
     with torch.no_grad():
         torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
+    check_weights_copied(tmp, module)
     tmp.replace(path)
+
+
+def check_weights_copied(path: Path, module) -> None:
+    """Fails unless every floating-point initializer of the exported graph is, bit for bit, a tensor of
+    `module` (a parameter or buffer, or a 2-D one transposed; scalars excepted).
+
+    This is what makes the exported bytes the same on every CPU: constant folding may then only have
+    moved data (transpose, unsqueeze, concat), never computed new weights with torch's CPU kernels,
+    whose float32 results depend on the SIMD path the CPU offers (see effnet.fold_batch_norms)."""
+    import onnx
+    from onnx import numpy_helper
+    known = set()
+    for t in list(module.state_dict().values()):
+        a = t.detach().contiguous().numpy()
+        if a.dtype.kind != "f":
+            continue
+        known.add((a.dtype.str, a.tobytes()))
+        if a.ndim == 2:
+            known.add((a.dtype.str, np.ascontiguousarray(a.T).tobytes()))
+    computed = []
+    for init in onnx.load(str(path)).graph.initializer:
+        a = numpy_helper.to_array(init)
+        if a.dtype.kind == "f" and a.size > 1 and (a.dtype.str, np.ascontiguousarray(a).tobytes()) not in known:
+            computed.append(f"{init.name} {list(a.shape)}")
+    if computed:
+        raise SystemExit(f"convert: {path.name.replace('.part', '')}: {len(computed)} weight(s) were computed by the exporter, not copied "
+                         f"from the checkpoint, so the bytes would depend on this CPU: {', '.join(computed[:5])}. "
+                         "Fold such arithmetic in numpy float64 before export (see effnet.fold_batch_norms).")
 
 
 def check(path: Path, feeds: dict, expected: np.ndarray, atol: float) -> float:
@@ -60,7 +95,8 @@ def convert_effnet(cache: Cache) -> None:
     with torch.no_grad():
         emb = net.embed(torch.tensor(x))
         logits = net._fc(emb)
-    export(effnet.Trunk(net).eval(), (torch.zeros(1, 3, 224, 224),), trunk_path, ["image"], ["embedding"],
+    folded = effnet.fold_batch_norms(effnet.load(cache))
+    export(effnet.Trunk(folded).eval(), (torch.zeros(1, 3, 224, 224),), trunk_path, ["image"], ["embedding"],
            {"image": {0: "N"}, "embedding": {0: "N"}})
     export(net._fc, (torch.zeros(1, 1280),), head_path, ["embedding"], ["logits"],
            {"embedding": {0: "N"}, "logits": {0: "N"}})
@@ -123,12 +159,49 @@ def written_since(cache: Cache, start_ns: int) -> list[str]:
                   if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime_ns >= start_ns)
 
 
+def convert_models_only(cache_root: str, into: str) -> int:
+    """Converts the torch-made model files again into `into`/models (wheels and fixtures read from the
+    cache) and compares them with the manifest: the CPU-independence check of the set-up."""
+    import os
+    root = Path(into)
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    for sub in ("wheels", "fixtures"):
+        link = root / sub
+        if not link.exists():
+            link.symlink_to(Path(cache_root).resolve() / sub)
+    cache = Cache(root)
+    convert_effnet(cache)
+    convert_minilm(cache)
+    convert_whisper(cache)
+    expected = {a["path"]: a["sha256"] for a in load_manifest()["artifacts"]}
+    paths = [f"models/{m}.onnx" for m in CONVERTED]
+    bad = [p for p in paths if sha256(root / p) != expected.get(p)]
+    cpu = ", ".join(f"{k}={os.environ[k]}" for k in ("MKL_CBWR", "ATEN_CPU_CAPABILITY") if k in os.environ) or "default"
+    if bad and base_version(torch.__version__) == TORCH_PINNED:
+        print(f"convert: ERROR: with the CPU path forced to {cpu}, {', '.join(bad)} differ from models/manifest.json: "
+              "the export depends on the CPU; every module digest would differ between machines", file=sys.stderr)
+        return 1
+    print(f"convert: CPU path {cpu}: {len(paths) - len(bad)} of {len(paths)} model files identical to models/manifest.json",
+          file=sys.stderr)
+    return 0
+
+
+def base_version(version: str) -> str:
+    return version.split("+")[0]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cache", required=True)
     ap.add_argument("--update-manifest", action="store_true")
+    ap.add_argument("--models-only", action="store_true", help="convert only the torch-made models, into --into")
+    ap.add_argument("--into", help="folder for --models-only (wheels and fixtures are linked from --cache)")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    if args.models_only:
+        if not args.into:
+            ap.error("--models-only needs --into")
+        return convert_models_only(args.cache, args.into)
     cache = Cache(args.cache)
     start_ns = time.time_ns() - 1_000_000_000
     fixtures.make_all(cache)
@@ -155,12 +228,14 @@ def main() -> int:
     bad = [m["path"] for m in made if expected.get(m["path"]) != m["sha256"]]
     # Model files must match when made with the pinned torch; fixtures (espeak-ng, sox, Pillow output)
     # and exports by another torch may differ on another system: warn, the goldens' tolerances decide.
-    strict = [p for p in bad if p.startswith("models/")] if torch.__version__ == TORCH_PINNED else []
+    strict = [p for p in bad if p.startswith("models/")] if base_version(torch.__version__) == TORCH_PINNED else []
     for p in bad:
         print(f"convert: {'ERROR' if p in strict else 'warning'}: {p} differs from its digest in "
               f"models/manifest.json (torch {torch.__version__}; the manifest was made with {TORCH_PINNED})",
               file=sys.stderr)
     if strict:
+        print("convert: the module files above must be the same bytes on every machine; this is a bug of the "
+              "conversion, please report it with this output", file=sys.stderr)
         return 1
     # What the set-up's fast path checks with `sha256sum -c` (the digests actually made here).
     (cache.models / "SHA256SUMS").write_text("".join(f"{m['sha256']}  {m['path']}\n" for m in made))

@@ -7,6 +7,7 @@ bottom/right). Symmetric PyTorch padding or eps 1e-5 visibly change the outputs 
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -78,6 +79,41 @@ class Trunk(nn.Module):
 
     def forward(self, image):
         return self.net.embed(image)
+
+
+def _conv_bn_pairs(net: EfficientNetLite0):
+    """Every (conv, batch norm) pair of the network, in the order `embed` runs them, with the name of
+    the batch-norm attribute and its owner (to replace it by the identity once folded)."""
+    yield net._conv_stem, net, "_bn0"
+    for b in net._blocks:
+        if b.expand != 1:
+            yield b._expand_conv, b, "_bn0"
+        yield b._depthwise_conv, b, "_bn1"
+        yield b._project_conv, b, "_bn2"
+    yield net._conv_head, net, "_bn1"
+
+
+def fold_batch_norms(net: EfficientNetLite0) -> EfficientNetLite0:
+    """The same network with every batch norm folded into the conv before it, computed in float64 with
+    numpy and rounded once to float32.
+
+    Why not let the exporter fold them: torch.onnx's Conv+BatchNorm fusion computes the folded weights
+    with torch's float32 CPU kernels, whose results depend on the CPU path (MKL/ATen pick AVX2,
+    AVX-512, …), so the exported bytes — and the module's digest — differed from one x86-64 CPU to
+    another. numpy's float64 multiply, divide, add and square root are correctly rounded IEEE
+    operations, so these weights are the same bits on every CPU. The exported graph then has no
+    batch norm left to fuse, and every initializer is a copy of a tensor computed here
+    (convert.py checks that)."""
+    for conv, owner, bn_name in _conv_bn_pairs(net):
+        bn = getattr(owner, bn_name)
+        w = conv.weight.detach().numpy().astype(np.float64)
+        gamma, beta = bn.weight.detach().numpy().astype(np.float64), bn.bias.detach().numpy().astype(np.float64)
+        mean, var = bn.running_mean.numpy().astype(np.float64), bn.running_var.numpy().astype(np.float64)
+        scale = gamma / np.sqrt(var + bn.eps)
+        conv.weight = nn.Parameter(torch.from_numpy((w * scale[:, None, None, None]).astype(np.float32)))
+        conv.bias = nn.Parameter(torch.from_numpy((beta - mean * scale).astype(np.float32)))
+        setattr(owner, bn_name, nn.Identity())
+    return net.eval()
 
 
 def load(cache) -> EfficientNetLite0:

@@ -11,6 +11,8 @@
 #   ${S2M3_CACHE:-<repo>/.cache}/onnxruntime-datasets for the engine's tests.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/setup-lib.sh
+. "$repo/scripts/setup-lib.sh"
 cache="${S2M3_CACHE:-$repo/.cache}"
 wheels="$cache/wheels"
 datasets="$cache/onnxruntime-datasets"
@@ -22,19 +24,22 @@ pip=(pip); command -v pip >/dev/null 2>&1 || pip=(python3 -m pip)
 case "$(uname -m)" in
   x86_64) platform=manylinux_2_28_x86_64
           wheel_sha256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d ;;
-  *) echo "setup: ONNX Runtime set-up supports x86_64 only here; install libonnxruntime (pkg-config) yourself" >&2
-     exit 1 ;;
+  *) fail "installing ONNX Runtime" "this set-up pins the x86_64 wheel only; this machine is $(uname -m)" \
+       "install ONNX Runtime with a pkg-config file named libonnxruntime (e.g. your distribution's libonnxruntime-dev), then run scripts/setup.sh again" ;;
 esac
 wheel="$wheels/onnxruntime-$ort_version-cp311-cp311-$platform.whl"
 
 fetch_wheel() {
   if [ ! -f "$wheel" ]; then
     mkdir -p "$wheels"
-    "${pip[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 --platform "$platform" \
-      "onnxruntime==$ort_version" -d "$wheels" >/dev/null
+    need_pypi
+    try "downloading onnxruntime==$ort_version from PyPI" "run scripts/setup.sh again once PyPI answers" \
+      "${pip[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 --platform "$platform" \
+      "onnxruntime==$ort_version" -d "$wheels"
   fi
-  echo "$wheel_sha256  $wheel" | sha256sum --check --quiet \
-    || { echo "setup: $wheel does not match its sha256; delete it and run again" >&2; exit 1; }
+  echo "$wheel_sha256  $wheel" | sha256sum --check --quiet --status \
+    || fail "checking $wheel" "its sha256 is not the pinned $wheel_sha256 (a broken or altered download)" \
+      "rm '$wheel' && scripts/setup.sh"
 }
 
 # The mirror URI this system's apt already uses for the Debian archive (never hard-coded here).
@@ -48,7 +53,9 @@ debian_mirror() {
     uri="$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { if ($i !~ /security/) { print $i; exit } else break } }' \
       /etc/apt/sources.list)"
   fi
-  [ -n "$uri" ] || { echo "setup: no Debian mirror found in /etc/apt sources" >&2; exit 1; }
+  [ -n "$uri" ] || fail "finding this system's Debian mirror for ONNX Runtime's C headers" \
+    "no Debian archive URI in /etc/apt/sources.list or /etc/apt/sources.list.d/*.sources" \
+    "install ONNX Runtime with a pkg-config file named libonnxruntime yourself, then run scripts/setup.sh again"
   echo "$uri"
 }
 
@@ -64,15 +71,18 @@ fetch_headers() {
     local opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
       -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Acquire::Languages=none
       -o APT::Sandbox::User=root -qq)
-    apt-get "${opts[@]}" update >/dev/null
-    (cd "$apt_dir/debs" && apt-get "${opts[@]}" download libonnxruntime-dev >/dev/null)
+    local fix="check that this machine reaches its Debian mirror ($(debian_mirror)), then run scripts/setup.sh again"
+    try "reading Debian 13's package index (for ONNX Runtime's C headers)" "$fix" apt-get "${opts[@]}" update
+    try "downloading Debian 13's libonnxruntime-dev (ONNX Runtime's C headers)" "$fix" \
+      bash -c 'cd "$1" && shift && apt-get "$@" download libonnxruntime-dev' _ "$apt_dir/debs" "${opts[@]}"
     rm -rf "$apt_dir/lists" "$apt_dir/cache"
     deb="$(ls "$apt_dir"/debs/libonnxruntime-dev_*.deb | head -n1)"
   fi
   local unpacked="$apt_dir/unpacked"
   rm -rf "$unpacked"; dpkg-deb -x "$deb" "$unpacked"
   header_dir="$(dirname "$(find "$unpacked" -name onnxruntime_c_api.h | head -n1)")"
-  [ -f "$header_dir/onnxruntime_c_api.h" ] || { echo "setup: no onnxruntime_c_api.h in $deb" >&2; exit 1; }
+  [ -f "$header_dir/onnxruntime_c_api.h" ] || fail "unpacking ONNX Runtime's C headers" "no onnxruntime_c_api.h in $deb" \
+    "rm -rf '$apt_dir' && scripts/setup.sh"
 }
 
 install_ort() {

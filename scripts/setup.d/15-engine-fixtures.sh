@@ -7,6 +7,8 @@
 #   speech-22k.wav       espeak-ng speech, 22050 Hz mono PCM16
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/setup-lib.sh
+. "$repo/scripts/setup-lib.sh"
 cache="${S2M3_CACHE:-$repo/.cache}"
 wheels="$cache/wheels"
 out="$cache/fixtures/engine"
@@ -16,10 +18,14 @@ pip=(pip); command -v pip >/dev/null 2>&1 || pip=(python3 -m pip)
 # fetch <requirement> <wheel file name> <sha256>: download once into the wheel cache, verify.
 fetch() {
   local wheel="$wheels/$2"
-  [ -f "$wheel" ] || "${pip[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-    --platform manylinux_2_28_x86_64 "$1" -d "$wheels" >/dev/null
-  echo "$3  $wheel" | sha256sum --check --quiet \
-    || { echo "setup: $wheel does not match its sha256; delete it and run again" >&2; exit 1; }
+  if [ ! -f "$wheel" ]; then
+    need_pypi
+    try "downloading $1 from PyPI" "run scripts/setup.sh again once PyPI answers" \
+      "${pip[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux_2_28_x86_64 "$1" -d "$wheels"
+  fi
+  echo "$3  $wheel" | sha256sum --check --quiet --status \
+    || fail "checking $wheel" "its sha256 is not the pinned $3 (a broken or altered download)" "rm '$wheel' && scripts/setup.sh"
   echo "$wheel"
 }
 
