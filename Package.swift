@@ -1,13 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers depend only downward: C system libraries → MQTTBus / S2M3Core → services → `s2m3`.
+// Layers depend only downward: C system libraries → MQTTBus / S2M3Core / PlacementPlanning / Inference →
+// Catalog / Runtime → services → `s2m3` (docs/architecture.md). Linux only: the code reads /proc.
 let package = Package(
     name: "s2m3",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "s2m3", targets: ["s2m3"]),
         .library(name: "S2M3Core", targets: ["S2M3Core"]),
+        .library(name: "PlacementPlanning", targets: ["PlacementPlanning"]),
         .library(name: "MQTTBus", targets: ["MQTTBus"]),
         .library(name: "LocalBroker", targets: ["LocalBroker"]),
         .library(name: "Planner", targets: ["Planner"]),
@@ -38,8 +39,12 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libturbojpeg0-dev", "libpng-dev"])]
         ),
-        // Layer 1.
+        // Layer 1. Topics, messages and the task graph: what every role speaks (pure, no I/O).
         .target(name: "S2M3Core"),
+        // Placement: the problem, cost model, solvers and the planner's state machine (pure).
+        .target(name: "PlacementPlanning", dependencies: ["S2M3Core"]),
+        // Seeded random placement instances for the placement benchmark and tests (not in services).
+        .target(name: "PlacementGenerators", dependencies: ["PlacementPlanning", "S2M3Core"]),
         .target(
             name: "MQTTBus",
             dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
@@ -53,8 +58,9 @@ let package = Package(
         // PP-OCR text reading from its modules (detect, orient, recognise) with DB and CTC post-processing.
         .target(name: "TextReading", dependencies: ["Inference", "Preprocessing"]),
         // Module catalog: manifests, digests, tasks, sharing (docs/catalog.md).
-        .target(name: "Catalog", dependencies: ["S2M3Core", "Inference"]),
-        // Runs catalog modules: ONNX drivers and built-in operations (docs/catalog.md).
+        .target(name: "Catalog", dependencies: ["S2M3Core"]),
+        // Runs catalog modules: ONNX drivers, built-in operations and task heads (docs/catalog.md);
+        // measures them (memory, cost and interface probes; the devices' compute calibration).
         .target(
             name: "Runtime",
             dependencies: ["S2M3Core", "Catalog", "Inference", "Preprocessing", "Speech", "TextReading"]
@@ -64,7 +70,7 @@ let package = Package(
         // Layer 2: services.
         .target(
             name: "Planner",
-            dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Inference", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S2M3Core", "PlacementPlanning", "MQTTBus", "S2M3Bus", "Catalog", .product(name: "Logging", package: "swift-log")]
         ),
         // Routes each request's branches to module replicas and merges their partials (topics.md).
         .target(
@@ -85,7 +91,8 @@ let package = Package(
         .executableTarget(
             name: "s2m3",
             dependencies: [
-                "S2M3Core", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime", "Inference", "Aggregator", "S2M3Client",
+                "S2M3Core", "PlacementPlanning", "PlacementGenerators", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime",
+                "Inference", "Aggregator", "S2M3Client",
                 "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,6 +108,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "TestSupport"]),
+        .testTarget(name: "PlacementPlanningTests", dependencies: ["PlacementPlanning", "PlacementGenerators", "S2M3Core", "TestSupport"]),
         .testTarget(
             name: "MQTTBusTests",
             dependencies: ["MQTTBus", "LocalBroker", "TestSupport", .product(name: "Logging", package: "swift-log")]
@@ -108,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "PlannerTests",
             dependencies: [
-                "Planner", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "TestSupport",
+                "Planner", "PlacementPlanning", "S2M3Core", "MQTTBus", "LocalBroker", "Catalog", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -138,9 +146,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // scripts/setup.sh's failures as a new user meets them (no network, a corrupted download).
-        .testTarget(name: "SetupTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "S2M3Core", "Inference"]),
+        // The repository as a whole: set-up failures as a new user meets them, the dependency rule.
+        .testTarget(name: "RepositoryTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "Runtime", "S2M3Core", "Inference"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference", "Preprocessing", "TextReading"]),
     ]
 )

@@ -3,8 +3,6 @@ public struct DeviceAgentError: Error, Sendable, Hashable, CustomStringConvertib
     public enum Code: String, Sendable, Hashable {
         /// A command-line or configuration value is invalid (memory budget, sensor list, id).
         case invalidSetting
-        /// The start-up compute benchmark failed.
-        case calibrationFailed
     }
 
     public let code: Code

@@ -2,12 +2,12 @@ import Catalog
 import Foundation
 
 /// The ``ModuleCost`` of every distinct module of a catalog: built-ins cost ``ModuleCost/builtin``;
-/// ONNX modules come from the cache in the models folder, and those missing are measured (one fresh
-/// child process each) and added to it.
+/// ONNX modules come from the cache in the models folder, and those missing are measured by the
+/// `measure` the caller passes in (the CLI runs one fresh `s2m3 probe-module` child each) and added to it.
 public enum CatalogCosts {
     /// Measures one ONNX module (its manifest): its memory, the p50 of one model run, and the
     /// speed of the measuring process in the device agents' calibration (GFLOP/s).
-    public typealias Measure = @Sendable (ModuleManifest) async throws -> ModuleCostProbe.Measurement
+    public typealias Measure = @Sendable (ModuleManifest) async throws -> ModuleMeasurement
 
     /// Costs by *shared* module id (``ModuleCatalog/sharedID``), and whether anything was measured.
     public static func resolve(
@@ -26,7 +26,7 @@ public enum CatalogCosts {
                 continue
             }
             let measurement = try await measure(module)
-            let runs = ModuleCostProbe.modelRunsPerInvocation(driver: module.driver)
+            let runs = ModuleCost.modelRunsPerInvocation(driver: module.driver)
             let cost = ModuleCost.measured(
                 residentBytes: measurement.residentBytes, p50Ms: measurement.p50Ms.map { $0 * runs },
                 referenceGflops: measurement.referenceGflops)
@@ -36,24 +36,6 @@ public enum CatalogCosts {
         }
         if !measured.isEmpty { cache.save(toModels: modelsDirectory) }
         return (costs, measured)
-    }
-
-    /// ``resolve(catalog:modelsDirectory:measure:)`` measuring in children of `executable`
-    /// (`s2m3 planner --measure-module FILE [--runtime-warm-up TINY]`), off the cooperative pool.
-    public static func resolveMeasuringInChildren(
-        catalog: ModuleCatalog, modelsDirectory: String, executable: String = "/proc/self/exe", runtimeWarmUpModel: String?
-    ) async throws -> (costs: [String: ModuleCost], measured: [String]) {
-        try await resolve(catalog: catalog, modelsDirectory: modelsDirectory) { module in
-            let arguments = ["planner", "--measure-module", module.filePath ?? ""]
-                + (runtimeWarmUpModel.map { ["--runtime-warm-up", $0] } ?? [])
-            return try await withCheckedThrowingContinuation { continuation in
-                DispatchQueue.global().async {
-                        continuation.resume(with: Result { () throws(CatalogError) in
-                        try ModuleCostProbe.measureInChildProcess(executable: executable, arguments: arguments, module: module.id)
-                    })
-                }
-            }
-        }
     }
 
     /// The tiny model that starts ONNX Runtime before a measurement (so its start-up is not

@@ -1,4 +1,5 @@
 import Catalog
+import PlacementPlanning
 import S2M3Core
 
 /// The placement problem a module catalog poses: one ``PlacementModule`` per distinct module (by
@@ -51,7 +52,7 @@ public struct CatalogPlacement: Sendable, Hashable {
         }
         let total = modules.reduce(0) { $0 + $1.memoryBytes }
         instance = PlacementInstance(
-            devices: [PlacementDevice(id: "reference", memoryBytes: max(total, 1), gflops: ModuleCostProbe.referenceGflops, link: link)],
+            devices: [PlacementDevice(id: "reference", memoryBytes: max(total, 1), gflops: ModuleCost.referenceGflops, link: link)],
             modules: modules, tasks: tasks)
         self.digests = digests
     }

@@ -6,7 +6,7 @@ public struct ModuleCost: Sendable, Hashable, Codable {
     /// Resident memory added by loading the module (no warm-up run), bytes. Built-ins: 0.
     public var residentBytes: Int
     /// Median time of one invocation on synthetic inputs on the measuring machine, ms: one model run
-    /// × ``ModuleCostProbe/modelRunsPerInvocation(driver:)`` (nil: not measured).
+    /// × ``modelRunsPerInvocation(driver:)`` (nil: not measured).
     public var p50Ms: Double?
     /// Compute per invocation, GFLOP: `p50Ms` × the reference speed, or an estimate from the
     /// memory (2 FLOP per 4-byte parameter) when the module could not be run on synthetic inputs.
@@ -21,6 +21,17 @@ public struct ModuleCost: Sendable, Hashable, Codable {
     /// A built-in operation: no weights, and compute not counted (0 GFLOP: its time is not
     /// comparable with a GFLOP/s speed, so it neither loads a device nor calibrates one).
     public static let builtin = ModuleCost(residentBytes: 0, p50Ms: nil, gflop: 0)
+
+    /// Speed assumed when none was measured (the placeholder device of ``CatalogPlacement``).
+    public static let referenceGflops = 50.0
+
+    /// Model runs one invocation costs, in runs on synthetic inputs: `whisper-greedy` decodes
+    /// token by token (about 12 steps for a short sentence or command, most of them shorter than
+    /// the 32-token synthetic run), measured here as about 4 such runs; every other driver runs the
+    /// model once.
+    public static func modelRunsPerInvocation(driver: String?) -> Double {
+        driver == "whisper-greedy" ? 4 : 1
+    }
 
     /// The cost from a measurement: GFLOP = seconds × `referenceGflops`; without a timing, from memory.
     public static func measured(residentBytes: Int, p50Ms: Double?, referenceGflops: Double) -> ModuleCost {

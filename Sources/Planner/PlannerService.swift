@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MQTTBus
+import PlacementPlanning
 import S2M3Bus
 import S2M3Core
 

@@ -1,4 +1,6 @@
 import Foundation
+import PlacementGenerators
+import PlacementPlanning
 import S2M3Core
 
 extension BenchPlacementCommand {

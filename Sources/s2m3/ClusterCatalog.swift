@@ -29,9 +29,9 @@ struct ClusterCatalog {
         }
         let modelsDirectory = modelsDirectory(models)
         let loaded = try ModuleCatalog.load(path: path, modelsDirectory: modelsDirectory)
-        let (costs, measured) = try await CatalogCosts.resolveMeasuringInChildren(
+        let (costs, measured) = try await CatalogCosts.resolve(
             catalog: loaded, modelsDirectory: modelsDirectory,
-            runtimeWarmUpModel: CatalogCosts.runtimeWarmUpModel(modelsDirectory: modelsDirectory))
+            measure: ModuleProbeChild.measure(runtimeWarmUp: CatalogCosts.runtimeWarmUpModel(modelsDirectory: modelsDirectory)))
         return ClusterCatalog(
             catalogPath: path, modelsDirectory: modelsDirectory, catalog: loaded, costs: costs, measured: measured,
             placement: CatalogPlacement(catalog: loaded, costs: costs))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PlacementPlanning
 import S2M3Core
 
 /// `s2m3 plan`: places an instance's modules on its devices and prints the plan.

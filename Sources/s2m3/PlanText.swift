@@ -1,4 +1,5 @@
 import Foundation
+import PlacementPlanning
 import S2M3Core
 
 /// The human-readable form of a plan (the default output of `s2m3 plan`).

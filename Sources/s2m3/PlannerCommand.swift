@@ -1,9 +1,9 @@
 import ArgumentParser
 import Catalog
-import DeviceAgent
 import Foundation
 import Logging
 import MQTTBus
+import PlacementPlanning
 import Planner
 import S2M3Core
 
@@ -34,19 +34,7 @@ struct PlannerCommand: AsyncParsableCommand {
     @Option(help: "MQTT client id.")
     var clientID: String = "s2m3-planner"
 
-    @Option(help: .hidden)
-    var measureModule: String?
-
-    @Option(help: .hidden)
-    var runtimeWarmUp: String?
-
     func run() async throws {
-        if let measureModule {
-            let (bytes, p50) = try await ModuleCostProbe.measureHere(modelPath: measureModule, runtimeWarmUpModel: runtimeWarmUp)
-            let speed = try await ComputeCalibration.run().gflops
-            print("\(bytes) \(p50.map { String($0) } ?? "-") \(speed)")
-            return
-        }
         let endpoint = try bus.endpoint()
         guard Topics.isValidIdentifier(bus.root.replacingOccurrences(of: "/", with: "")) else {
             throw PlanCommandError("--root '\(bus.root)' must be identifier segments separated by '/'")

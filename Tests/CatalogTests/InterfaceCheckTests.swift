@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Inference
+import Runtime
 import Testing
 
 @Suite("Interface check")

@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import PlacementPlanning
 import Planner
 import S2M3Core
 import Testing
@@ -115,7 +116,7 @@ struct CatalogPlacementTests {
         let calls = Counter()
         let measure: CatalogCosts.Measure = { module in
             calls.add(module.id)
-            return ModuleCostProbe.Measurement(
+            return ModuleMeasurement(
                 residentBytes: module.id == "trunk" ? 40_000_000 : 5_000_000, p50Ms: module.id == "trunk" ? 20 : nil,
                 referenceGflops: 100)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PlacementPlanning
 import S2M3Core
 import Testing
 

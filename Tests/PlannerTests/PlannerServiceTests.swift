@@ -2,6 +2,7 @@ import Foundation
 import LocalBroker
 import Logging
 import MQTTBus
+import PlacementPlanning
 import Planner
 import S2M3Core
 import TestSupport

@@ -1,0 +1,50 @@
+import S2M3Core
+/// Which algorithm places the modules.
+public enum PlacementAlgorithm: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The paper's rule: modules by compute cost, largest first, each to the device with room where
+    /// the latency predicted so far is lowest. Fast; optimal on most small instances, not all.
+    case greedy
+    /// Branch and bound over single-copy placements, seeded with greedy + local search; proves
+    /// optimality unless its budget runs out (reported).
+    case exact
+    /// Greedy + local search (moves, swaps); branch and bound when the instance is small enough;
+    /// then replicas of modules where they pay and memory allows, with per-task routes over them.
+    case auto
+}
+
+/// Budgets and switches of the solver. The node and evaluation limits are deterministic; the time
+/// limits are a safety net (a result cut by time is reported as such and may vary by machine).
+public struct PlacementOptions: Sendable, Hashable {
+    /// Branch-and-bound decisions allowed for `exact`.
+    public var exactNodeLimit: Int
+    /// Wall-clock limit for `exact`.
+    public var exactTimeLimit: Duration
+    /// `auto` runs branch and bound when at most this many modules are free to place.
+    public var autoExactModuleLimit: Int
+    /// Branch-and-bound decisions allowed inside `auto`.
+    public var autoExactNodeLimit: Int
+    /// Wall-clock limit for the branch and bound inside `auto`.
+    public var autoExactTimeLimit: Duration
+    /// Task-latency evaluations allowed to local search.
+    public var localSearchEvaluationLimit: Int
+    /// Full evaluations allowed to the replica planner.
+    public var replicaEvaluationLimit: Int
+    /// Whether `auto` adds replicas (never when re-planning, which minimises moves).
+    public var replicas: Bool
+
+    public init(
+        exactNodeLimit: Int = 50_000_000, exactTimeLimit: Duration = .seconds(60),
+        autoExactModuleLimit: Int = 32, autoExactNodeLimit: Int = 1_000_000,
+        autoExactTimeLimit: Duration = .seconds(2), localSearchEvaluationLimit: Int = 4_000_000,
+        replicaEvaluationLimit: Int = 2_000, replicas: Bool = true
+    ) {
+        self.exactNodeLimit = exactNodeLimit
+        self.exactTimeLimit = exactTimeLimit
+        self.autoExactModuleLimit = autoExactModuleLimit
+        self.autoExactNodeLimit = autoExactNodeLimit
+        self.autoExactTimeLimit = autoExactTimeLimit
+        self.localSearchEvaluationLimit = localSearchEvaluationLimit
+        self.replicaEvaluationLimit = replicaEvaluationLimit
+        self.replicas = replicas
+    }
+}

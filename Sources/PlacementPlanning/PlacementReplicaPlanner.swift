@@ -1,0 +1,78 @@
+import S2M3Core
+/// Adds replicas to a complete placement: another copy of a module on another device, taken when
+/// it lowers the objective (less queueing on a busy device, or less transfer for the tasks routed
+/// to it) and the device has the memory. Best replica first, repeated until none helps or the
+/// evaluation budget is spent; replicas no route uses are then dropped. Deterministic.
+///
+/// Routing is per task (``PlacementProblem/route(hosts:)``): each task's node goes to one replica,
+/// so a module invoked by a single task gains from a replica only through transfer, not load.
+struct PlacementReplicaPlanner {
+    let problem: PlacementProblem
+    /// Full evaluations (route + every task) allowed.
+    var evaluationLimit = 2_000
+    /// Modules considered per round when there are many (highest compute demand first).
+    var moduleBreadth = 24
+    /// Devices considered per module when there are many (fastest with room, plus neighbours').
+    var deviceBreadth = 12
+
+    /// Returns the number of replicas added and the evaluations spent.
+    func improve(hosts: inout [[Int]]) -> (added: Int, evaluations: Int) {
+        var used = problem.memoryUsed(hosts: hosts)
+        var (route, load) = problem.route(hosts: hosts)
+        var current = problem.evaluate(route: route, load: load).objective
+        var evaluations = 1
+        var added = 0
+        let modules = problem.neededModules.sorted { a, b in
+            problem.moduleDemand[a] != problem.moduleDemand[b] ? problem.moduleDemand[a] > problem.moduleDemand[b] : a < b
+        }.prefix(moduleBreadth)
+        search: while evaluations < evaluationLimit {
+            var best: (module: Int, device: Int, objective: Double)?
+            for m in modules {
+                for d in devices(for: m, hosts: hosts, used: used, route: route) {
+                    if evaluations >= evaluationLimit { break search }
+                    hosts[m].append(d)
+                    hosts[m].sort()
+                    let trial = problem.route(hosts: hosts)
+                    let objective = problem.evaluate(route: trial.route, load: trial.load).objective
+                    evaluations += 1
+                    hosts[m].removeAll { $0 == d }
+                    let threshold = (best?.objective ?? current) - 1e-9 * max(1e-3, current)
+                    if objective < threshold { best = (m, d, objective) }
+                }
+            }
+            guard let chosen = best else { break }
+            hosts[chosen.module].append(chosen.device)
+            hosts[chosen.module].sort()
+            used[chosen.device] += problem.moduleMemory[chosen.module]
+            (route, load) = problem.route(hosts: hosts)
+            current = chosen.objective
+            added += 1
+        }
+        // Drop replicas no route uses (the router's choices do not depend on unused hosts).
+        var usedHost = Set<Int>()
+        for n in 0..<problem.nodeCount where route[n] >= 0 { usedHost.insert(problem.nodeModule[n] * problem.deviceCount + route[n]) }
+        for m in 0..<problem.moduleCount where hosts[m].count > 1 {
+            let kept = hosts[m].filter { usedHost.contains(m * problem.deviceCount + $0) }
+            if !kept.isEmpty && kept.count < hosts[m].count {
+                added -= hosts[m].count - kept.count
+                hosts[m] = kept
+            }
+        }
+        return (added, evaluations)
+    }
+
+    private func devices(for m: Int, hosts: [[Int]], used: [Int], route: [Int]) -> [Int] {
+        let roomy = (0..<problem.deviceCount).filter {
+            !hosts[m].contains($0) && used[$0] + problem.moduleMemory[m] <= problem.memory[$0]
+        }
+        if roomy.count <= deviceBreadth * 2 { return roomy }
+        var chosen = Set(
+            roomy.sorted { problem.speed[$0] != problem.speed[$1] ? problem.speed[$0] > problem.speed[$1] : $0 < $1 }
+                .prefix(deviceBreadth))
+        // Devices running the producers and consumers of this module's invocations.
+        for t in problem.moduleTasks[m] {
+            for n in problem.taskNodes[t] where route[n] >= 0 && roomy.contains(route[n]) { chosen.insert(route[n]) }
+        }
+        return chosen.sorted()
+    }
+}

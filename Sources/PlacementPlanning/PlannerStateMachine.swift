@@ -1,0 +1,274 @@
+import S2M3Core
+import Foundation
+
+/// The planner's decisions, without I/O: it folds device and plan events into the set of live
+/// devices and, when that set changes, solves the placement again from the previous plan (modules
+/// whose device remains stay put) and returns the plan and assignments to publish.
+///
+/// The modules and tasks come from a fixed ``PlacementInstance`` (its devices are ignored); the
+/// devices are the ones whose latest state is `online` and whose capabilities belong to the same
+/// session, with their memory budget and GFLOP/s.
+///
+/// Telemetry calibrates a device's speed: the median over its modules (with enough samples) of the
+/// module's GFLOP divided by its measured p50. Only a drift past ``DriftPolicy/threshold`` from the
+/// speed in use changes it (so noise never re-plans), and at most once per
+/// ``DriftPolicy/minimumIntervalMs`` per device (so alternating reports cannot flap the plan).
+public struct PlannerStateMachine: Sendable {
+    public enum Event: Sendable, Hashable {
+        case state(DeviceState)
+        case capabilities(DeviceCapabilities)
+        case telemetry(DeviceTelemetry)
+        /// The retained plan read back from the broker (e.g. after a planner restart).
+        case retainedPlan(PlanMessage)
+    }
+
+    public enum Action: Sendable, Hashable {
+        case publishPlan(PlanMessage)
+        case publishAssignment(DeviceAssignment)
+        /// Remove the retained assignment of a device the new plan no longer has (empty retained payload).
+        case clearAssignment(device: String)
+    }
+
+    /// One live device as the placement sees it.
+    public struct LiveDevice: Sendable, Hashable {
+        public var id: String
+        public var memoryBytes: Int
+        public var gflops: Double
+    }
+
+    /// When measured compute speed replaces the announced one.
+    public struct DriftPolicy: Sendable, Hashable {
+        /// Relative change of a device's speed that re-plans (0.5: 50 % faster or slower).
+        public var threshold = 0.5
+        /// Invocations a module needs in a report before its timing counts.
+        public var minimumSamples = 5
+        /// At most one recalibration per device in this interval (telemetry clock).
+        public var minimumIntervalMs = 30_000
+        public init() {}
+    }
+
+    public let instance: PlacementInstance
+    public let algorithm: PlacementAlgorithm
+    /// Module id → catalog digest, sent in assignments (modules missing here get a stand-in digest).
+    public let digests: [String: String]
+    public var drift = DriftPolicy()
+    /// Speeds measured from telemetry that replaced the announced ones, by device.
+    public private(set) var calibratedGflops: [String: Double] = [:]
+    private var lastCalibrationMs: [String: Int] = [:]
+    /// Link assumed for every device (capabilities do not measure it yet).
+    public let link: PlacementLink
+
+    private var states: [String: DeviceState] = [:]
+    private var capabilities: [String: DeviceCapabilities] = [:]
+    public private(set) var telemetry: [String: DeviceTelemetry] = [:]
+    /// The last plan published (by this run or read back retained).
+    public private(set) var currentPlan: PlanMessage?
+    /// The device set `currentPlan` was made for in this run (nil: none yet).
+    private var plannedDevices: [LiveDevice]?
+
+    public init(
+        instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto, link: PlacementLink? = nil,
+        digests: [String: String] = [:]
+    ) {
+        self.instance = instance
+        self.algorithm = algorithm
+        self.digests = digests
+        self.link = link ?? instance.devices.first?.link ?? PlacementLink(bandwidthMbps: 1000, latencyMs: 1)
+    }
+
+    /// Records `event`; returns whether the live device set now differs from the planned one.
+    @discardableResult
+    public mutating func handle(_ event: Event) -> Bool {
+        switch event {
+        case .state(let state):
+            if state.status == .offline, let current = states[state.device], current.session != state.session {
+                break  // a late will of an earlier run must not take the current one offline
+            }
+            states[state.device] = state
+        case .capabilities(let caps):
+            if capabilities[caps.device]?.session != caps.session {
+                calibratedGflops[caps.device] = nil
+                lastCalibrationMs[caps.device] = nil
+            }
+            capabilities[caps.device] = caps
+        case .telemetry(let report):
+            telemetry[report.device] = report
+            calibrate(with: report)
+        case .retainedPlan(let plan):
+            if currentPlan == nil || plan.epoch > currentPlan!.epoch { currentPlan = plan }
+        }
+        return needsPlan
+    }
+
+    /// The devices online now whose capabilities match their session, sorted by id.
+    public var liveDevices: [LiveDevice] {
+        states.values.filter { $0.status == .online }.compactMap { state -> LiveDevice? in
+            guard let caps = capabilities[state.device], caps.session == state.session else { return nil }
+            return LiveDevice(
+                id: state.device, memoryBytes: caps.memoryBudgetBytes,
+                gflops: calibratedGflops[state.device] ?? caps.computeGflops)
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// Whether ``plan(nowMs:)`` would publish something.
+    public var needsPlan: Bool {
+        guard let planned = plannedDevices else {
+            // First decision of this run: a retained plan for exactly the live devices is adopted.
+            return !(currentPlan.map { Set($0.devices) == Set(liveDevices.map(\.id)) } ?? false)
+        }
+        return planned != liveDevices
+    }
+
+    /// Plans for the live devices if they changed since the last plan; returns what to publish
+    /// (the plan first, then one assignment per live device, then a clear per device that left),
+    /// or nothing. A retained plan whose devices are exactly the live ones is adopted without a
+    /// new epoch.
+    public mutating func plan(nowMs: Int) -> [Action] {
+        let live = liveDevices
+        if plannedDevices == nil, let retained = currentPlan, Set(retained.devices) == Set(live.map(\.id)) {
+            plannedDevices = live
+            return []
+        }
+        guard plannedDevices != live else { return [] }
+        plannedDevices = live
+        let liveIDs = Set(live.map(\.id))
+        let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }
+        let epoch = (currentPlan?.epoch ?? 0) + 1
+        let plan = makePlan(epoch: epoch, live: live, nowMs: nowMs)
+        currentPlan = plan
+        var actions: [Action] = [.publishPlan(plan)]
+        for device in live {
+            let hosted = plan.placement.filter { $0.value.contains(device.id) }.keys.sorted().map { module in
+                let spec = instance.modules.first { $0.id == module }
+                return DeviceAssignment.HostedModule(
+                    module: module, digest: digests[module] ?? Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
+            }
+            actions.append(.publishAssignment(DeviceAssignment(epoch: epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
+        }
+        actions += gone.map { .clearAssignment(device: $0) }
+        return actions
+    }
+
+    private func makePlan(epoch: Int, live: [LiveDevice], nowMs: Int) -> PlanMessage {
+        var problem = instance
+        problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
+        let liveIDs = Set(live.map(\.id))
+        let previousHosts = currentPlan.map { plan in
+            plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
+        }
+        func unavailablePlan(_ reasons: [String: String]) -> PlanMessage {
+            PlanMessage(
+                epoch: epoch, createdAtMs: nowMs, algorithm: algorithm.rawValue, devices: live.map(\.id), placement: [:],
+                routes: [:], predictedLatencyMs: [:], objectiveMs: 0, provenOptimal: false,
+                previousEpoch: currentPlan?.epoch, unavailableTasks: reasons)
+        }
+        guard !live.isEmpty else {
+            return unavailablePlan(Dictionary(uniqueKeysWithValues: instance.tasks.map { ($0.id, "no device is online") }))
+        }
+        let solved = Self.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts)
+        guard let placement = solved.placement else { return unavailablePlan(solved.unavailable) }
+        let moves = Self.moves(from: previousHosts, to: placement.hosts)
+        return PlanMessage(
+            epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
+            placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
+            predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
+            objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
+            previousEpoch: currentPlan?.epoch, moves: moves,
+            unavailableTasks: solved.unavailable.isEmpty ? nil : solved.unavailable)
+    }
+
+    /// Module copies to load and to unload going from `previous` (hosts on the live devices; nil
+    /// for the first plan, which lists no moves) to `hosts`, loads first, each sorted.
+    static func moves(from previous: [String: [String]]?, to hosts: [String: [String]]) -> [PlanMessage.Move] {
+        guard let previous else { return [] }
+        func copies(_ placement: [String: [String]]) -> Set<Placement.ModuleOnDevice> {
+            Set(placement.flatMap { module, devices in devices.map { Placement.ModuleOnDevice(module: module, device: $0) } })
+        }
+        let before = copies(previous)
+        let after = copies(hosts)
+        return after.subtracting(before).sorted().map { PlanMessage.Move(module: $0.module, device: $0.device, action: .load) }
+            + before.subtracting(after).sorted().map { PlanMessage.Move(module: $0.module, device: $0.device, action: .unload) }
+    }
+
+    /// Solves for every task (keeping modules where they were, else afresh); when that fails,
+    /// serves as many as fit: tasks are added one at a time, those needing the least module memory
+    /// first, and a task is kept only if the tasks kept so far still have a placement with it. The
+    /// rest are unavailable, with the reason. `placement` is nil when no task fits.
+    static func solveServingMost(
+        _ problem: PlacementInstance, algorithm: PlacementAlgorithm, previousHosts: [String: [String]]?
+    ) -> (placement: Placement?, unavailable: [String: String]) {
+        // Keeping modules where they were first; if that cannot serve the tasks, a fresh solve
+        // (more moves, but serving a task matters more than not moving a module).
+        func solve(_ tasks: [PlacementTask]) throws(PlacementError) -> Placement {
+            var reduced = problem
+            reduced.tasks = tasks
+            let used = Set(tasks.flatMap { $0.graph.nodes.map(\.module) })
+            guard let kept = previousHosts?.filter({ used.contains($0.key) }), !kept.isEmpty else {
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: previousHosts == nil ? nil : [:]).placement
+            }
+            do throws(PlacementError) {
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: kept).placement
+            } catch {
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: [:]).placement
+            }
+        }
+        let fullError: PlacementError
+        do throws(PlacementError) {
+            return (try solve(problem.tasks), [:])
+        } catch {
+            fullError = error
+        }
+        let memory = Dictionary(problem.modules.map { ($0.id, $0.memoryBytes) }, uniquingKeysWith: { first, _ in first })
+        let largestDevice = problem.devices.map(\.memoryBytes).max() ?? 0
+        func need(_ task: PlacementTask) -> Int { Set(task.graph.nodes.map(\.module)).reduce(0) { $0 + (memory[$1] ?? 0) } }
+        let order = problem.tasks.enumerated().sorted { (need($0.element), $0.offset) < (need($1.element), $1.offset) }.map(\.element)
+        var kept: [PlacementTask] = []
+        var best: Placement?
+        var unavailable: [String: String] = [:]
+        for task in order {
+            if let tooLarge = Set(task.graph.nodes.map(\.module)).sorted().first(where: { (memory[$0] ?? 0) > largestDevice }) {
+                unavailable[task.id] = "\(tooLarge) (\(memory[tooLarge] ?? 0) bytes) fits on no online device"
+                continue
+            }
+            do throws(PlacementError) {
+                best = try solve(kept + [task])
+                kept.append(task)
+            } catch {
+                unavailable[task.id] = "its modules do not fit on the online devices next to the other tasks: \(error.message)"
+            }
+        }
+        guard let best else {
+            return (nil, Dictionary(uniqueKeysWithValues: problem.tasks.map { ($0.id, unavailable[$0.id] ?? fullError.message) }))
+        }
+        return (best, unavailable)
+    }
+
+    /// Replaces the device's speed by the measured one when it drifted past the policy's threshold.
+    private mutating func calibrate(with report: DeviceTelemetry) {
+        guard let caps = capabilities[report.device] else { return }
+        let speeds = report.modules.compactMap { id, timing -> Double? in
+            guard timing.count >= drift.minimumSamples, timing.p50Ms > 0,
+                  let module = instance.modules.first(where: { $0.id == id }), module.gflop > 0
+            else { return nil }
+            return module.gflop / (timing.p50Ms / 1000)
+        }.sorted()
+        guard !speeds.isEmpty else { return }
+        let measured = speeds[speeds.count / 2]
+        let current = calibratedGflops[report.device] ?? caps.computeGflops
+        guard abs(measured / current - 1) > drift.threshold else { return }
+        if let last = lastCalibrationMs[report.device], report.timestampMs - last < drift.minimumIntervalMs { return }
+        calibratedGflops[report.device] = measured
+        lastCalibrationMs[report.device] = report.timestampMs
+    }
+
+    /// Stand-in digest until the module catalog exists: FNV-1a 64 of the module's id, memory,
+    /// compute and output size as declared in the instance.
+    static func digest(of module: PlacementModule?) -> String {
+        guard let module else { return "unknown" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(module.id)|\(module.memoryBytes)|\(module.gflop)|\(module.outputBytes)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return "instance-fnv1a64:" + String(hash, radix: 16)
+    }
+}

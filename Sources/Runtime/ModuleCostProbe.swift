@@ -1,0 +1,71 @@
+import Catalog
+import Foundation
+import Inference
+
+/// Measures a module's ``ModuleCost`` in a fresh process: the resident memory its loading adds
+/// (``ModuleMemoryProbe``, after a tiny model has started ONNX Runtime) and the median time of a
+/// few runs on synthetic inputs (zeros shaped by the model's own interface; a symbolic dimension is
+/// 1 when it leads, else 32). A module that cannot run on zeros (e.g. one that checks a sample
+/// rate input) gets no timing, and its compute is estimated from its memory.
+///
+/// GFLOP = p50 × the speed the same child measures with the device agents' own calibration (a
+/// matrix multiply in ONNX Runtime on one thread), so that a device's announced `computeGflops`
+/// predicts the module's time on it, and the planner's drift calibration agrees.
+public enum ModuleCostProbe {
+    /// Timed runs after one untimed.
+    static let runs = 5
+
+    /// Measures in this process and returns `(residentBytes, p50Ms)`; `p50Ms` nil when a run failed.
+    public static func measureHere(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> (Int, Double?) {
+        let load = try await ModuleMemoryProbe.MeasuredLoad(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
+        defer { withExtendedLifetime(load) {} }
+        let (session, bytes) = (load.session, load.residentBytes)
+        guard let inputs = try? syntheticInputs(session.inputs) else { return (bytes, nil) }
+        do {
+            _ = try await session.run(inputs: inputs)
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let start = ContinuousClock.now
+                _ = try await session.run(inputs: inputs)
+                let elapsed = ContinuousClock.now - start
+                times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+            return (bytes, times.sorted()[times.count / 2])
+        } catch {
+            return (bytes, nil)
+        }
+    }
+
+    /// Zeros for every input; symbolic dimensions become 1 (leading) or 32.
+    static func syntheticInputs(_ specs: [TensorSpec]) throws(InferenceError) -> [String: Tensor] {
+        var inputs: [String: Tensor] = [:]
+        for spec in specs {
+            let shape = spec.shape.enumerated().map { index, size in size ?? (index == 0 ? 1 : 32) }
+            let count = shape.reduce(1, *)
+            switch spec.elementType {
+            case .float32: inputs[spec.name] = try Tensor(float32: Array(repeating: 0, count: count), shape: shape)
+            case .int64: inputs[spec.name] = try Tensor(int64: Array(repeating: 0, count: count), shape: shape)
+            case .int32: inputs[spec.name] = try Tensor(int32: Array(repeating: 0, count: count), shape: shape)
+            case .uint8: inputs[spec.name] = try Tensor(uint8: Array(repeating: 0, count: count), shape: shape)
+            case .bool: inputs[spec.name] = try Tensor(bool: Array(repeating: false, count: count), shape: shape)
+            default: throw InferenceError(.unsupportedType, "no synthetic value for input \(spec.name)")
+            }
+        }
+        return inputs
+    }
+
+    /// Measures in this process as the measuring child does: ``measureHere(modelPath:runtimeWarmUpModel:)``
+    /// and the calibrated speed of this process.
+    public static func measureAll(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> ModuleMeasurement {
+        let (bytes, p50) = try await measureHere(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
+        return ModuleMeasurement(residentBytes: bytes, p50Ms: p50, referenceGflops: try await ComputeCalibration.run().gflops)
+    }
+
+    /// Runs `executable arguments…` (normally `s2m3 probe-module FILE --timed`), which prints
+    /// ``ModuleMeasurement/line`` as its last line. Blocks the calling thread.
+    public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> ModuleMeasurement {
+        try ModuleMemoryProbe.lastLineOfChild(executable: executable, arguments: arguments, module: module, measuring: "the module") {
+            ModuleMeasurement(line: $0)
+        }
+    }
+}
