@@ -91,8 +91,8 @@ public struct MQTTBrokerConfiguration: Sendable, CustomStringConvertible {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw MQTTError(.invalidArgument, "cannot read the password file '\(path)'; check the path and permissions")
         }
-        let firstLine = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
-        let password = firstLine.hasSuffix("\r") ? String(firstLine.dropLast()) : String(firstLine)
+        let text = String(decoding: data, as: UTF8.self)
+        let password = String(text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).first ?? "")
         guard !password.isEmpty else {
             throw MQTTError(.invalidArgument, "the password file '\(path)' is empty (the password is its first line)")
         }

@@ -49,7 +49,7 @@ struct BrokerOptions: ParsableArguments {
         let file = clusterFile()
         let address = broker ?? file?.broker ?? "127.0.0.1:1883"
         let endpoint: MQTTEndpoint
-        do { endpoint = try MQTTEndpoint(parsing: address) } catch { throw ValidationError("--broker: \((error as? MQTTError)?.message ?? "\(error)")") }
+        do { endpoint = try MQTTEndpoint(parsing: address) } catch { throw BrokerOptionsError("--broker: \((error as? MQTTError)?.message ?? "\(error)")") }
         let environmentPassword = environment[MQTTBrokerConfiguration.passwordVariable].map { !$0.isEmpty } ?? false
         let environmentUser = environment[MQTTBrokerConfiguration.usernameVariable].map { !$0.isEmpty } ?? false
         do {
@@ -60,7 +60,7 @@ struct BrokerOptions: ParsableArguments {
                 passwordFile: passwordFile ?? (environmentPassword ? nil : file?.passwordFile),
                 environment: environment)
         } catch {
-            throw ValidationError(error.message + (file.map { _ in " (settings from \(ClusterEnvironmentFile.path), written by `s2m3 up`)" } ?? ""))
+            throw BrokerOptionsError(error.message + (file.map { _ in " (settings from \(ClusterEnvironmentFile.path), written by `s2m3 up`)" } ?? ""))
         }
     }
 
@@ -68,6 +68,12 @@ struct BrokerOptions: ParsableArguments {
     var source: String {
         clusterFile() != nil ? " (from \(ClusterEnvironmentFile.path))" : ""
     }
+}
+
+/// A broker option that cannot be used (a missing file, a password without a user name…).
+struct BrokerOptionsError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A failed connect said in the words of the command line: which flag to check.
