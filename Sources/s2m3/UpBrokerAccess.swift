@@ -89,7 +89,7 @@ struct UpCredentials: Sendable {
     /// to `<logDirectory>/make-credentials.log`.
     static func make(logDirectory: String) async throws -> UpCredentials {
         let script = try BrokerConfigLocator.find("make-credentials.sh")
-        var template = Array((NSTemporaryDirectory() + "/s2m3-up-secrets-XXXXXX").utf8CString)
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-secrets-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw ValidationError("cannot create a folder for the credentials: \(String(cString: strerror(errno)))")
         }
