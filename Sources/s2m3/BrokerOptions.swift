@@ -63,11 +63,6 @@ struct BrokerOptions: ParsableArguments {
             throw BrokerOptionsError(error.message + (file.map { _ in " (settings from \(ClusterEnvironmentFile.path), written by `s2m3 up`)" } ?? ""))
         }
     }
-
-    /// Where the settings came from, for a command's start-up line.
-    var source: String {
-        clusterFile() != nil ? " (from \(ClusterEnvironmentFile.path))" : ""
-    }
 }
 
 /// A broker option that cannot be used (a missing file, a password without a user name…).
