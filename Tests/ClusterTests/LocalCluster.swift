@@ -78,6 +78,9 @@ final class LocalCluster: Sendable {
         }
         await up.waitUntilExit()
         killer.cancel()
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: cache), entries.isEmpty {
+            try? FileManager.default.removeItem(atPath: cache)
+        }
     }
 
     func connection(_ name: String) -> MQTTConnection {

@@ -24,7 +24,9 @@ struct BrokerOptionsProcessTests {
     }
 
     static func request(_ broker: MosquittoProcess, _ options: [String], environment: [String: String] = [:]) async throws -> S2M3Run.Outcome {
-        var env = ["S2M3_CACHE": try S2M3Run.privateCache(), "S2M3_MQTT_PASSWORD": "", "S2M3_MQTT_USERNAME": ""]
+        let cache = try S2M3Run.privateCache()
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        var env = ["S2M3_CACHE": cache, "S2M3_MQTT_PASSWORD": "", "S2M3_MQTT_USERNAME": ""]
         env.merge(environment) { $1 }
         return try await S2M3Run.run(
             ["request", "classify-image", "--image", try photo(), "--catalog", catalog, "--timeout-ms", "200",
