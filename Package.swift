@@ -26,10 +26,11 @@ let package = Package(
     ],
     targets: [
         // Layer 0: C system libraries, each imported by exactly one Swift target.
+        // libmosquitto, and the few OpenSSL calls that make it check a TLS server name (shim.h).
         .systemLibrary(
             name: "CMosquitto",
             pkgConfig: "libmosquitto",
-            providers: [.apt(["libmosquitto-dev"])]
+            providers: [.apt(["libmosquitto-dev", "libssl-dev"])]
         ),
         // ONNX Runtime: scripts/setup.d/10-onnxruntime.sh installs it into /usr/local when missing.
         .systemLibrary(name: "COnnxRuntime", pkgConfig: "libonnxruntime"),

@@ -11,6 +11,7 @@
 #   server.crt server.key         broker certificate signed by the CA
 #   passwd                        mosquitto password file (mosquitto_passwd)
 #   credentials.env               S2M3_MQTT_PASSWORD_<ROLE>=… lines for the clients
+#   <role>.password               each role's password alone, for `s2m3 … --password-file`
 # Set S2M3_BROKER_USER=mosquitto to hand the files to the user the broker runs as.
 set -euo pipefail
 
@@ -47,16 +48,17 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out s
   -extfile server.ext 2>/dev/null
 rm -f server.csr server.ext ca.srl
 
-rm -f passwd credentials.env
+rm -f passwd credentials.env ./*.password
 : > passwd
 for role in "${roles[@]}"; do
   password="$(openssl rand -hex 16)"
   mosquitto_passwd -b passwd "$role" "$password"
   echo "S2M3_MQTT_PASSWORD_${role^^}=$password" >> credentials.env
+  printf '%s\n' "$password" > "$role.password"
 done
 
 chmod 644 ca.crt server.crt
-chmod 600 ca.key server.key passwd credentials.env
+chmod 600 ca.key server.key passwd credentials.env ./*.password
 if [ -n "${S2M3_BROKER_USER:-}" ]; then
   chown "$S2M3_BROKER_USER" server.key passwd
 fi

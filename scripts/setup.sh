@@ -6,8 +6,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/setup-lib.sh
 . "$here/setup-lib.sh"
 
-# Debian packages: the broker and its client library; tools used by tests and fixtures.
-apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config openssl)
+# Debian packages: the broker and its client library (with OpenSSL's headers: MQTTBus checks a TLS
+# server name through OpenSSL); tools used by tests and fixtures.
+apt_packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev pkg-config openssl)
 # Image decoders of the built-in image pre-processing; unzip for wheels; speech for audio fixtures;
 # the throw-away venv of the model conversions (setup.d/20-models.sh).
 apt_packages+=(libturbojpeg0-dev libpng-dev unzip espeak-ng sox python3-venv)

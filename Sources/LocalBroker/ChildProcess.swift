@@ -34,13 +34,15 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable` (an absolute path) with `arguments`.
     /// With `newProcessGroup`, a terminal's Ctrl-C does not reach the child directly.
+    /// `environment` entries are added to (or replace) this process's environment in the child.
     public static func spawn(
         _ executable: String,
         _ arguments: [String],
         stdin: Input = .null,
         stdout: Output = .inherit,
         stderr: Output = .inherit,
-        newProcessGroup: Bool = false
+        newProcessGroup: Bool = false,
+        environment: [String: String] = [:]
     ) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -111,7 +113,16 @@ public final class ChildProcess: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc: Int32
+        if environment.isEmpty {
+            rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        } else {
+            var merged = ProcessInfo.processInfo.environment
+            merged.merge(environment) { $1 }
+            let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { envp.forEach { free($0) } }
+            rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
         guard rc == 0 else {
             parentEnds.forEach { close($0) }
             throw LocalBrokerError(.startFailed, "cannot start '\(executable)': \(String(cString: strerror(rc)))")

@@ -20,6 +20,8 @@ struct MosquittoConfigTemplate {
     let templateDirectory: String
     /// Number of `listener` lines.
     let listenerCount: Int
+    /// The port of each `listener` line, as the template gives it.
+    let listenerPorts: [Int]
 
     init(path: String) throws(LocalBrokerError) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -27,7 +29,9 @@ struct MosquittoConfigTemplate {
         }
         lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         templateDirectory = (path as NSString).deletingLastPathComponent
-        listenerCount = lines.filter { Self.words($0).first == "listener" }.count
+        let listeners = lines.map { Self.words($0) }.filter { $0.first == "listener" }
+        listenerCount = listeners.count
+        listenerPorts = listeners.compactMap { $0.count > 1 ? Int($0[1]) : nil }
         guard listenerCount > 0 else {
             throw LocalBrokerError(.badTemplate, "broker config '\(path)' has no 'listener' line")
         }

@@ -75,10 +75,16 @@ public final class MosquittoProcess: @unchecked Sendable {
         }
         var lastError: Error?
         // A free port can be taken between probing and binding; retry with new ones.
-        for _ in 0..<3 {
-            let ports = configuration.ports.isEmpty
-                ? try (0..<template.listenerCount).map { _ in try freePort() }
-                : configuration.ports
+        for attempt in 0..<3 {
+            let ports: [Int]
+            if !configuration.ports.isEmpty {
+                ports = configuration.ports
+            } else if attempt == 0, configuration.preferTemplatePorts, template.listenerPorts.count == template.listenerCount,
+                      template.listenerPorts.allSatisfy({ isFree(port: $0, host: configuration.bindAddress ?? "127.0.0.1") }) {
+                ports = template.listenerPorts
+            } else {
+                ports = try (0..<template.listenerCount).map { _ in try freePort() }
+            }
             guard ports.count == template.listenerCount else {
                 throw LocalBrokerError(.badTemplate, "\(template.listenerCount) listeners but \(ports.count) ports given")
             }

@@ -9,6 +9,9 @@ public struct MosquittoProcessConfiguration: Sendable {
     public var bindAddress: String? = "127.0.0.1"
     /// Fixed listener ports (one per `listener` line); empty picks free ports.
     public var ports: [Int] = []
+    /// With no fixed ``ports``: use the template's own listener ports (1883 for dev.conf, 8883
+    /// for secure.conf) when they are all free on the listener address, else free ports.
+    public var preferTemplatePorts = false
     /// Directory for the generated config, log and persistence; default a new temporary directory,
     /// removed on ``MosquittoProcess/stop()``.
     public var workDirectory: String?

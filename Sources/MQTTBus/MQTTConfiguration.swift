@@ -7,13 +7,21 @@ public struct MQTTTLSConfiguration: Sendable, Hashable {
     public var certFile: String?
     /// PEM private key of `certFile` (unencrypted).
     public var keyFile: String?
+    /// The name the broker's certificate must carry when it differs from the host connected to
+    /// (e.g. connecting by IP address to a broker whose certificate names `broker.example`).
+    /// `nil`: the endpoint's host.
+    public var serverName: String?
     /// Accept a broker certificate whose name does not match the host. Testing only.
     public var insecureSkipHostnameCheck: Bool
 
-    public init(caFile: String, certFile: String? = nil, keyFile: String? = nil, insecureSkipHostnameCheck: Bool = false) {
+    public init(
+        caFile: String, certFile: String? = nil, keyFile: String? = nil, serverName: String? = nil,
+        insecureSkipHostnameCheck: Bool = false
+    ) {
         self.caFile = caFile
         self.certFile = certFile
         self.keyFile = keyFile
+        self.serverName = serverName
         self.insecureSkipHostnameCheck = insecureSkipHostnameCheck
     }
 }

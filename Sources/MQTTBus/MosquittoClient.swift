@@ -72,6 +72,20 @@ final class MosquittoClient: @unchecked Sendable {
         guard rc == MosquittoFailure.success else {
             throw MosquittoFailure.error(rc, context: "loading TLS files (CA \(tls.caFile))")
         }
+        if let name = tls.serverName, !tls.insecureSkipHostnameCheck {
+            // OpenSSL checks `name` during the handshake; libmosquitto's own check (against the
+            // host connected to) is turned off. libmosquitto takes its own reference to the context.
+            guard !name.isEmpty, let context = s2m3_tls_context_requiring_name(name) else {
+                throw MQTTError(.invalidArgument, "TLS server name '\(name)' is not a host name or IP address")
+            }
+            defer { s2m3_tls_context_free(context) }
+            let set = mosquitto_void_option(handle, MOSQ_OPT_SSL_CTX, context)
+            guard set == MosquittoFailure.success else {
+                throw MosquittoFailure.error(set, context: "setting the TLS server name '\(name)'")
+            }
+            _ = mosquitto_int_option(handle, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1)
+            _ = mosquitto_tls_insecure_set(handle, true)
+        }
         if tls.insecureSkipHostnameCheck {
             _ = mosquitto_tls_insecure_set(handle, true)
         }

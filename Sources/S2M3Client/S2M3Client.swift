@@ -38,6 +38,18 @@ public final class S2M3Client: Sendable {
         self.replyTopic = replyTopic ?? topics.clientReplies(Topics.isValidIdentifier(client) ? client : "c" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
     }
 
+    /// A client of the broker `broker` (address, TLS, user and password) under `clientID`; its
+    /// reply topic is `clients/{clientID}/replies`, which the secure broker's ACL lets only this
+    /// client id read.
+    public convenience init(
+        broker: MQTTBrokerConfiguration, clientID: String, topics: Topics = Topics(),
+        deadlineGrace: Duration = .seconds(2), logger: Logger = Logger(label: "s2m3.client")
+    ) {
+        self.init(
+            connection: MQTTConnection(configuration: broker.configuration(clientID: clientID), logger: logger),
+            topics: topics, deadlineGrace: deadlineGrace, logger: logger)
+    }
+
     deinit { reader.withLock { $0?.cancel() } }
 
     /// Connects and subscribes to the reply topic.

@@ -45,9 +45,9 @@ public struct Topics: Sendable, Hashable {
     /// Errors of one task (bad requests, deadlines missed).
     public func errors(_ task: String) -> String { "\(root)/errors/\(task)" }
 
-    /// The reply topic ``S2M3Client`` asks answers on (a request's MQTT 5 response topic). Any
-    /// topic a client can subscribe to works; this is only S2M3's own clients' convention, so it is
-    /// not one of ``patterns`` (topics.md describes it with `requests/{task}`).
+    /// The reply topic ``S2M3Client`` asks answers on (a request's MQTT 5 response topic). On an
+    /// open broker any topic a client can subscribe to works; the secure broker's ACL lets a client
+    /// read only `clients/{its client id}/…`, so `client` is the client id.
     public func clientReplies(_ client: String) -> String { "\(root)/clients/\(client)/replies" }
 
     // MARK: Data plane
@@ -114,6 +114,7 @@ public struct Topics: Sendable, Hashable {
         "errors/{task}": Delivery(qos: 1, retained: false),
         "modules/{module}/{device}/invoke": Delivery(qos: 1, retained: false),
         "aggregators/{aggregator}/partials": Delivery(qos: 1, retained: false),
+        "clients/{client}/replies": Delivery(qos: 1, retained: false),
     ]
 
     /// The default shared-subscription group of the aggregators (see ``sharedRequests(group:)``).
@@ -132,5 +133,6 @@ public struct Topics: Sendable, Hashable {
         "errors/{task}",
         "modules/{module}/{device}/invoke",
         "aggregators/{aggregator}/partials",
+        "clients/{client}/replies",
     ]
 }

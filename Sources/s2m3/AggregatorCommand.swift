@@ -50,8 +50,8 @@ struct AggregatorCommand: AsyncParsableCommand {
     func validate() throws {
         guard Topics.isValidIdentifier(id) else { throw ValidationError("--id '\(id)' must be 1–128 letters, digits, '-', '_', '.'") }
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
-        guard bus.root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
-            throw ValidationError("--root '\(bus.root)' must be identifier segments separated by '/'")
+        guard bus.topicRoot.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
+            throw ValidationError("--root '\(bus.topicRoot)' must be identifier segments separated by '/'")
         }
         guard defaultTimeoutMs >= 1 else { throw ValidationError("--default-timeout-ms must be at least 1") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
@@ -60,7 +60,7 @@ struct AggregatorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = try bus.endpoint()
+        let broker = try bus.configuration()
         let loaded: ModuleCatalog
         do {
             loaded = try models.map { try ModuleCatalog.load(path: catalog, modelsDirectory: $0) } ?? AggregatorCatalog.load(path: catalog)
@@ -69,14 +69,14 @@ struct AggregatorCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "s2m3.aggregator")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var configuration = AggregatorConfiguration(id: id, topics: Topics(root: bus.root))
+        var configuration = AggregatorConfiguration(id: id, topics: Topics(root: bus.topicRoot))
         configuration.group = group
         configuration.defaultTimeoutMs = defaultTimeoutMs
         configuration.maxPayloadBytes = maxPayloadBytes
         configuration.invocationTimeoutFloorMs = Double(invocationTimeoutMs)
         configuration.sequential = sequential
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-aggregator-\(id)"), logger: logger)
+            configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)"), logger: logger)
         let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger)
         // SIGTERM / SIGINT: leave the shared subscription, finish the requests in flight (up to
         // --drain-ms), disconnect and exit 0.
@@ -103,7 +103,7 @@ struct AggregatorCommand: AsyncParsableCommand {
                     return
                 }
             }
-            try await group.next()
+            do { try await group.next() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
             signalled.finish()
             group.cancelAll()
         }

@@ -61,13 +61,20 @@ enum ClusterReport {
         return lines.joined(separator: "\n")
     }
 
-    static func howToRequest(host: String, port: Int, root: String) -> String {
-        """
-        send a request (from another terminal):
-          s2m3 request classify-image --image photo.jpg --broker \(host):\(port)
-          s2m3 demo --broker \(host):\(port)
-          mosquitto_sub -V mqttv5 -h \(host) -p \(port) -t '\(root)/results/+' -t '\(root)/errors/+' -C 1 &
-          mosquitto_pub -V mqttv5 -h \(host) -p \(port) -q 1 -t '\(root)/requests/classify-image' -f photo.jpg -D publish content-type image/jpeg
+    /// The commands that reach the cluster: `s2m3` ones find it through cluster.env; the
+    /// mosquitto clients get the address (and with `--secure` the CA and the client login).
+    static func howToRequest(access: UpBrokerAccess, root: String) -> String {
+        let file = access.clusterFile(root: root)
+        var mosquitto = "-V mqttv5 -h \(access.endpoint.host) -p \(access.endpoint.port)"
+        if let ca = file.tlsCA { mosquitto += " --cafile \(ca)" }
+        if let user = file.username { mosquitto += " -u \(user)" }
+        if let password = file.passwordFile { mosquitto += " -P \"$(cat \(password))\"" }
+        return """
+        send a request (from another terminal; the s2m3 commands find this cluster in \(ClusterEnvironmentFile.path)):
+          s2m3 request classify-image --image photo.jpg
+          s2m3 demo
+          mosquitto_sub \(mosquitto) -t '\(root)/results/+' -t '\(root)/errors/+' -C 1 &
+          mosquitto_pub \(mosquitto) -q 1 -t '\(root)/requests/classify-image' -f photo.jpg -D publish content-type image/jpeg
         """
     }
 }

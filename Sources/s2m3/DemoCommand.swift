@@ -21,7 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         let runner = DemoRunner(
-            endpoint: try bus.endpoint(), root: bus.root, fixtures: fixtures ?? DemoRunner.defaultFixtures,
+            broker: try bus.configuration(), root: bus.topicRoot, fixtures: fixtures ?? DemoRunner.defaultFixtures,
             timeout: .milliseconds(Int(timeout * 1000)))
         guard await runner.run() else { throw ExitCode(1) }
     }

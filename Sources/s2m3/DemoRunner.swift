@@ -8,7 +8,7 @@ import S2M3Core
 /// of the default catalog, over the broker via ``S2M3Client``, each result printed with its
 /// timeline (which device ran each module, queue wait, compute and time on the bus).
 struct DemoRunner {
-    let endpoint: MQTTEndpoint
+    let broker: MQTTBrokerConfiguration
     let root: String
     var fixtures: String = DemoRunner.defaultFixtures
     var timeout: Duration = .seconds(30)
@@ -65,14 +65,11 @@ struct DemoRunner {
         }
         var logger = Logger(label: "s2m3.demo")
         logger.logLevel = .warning
-        let client = S2M3Client(
-            connection: MQTTConnection(
-                configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-demo-\(getpid())"), logger: logger),
-            topics: Topics(root: root), logger: logger)
+        let client = S2M3Client(broker: broker, clientID: "s2m3-demo-\(getpid())", topics: Topics(root: root), logger: logger)
         do {
             try await client.connect()
         } catch {
-            print("demo: cannot connect to mqtt://\(endpoint): \(error)")
+            print("demo: cannot connect to \(broker): \(BrokerConnectHint.explain(error, broker: broker))")
             return false
         }
         var answered = 0

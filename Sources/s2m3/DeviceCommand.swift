@@ -36,7 +36,7 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Attached sensors, id:kind,… (kinds: camera, microphone, text, other).")
     var sensors = ""
 
-    @Option(help: "MQTT client id (default: s2m3-device-<id>).")
+    @Option(help: "MQTT client id (default: the device id, which the secure broker's ACL expects: it lets a device read only its own state).")
     var clientID: String?
 
     @Option(help: "Announce this compute speed (GFLOP/s) instead of measuring it at start (e.g. equal speeds for a reproducible plan).")
@@ -48,9 +48,10 @@ struct DeviceCommand: AsyncParsableCommand {
         guard Topics.isValidIdentifier(id) else {
             throw DeviceAgentError(.invalidSetting, "device id '\(id)' must be 1–128 letters, digits, '-', '_' or '.'")
         }
-        let endpoint = try bus.endpoint()
-        guard Topics.isValidIdentifier(bus.root.replacingOccurrences(of: "/", with: "")) else {
-            throw ValidationError("--root '\(bus.root)' must be identifier segments separated by '/'")
+        let broker = try bus.configuration()
+        let root = bus.topicRoot
+        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
+            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
         }
         let budget = try MemoryAmount.parse(memory)
         let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
@@ -73,12 +74,10 @@ struct DeviceCommand: AsyncParsableCommand {
         }
         let configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
-            inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: bus.root))
+            inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
         try configuration.validate()
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(
-                endpoints: [endpoint], clientID: clientID ?? "s2m3-device-\(id)",
-                will: try DeviceAgentService.will(for: configuration)),
+            configuration: broker.configuration(clientID: clientID ?? id, will: try DeviceAgentService.will(for: configuration)),
             logger: logger)
         let loader = ModuleLoader(
             catalog: loadedCatalog, modelsDirectory: modelsDirectory,
@@ -91,7 +90,7 @@ struct DeviceCommand: AsyncParsableCommand {
             await service.shutdown()
         }
         defer { stopper.cancel() }
-        try await service.run()
+        do { try await service.run() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 }
 

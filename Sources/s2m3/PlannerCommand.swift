@@ -35,9 +35,10 @@ struct PlannerCommand: AsyncParsableCommand {
     var clientID: String = "s2m3-planner"
 
     func run() async throws {
-        let endpoint = try bus.endpoint()
-        guard Topics.isValidIdentifier(bus.root.replacingOccurrences(of: "/", with: "")) else {
-            throw PlanCommandError("--root '\(bus.root)' must be identifier segments separated by '/'")
+        let broker = try bus.configuration()
+        let root = bus.topicRoot
+        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
+            throw PlanCommandError("--root '\(root)' must be identifier segments separated by '/'")
         }
         var logger = Logger(label: "s2m3.planner")
         logger.logLevel = .info
@@ -53,11 +54,11 @@ struct PlannerCommand: AsyncParsableCommand {
             logger.info("catalog: \(problem.modules.count) distinct modules, \(problem.tasks.count) tasks")
         }
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: clientID), logger: logger)
+            configuration: broker.configuration(clientID: clientID), logger: logger)
         let service = PlannerService(
-            connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: bus.root),
+            connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
             digests: digests, logger: logger)
-        try await service.run()
+        do { try await service.run() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 
     static func readInstance(_ path: String) throws -> PlacementInstance {

@@ -34,7 +34,7 @@ struct RequestCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be at least 1") }
-        let endpoint = try bus.endpoint()
+        let broker = try bus.configuration()
         let loaded: ModuleCatalog
         do { loaded = try AggregatorCatalog.load(path: catalog) } catch { throw ValidationError("\(error)") }
         guard let entry = loaded.tasks.first(where: { $0.id == task }) else {
@@ -43,11 +43,10 @@ struct RequestCommand: AsyncParsableCommand {
         let values = try inputs.inputs(for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys), task: task)
         var logger = Logger(label: "s2m3.request")
         logger.logLevel = .error
-        let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-request-\(UUID().uuidString.prefix(8).lowercased())"),
+        let client = S2M3Client(
+            broker: broker, clientID: "s2m3-request-\(UUID().uuidString.prefix(8).lowercased())", topics: Topics(root: bus.topicRoot),
             logger: logger)
-        let client = S2M3Client(connection: connection, topics: Topics(root: bus.root), logger: logger)
-        try await client.connect()
+        do { try await client.connect() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
         let result: TaskResult
         do {
             result = try await client.request(task: task, inputs: values, timeout: .milliseconds(timeoutMs))

@@ -38,8 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
-        guard bus.root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
-            throw ValidationError("--root '\(bus.root)' must be identifier segments separated by '/'")
+        guard bus.topicRoot.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
+            throw ValidationError("--root '\(bus.topicRoot)' must be identifier segments separated by '/'")
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
@@ -47,7 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = try bus.endpoint()
+        let broker = try bus.configuration()
+        let root = bus.topicRoot
         let modelsDirectory = modules.modelsDirectory
         let loaded: ModuleCatalog
         do { loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory) } catch {
@@ -64,15 +65,15 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "s2m3.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-serve-\(getpid())"), logger: logger)
+            configuration: broker.configuration(clientID: "s2m3-serve-\(getpid())"), logger: logger)
         let server = MonolithicServer(
-            connection: connection, topics: Topics(root: bus.root), bindings: bindings,
+            connection: connection, topics: Topics(root: root), bindings: bindings,
             runner: TaskRunner(modules: loadedModules), maxPayloadBytes: maxPayloadBytes, logger: logger)
         let signals = ShutdownSignals()
-        try await connection.connect()
+        do { try await connection.connect() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
         let messages = connection.messages
-        try await connection.subscribe(Topics(root: bus.root).sharedRequests(group: group))
-        print("ready: \(bindings.count) tasks, \(await loadedModules.loadedIDs.count) modules, broker mqtt://\(endpoint) root \(bus.root)")
+        try await connection.subscribe(Topics(root: root).sharedRequests(group: group))
+        print("ready: \(bindings.count) tasks, \(await loadedModules.loadedIDs.count) modules, broker \(broker) root \(root)")
         fflush(nil)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

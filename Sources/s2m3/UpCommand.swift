@@ -6,7 +6,8 @@ import MQTTBus
 import S2M3Core
 
 /// `s2m3 up`: the embedded default, a local cluster on this machine: a Mosquitto broker from
-/// `broker-config/dev.conf` on a free loopback port (or an existing broker given with `--broker`),
+/// `broker-config/dev.conf` (or `secure.conf` with `--secure`) on loopback, on its config's port
+/// when free (or an existing broker given with `--broker`),
 /// then as child processes of this executable the planner, one aggregator and N device agents
 /// with memory budgets chosen so that no single device can hold every module. It waits until
 /// every device has applied the plan, prints where each module went, and serves until Ctrl-C or
@@ -14,7 +15,12 @@ import S2M3Core
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start a local cluster: a Mosquitto broker, the planner, an aggregator and N devices, until Ctrl-C."
+        abstract: "Start a local cluster: a Mosquitto broker, the planner, an aggregator and N devices, until Ctrl-C.",
+        discussion: """
+            The broker listens on its config's port (1883, or 8883 with --secure) when that is free, else on a free \
+            port. While up runs, ${S2M3_CACHE:-.cache}/cluster.env holds the broker's address (and with --secure the \
+            CA and a client login), so `s2m3 request`, `s2m3 demo` and the other commands reach it without --broker.
+            """
     )
 
     @Option(help: "Number of device agents.")
@@ -23,19 +29,20 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Memory budget of each device (bytes, or e.g. 300MiB, 1GB; default: from the measured modules).")
     var deviceMemory: MemoryBudgetArgument?
 
-    @Option(help: "Use this running broker (host:port) instead of starting one.")
-    var broker: String?
+    /// `--broker` (an existing broker instead of starting one), `--root`, and the TLS and login
+    /// options every service then uses for it.
+    @OptionGroup var bus: BrokerOptions
 
-    @Option(help: "Broker config template to start (default: broker-config/dev.conf).")
+    @Flag(help: "Start the broker from broker-config/secure.conf (TLS, passwords, ACL) with fresh credentials from broker-config/make-credentials.sh; each service logs in with its role.")
+    var secure = false
+
+    @Option(help: "Broker config template to start (default: broker-config/dev.conf, or secure.conf with --secure).")
     var brokerConfig: String?
 
-    @Option(help: "Port for the started broker (default: a free port).")
+    @Option(help: "Port for the started broker (default: the config's, 1883 or 8883, when free; 0: any free port).")
     var port: Int?
 
     @OptionGroup var modules: CatalogOptions
-
-    @Option(help: "Topic root.")
-    var root: String = Topics.defaultRoot
 
     @Option(help: "Folder for the services' logs (default: a new folder under the temporary directory).")
     var logs: String?
@@ -55,6 +62,15 @@ struct UpCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
         guard readyTimeout > 0 else { throw ValidationError("--ready-timeout must be positive") }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535") }
+        if bus.broker != nil {
+            guard !secure else {
+                throw ValidationError("--secure starts its own broker; for an existing secure broker give --tls-ca, --username and --password-file with --broker")
+            }
+            guard port == nil, brokerConfig == nil else { throw ValidationError("--port and --broker-config are for the broker up starts, not with --broker") }
+        } else if bus.tlsCA != nil || bus.tlsCert != nil || bus.tlsKey != nil || bus.tlsServerName != nil || bus.username != nil || bus.passwordFile != nil {
+            throw ValidationError("the TLS and login options are for an existing broker (--broker); use --secure to start a secure one")
+        }
     }
 
     func run() async throws {
@@ -65,26 +81,46 @@ struct UpCommand: AsyncParsableCommand {
         let budget = deviceMemory?.bytes ?? ClusterReport.deviceBudget(total: total, largest: largest, devices: devices)
         print("devices: \(devices) × \(ClusterReport.mib(budget)) (together \(ClusterReport.mib(budget * devices)); "
             + (budget < total ? "no single device can hold all \(ClusterReport.mib(total))" : "one device can hold every module") + ")")
+        let root = bus.root ?? Topics.defaultRoot
+        let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())")
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
 
+        let access: UpBrokerAccess
         let mosquitto: MosquittoProcess?
-        let endpoint: MQTTEndpoint
-        if let broker {
-            endpoint = try MQTTEndpoint(parsing: broker)
+        if bus.broker != nil {
+            access = try UpBrokerAccess.external(bus)
             mosquitto = nil
-            print("broker: mqtt://\(endpoint) (external)")
+            print("broker: \(access.scheme)://\(access.endpoint) (external)")
         } else {
-            let template = try brokerConfig ?? BrokerConfigLocator.find("dev.conf")
-            var configuration = MosquittoProcessConfiguration(template: template)
-            if let port { configuration.ports = [port] }
-            let started = try await MosquittoProcess.start(configuration)
+            let credentials = secure ? try await UpCredentials.make(logDirectory: logDirectory) : nil
+            let template = try brokerConfig ?? BrokerConfigLocator.find(secure ? "secure.conf" : "dev.conf")
+            var configuration = MosquittoProcessConfiguration(template: template, secretsDirectory: credentials?.directory)
+            if let port, port != 0 { configuration.ports = [port] }
+            configuration.preferTemplatePorts = port == nil
+            let started: MosquittoProcess
+            do {
+                started = try await MosquittoProcess.start(configuration)
+            } catch {
+                credentials?.remove()
+                throw error
+            }
             mosquitto = started
-            endpoint = MQTTEndpoint(host: started.host, port: started.port)
-            print("broker: mqtt://\(started.host):\(started.port) (Mosquitto, log \(started.logPath))")
+            access = UpBrokerAccess.local(MQTTEndpoint(host: started.host, port: started.port), credentials: credentials)
+            let note = port == nil && started.port != 1883 && started.port != 8883 ? ", its config's port was taken" : ""
+            print("broker: \(access.scheme)://\(started.host):\(started.port) (Mosquitto\(note), log \(started.logPath))")
+            if let credentials { print("credentials: \(credentials.directory) (made by make-credentials.sh; removed when up stops)") }
+        }
+        let clusterFile = access.clusterFile(root: root)
+        do {
+            try clusterFile.write()
+            print("cluster file: \(ClusterEnvironmentFile.path) (the other s2m3 commands read it when given no --broker)")
+        } catch {
+            print("s2m3 up: cannot write \(ClusterEnvironmentFile.path) (\(error)); give the other commands --broker")
         }
         fflush(nil)
         let session = UpSession(
-            cluster: cluster, endpoint: endpoint, root: root, devices: devices, budget: budget,
-            logDirectory: logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())"),
+            cluster: cluster, access: access, root: root, devices: devices, budget: budget,
+            logDirectory: logDirectory,
             readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto, signals: signals,
             deviceArguments: deviceGflops.map { ["--compute-gflops", String($0)] } ?? [],
             aggregatorArguments: sequential ? ["--sequential"] : [])
@@ -93,6 +129,8 @@ struct UpCommand: AsyncParsableCommand {
             await mosquitto.stop()
             print("s2m3 up: broker stopped")
         }
+        clusterFile.remove()
+        access.credentials?.remove()
         if let failure {
             print("s2m3 up: \(failure)")
             throw ExitCode(1)

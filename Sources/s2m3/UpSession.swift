@@ -8,7 +8,7 @@ import S2M3Core
 /// ready, prints the report, serves (or runs the demo), and stops the services.
 struct UpSession {
     let cluster: ClusterCatalog
-    let endpoint: MQTTEndpoint
+    let access: UpBrokerAccess
     let root: String
     let devices: Int
     let budget: Int
@@ -48,15 +48,15 @@ struct UpSession {
     }
 
     private func startServices(_ processes: ClusterProcesses) throws {
-        let common = ["--broker", endpoint.description, "--root", root]
+        func common(_ role: String) -> [String] { access.serviceArguments(role: role) + ["--root", root] }
         let catalog = ["--catalog", cluster.catalogPath, "--models", cluster.modelsDirectory]
         var started: [String] = []
-        let planner = try processes.start("planner", ["planner"] + common + catalog)
+        let planner = try processes.start("planner", ["planner"] + common("planner") + catalog)
         started.append("planner (pid \(planner.process.processIdentifier))")
-        let aggregator = try processes.start("agg-1", ["aggregator", "--id", "agg-1"] + common + catalog + aggregatorArguments)
+        let aggregator = try processes.start("agg-1", ["aggregator", "--id", "agg-1"] + common("aggregator") + catalog + aggregatorArguments)
         started.append("aggregator agg-1 (pid \(aggregator.process.processIdentifier))")
         for id in deviceIDs {
-            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common + catalog + deviceArguments)
+            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common("device") + catalog + deviceArguments)
             started.append("\(id) (pid \(device.process.processIdentifier))")
         }
         print("services: " + started.joined(separator: ", "))
@@ -67,8 +67,16 @@ struct UpSession {
     private func serve(_ processes: ClusterProcesses, demo: Bool) async -> String? {
         var logger = Logger(label: "s2m3.up")
         logger.logLevel = .warning
-        let watcher = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-up-\(getpid())"), logger: logger)
+        let watcherBroker: MQTTBrokerConfiguration
+        let demoBroker: MQTTBrokerConfiguration
+        do {
+            // up follows the plan and the devices' telemetry: the planner's role may read both.
+            watcherBroker = try access.configuration(role: "planner")
+            demoBroker = try access.configuration(role: UpCredentials.clientRole)
+        } catch {
+            return "cannot read the credentials: \(error)"
+        }
+        let watcher = MQTTConnection(configuration: watcherBroker.configuration(clientID: "s2m3-up-\(getpid())"), logger: logger)
         defer { Task { await watcher.disconnect() } }
         let topics = Topics(root: root)
         do {
@@ -98,13 +106,13 @@ struct UpSession {
             return nil
         }
         // Serving: report re-plans and children that die, until a signal (or the demo's end).
-        let planWatch = Task { await reportPlanChanges(after: first, logger: logger) }
+        let planWatch = Task { await reportPlanChanges(after: first, broker: watcherBroker, logger: logger) }
         defer { planWatch.cancel() }
         var reported = Set<String>()
         while true {
             let event = await race(processes, excluding: reported) {
                 if demo {
-                    return .demoFinished(await DemoRunner(endpoint: endpoint, root: root).run())
+                    return .demoFinished(await DemoRunner(broker: demoBroker, root: root).run())
                 }
                 return .signal(await signals.next())
             }
@@ -153,10 +161,9 @@ struct UpSession {
     }
 
     /// Prints each new plan whose placement or unavailable tasks differ from the last one printed.
-    private func reportPlanChanges(after first: Event, logger: Logger) async {
+    private func reportPlanChanges(after first: Event, broker: MQTTBrokerConfiguration, logger: Logger) async {
         guard case .ready(let snapshot) = first, var last = snapshot.plan else { return }
-        let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "s2m3-up-plans-\(getpid())"), logger: logger)
+        let connection = MQTTConnection(configuration: broker.configuration(clientID: "s2m3-up-plans-\(getpid())"), logger: logger)
         defer { Task { await connection.disconnect() } }
         do {
             try await connection.connect()
@@ -184,8 +191,8 @@ struct UpSession {
         print("ready: plan for all \(devices) devices after \(seconds(snapshot.planAfter)), every device applied it after \(seconds(snapshot.readyAfter))")
         print(ClusterReport.placement(plan: plan, cluster: cluster, budget: budget))
         print(ClusterReport.sharing(cluster.sharing))
-        print("broker: mqtt://\(endpoint) root \(root)")
-        print(ClusterReport.howToRequest(host: endpoint.host, port: endpoint.port, root: root))
+        print("broker: \(access.scheme)://\(access.endpoint) root \(root)")
+        print(ClusterReport.howToRequest(access: access, root: root))
         print("Ctrl-C stops the cluster.")
         fflush(nil)
     }

@@ -15,6 +15,8 @@ final class LocalCluster: Sendable {
     /// Service name (`planner`, `agg-1`, `box-1`, …) → process id, as `up` printed them.
     let pids: [String: Int32]
     let logs: String
+    /// The private `S2M3_CACHE` of this `up` (its `cluster.env`).
+    let cache: String
 
     static let logger: Logger = {
         var logger = Logger(label: "s2m3.cluster-tests")
@@ -22,14 +24,18 @@ final class LocalCluster: Sendable {
         return logger
     }()
 
-    /// Starts `s2m3 up` with `arguments` and waits until it prints that it serves.
+    /// Starts `s2m3 up` with `arguments` and waits until it prints that it serves. The broker gets
+    /// a free port (`--port 0`) and `up` a private `S2M3_CACHE` (so no collision with a developer's
+    /// cluster on 1883 or its `cluster.env`).
     init(_ arguments: [String]) async throws {
         logs = NSTemporaryDirectory() + "s2m3-cluster-tests-\(UUID().uuidString.prefix(8))"
+        cache = try S2M3Run.privateCache()
         let models = TestPaths.cache.appendingPathComponent("models").path
         let catalog = TestPaths.repository.appendingPathComponent("catalog/default.json").path
         up = try ChildProcess.spawn(
             try TestPaths.s2m3Executable,
-            ["up", "--logs", logs, "--catalog", catalog, "--models", models] + arguments, stdout: .pipe, stderr: .null)
+            ["up", "--logs", logs, "--catalog", catalog, "--models", models, "--port", "0"] + arguments, stdout: .pipe, stderr: .null,
+            environment: ["S2M3_CACHE": cache])
         let lines = up.outputLines()
         let reader = Task {
             var seen: [String] = []
@@ -46,12 +52,12 @@ final class LocalCluster: Sendable {
         let seen = await reader.value
         timeout.cancel()
         guard seen.last?.hasPrefix("Ctrl-C stops the cluster.") == true,
-              let brokerLine = seen.first(where: { $0.hasPrefix("broker: mqtt://") })
+              let brokerLine = seen.first(where: { $0.hasPrefix("broker: mqtt://") || $0.hasPrefix("broker: mqtts://") })
         else {
             up.send(SIGKILL)
             throw ClusterTestError("s2m3 up did not start serving:\n" + seen.joined(separator: "\n") + "\n(logs in \(logs))")
         }
-        endpoint = try MQTTEndpoint(parsing: String(brokerLine.dropFirst("broker: mqtt://".count).prefix { $0 != " " }))
+        endpoint = try MQTTEndpoint(parsing: String(brokerLine.drop { $0 != "/" }.dropFirst(2).prefix { $0 != " " }))
         var pids: [String: Int32] = [:]
         if let services = seen.first(where: { $0.hasPrefix("services: ") }) {
             // "planner (pid 12), aggregator agg-1 (pid 13), box-1 (pid 14), …"
@@ -72,6 +78,9 @@ final class LocalCluster: Sendable {
         }
         await up.waitUntilExit()
         killer.cancel()
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: cache), entries.isEmpty {
+            try? FileManager.default.removeItem(atPath: cache)
+        }
     }
 
     func connection(_ name: String) -> MQTTConnection {

@@ -43,9 +43,11 @@ struct SecureBroker {
 
     var tls: MQTTTLSConfiguration { MQTTTLSConfiguration(caFile: secrets + "/ca.crt") }
 
-    /// A configuration for `role` with its password (or `password`), over TLS to 127.0.0.1.
-    func configuration(_ role: String, password: String? = nil) -> MQTTConfiguration {
+    /// A configuration for `role` with its password (or `password`), over TLS to 127.0.0.1, with
+    /// client id `clientID` (default: a unique one).
+    func configuration(_ role: String, password: String? = nil, clientID: String? = nil) -> MQTTConfiguration {
         var configuration = TestBroker.configuration(broker, id: "secure-\(role)")
+        if let clientID { configuration.clientID = clientID }
         configuration.username = role
         configuration.password = password ?? passwords[role]
         configuration.tls = tls
@@ -53,8 +55,8 @@ struct SecureBroker {
         return configuration
     }
 
-    func connect(_ role: String) async throws -> MQTTConnection {
-        try await BusTest.connect(configuration(role))
+    func connect(_ role: String, clientID: String? = nil) async throws -> MQTTConnection {
+        try await BusTest.connect(configuration(role, clientID: clientID))
     }
 }
 
@@ -129,6 +131,91 @@ struct SecureBrokerTests {
             let first = try #require(try await client.receive(1).first)
             #expect(first.payloadString == "marker")
             for connection in [aggregator, device, client] { await connection.disconnect() }
+        }
+    }
+
+    /// The documented reply path: an aggregator answers on `clients/{client}/replies` (its QoS 1
+    /// publish is accepted), the client with that id receives it, and another client subscribed
+    /// to the same topic receives nothing (Mosquitto grants the subscription, so delivery is what
+    /// is checked: a later marker on a topic it may read arrives first).
+    @Test func replyTopicReachesOnlyItsOwnClient() async throws {
+        try await SecureBroker.with { secure in
+            let owner = TestBroker.unique("owner")
+            let reply = "s2m3/v1/clients/\(owner)/replies"
+            let marker = "s2m3/v1/results/\(TestBroker.unique("marker"))"
+            let client = try await secure.connect("client", clientID: owner)
+            try await client.subscribe(reply)
+            let other = try await secure.connect("client")
+            try await other.subscribe(reply)
+            try await other.subscribe(marker)
+
+            let aggregator = try await secure.connect("aggregator")
+            try await aggregator.publish(MQTTMessage(topic: reply, string: "answer"))
+            try await aggregator.publish(MQTTMessage(topic: marker, string: "marker"))
+
+            let answer = try #require(try await client.receive(1).first)
+            #expect(answer.topic == reply && answer.payloadString == "answer")
+            let first = try #require(try await other.receive(1).first)
+            #expect(first.payloadString == "marker", "another client read \(owner)'s reply topic")
+            for connection in [aggregator, other, client] { await connection.disconnect() }
+        }
+    }
+
+    /// A device (client id = device id) reads its own retained state but not another device's.
+    @Test func deviceReadsOnlyItsOwnState() async throws {
+        try await SecureBroker.with { secure in
+            let me = TestBroker.unique("box")
+            let peer = TestBroker.unique("peer")
+            let writer = try await secure.connect("device")
+            try await writer.publish(MQTTMessage(topic: "s2m3/v1/devices/\(peer)/state", string: "peer", retain: true))
+            try await writer.publish(MQTTMessage(topic: "s2m3/v1/devices/\(me)/state", string: "mine", retain: true))
+
+            let device = try await secure.connect("device", clientID: me)
+            try await device.subscribe("s2m3/v1/devices/\(peer)/state")
+            try await device.subscribe("s2m3/v1/devices/\(me)/state")
+            let received = try #require(try await device.receive(1).first)
+            #expect(received.topic == "s2m3/v1/devices/\(me)/state" && received.payloadString == "mine")
+            // Nothing else arrives: the peer's retained state is not delivered.
+            let more = try? await device.receive(1, within: .milliseconds(500))
+            #expect(more == nil, "a device read another device's state: \(more?.first?.topic ?? "")")
+            // Clean up the retained messages.
+            for topic in ["s2m3/v1/devices/\(peer)/state", "s2m3/v1/devices/\(me)/state"] {
+                try await writer.publish(MQTTMessage(topic: topic, payload: [], retain: true))
+            }
+            for connection in [device, writer] { await connection.disconnect() }
+        }
+    }
+
+    /// `serverName`: the broker's certificate names localhost and 127.0.0.1; connecting to
+    /// 127.0.0.1 while requiring "localhost" works, requiring another name fails the handshake.
+    @Test func serverNameIsCheckedAgainstTheCertificate() async throws {
+        try await SecureBroker.with { secure in
+            var named = secure.configuration("client")
+            named.tls?.serverName = "localhost"
+            let good = try await BusTest.connect(named)
+            #expect(good.isConnected)
+            await good.disconnect()
+
+            var wrong = secure.configuration("client")
+            wrong.tls?.serverName = "broker.invalid"
+            let connection = MQTTConnection(configuration: wrong, logger: BusTest.logger)
+            let error = try await #require(throws: MQTTError.self) { try await connection.connect() }
+            #expect(error.code == .tlsFailure, "\(error)")
+            #expect(error.message.contains("certificate"), "\(error)")
+        }
+    }
+
+    /// A CA that did not sign the broker's certificate fails with a TLS error that says so.
+    @Test func wrongCAIsATLSFailure() async throws {
+        try await SecureBroker.with { secure in
+            let otherSecrets = try SecureBroker.makeCredentials()
+            defer { try? FileManager.default.removeItem(atPath: otherSecrets) }
+            var configuration = secure.configuration("client")
+            configuration.tls = MQTTTLSConfiguration(caFile: otherSecrets + "/ca.crt")
+            let connection = MQTTConnection(configuration: configuration, logger: BusTest.logger)
+            let error = try await #require(throws: MQTTError.self) { try await connection.connect() }
+            #expect(error.code == .tlsFailure, "\(error)")
+            #expect(error.message.contains("CA"), "\(error)")
         }
     }
 }

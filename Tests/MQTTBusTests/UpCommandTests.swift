@@ -18,13 +18,20 @@ struct UpCommandTests {
         let lines: [String]
         /// The rest of `up`'s output.
         let output: AsyncStream<String>
+        /// The private `S2M3_CACHE` `up` ran with (its `cluster.env` is there).
+        let cache: String
     }
 
-    /// Starts `s2m3 up` and reads its output until `ready:` (or `until` matches).
+    /// Starts `s2m3 up` and reads its output until `ready:` (or `until` matches). The broker gets
+    /// a free port (`--port 0`) and `up` a private `S2M3_CACHE`, so that neither collides with a
+    /// developer's cluster on 1883 or its `cluster.env`.
     private func startUp(_ arguments: [String] = [], until marker: String = "Ctrl-C stops the cluster.") async throws -> Started {
         let logs = NSTemporaryDirectory() + TestBroker.unique("up-logs")
+        let cache = try S2M3Run.privateCache()
+        let models = TestPaths.cache.appendingPathComponent("models").path
         let child = try ChildProcess.spawn(
-            try TestPaths.s2m3Executable, ["up", "--logs", logs] + arguments, stdout: .pipe, stderr: .null)
+            try TestPaths.s2m3Executable, ["up", "--logs", logs, "--port", "0", "--models", models] + arguments, stdout: .pipe, stderr: .null,
+            environment: ["S2M3_CACHE": cache])
         let lines = child.outputLines()
         let seen = try await within(.seconds(600), "s2m3 up to print '\(marker)'") {
             var seen: [String] = []
@@ -51,7 +58,7 @@ struct UpCommandTests {
                 if let pid = part.components(separatedBy: "(pid ").last.flatMap({ Int32($0.filter(\.isNumber)) }) { pids[name] = pid }
             }
         }
-        return Started(child: child, endpoint: try MQTTEndpoint(parsing: address), pids: pids, lines: seen, output: lines)
+        return Started(child: child, endpoint: try MQTTEndpoint(parsing: address), pids: pids, lines: seen, output: lines, cache: cache)
     }
 
     private func accepts(_ endpoint: MQTTEndpoint) async -> Bool {
@@ -107,9 +114,17 @@ struct UpCommandTests {
         #expect(plan["unavailableTasks"] == nil, "every task is served: \(plan["unavailableTasks"] ?? "")")
         for pid in up.pids.values { #expect(Self.isRunning(pid)) }
 
-        // The demo answers every request of every task through the cluster.
+        // `up` told the other commands where its broker is.
+        let clusterFile = up.cache + "/cluster.env"
+        let written = try String(contentsOfFile: clusterFile, encoding: .utf8)
+        #expect(written.contains("S2M3_MQTT_BROKER=\(up.endpoint)"), "\(written)")
+
+        // The demo, given no --broker, finds the cluster there and answers every request of
+        // every task through it.
+        let fixtures = TestPaths.cache.appendingPathComponent("fixtures").path
         let demo = try ChildProcess.spawn(
-            try TestPaths.s2m3Executable, ["demo", "--broker", up.endpoint.description, "--timeout", "120"], stdout: .pipe, stderr: .null)
+            try TestPaths.s2m3Executable, ["demo", "--fixtures", fixtures, "--timeout", "120"], stdout: .pipe, stderr: .null,
+            environment: ["S2M3_CACHE": up.cache])
         let demoLines = demo.outputLines()
         let demoOutput = try await within(.seconds(600), "s2m3 demo to finish") {
             var lines: [String] = []
@@ -135,6 +150,7 @@ struct UpCommandTests {
         #expect(await up.child.waitUntilExit() == 0)
         for (name, pid) in up.pids { #expect(!Self.isRunning(pid), "\(name) (pid \(pid)) still runs") }
         #expect(!(await accepts(up.endpoint)))
+        #expect(!FileManager.default.fileExists(atPath: clusterFile), "up removes cluster.env when it stops")
     }
 
     @Test func killedUpLeavesNoBrokerAndNoServices() async throws {

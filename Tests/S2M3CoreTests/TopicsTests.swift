@@ -21,6 +21,7 @@ struct TopicsTests {
             topics.errors("{task}"),
             topics.moduleInvoke(module: "{module}", device: "{device}"),
             topics.aggregatorPartials("{aggregator}"),
+            topics.clientReplies("{client}"),
         ]
         #expect(built == Topics.patterns.map { "test/root/\($0)" })
     }

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import LocalBroker
+import MQTTBus
+
+/// How the parts of `s2m3 up` reach its broker: the arguments each service is started with, the
+/// configuration of `up`'s own connections and of the demo, and what goes into `cluster.env`.
+///
+/// A broker `up` starts with `--secure` gets fresh credentials (``UpCredentials``) and every
+/// service logs in with its own role (`planner`, `aggregator`, `device`; `up` itself follows the
+/// cluster as `planner`, the demo and `cluster.env` use `client`). An existing broker (`--broker`)
+/// is reached with the TLS and login options given to `up`, the same for every service.
+struct UpBrokerAccess: Sendable {
+    let endpoint: MQTTEndpoint
+    let credentials: UpCredentials?
+    /// For an existing broker: the checked configuration and the options that give it.
+    private let external: (configuration: MQTTBrokerConfiguration, arguments: [String], tlsCA: String?, username: String?, passwordFile: String?)?
+
+    var scheme: String {
+        credentials != nil || external?.configuration.tls != nil ? "mqtts" : "mqtt"
+    }
+
+    static func external(_ bus: BrokerOptions) throws -> UpBrokerAccess {
+        let configuration = try bus.configuration()
+        func absolute(_ path: String?) -> String? {
+            path.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        }
+        var arguments: [String] = []
+        for (flag, value) in [
+            ("--tls-ca", absolute(bus.tlsCA)), ("--tls-cert", absolute(bus.tlsCert)), ("--tls-key", absolute(bus.tlsKey)),
+            ("--tls-server-name", bus.tlsServerName), ("--username", bus.username), ("--password-file", absolute(bus.passwordFile)),
+        ] {
+            if let value { arguments += [flag, value] }
+        }
+        // A password from $S2M3_MQTT_PASSWORD reaches the services through their environment.
+        return UpBrokerAccess(
+            endpoint: configuration.endpoints[0], credentials: nil,
+            external: (configuration, arguments, absolute(bus.tlsCA), configuration.username, absolute(bus.passwordFile)))
+    }
+
+    static func local(_ endpoint: MQTTEndpoint, credentials: UpCredentials?) -> UpBrokerAccess {
+        UpBrokerAccess(endpoint: endpoint, credentials: credentials, external: nil)
+    }
+
+    /// `--broker` and, where needed, TLS and login for an `s2m3` service running as `role`.
+    func serviceArguments(role: String) -> [String] {
+        var arguments = ["--broker", endpoint.description]
+        if let credentials {
+            arguments += ["--tls-ca", credentials.caFile, "--username", role, "--password-file", credentials.passwordFile(role)]
+        } else if let external {
+            arguments += external.arguments
+        }
+        return arguments
+    }
+
+    /// The configuration of a connection `up` makes itself as `role`.
+    func configuration(role: String) throws -> MQTTBrokerConfiguration {
+        if let external { return external.configuration }
+        guard let credentials else { return MQTTBrokerConfiguration(endpoints: [endpoint]) }
+        return try MQTTBrokerConfiguration(
+            endpoints: [endpoint], tlsCA: credentials.caFile, username: role, passwordFile: credentials.passwordFile(role),
+            environment: [:])
+    }
+
+    /// What the other commands need to reach this broker as a client.
+    func clusterFile(root: String) -> ClusterEnvironmentFile {
+        if let credentials {
+            return ClusterEnvironmentFile(
+                broker: endpoint.description, root: root, tlsCA: credentials.caFile, username: UpCredentials.clientRole,
+                passwordFile: credentials.passwordFile(UpCredentials.clientRole))
+        }
+        return ClusterEnvironmentFile(
+            broker: endpoint.description, root: root, tlsCA: external?.tlsCA, username: external?.username,
+            passwordFile: external?.passwordFile)
+    }
+}
+
+/// Throw-away credentials for `up --secure`: `broker-config/make-credentials.sh` run into a new
+/// private folder (a test CA, the broker's certificate for localhost/127.0.0.1, one password per
+/// role in `<role>.password`), removed when `up` stops.
+struct UpCredentials: Sendable {
+    static let clientRole = "client"
+    let directory: String
+
+    var caFile: String { directory + "/ca.crt" }
+    func passwordFile(_ role: String) -> String { directory + "/\(role).password" }
+
+    /// Runs make-credentials.sh into a new folder under the temporary directory; its output goes
+    /// to `<logDirectory>/make-credentials.log`.
+    static func make(logDirectory: String) async throws -> UpCredentials {
+        let script = try BrokerConfigLocator.find("make-credentials.sh")
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-secrets-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw ValidationError("cannot create a folder for the credentials: \(String(cString: strerror(errno)))")
+        }
+        let credentials = UpCredentials(directory: String(cString: made))
+        let log = (logDirectory as NSString).appendingPathComponent("make-credentials.log")
+        let process = try ChildProcess.spawn("/bin/bash", [script, "--force", credentials.directory], stdout: .appendToFile(log), stderr: .appendToFile(log))
+        let status = await process.waitUntilExit()
+        let missing = ["ca.crt", "server.crt", "passwd", "client.password"].filter {
+            !FileManager.default.fileExists(atPath: credentials.directory + "/" + $0)
+        }
+        guard status == 0, missing.isEmpty else {
+            credentials.remove()
+            let absent = missing.isEmpty ? "" : "; missing " + missing.joined(separator: ", ")
+            throw ValidationError("\(script) failed (status \(status ?? -1)\(absent)): \(ClusterProcesses.logTail(log))")
+        }
+        return credentials
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import LocalBroker
+import S2M3Core
+import TestSupport
+import Testing
+
+/// `s2m3 up --secure`: the whole cluster on broker-config/secure.conf (TLS, a password per role,
+/// the ACL) with credentials made by make-credentials.sh, and `s2m3 request` finding it through
+/// `cluster.env` with no --broker: one request per task, answered on the client's own reply topic.
+@Suite("Secure local cluster end to end", .serialized)
+struct SecureClusterTests {
+    static let catalog = TestPaths.repository.appendingPathComponent("catalog/default.json").path
+
+    static func fixture(_ name: String) -> String { TestPaths.cache.appendingPathComponent("fixtures/\(name)").path }
+
+    /// One `s2m3 request` per task of the default catalog, as command-line inputs.
+    static let requests: [(task: String, inputs: [String])] = [
+        ("classify-image", ["--image", fixture("chelsea.jpg")]),
+        ("match-image-text", ["--image", fixture("coffee.jpg"), "--text", "a cat", "--text", "a cup of espresso"]),
+        ("transcribe", ["--audio", fixture("sentence-inspection.wav")]),
+        ("voice-command", ["--audio", fixture("cmd-open-gate.wav")]),
+        ("read-text", ["--image", fixture("ocr-inspection.png")]),
+        ("describe-scene", ["--image", fixture("chelsea.jpg"), "--audio", fixture("cmd-stop-line.wav")]),
+    ]
+
+    /// `KEY=value` lines of cluster.env.
+    static func values(_ text: String) -> [String: String] {
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { values[parts[0]] = parts[1] }
+        }
+        return values
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func everyTaskIsAnsweredThroughTheSecureBrokerWithSettingsFromClusterEnv() async throws {
+        let cluster = try await LocalCluster(["--secure", "--devices", "2", "--device-memory", "600MB"])
+        let clusterFile = cluster.cache + "/cluster.env"
+        var credentials: String?
+        do {
+            let settings = Self.values(try String(contentsOfFile: clusterFile, encoding: .utf8))
+            #expect(settings["S2M3_MQTT_BROKER"] == cluster.endpoint.description)
+            #expect(settings["S2M3_MQTT_USERNAME"] == "client")
+            let ca = try #require(settings["S2M3_MQTT_TLS_CA"])
+            let password = try #require(settings["S2M3_MQTT_PASSWORD_FILE"])
+            credentials = (ca as NSString).deletingLastPathComponent
+            #expect(FileManager.default.isReadableFile(atPath: ca) && FileManager.default.isReadableFile(atPath: password))
+
+            // No --broker, no TLS or login options: all from cluster.env. Any inherited
+            // password variable is blanked so the file's login is the one used.
+            let environment = ["S2M3_CACHE": cluster.cache, "S2M3_MQTT_PASSWORD": "", "S2M3_MQTT_USERNAME": ""]
+            for (task, inputs) in Self.requests {
+                let outcome = try await S2M3Run.run(
+                    ["request", task, "--catalog", Self.catalog, "--json", "--timeout-ms", "60000"] + inputs,
+                    environment: environment, limit: .seconds(120))
+                #expect(outcome.status == 0, "\(task): \(outcome.output)")
+                #expect(outcome.output.contains(TaskResult.schema), "\(task): \(outcome.output)")
+            }
+
+            // An explicit --broker wins over cluster.env (nothing listens on port 1).
+            let explicit = try await S2M3Run.run(
+                ["request", "classify-image", "--catalog", Self.catalog, "--image", Self.fixture("chelsea.jpg"), "--broker", "127.0.0.1:1"],
+                environment: environment)
+            #expect(explicit.status != 0)
+            #expect(explicit.output.contains("127.0.0.1:1"), "\(explicit.output)")
+            #expect(explicit.output.contains("brokerUnreachable"), "\(explicit.output)")
+
+            // The broker checks passwords per user: the client's password does not log in as
+            // `device`, and the refusal names the user.
+            let forbidden = try await S2M3Run.run(
+                ["request", "classify-image", "--catalog", Self.catalog, "--image", Self.fixture("chelsea.jpg"),
+                 "--username", "device", "--password-file", (password as NSString).deletingLastPathComponent + "/client.password"],
+                environment: environment)
+            #expect(forbidden.output.contains("refused user 'device'"), "\(forbidden.output)")
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+        #expect(!FileManager.default.fileExists(atPath: clusterFile), "up removes cluster.env when it stops")
+        if let credentials { #expect(!FileManager.default.fileExists(atPath: credentials), "up removes its credentials when it stops") }
+    }
+}
