@@ -9,6 +9,9 @@ apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config openssl)
 # Image decoders of the built-in image pre-processing; unzip for wheels; speech for audio fixtures;
 # the throw-away venv of the model conversions (setup.d/20-models.sh).
 apt_packages+=(libturbojpeg0-dev libpng-dev unzip espeak-ng sox python3-venv)
+# The docker/ tests: docker-compose renders docker/compose.yaml (no Docker engine needed), Debian's
+# python3 with PyYAML turns the rendered YAML into JSON.
+apt_packages+=(docker-compose python3-yaml)
 
 missing=()
 for p in "${apt_packages[@]}"; do
