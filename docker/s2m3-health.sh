@@ -78,7 +78,7 @@ case "$check" in
     case "$telemetry" in *'"assignment":{'*'"status":"applied"'*) ;; *) fail "$subject has not applied an assignment" ;; esac
     ;;
   aggregator)
-    reply="$(mosquitto_rr "$@" -t "$root/requests/health-check" -e "clients/s2m3-health-$$/reply" \
+    reply="$(mosquitto_rr "$@" -t "$root/requests/health-check" -e "$root/clients/s2m3-health-$$/replies" \
       -D publish content-type application/json -m '{"schema":"s2m3.task-request/1","inputs":{}}' \
       -W "$timeout" 2>/dev/null)" || fail "no aggregator answered within ${timeout} s"
     case "$reply" in *'"schema":"s2m3.task-error/1"'*) ;; *) fail "unexpected answer: $reply" ;; esac
