@@ -12,7 +12,7 @@ import TestSupport
 /// | a bind mount `SOURCE:TARGET` of the service | `SOURCE` |
 /// | the volume `s2m3-cache` (at `/cache`) | ``ComposeRun/volume``, whose `models/` links to `${S2M3_CACHE}/models` |
 /// | the broker service's `NAME:PORT` (and `127.0.0.1:PORT` inside the broker) | the test broker's free loopback port |
-/// | the service's `environment` | the same variables, paths mapped, through `/usr/bin/env` |
+/// | the image's `S2M3_CACHE=/cache` and the service's `environment` | the same variables, paths mapped, through `/usr/bin/env` |
 ///
 /// Every image path in the table is checked against docker/Dockerfile's own lines, so the mapping
 /// cannot drift from the image silently. Not reproduced: read-only mounts, users, limits, networks.
@@ -27,6 +27,7 @@ struct ContainerMapping {
         "COPY catalog /opt/s2m3/catalog",
         "COPY broker-config /opt/s2m3/broker-config",
         "WORKDIR /opt/s2m3",
+        "ENV S2M3_CACHE=/cache",
     ]
 
     init(run: ComposeRun) throws {
@@ -49,6 +50,9 @@ struct ContainerMapping {
             if parts[0].hasPrefix("/") { prefixes.append((parts[1], parts[0])) }
             if parts[0] == "s2m3-cache" { prefixes.append((parts[1], self.volume)) }
         }
+        // The image's own /cache (an empty folder where no volume is mounted) holds nothing a
+        // service reads; it maps to the volume's stand-in too.
+        if !prefixes.contains(where: { $0.container == "/cache" }) { prefixes.append(("/cache", volume)) }
         for (container, local) in prefixes.sorted(by: { $0.container.count > $1.container.count })
         where path == container || path.hasPrefix(container + "/") {
             return local + path.dropFirst(container.count)
@@ -69,7 +73,8 @@ struct ContainerMapping {
         guard let name = full.first, let executable = executables[name] else {
             throw ClusterTestError("\(service.name): no local executable for '\(full.first ?? "")'")
         }
-        let environment = try service.environment.sorted { $0.key < $1.key }.map { key, value in
+        let variables = service.environment.merging(["S2M3_CACHE": "/cache"]) { given, _ in given }
+        let environment = try variables.sorted { $0.key < $1.key }.map { key, value in
             "\(key)=" + (value.hasPrefix("/") ? try path(value, mounts: service) : value)
         }
         let arguments = full.dropFirst().map { argument($0, of: service, broker: broker, brokerAddresses: brokerAddresses) }
