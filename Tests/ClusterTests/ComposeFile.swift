@@ -34,6 +34,8 @@ struct ComposeFile {
     }
 
     let services: [String: Service]
+    /// Top-level `secrets`: name → its file (absolute, as rendered).
+    let secrets: [String: String]
 
     static let directory = TestPaths.repository.appendingPathComponent("docker")
     static let path = directory.appendingPathComponent("compose.yaml").path
@@ -66,13 +68,22 @@ struct ComposeFile {
         guard json.status == 0, let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any],
               let services = object["services"] as? [String: [String: Any]]
         else { throw ClusterTestError("cannot read the rendered compose file as YAML (python3-yaml installed?): \(json.errors)") }
-        return ComposeFile(services: services.reduce(into: [:]) { all, entry in
-            all[entry.key] = Service(name: entry.key, entry.value)
-        })
+        let secrets = (object["secrets"] as? [String: [String: Any]])?.compactMapValues { $0["file"] as? String } ?? [:]
+        return ComposeFile(
+            services: services.reduce(into: [:]) { all, entry in all[entry.key] = Service(name: entry.key, entry.value) },
+            secrets: secrets)
     }
 }
 
 extension ComposeFile.Service {
+    /// `service` with other secrets (a test's variation).
+    init(copying service: Self, secrets: [String]) {
+        self.init(
+            name: service.name, profiles: service.profiles, entrypoint: service.entrypoint, command: service.command,
+            healthcheck: service.healthcheck, volumes: service.volumes, environment: service.environment, secrets: secrets,
+            memLimit: service.memLimit, memswapLimit: service.memswapLimit, restart: service.restart)
+    }
+
     init(name: String, _ object: [String: Any]) {
         func strings(_ value: Any?) -> [String] {
             if let list = value as? [Any] { return list.map { "\($0)" } }

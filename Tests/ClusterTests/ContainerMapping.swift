@@ -13,6 +13,8 @@ import TestSupport
 /// | the volume `s2m3-cache` (at `/cache`) | ``ComposeRun/volume``, whose `models/` links to `${S2M3_CACHE}/models` |
 /// | the broker service's `NAME:PORT` (and `127.0.0.1:PORT` inside the broker) | the test broker's free loopback port |
 /// | the image's `S2M3_CACHE=/cache` and the service's `environment` | the same variables, paths mapped, through `/usr/bin/env` |
+/// | a compose secret at `/run/secrets/NAME` | the secret's file |
+/// | anything under `docker/secrets/` (made by docker/make-secrets.sh) | the same under ``secretsFolder`` |
 ///
 /// Every image path in the table is checked against docker/Dockerfile's own lines, so the mapping
 /// cannot drift from the image silently. Not reproduced: read-only mounts, users, limits, networks.
@@ -20,6 +22,10 @@ struct ContainerMapping {
     let imagePaths: [(container: String, local: String)]
     let executables: [String: String]
     let volume: String
+    /// Top-level compose secrets: name → file.
+    var secrets: [String: String] = [:]
+    /// Stands in for docker/secrets/ (the test's own credentials).
+    var secretsFolder: String?
 
     static let dockerfileLines = [
         "COPY --from=build /out/bin/s2m3 /usr/local/bin/s2m3",
@@ -43,6 +49,24 @@ struct ContainerMapping {
 
     /// `path` of `service`'s container, here.
     func path(_ path: String, mounts service: ComposeFile.Service) throws -> String {
+        try redirected(containerPath(path, mounts: service))
+    }
+
+    /// A host path of the compose file, with docker/secrets/ replaced by ``secretsFolder``.
+    func redirected(_ path: String) -> String {
+        let folder = ComposeFile.directory.appendingPathComponent("secrets").path
+        guard let secretsFolder, path.hasPrefix(folder + "/") else { return path }
+        return secretsFolder + path.dropFirst(folder.count)
+    }
+
+    private func containerPath(_ path: String, mounts service: ComposeFile.Service) throws -> String {
+        if path.hasPrefix("/run/secrets/") {
+            let name = String(path.dropFirst("/run/secrets/".count))
+            guard service.secrets.contains(name), let file = secrets[name] else {
+                throw ClusterTestError("\(service.name): the secret \(name) is not given to it")
+            }
+            return file
+        }
         var prefixes = imagePaths
         for volume in service.volumes {
             let parts = volume.split(separator: ":").map(String.init)
