@@ -7,8 +7,9 @@
 #                                      saw DEVICE online and placed modules for it)
 #   s2m3-health device DEVICE          DEVICE's retained state is online and its next telemetry
 #                                      reports its assignment applied
-#   s2m3-health aggregator             an aggregator of the shared group answers a request: the
-#                                      unknown task `health-check` must come back as a task error
+#   s2m3-health aggregator             an aggregator of the shared group answers a request: one
+#                                      without inputs, to the task `health-check` that no catalog
+#                                      has, must come back as a task error on its response topic
 #
 # Options, named as `s2m3` names them: --broker HOST:PORT (default 127.0.0.1:1883), --root ROOT
 # (default s2m3/v1), --tls-ca FILE, --username NAME, --password-file FILE, --timeout SECONDS
