@@ -14,6 +14,9 @@ apt_packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev pkg-config
 apt_packages+=(libturbojpeg0-dev libpng-dev unzip espeak-ng sox python3-venv)
 # Network namespaces: the set-up failure tests and the multi-host cluster test.
 apt_packages+=(iproute2)
+# The docker/ tests: docker-compose renders docker/compose.yaml (no Docker engine needed), Debian's
+# python3 with PyYAML turns the rendered YAML into JSON.
+apt_packages+=(docker-compose python3-yaml)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -1,0 +1,199 @@
+import Foundation
+import LocalBroker
+import MQTTBus
+import S2M3Client
+import S2M3Core
+import TestSupport
+import Testing
+
+/// The default profile of docker/compose.yaml run without Docker: every service's command line,
+/// taken from `docker-compose config`, started here as a process with container paths mapped to
+/// local ones (``ContainerMapping``), then checked the way the cluster is used: the plan names
+/// every device, each device is online and applied its assignment, the aggregator answers a real
+/// request, and each service's own health check passes.
+@Suite("docker/compose.yaml services as processes", .serialized)
+struct ComposeServicesTests {
+    @Test("every service of the default profile starts from its compose command line and becomes ready", .timeLimit(.minutes(5)))
+    func defaultProfileComesUp() async throws {
+        let compose = try await ComposeFile.load()
+        let active = try ComposeFile.defaultProfiles()
+        // `setup` is the one-shot that downloads and converts the models into the volume: here the
+        // set-up (scripts/setup.d/20-models.sh) already filled ${S2M3_CACHE}, which the volume maps to.
+        let services = compose.services.values.filter { $0.isEnabled(profiles: active) && $0.name != "setup" }
+            .sorted { $0.name < $1.name }
+        let brokers = services.filter { $0.command.first == "mosquitto" }
+        let brokerService = try #require(brokers.first, "no broker service in the default profile")
+        #expect(brokers.count == 1)
+
+        let run = try ComposeRun()
+        let mapping = try ContainerMapping(run: run)
+        // The broker: `mosquitto -c <config>` with the config found through the service's bind mount,
+        // started by LocalBroker (listener moved to a free loopback port, persistence in a temporary folder).
+        let configIndex = try #require(brokerService.command.firstIndex(of: "-c")) + 1
+        let config = try mapping.path(brokerService.command[configIndex], mounts: brokerService)
+        let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: config))
+        let brokerPort = try ContainerMapping.listenerPort(config)
+        let local = "\(broker.host):\(broker.port)"
+        let addresses = ["\(brokerService.name):\(brokerPort)", "127.0.0.1:\(brokerPort)", "localhost:\(brokerPort)"]
+
+        var processes: [(name: String, process: ChildProcess)] = []
+        do {
+            for service in services where service.name != brokerService.name {
+                let (executable, arguments) = try mapping.commandLine(service, broker: local, brokerAddresses: addresses)
+                let log = run.logs + "/\(service.name).log"
+                try Data("$ \(([executable] + arguments).joined(separator: " "))\n".utf8).write(to: URL(fileURLWithPath: log))
+                processes.append((service.name, try ChildProcess.spawn(
+                    executable, arguments, stdout: .appendToFile(log), stderr: .appendToFile(log))))
+            }
+            let devices = services.filter { $0.command.first == "device" }.compactMap { service in
+                service.command.firstIndex(of: "--id").map { service.command[$0 + 1] }
+            }
+            #expect(devices.count == 3)
+            #expect(services.contains { $0.command.first == "planner" })
+            #expect(services.contains { $0.command.first == "aggregator" })
+
+            let endpoint = MQTTEndpoint(host: broker.host, port: broker.port)
+            let names = processes.map(\.name)
+            let plan = try await ComposeReadiness.waitForDevices(devices, endpoint: endpoint, timeout: .seconds(150)) {
+                run.logTails(names)
+            }
+            #expect(Set(plan.devices) == Set(devices))
+
+            // The aggregator answers a real request over the devices.
+            let client = S2M3Client(connection: MQTTConnection(
+                configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("compose-client")),
+                logger: LocalCluster.logger), logger: LocalCluster.logger)
+            try await client.connect()
+            let result = try await client.request(task: "classify-image", inputs: ["image": try ClusterTests.image("chelsea.jpg")], timeout: .seconds(60))
+            await client.close()
+            guard case .labels(let labels)? = result.outputs["top"] else { throw ClusterTestError("no labels in \(result)") }
+            #expect(labels.first?.label == "Egyptian cat")
+            #expect(Set(result.timeline.map(\.device)).isSubset(of: Set(devices)))
+
+            // Each service's own health check, run here against the same processes.
+            for service in services {
+                let (executable, arguments) = try mapping.healthCheck(service, broker: local, brokerAddresses: addresses)
+                let check = try await Tool.run(executable, arguments)
+                #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
+            }
+            // …and one that must fail: a device that is not running.
+            let device = try #require(services.first { $0.command.first == "device" })
+            var absent = device.healthcheck
+            if let index = absent.firstIndex(of: "device") { absent[index + 1] = "box-absent" }
+            let (executable, arguments) = try mapping.healthCheck(device, test: absent, broker: local, brokerAddresses: addresses)
+            #expect(try await Tool.run(executable, arguments).status != 0, "a health check for an absent device passed")
+
+            // SIGTERM (docker stop) ends every service within the compose file's 15 s grace period:
+            // devices and the aggregator shut down cleanly (status 0); the planner has no handler and
+            // ends by the signal itself (143).
+            for (_, process) in processes { process.send(SIGTERM) }
+            for (name, process) in processes {
+                let status = try await within(.seconds(15), "\(name) to stop on SIGTERM") { await process.waitUntilExit() }
+                #expect(status == 0 || status == 128 + SIGTERM, "\(name) exited with \(status.map(String.init) ?? "-")\n\(run.logTails([name]))")
+            }
+        } catch {
+            for (_, process) in processes { process.send(SIGKILL) }
+            for (_, process) in processes { await process.waitUntilExit() }
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+}
+
+extension ComposeServicesTests {
+    /// The secure profile's services cannot run on their own here yet (their TLS and login options
+    /// arrive with the connection-security change of `s2m3`), so the planner's retained plan is
+    /// published by `mosquitto_pub` as the `planner` user; everything else comes from the compose file.
+    @Test("the secure profile's broker starts from its compose lines with make-secrets.sh credentials; every secure health check passes over TLS", .timeLimit(.minutes(2)))
+    func secureProfileBrokerAndHealthChecks() async throws {
+        let compose = try await ComposeFile.load(profile: "secure")
+        let services = compose.services.values.filter { $0.isEnabled(profiles: ["secure"]) && $0.name != "setup" }
+            .sorted { $0.name < $1.name }
+        let brokerService = try #require(services.first { $0.command.first == "mosquitto" })
+        let run = try ComposeRun()
+        let secrets = run.logs + "/secrets"
+        let made = try await Tool.run(TestPaths.repository.appendingPathComponent("docker/make-secrets.sh").path, ["--no-owners", secrets])
+        try #require(made.status == 0, "make-secrets.sh: \(made.output)\(made.errors)")
+        var mapping = try ContainerMapping(run: run)
+        mapping.secrets = compose.secrets
+        mapping.secretsFolder = secrets
+
+        // The broker runs secure.conf in /etc/s2m3/broker, so `acl` and `secrets/…` resolve beside it:
+        // LocalBroker resolves them against broker-config/ and the secrets folder, which must be
+        // exactly what the service mounts there.
+        let configIndex = try #require(brokerService.command.firstIndex(of: "-c")) + 1
+        let config = try mapping.path(brokerService.command[configIndex], mounts: brokerService)
+        let folder = (brokerService.command[configIndex] as NSString).deletingLastPathComponent
+        #expect(try mapping.path(folder + "/acl", mounts: brokerService) == (config as NSString).deletingLastPathComponent + "/acl")
+        for name in ["ca.crt", "server.crt", "server.key", "passwd"] {
+            #expect(try mapping.path(folder + "/secrets/" + name, mounts: brokerService) == secrets + "/" + name)
+        }
+        let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: config, secretsDirectory: secrets))
+        do {
+            let port = try ContainerMapping.listenerPort(config)
+            // The certificate names localhost, broker-secure and 127.0.0.1; here the broker is on localhost.
+            let local = "localhost:\(broker.port)"
+            let addresses = ["\(brokerService.name):\(port)", "localhost:\(port)", "127.0.0.1:\(port)"]
+            let devices = services.filter { $0.command.first == "device" }.compactMap { service in
+                service.command.firstIndex(of: "--id").map { service.command[$0 + 1] }
+            }
+            let plan = #"{"schema":"s2m3.plan/1","epoch":1,"devices":["# + devices.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+            let password = try String(contentsOfFile: secrets + "/planner.password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let published = try await Tool.run(try Tool.find("mosquitto_pub"), [
+                "-h", "localhost", "-p", String(broker.port), "--cafile", secrets + "/ca.crt", "-u", "planner", "-P", password,
+                "-V", "mqttv5", "-q", "1", "-r", "-t", Topics().plan, "-m", plan,
+            ])
+            try #require(published.status == 0, "mosquitto_pub as planner: \(published.errors)")
+
+            for service in services {
+                let (executable, arguments) = try mapping.healthCheck(service, broker: local, brokerAddresses: addresses)
+                let check = try await Tool.run(executable, arguments)
+                #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
+            }
+            // A device's check with another role's password is refused.
+            let device = try #require(services.first { $0.command.first == "device" })
+            var wrong = device.healthcheck
+            let index = try #require(wrong.firstIndex(of: "--password-file"))
+            wrong[index + 1] = "/run/secrets/client-password"
+            let lent = ComposeFile.Service(copying: device, secrets: device.secrets + ["client-password"])
+            let (executable, arguments) = try mapping.healthCheck(lent, test: wrong, broker: local, brokerAddresses: addresses)
+            #expect(try await Tool.run(executable, arguments).status != 0, "a device check with the client's password passed")
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+}
+
+/// One run's folders: the service logs (new each run) and the stand-in for the `s2m3-cache` volume.
+struct ComposeRun {
+    let logs: String
+    /// Kept under the temporary directory between runs, so the planner measures module costs once
+    /// per machine as it would once per volume; its `models/` links to `${S2M3_CACHE}/models`.
+    let volume: String
+
+    init() throws {
+        logs = NSTemporaryDirectory() + "s2m3-compose-test-\(UUID().uuidString.prefix(8))"
+        volume = NSTemporaryDirectory() + "s2m3-compose-volume"
+        let files = FileManager.default
+        try files.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let models = TestPaths.cache.appendingPathComponent("models").path
+        let linked = volume + "/models"
+        try files.createDirectory(atPath: linked, withIntermediateDirectories: true)
+        let names = try files.contentsOfDirectory(atPath: models).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".sha256") }
+        guard names.contains(where: { $0.hasSuffix(".onnx") }) else { throw ClusterTestError("no models in \(models): run scripts/setup.sh") }
+        for name in names where (try? files.destinationOfSymbolicLink(atPath: linked + "/" + name)) != models + "/" + name {
+            try? files.removeItem(atPath: linked + "/" + name)
+            try files.createSymbolicLink(atPath: linked + "/" + name, withDestinationPath: models + "/" + name)
+        }
+    }
+
+    func logTails(_ names: [String]) -> String {
+        names.map { name in
+            let text = FileManager.default.contents(atPath: logs + "/\(name).log").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return "--- \(name):\n" + text.split(separator: "\n").suffix(8).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+}
