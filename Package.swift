@@ -23,6 +23,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Layer 0: C system libraries, each imported by exactly one Swift target.
@@ -66,17 +67,32 @@ let package = Package(
             name: "Runtime",
             dependencies: ["S2M3Core", "Catalog", "Inference", "Preprocessing", "Speech", "TextReading"]
         ),
+        // What every long-running service shares: one ServiceGroup per process with graceful shutdown
+        // on SIGTERM/SIGINT, drain signalled (IdleSignal), blocking work off the cooperative pool.
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // S2M3's messages on the bus: MessageProperties ↔ MQTTProperties, control messages as MQTTMessage.
         .target(name: "S2M3Bus", dependencies: ["S2M3Core", "MQTTBus"]),
         // Layer 2: services.
         .target(
             name: "Planner",
-            dependencies: ["S2M3Core", "PlacementPlanning", "MQTTBus", "S2M3Bus", "Catalog", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "S2M3Core", "PlacementPlanning", "MQTTBus", "S2M3Bus", "Catalog", "ServiceSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // Routes each request's branches to module replicas and merges their partials (topics.md).
         .target(
             name: "Aggregator",
-            dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "ServiceSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // Sends a request and awaits its result over a response topic.
         .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]),
@@ -84,8 +100,8 @@ let package = Package(
         .target(
             name: "DeviceAgent",
             dependencies: [
-                "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Runtime", "Inference",
-                .product(name: "Logging", package: "swift-log"),
+                "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Runtime", "Inference", "ServiceSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Layer 3.
@@ -93,7 +109,7 @@ let package = Package(
             name: "s2m3",
             dependencies: [
                 "S2M3Core", "PlacementPlanning", "PlacementGenerators", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime",
-                "Inference", "Aggregator", "S2M3Client",
+                "Inference", "Aggregator", "S2M3Client", "ServiceSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

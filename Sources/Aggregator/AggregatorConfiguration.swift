@@ -19,6 +19,8 @@ public struct AggregatorConfiguration: Sendable {
     public var invocationTimeoutFloorMs: Double = 2_000
     /// How often deadlines, invocation timeouts and back-offs are checked.
     public var tickInterval: Duration = .milliseconds(10)
+    /// On graceful shutdown, how long requests in flight may take to finish before the service stops.
+    public var drainTimeout: Duration = .seconds(5)
 
     public init(id: String, topics: Topics = Topics()) {
         self.id = id

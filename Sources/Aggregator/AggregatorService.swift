@@ -4,6 +4,8 @@ import Logging
 import MQTTBus
 import S2M3Bus
 import S2M3Core
+import ServiceLifecycle
+import ServiceSupport
 
 /// Runs an ``AggregatorStateMachine`` over an MQTT connection (topics.md): takes requests through
 /// the shared subscription, reads the plan, device states and telemetry and its own partials,
@@ -12,7 +14,11 @@ import S2M3Core
 ///
 /// Publications go through one ordered outbox drained by a child task, so handling a message never
 /// waits for the broker; a ticker child task drives deadlines, invocation timeouts and back-offs.
-public actor AggregatorService {
+///
+/// A ServiceLifecycle `Service`: on graceful shutdown it leaves the shared subscription, lets the
+/// requests in flight finish (up to ``AggregatorConfiguration/drainTimeout``), disconnects, and
+/// ``run()`` returns.
+public actor AggregatorService: Service {
     private let connection: MQTTConnection
     private let configuration: AggregatorConfiguration
     private var machine: AggregatorStateMachine
@@ -20,16 +26,22 @@ public actor AggregatorService {
     private var outbox: AsyncStream<MQTTMessage>.Continuation?
     /// Messages handed to the outbox and not yet published.
     private var unpublished = 0
+    /// Idle when no request is in flight and nothing waits in the outbox (what draining waits for).
+    private let idle = IdleSignal()
+    private let onReady: @Sendable () -> Void
 
     /// - Parameters:
     ///   - connection: connected or not; ``run(onReady:)`` connects it.
     ///   - catalog: the tasks served (``AggregatorCatalog/load(path:)`` reads one without weights).
+    ///   - onReady: called once subscribed and serving.
     public init(
-        connection: MQTTConnection, catalog: ModuleCatalog, configuration: AggregatorConfiguration, logger: Logger
+        connection: MQTTConnection, catalog: ModuleCatalog, configuration: AggregatorConfiguration, logger: Logger,
+        onReady: @escaping @Sendable () -> Void = {}
     ) throws(CatalogError) {
         self.connection = connection
         self.configuration = configuration
         self.logger = logger
+        self.onReady = onReady
         machine = try AggregatorStateMachine(configuration: configuration, catalog: catalog)
     }
 
@@ -41,9 +53,14 @@ public actor AggregatorService {
     /// Invocations sent and not yet answered, over every device.
     public var outstandingInvocations: Int { machine.router.outstanding.values.reduce(0, +) }
 
-    /// Subscribes, calls `onReady`, and serves until the connection's messages end (it is
-    /// disconnected, e.g. after ``drain(timeout:)``) or the task is cancelled.
-    public func run(onReady: @Sendable () -> Void = {}) async throws {
+    /// Subscribes, calls the `onReady` given at init, and serves until graceful shutdown (then
+    /// drains and disconnects), until the connection's messages end, or until the task is cancelled.
+    public func run() async throws {
+        try await run(onReady: onReady)
+    }
+
+    /// ``run()`` calling `onReady` instead of the one given at init.
+    public func run(onReady: @Sendable () -> Void) async throws {
         try await connection.connect()
         let topics = configuration.topics
         let stream = connection.messages
@@ -76,6 +93,11 @@ public actor AggregatorService {
                     await self?.tick()
                 }
             }
+            group.addTask { [drainTimeout = configuration.drainTimeout] in
+                guard (try? await gracefulShutdown()) != nil else { return }
+                await self.drain(timeout: drainTimeout)
+                await connection.disconnect()
+            }
             for await message in stream {
                 if Task.isCancelled { break }
                 receive(message)
@@ -95,14 +117,25 @@ public actor AggregatorService {
         } catch {
             logger.warning("cannot leave the shared subscription", metadata: ["error": "\(error)"])
         }
+        // Woken by the idle signal, re-checked here (work can arrive between the two).
         let end = ContinuousClock.now + timeout
-        while machine.activeRequests > 0 || unpublished > 0, ContinuousClock.now < end {
-            try? await Task.sleep(for: .milliseconds(10))
+        while !isIdle, ContinuousClock.now < end {
+            updateIdle()
+            await idle.wait(timeout: end - ContinuousClock.now)
         }
         logger.info("aggregator drained", metadata: ["requests.abandoned": "\(machine.activeRequests)"])
     }
 
-    private func published() { unpublished -= 1 }
+    private func published() {
+        unpublished -= 1
+        updateIdle()
+    }
+
+    private var isIdle: Bool { machine.activeRequests == 0 && unpublished == 0 }
+
+    private func updateIdle() {
+        idle.update(idle: isIdle)
+    }
 
     private func tick() {
         perform(machine.tick(nowMs: Self.nowMs()))
@@ -140,6 +173,7 @@ public actor AggregatorService {
     }
 
     private func perform(_ actions: [AggregatorAction]) {
+        defer { updateIdle() }
         let topics = configuration.topics
         for action in actions {
             do {

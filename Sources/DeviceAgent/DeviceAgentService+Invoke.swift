@@ -25,10 +25,8 @@ extension DeviceAgentService {
     /// The module of an invoke topic of this device (`{root}/modules/{module}/{device}/invoke`), or nil.
     func invokeModule(topic: String) -> String? {
         if let module = invokeTopics[topic] { return module }
-        let prefix = "\(topics.root)/modules/", suffix = "/\(device)/invoke"
-        guard topic.hasPrefix(prefix), topic.hasSuffix(suffix), topic.count > prefix.count + suffix.count else { return nil }
-        let module = String(topic.dropFirst(prefix.count).dropLast(suffix.count))
-        return module.contains("/") ? nil : module
+        guard let named = topics.invocation(fromInvokeTopic: topic), named.device == device else { return nil }
+        return named.module
     }
 
     func receiveInvoke(_ message: MQTTMessage, module topicModule: String) async {

@@ -5,6 +5,8 @@ import MQTTBus
 import Runtime
 import S2M3Bus
 import S2M3Core
+import ServiceLifecycle
+import ServiceSupport
 
 /// Runs a device agent over an MQTT connection (topics.md, device topics): announces the device
 /// (retained `online` state and capabilities; the connection's will marks it offline), follows its
@@ -14,7 +16,8 @@ import S2M3Core
 /// disconnects.
 ///
 /// The connection must be configured with ``will(for:)`` as its will, clean start, no session expiry.
-public actor DeviceAgentService {
+/// A ServiceLifecycle `Service`: graceful shutdown runs ``shutdown()``, and ``run()`` returns.
+public actor DeviceAgentService: Service {
     let connection: MQTTConnection
     let configuration: DeviceAgentConfiguration
     let loader: ModuleLoader
@@ -26,7 +29,7 @@ public actor DeviceAgentService {
     var modules: [String: any LoadedModule] = [:]
     /// Invoke topic → module, for the modules subscribed.
     var invokeTopics: [String: String] = [:]
-    var queue: InvocationQueue<UInt64>
+    var queue: InvocationQueue<UInt64> { didSet { updateIdle() } }
     var waitingJobs: [UInt64: InvocationJob] = [:]
     var nextTicket: UInt64 = 0
     var duplicates = DuplicateFilter<InvocationKey>()
@@ -41,11 +44,15 @@ public actor DeviceAgentService {
     var stopping = false
     /// Answers being published now; ``shutdown()`` lets them finish before it disconnects (a
     /// publish racing the disconnect could otherwise wait for an acknowledgement forever).
-    var answersInFlight = 0
+    var answersInFlight = 0 { didSet { updateIdle() } }
     /// Set just before disconnecting: nothing new is published.
     var closing = false
     /// An assignment is being applied (loads, subscriptions).
-    var applyingAssignment = false
+    var applyingAssignment = false { didSet { updateIdle() } }
+    /// Idle: nothing queued or running, no answer being published, no assignment being applied.
+    private let idle = IdleSignal()
+    /// No answer being published.
+    private let answersDone = IdleSignal()
 
     /// How long ``shutdown()`` lets queued and running invocations finish.
     public static let drainLimit: Duration = .seconds(10)
@@ -104,6 +111,10 @@ public actor DeviceAgentService {
                     try? await Task.sleep(for: interval)
                 }
             }
+            group.addTask {
+                guard (try? await gracefulShutdown()) != nil else { return }
+                await self.shutdown()
+            }
             // After a lost connection the broker has published the will: announce again.
             group.addTask {
                 for await event in events {
@@ -127,9 +138,12 @@ public actor DeviceAgentService {
         guard !stopping else { return }
         stopping = true
         for topic in invokeTopics.keys.sorted() { try? await connection.unsubscribe(topic) }
+        // Woken by the idle signal, re-checked here: work can start between the signal and this
+        // task running again (an answer is published right after its queue slot is freed).
         let deadline = ContinuousClock.now + Self.drainLimit
-        while queue.depth > 0 || answersInFlight > 0 || applyingAssignment, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        while !isIdle, ContinuousClock.now < deadline {
+            updateIdle()
+            await idle.wait(timeout: deadline - ContinuousClock.now)
         }
         if queue.depth > 0 { logger.warning("stopping with invocations unanswered", metadata: ["queue.depth": "\(queue.depth)"]) }
         do {
@@ -138,12 +152,21 @@ public actor DeviceAgentService {
             logger.warning("offline state not published", metadata: ["error": "\(error)"])
         }
         // Answers started meanwhile (busy replies to late invocations) end before the disconnect.
-        while answersInFlight > 0, ContinuousClock.now < deadline + .seconds(2) {
-            try? await Task.sleep(for: .milliseconds(10))
+        let answersDeadline = ContinuousClock.now + .seconds(2)
+        while answersInFlight > 0, ContinuousClock.now < answersDeadline {
+            updateIdle()
+            await answersDone.wait(timeout: answersDeadline - ContinuousClock.now)
         }
         closing = true
         await connection.disconnect()
         logger.info("device stopped")
+    }
+
+    private var isIdle: Bool { queue.depth == 0 && answersInFlight == 0 && !applyingAssignment }
+
+    private func updateIdle() {
+        idle.update(idle: isIdle)
+        answersDone.update(idle: answersInFlight == 0)
     }
 
     private func reannounce() async {

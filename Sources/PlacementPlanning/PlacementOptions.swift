@@ -31,6 +31,9 @@ public struct PlacementOptions: Sendable, Hashable {
     public var replicaEvaluationLimit: Int
     /// Whether `auto` adds replicas (never when re-planning, which minimises moves).
     public var replicas: Bool
+    /// A wall-clock instant no branch and bound runs past, whatever its own limit: a caller that
+    /// solves several times for one decision (the planner) gives them one shared deadline.
+    public var deadline: ContinuousClock.Instant?
 
     public init(
         exactNodeLimit: Int = 50_000_000, exactTimeLimit: Duration = .seconds(60),

@@ -62,7 +62,7 @@ struct PlacementSolver {
             let search = PlacementBranchAndBound(
                 state: state, order: branchingOrder(order), incumbent: incumbent,
                 nodeLimit: exact ? options.exactNodeLimit : options.autoExactNodeLimit,
-                deadline: ContinuousClock.now + (exact ? options.exactTimeLimit : options.autoExactTimeLimit))
+                deadline: Self.deadline(ContinuousClock.now + (exact ? options.exactTimeLimit : options.autoExactTimeLimit), options.deadline))
             let outcome = search.run()
             nodes = outcome.nodes
             // Kept modules with several hosts are searched pre-routed and re-routed at the end, so
@@ -194,5 +194,12 @@ struct PlacementSolver {
             provenOptimal: proven, budgetExhausted: exhausted, searchNodes: nodes, loads: loads.sorted(),
             unloads: unloads.sorted(), unusedModules: unused, deviceMemoryUsedBytes: evaluation.deviceMemoryUsedBytes,
             deviceUtilization: evaluation.deviceUtilization)
+    }
+}
+
+extension PlacementSolver {
+    /// The earlier of a search's own limit and the caller's shared deadline.
+    static func deadline(_ own: ContinuousClock.Instant, _ shared: ContinuousClock.Instant?) -> ContinuousClock.Instant {
+        shared.map { min($0, own) } ?? own
     }
 }

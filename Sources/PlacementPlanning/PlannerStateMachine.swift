@@ -119,57 +119,95 @@ public struct PlannerStateMachine: Sendable {
         return planned != liveDevices
     }
 
+    /// One planning decision between ``beginPlan()`` and ``finishPlan(_:_:nowMs:)``: what the
+    /// solve needs, so that it can run away from the machine (off the cooperative pool, with a
+    /// deadline) while events keep arriving.
+    public struct PlanJob: Sendable {
+        public let epoch: Int
+        public let live: [LiveDevice]
+        /// Devices of the previous plan that are no longer live (their assignments are cleared).
+        public let gone: [String]
+        let problem: PlacementInstance
+        let algorithm: PlacementAlgorithm
+        let previousHosts: [String: [String]]?
+
+        /// The placement serving as many tasks as fit (``solveServingMost``), every solve ending by
+        /// `deadline`. Pure and possibly long: run it off the cooperative pool.
+        public func solve(deadline: ContinuousClock.Instant? = nil) -> Solved {
+            guard !live.isEmpty else {
+                return Solved(placement: nil, unavailable: Dictionary(uniqueKeysWithValues: problem.tasks.map { ($0.id, "no device is online") }))
+            }
+            var options = PlacementOptions()
+            options.deadline = deadline
+            let solved = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts, options: options)
+            return Solved(placement: solved.placement, unavailable: solved.unavailable)
+        }
+    }
+
+    /// The outcome of ``PlanJob/solve(deadline:)``.
+    public struct Solved: Sendable {
+        public let placement: Placement?
+        public let unavailable: [String: String]
+    }
+
     /// Plans for the live devices if they changed since the last plan; returns what to publish
     /// (the plan first, then one assignment per live device, then a clear per device that left),
     /// or nothing. A retained plan whose devices are exactly the live ones is adopted without a
-    /// new epoch.
-    public mutating func plan(nowMs: Int) -> [Action] {
+    /// new epoch. ``beginPlan()``, ``PlanJob/solve(deadline:)`` and ``finishPlan(_:_:nowMs:)`` in one.
+    public mutating func plan(nowMs: Int, deadline: ContinuousClock.Instant? = nil) -> [Action] {
+        guard let job = beginPlan() else { return [] }
+        return finishPlan(job, job.solve(deadline: deadline), nowMs: nowMs)
+    }
+
+    /// Starts a decision for the live devices: nil when there is nothing to publish (unchanged, or
+    /// a retained plan for exactly these devices adopted); else the job to solve. The live set
+    /// counts as planned from here: a change while the job is solved makes ``needsPlan`` true again.
+    public mutating func beginPlan() -> PlanJob? {
         let live = liveDevices
         if plannedDevices == nil, let retained = currentPlan, Set(retained.devices) == Set(live.map(\.id)) {
             plannedDevices = live
-            return []
+            return nil
         }
-        guard plannedDevices != live else { return [] }
+        guard plannedDevices != live else { return nil }
         plannedDevices = live
         let liveIDs = Set(live.map(\.id))
         let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }
         let epoch = (currentPlan?.epoch ?? 0) + 1
-        let plan = makePlan(epoch: epoch, live: live, nowMs: nowMs)
+        var problem = instance
+        problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
+        let previousHosts = currentPlan.map { plan in
+            plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
+        }
+        return PlanJob(epoch: epoch, live: live, gone: gone, problem: problem, algorithm: algorithm, previousHosts: previousHosts)
+    }
+
+    /// The plan and assignments of a solved job, which becomes the current plan.
+    public mutating func finishPlan(_ job: PlanJob, _ solved: Solved, nowMs: Int) -> [Action] {
+        let plan = makePlan(job, solved, nowMs: nowMs)
         currentPlan = plan
         var actions: [Action] = [.publishPlan(plan)]
-        for device in live {
+        for device in job.live {
             let hosted = plan.placement.filter { $0.value.contains(device.id) }.keys.sorted().map { module in
                 let spec = instance.modules.first { $0.id == module }
                 return DeviceAssignment.HostedModule(
                     module: module, digest: digests[module] ?? Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
             }
-            actions.append(.publishAssignment(DeviceAssignment(epoch: epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
+            actions.append(.publishAssignment(DeviceAssignment(epoch: job.epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
         }
-        actions += gone.map { .clearAssignment(device: $0) }
+        actions += job.gone.map { .clearAssignment(device: $0) }
         return actions
     }
 
-    private func makePlan(epoch: Int, live: [LiveDevice], nowMs: Int) -> PlanMessage {
-        var problem = instance
-        problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
-        let liveIDs = Set(live.map(\.id))
-        let previousHosts = currentPlan.map { plan in
-            plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
-        }
-        func unavailablePlan(_ reasons: [String: String]) -> PlanMessage {
-            PlanMessage(
-                epoch: epoch, createdAtMs: nowMs, algorithm: algorithm.rawValue, devices: live.map(\.id), placement: [:],
+    private func makePlan(_ job: PlanJob, _ solved: Solved, nowMs: Int) -> PlanMessage {
+        guard let placement = solved.placement else {
+            return PlanMessage(
+                epoch: job.epoch, createdAtMs: nowMs, algorithm: algorithm.rawValue, devices: job.live.map(\.id), placement: [:],
                 routes: [:], predictedLatencyMs: [:], objectiveMs: 0, provenOptimal: false,
-                previousEpoch: currentPlan?.epoch, unavailableTasks: reasons)
+                previousEpoch: currentPlan?.epoch, unavailableTasks: solved.unavailable)
         }
-        guard !live.isEmpty else {
-            return unavailablePlan(Dictionary(uniqueKeysWithValues: instance.tasks.map { ($0.id, "no device is online") }))
-        }
-        let solved = Self.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts)
-        guard let placement = solved.placement else { return unavailablePlan(solved.unavailable) }
-        let moves = Self.moves(from: previousHosts, to: placement.hosts)
+        let moves = Self.moves(from: job.previousHosts, to: placement.hosts)
         return PlanMessage(
-            epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
+            epoch: job.epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: job.live.map(\.id),
             placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
             predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
             objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
@@ -195,7 +233,8 @@ public struct PlannerStateMachine: Sendable {
     /// first, and a task is kept only if the tasks kept so far still have a placement with it. The
     /// rest are unavailable, with the reason. `placement` is nil when no task fits.
     static func solveServingMost(
-        _ problem: PlacementInstance, algorithm: PlacementAlgorithm, previousHosts: [String: [String]]?
+        _ problem: PlacementInstance, algorithm: PlacementAlgorithm, previousHosts: [String: [String]]?,
+        options: PlacementOptions = PlacementOptions()
     ) -> (placement: Placement?, unavailable: [String: String]) {
         // Keeping modules where they were first; if that cannot serve the tasks, a fresh solve
         // (more moves, but serving a task matters more than not moving a module).
@@ -204,12 +243,12 @@ public struct PlannerStateMachine: Sendable {
             reduced.tasks = tasks
             let used = Set(tasks.flatMap { $0.graph.nodes.map(\.module) })
             guard let kept = previousHosts?.filter({ used.contains($0.key) }), !kept.isEmpty else {
-                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: previousHosts == nil ? nil : [:]).placement
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: previousHosts == nil ? nil : [:], options: options).placement
             }
             do throws(PlacementError) {
-                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: kept).placement
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: kept, options: options).placement
             } catch {
-                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: [:]).placement
+                return try Placement.solve(reduced, algorithm: algorithm, previousHosts: [:], options: options).placement
             }
         }
         let fullError: PlacementError

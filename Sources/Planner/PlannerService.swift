@@ -4,18 +4,30 @@ import MQTTBus
 import PlacementPlanning
 import S2M3Bus
 import S2M3Core
+import ServiceLifecycle
+import ServiceSupport
 
 /// Runs a ``PlannerStateMachine`` over an MQTT connection: reads every device's state,
 /// capabilities and telemetry and the retained plan, and publishes a new retained plan and one
 /// retained assignment per device whenever the set of live devices changes (a join, a clean
 /// leave, or a last will), after a short debounce that lets a burst of changes make one plan.
-public actor PlannerService {
+///
+/// Plans are made one at a time by a child task of ``run()``; each placement is solved on a thread
+/// of its own (never on the cooperative pool) within ``solveLimit``. A ServiceLifecycle `Service`:
+/// on graceful shutdown it makes no new plan, lets a publication in progress finish, and disconnects.
+public actor PlannerService: Service {
     private let connection: MQTTConnection
     private let topics: Topics
     private let debounce: Duration
     private var logger: Logger
     private var machine: PlannerStateMachine
-    private var pending: Task<Void, Never>?
+    /// A change that may need a plan (the newest wake is enough: the planner plans for the present).
+    private let changes: AsyncStream<Void>
+    private let changed: AsyncStream<Void>.Continuation
+    /// Idle while no plan is being made or published.
+    private let planning = IdleSignal()
+    /// The most one decision's solves may take together (``PlacementOptions/deadline``).
+    public static let solveLimit: Duration = .seconds(3)
 
     /// - Parameters:
     ///   - connection: connected or not; ``run()`` connects it.
@@ -31,12 +43,13 @@ public actor PlannerService {
         self.debounce = debounce
         self.logger = logger
         machine = PlannerStateMachine(instance: instance, algorithm: algorithm, digests: digests)
+        (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The last plan published or adopted.
     public var currentPlan: PlanMessage? { machine.currentPlan }
 
-    /// Subscribes and plans until the connection's messages end or the task is cancelled.
+    /// Subscribes and plans until graceful shutdown, the connection's end, or cancellation.
     public func run() async throws {
         try await connection.connect()
         let stream = connection.messages
@@ -45,12 +58,29 @@ public actor PlannerService {
         try await connection.subscribe(topics.allDeviceStates)
         try await connection.subscribe(topics.allDeviceCapabilities)
         try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
-        schedule()
-        for await message in stream {
-            if Task.isCancelled { break }
-            receive(message)
+        let (changes, changed, connection, planning) = (changes, changed, connection, planning)
+        await withTaskGroup(of: Void.self) { group in
+            // One plan at a time: a change during a plan wakes this loop again afterwards.
+            group.addTask { [debounce] in
+                for await _ in changes {
+                    try? await Task.sleep(for: debounce)
+                    await self.planNow()
+                }
+            }
+            group.addTask {
+                guard (try? await gracefulShutdown()) != nil else { return }
+                changed.finish()
+                await planning.wait(timeout: Self.solveLimit + .seconds(5))
+                await connection.disconnect()
+            }
+            changed.yield()  // the first decision, after the retained messages (debounce)
+            for await message in stream {
+                if Task.isCancelled { break }
+                receive(message)
+            }
+            changed.finish()
+            group.cancelAll()
         }
-        pending?.cancel()
     }
 
     private func receive(_ message: MQTTMessage) {
@@ -74,21 +104,18 @@ public actor PlannerService {
             return
         }
         guard let event else { return }
-        if machine.handle(event) { schedule() }
+        if machine.handle(event) { changed.yield() }
     }
 
-    private func schedule() {
-        guard pending == nil else { return }
-        pending = Task { [debounce] in
-            try? await Task.sleep(for: debounce)
-            await self.planNow()
-        }
-    }
-
-    /// Publishes in order; `pending` stays set meanwhile, so a change that arrives during the
-    /// awaits cannot start a second, interleaved publication (it is picked up below).
+    /// Solves off the cooperative pool and publishes in order. Only the planning loop calls it, so
+    /// publications never interleave; a change meanwhile wakes the loop again.
     private func planNow() async {
-        let actions = machine.plan(nowMs: Int(Date().timeIntervalSince1970 * 1000))
+        guard let job = machine.beginPlan() else { return }
+        planning.update(idle: false)
+        defer { planning.update(idle: true) }
+        let deadline = ContinuousClock.now + Self.solveLimit
+        let solved = await runOffPool("s2m3-placement") { job.solve(deadline: deadline) }
+        let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
         for action in actions {
             do {
                 switch action {
@@ -105,8 +132,7 @@ public actor PlannerService {
                 logger.error("publishing failed: \(error)")
             }
         }
-        pending = nil
-        // Changes that arrived while publishing.
-        if machine.needsPlan { schedule() }
+        // Changes that arrived while solving or publishing.
+        if machine.needsPlan { changed.yield() }
     }
 }

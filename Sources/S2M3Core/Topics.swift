@@ -54,6 +54,17 @@ public struct Topics: Sendable, Hashable {
 
     /// Invocations of one module on one device.
     public func moduleInvoke(module: String, device: String) -> String { "\(root)/modules/\(module)/\(device)/invoke" }
+    /// Filter: every invocation of every module on every device (observers, tests).
+    public var allModuleInvocations: String { "\(root)/modules/+/+/invoke" }
+
+    /// The module and device named by a topic built with ``moduleInvoke(module:device:)``, or nil.
+    public func invocation(fromInvokeTopic topic: String) -> (module: String, device: String)? {
+        let prefix = "\(root)/modules/", suffix = "/invoke"
+        guard topic.hasPrefix(prefix), topic.hasSuffix(suffix), topic.count > prefix.count + suffix.count else { return nil }
+        let parts = topic.dropFirst(prefix.count).dropLast(suffix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return (String(parts[0]), String(parts[1]))
+    }
     /// Branch outputs sent back to one aggregator.
     public func aggregatorPartials(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/partials" }
 

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import MQTTBus
 import S2M3Core
+import ServiceSupport
 
 /// `s2m3 aggregator`: the aggregator service. Takes requests through the shared subscription,
 /// routes each request's branches to module replicas of the current plan, merges their partials and
@@ -77,36 +78,17 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.sequential = sequential
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)"), logger: logger)
-        let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger)
+        configuration.drainTimeout = .milliseconds(drainMs)
         // SIGTERM / SIGINT: leave the shared subscription, finish the requests in flight (up to
         // --drain-ms), disconnect and exit 0.
-        let (signals, signalled) = AsyncStream.makeStream(of: Int32.self)
-        let sources = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { signalled.yield(number) }
-            source.resume()
-            return source
+        let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger) {
+            print("ready")
+            fflush(nil)
         }
-        defer { sources.forEach { $0.cancel() } }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try await service.run {
-                    print("ready")
-                    fflush(nil)
-                }
-            }
-            group.addTask { [drainMs] in
-                for await _ in signals {
-                    await service.drain(timeout: .milliseconds(drainMs))
-                    await connection.disconnect()
-                    return
-                }
-            }
-            do { try await group.next() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
-            signalled.finish()
-            group.cancelAll()
+        do {
+            try await ProcessServices.run([service], logger: logger)
+        } catch {
+            throw BrokerConnectHint.explain(error, broker: broker)
         }
-        await connection.disconnect()
     }
 }

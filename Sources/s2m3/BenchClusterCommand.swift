@@ -1,7 +1,11 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Logging
 import S2M3Core
+import ServiceLifecycle
+import ServiceSupport
+import Synchronization
 
 /// `s2m3 bench cluster`: distributed execution against its baselines, side by side in one run
 /// (issue 5). Per task, end-to-end latency at the client (p50, p99) for: the local cluster with
@@ -111,7 +115,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         started.throughputSeconds = throughputSeconds
         let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)
         let (counts, concurrency, seconds) = (throughputDeviceCounts, concurrency, throughputSeconds)
-        let work = Task { [started, devices] () async throws -> BenchClusterReport in
+        let work = { @Sendable [started, devices] () async throws -> BenchClusterReport in
             var report = started
             try await measure.latency(devices: devices, into: &report)
             for count in counts {
@@ -120,15 +124,25 @@ struct BenchClusterCommand: AsyncParsableCommand {
             report.throughput += await measure.throughputServe(mixes: mixes, concurrency: concurrency, seconds: seconds)
             return report
         }
-        // Ctrl-C / SIGTERM: stop the server, relay and brokers; the clusters' own watchdog stops
-        // their services when this process exits.
-        let signals = ShutdownSignals()
-        let outcome: Result<BenchClusterReport, any Error>? = await withTaskGroup(of: Result<BenchClusterReport, any Error>?.self) { group in
-            group.addTask { await work.result }
-            group.addTask { _ = await signals.next(); return nil }
-            defer { group.cancelAll() }
-            return await group.next() ?? nil
+        // Ctrl-C / SIGTERM (graceful shutdown): stop the server, relay and brokers; the clusters'
+        // own watchdog stops their services when this process exits.
+        let finished = Mutex<Result<BenchClusterReport, any Error>?>(nil)
+        let measuring = TaskService {
+            let outcome = await withTaskGroup(of: Result<BenchClusterReport, any Error>?.self) { group in
+                group.addTask {
+                    do { return .success(try await work()) } catch { return .failure(error) }
+                }
+                group.addTask {
+                    _ = try? await gracefulShutdown()
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return await group.next() ?? nil
+            }
+            finished.withLock { $0 = outcome }
         }
+        try await ProcessServices.run([measuring], logger: Logger(label: "s2m3.bench-cluster"))
+        let outcome = finished.withLock { $0 }
         await rig.stop()
         var report: BenchClusterReport
         switch outcome {

@@ -7,6 +7,7 @@ import Logging
 import MQTTBus
 import Runtime
 import S2M3Core
+import ServiceSupport
 
 /// `s2m3 device`: a device agent. Calibrates its speed, announces itself (state with a last will,
 /// capabilities), hosts the modules of its retained assignment within its memory budget, answers
@@ -83,14 +84,8 @@ struct DeviceCommand: AsyncParsableCommand {
             catalog: loadedCatalog, modelsDirectory: modelsDirectory,
             threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-device-\(id)"))
         let service = DeviceAgentService(connection: connection, configuration: configuration, loader: loader, logger: logger)
-        let signals = ShutdownSignals()
-        let stopper = Task {
-            let name = await signals.next()
-            logger.info("stopping", metadata: ["signal": "\(name)"])
-            await service.shutdown()
-        }
-        defer { stopper.cancel() }
-        do { try await service.run() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+        // SIGTERM / SIGINT: stop taking work, finish what is queued, say offline, disconnect.
+        do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 }
 

@@ -6,6 +6,7 @@ import MQTTBus
 import PlacementPlanning
 import Planner
 import S2M3Core
+import ServiceSupport
 
 /// `s2m3 planner`: the planner service. Places the modules and tasks of the module catalog (or of
 /// a placement instance file, whose devices are ignored) on the devices that announce themselves
@@ -58,7 +59,8 @@ struct PlannerCommand: AsyncParsableCommand {
         let service = PlannerService(
             connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
             digests: digests, logger: logger)
-        do { try await service.run() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+        // SIGTERM / SIGINT: no new plan, a publication in progress finishes, disconnect, exit 0.
+        do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 
     static func readInstance(_ path: String) throws -> PlacementInstance {

@@ -7,6 +7,8 @@ import MQTTBus
 import Runtime
 import S2M3Bus
 import S2M3Core
+import ServiceLifecycle
+import ServiceSupport
 
 /// `s2m3 serve`: the monolithic runner as a service. Every module of the catalog's tasks is loaded
 /// in this one process; requests arrive through the aggregators' shared subscription (so it can
@@ -69,29 +71,46 @@ struct ServeCommand: AsyncParsableCommand {
         let server = MonolithicServer(
             connection: connection, topics: Topics(root: root), bindings: bindings,
             runner: TaskRunner(modules: loadedModules), maxPayloadBytes: maxPayloadBytes, logger: logger)
-        let signals = ShutdownSignals()
-        do { try await connection.connect() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+        let ready = "ready: \(bindings.count) tasks, \(await loadedModules.loadedIDs.count) modules, broker \(broker) root \(root)"
+        let service = MonolithicService(server: server, group: group, drainTimeout: .seconds(30)) {
+            print(ready)
+            fflush(nil)
+        }
+        do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+    }
+}
+
+/// `s2m3 serve` as a ServiceLifecycle `Service`: takes requests through the shared subscription and
+/// answers each with ``MonolithicServer``; on graceful shutdown it leaves the subscription, lets the
+/// requests in flight finish and publish, then disconnects.
+struct MonolithicService: Service {
+    let server: MonolithicServer
+    let group: String
+    let drainTimeout: Duration
+    let onReady: @Sendable () -> Void
+
+    func run() async throws {
+        let connection = server.connection
+        try await connection.connect()
         let messages = connection.messages
-        try await connection.subscribe(Topics(root: root).sharedRequests(group: group))
-        print("ready: \(bindings.count) tasks, \(await loadedModules.loadedIDs.count) modules, broker \(broker) root \(root)")
-        fflush(nil)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskGroup(of: Void.self) { requests in
-                    for await message in messages {
-                        requests.addTask { await server.handle(message) }
-                    }
+        let subscription = server.topics.sharedRequests(group: group)
+        try await connection.subscribe(subscription)
+        onReady()
+        let inFlight = InFlight()
+        await withDiscardingTaskGroup { requests in
+            requests.addTask { [drainTimeout, logger = server.logger] in
+                guard (try? await gracefulShutdown()) != nil else { return }
+                try? await connection.unsubscribe(subscription)
+                if !(await inFlight.drained(timeout: drainTimeout)) {
+                    logger.warning("stopping with requests unanswered", metadata: ["requests": "\(inFlight.current)"])
                 }
-            }
-            // A signal disconnects, which ends the messages; requests in flight finish first.
-            group.addTask {
-                guard await signals.next() != "cancelled" else { return }
                 await connection.disconnect()
             }
-            await group.next()
-            group.cancelAll()
+            for await message in messages {
+                requests.addTask { await inFlight.track { await server.handle(message) } }
+            }
+            requests.cancelAll()
         }
-        await connection.disconnect()
     }
 }
 

@@ -2,8 +2,12 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import LocalBroker
+import Logging
 import MQTTBus
 import S2M3Core
+import ServiceLifecycle
+import ServiceSupport
+import Synchronization
 
 /// `s2m3 up`: the embedded default, a local cluster on this machine: a Mosquitto broker from
 /// `broker-config/dev.conf` (or `secure.conf` with `--secure`) on loopback, on its config's port
@@ -74,7 +78,6 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let signals = ShutdownSignals()
         let cluster = try await ClusterCatalog.load(catalog: modules.catalog, models: modules.models)
         print(ClusterReport.catalogLine(cluster))
         let (total, largest) = cluster.placement.moduleMemory
@@ -121,10 +124,15 @@ struct UpCommand: AsyncParsableCommand {
         let session = UpSession(
             cluster: cluster, access: access, root: root, devices: devices, budget: budget,
             logDirectory: logDirectory,
-            readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto, signals: signals,
+            readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto,
             deviceArguments: deviceGflops.map { ["--compute-gflops", String($0)] } ?? [],
             aggregatorArguments: sequential ? ["--sequential"] : [])
-        let failure = await session.run(demo: demo)
+        // The session runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
+        let service = UpService(session: session, demo: demo)
+        var logger = Logger(label: "s2m3.up")
+        logger.logLevel = .warning
+        try await ProcessServices.run([service], logger: logger, maximumShutdown: .seconds(60))
+        let failure = await service.failure
         if let mosquitto {
             await mosquitto.stop()
             print("s2m3 up: broker stopped")
@@ -153,61 +161,23 @@ enum BrokerConfigLocator {
     }
 }
 
-/// SIGINT and SIGTERM as awaitable events (the default actions are disabled while it lives). A
-/// signal no one awaits is kept for the next ``next()``; a cancelled ``next()`` returns
-/// `"cancelled"` and consumes nothing, so it can be raced against other events again and again.
-final class ShutdownSignals: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let lock = NSLock()
-    private var pending: [String] = []
-    private var waiters: [(id: UInt64, continuation: CheckedContinuation<String, Never>)] = []
-    private var nextID: UInt64 = 0
+/// ``UpSession`` as a ServiceLifecycle `Service` (its graceful shutdown stops the cluster), keeping
+/// the reason it ended badly, if any.
+final class UpService: Service, Sendable {
+    let session: UpSession
+    let demo: Bool
+    private let outcome = Mutex<String?>(nil)
 
-    init() {
-        sources = [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")].map { number, name in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.deliver(name) }
-            source.resume()
-            return source
-        }
+    init(session: UpSession, demo: Bool) {
+        self.session = session
+        self.demo = demo
     }
 
-    deinit { sources.forEach { $0.cancel() } }
+    /// Why the session did not end as asked (nil: a signal, or a demo that answered everything).
+    var failure: String? { outcome.withLock { $0 } }
 
-    private func deliver(_ name: String) {
-        let waiter: CheckedContinuation<String, Never>? = lock.withLock {
-            if waiters.isEmpty {
-                pending.append(name)
-                return nil
-            }
-            return waiters.removeFirst().continuation
-        }
-        waiter?.resume(returning: name)
-    }
-
-    /// The name of the next signal received (`"cancelled"` when the waiting task is cancelled).
-    func next() async -> String {
-        let id: UInt64 = lock.withLock {
-            nextID += 1
-            return nextID
-        }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-                let ready: String? = lock.withLock {
-                    if !pending.isEmpty { return pending.removeFirst() }
-                    if Task.isCancelled { return "cancelled" }
-                    waiters.append((id, continuation))
-                    return nil
-                }
-                if let ready { continuation.resume(returning: ready) }
-            }
-        } onCancel: {
-            let waiter = lock.withLock { () -> CheckedContinuation<String, Never>? in
-                guard let index = waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return waiters.remove(at: index).continuation
-            }
-            waiter?.resume(returning: "cancelled")
-        }
+    func run() async throws {
+        let failure = await session.run(demo: demo)
+        outcome.withLock { $0 = failure }
     }
 }

@@ -3,6 +3,7 @@ import LocalBroker
 import Logging
 import MQTTBus
 import S2M3Core
+import ServiceLifecycle
 
 /// One run of `s2m3 up` once the broker is there: starts the services, waits until the cluster is
 /// ready, prints the report, serves (or runs the demo), and stops the services.
@@ -15,7 +16,6 @@ struct UpSession {
     let logDirectory: String
     let readyTimeout: Duration
     let mosquitto: MosquittoProcess?
-    let signals: ShutdownSignals
     /// Extra arguments for every `s2m3 device` and for the aggregator.
     var deviceArguments: [String] = []
     var aggregatorArguments: [String] = []
@@ -77,7 +77,15 @@ struct UpSession {
             return "cannot read the credentials: \(error)"
         }
         let watcher = MQTTConnection(configuration: watcherBroker.configuration(clientID: "s2m3-up-\(getpid())"), logger: logger)
-        defer { Task { await watcher.disconnect() } }
+        let failure = await serve(processes, demo: demo, watcher: watcher, watcherBroker: watcherBroker, demoBroker: demoBroker, logger: logger)
+        await watcher.disconnect()
+        return failure
+    }
+
+    private func serve(
+        _ processes: ClusterProcesses, demo: Bool, watcher: MQTTConnection, watcherBroker: MQTTBrokerConfiguration,
+        demoBroker: MQTTBrokerConfiguration, logger: Logger
+    ) async -> String? {
         let topics = Topics(root: root)
         do {
             try await watcher.connect()
@@ -105,43 +113,52 @@ struct UpSession {
         case .demoFinished:
             return nil
         }
-        // Serving: report re-plans and children that die, until a signal (or the demo's end).
-        let planWatch = Task { await reportPlanChanges(after: first, broker: watcherBroker, logger: logger) }
-        defer { planWatch.cancel() }
-        var reported = Set<String>()
-        while true {
-            let event = await race(processes, excluding: reported) {
-                if demo {
-                    return .demoFinished(await DemoRunner(broker: demoBroker, root: root).run())
+        // Serving: report re-plans (a child task) and children that die, until graceful shutdown
+        // (SIGTERM, SIGINT) or the demo's end.
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { await reportPlanChanges(after: first, broker: watcherBroker, logger: logger) }
+            defer { group.cancelAll() }
+            var reported = Set<String>()
+            while true {
+                let event = await race(processes, excluding: reported) {
+                    if demo {
+                        return .demoFinished(await DemoRunner(broker: demoBroker, root: root).run())
+                    }
+                    return await Self.shutdownRequested()
                 }
-                return .signal(await signals.next())
-            }
-            switch event {
-            case .signal(let name):
-                print("s2m3 up: \(name)")
-                return nil
-            case .demoFinished(let ok):
-                return ok ? nil : "the demo did not answer every task"
-            case .childExited(let name, let status, let log):
-                reported.insert(name)
-                print("s2m3 up: \(name) exited unexpectedly (status \(status ?? -1)); its log ends:\n\(log)")
-                fflush(nil)
-                if reported.count == processes.all.count { return "every service exited" }
-            case .brokerExited(let status):
-                return "the broker exited unexpectedly (status \(status ?? -1)); its log:\n\(mosquitto?.logTail() ?? "")"
-            case .ready:
-                continue
+                switch event {
+                case .signal(let name):
+                    print("s2m3 up: \(name)")
+                    return nil
+                case .demoFinished(let ok):
+                    return ok ? nil : "the demo did not answer every task"
+                case .childExited(let name, let status, let log):
+                    reported.insert(name)
+                    print("s2m3 up: \(name) exited unexpectedly (status \(status ?? -1)); its log ends:\n\(log)")
+                    fflush(nil)
+                    if reported.count == processes.all.count { return "every service exited" }
+                case .brokerExited(let status):
+                    return "the broker exited unexpectedly (status \(status ?? -1)); its log:\n\(mosquitto?.logTail() ?? "")"
+                case .ready:
+                    continue
+                }
             }
         }
     }
 
+    /// The graceful shutdown of the process (SIGTERM, SIGINT through its ServiceGroup), or nil when
+    /// the waiting task is cancelled (another event came first).
+    private static func shutdownRequested() async -> Event? {
+        (try? await gracefulShutdown()) == nil ? nil : .signal("stopping (SIGTERM or SIGINT)")
+    }
+
     /// The first of: `main`, a signal, a child's exit (not in `excluding`), the broker's exit.
     private func race(
-        _ processes: ClusterProcesses, excluding: Set<String> = [], _ main: @escaping @Sendable () async -> Event
+        _ processes: ClusterProcesses, excluding: Set<String> = [], _ main: @escaping @Sendable () async -> Event?
     ) async -> Event {
         await withTaskGroup(of: Event?.self) { group in
             group.addTask { await main() }
-            group.addTask { .signal(await signals.next()) }
+            group.addTask { await Self.shutdownRequested() }
             group.addTask {
                 guard let (member, status) = await processes.firstUnexpectedExit(excluding: excluding) else { return nil }
                 return .childExited(member.name, status, ClusterProcesses.logTail(member.logPath))
@@ -164,7 +181,12 @@ struct UpSession {
     private func reportPlanChanges(after first: Event, broker: MQTTBrokerConfiguration, logger: Logger) async {
         guard case .ready(let snapshot) = first, var last = snapshot.plan else { return }
         let connection = MQTTConnection(configuration: broker.configuration(clientID: "s2m3-up-plans-\(getpid())"), logger: logger)
-        defer { Task { await connection.disconnect() } }
+        await follow(connection, last: last)
+        await connection.disconnect()
+    }
+
+    private func follow(_ connection: MQTTConnection, last: PlanMessage) async {
+        var last = last
         do {
             try await connection.connect()
             let messages = connection.messages

@@ -9,12 +9,24 @@ enum ComposeReadiness {
     static func waitForDevices(
         _ devices: [String], endpoint: MQTTEndpoint, timeout: Duration, logs: @escaping @Sendable () -> String
     ) async throws -> PlanMessage {
-        let topics = Topics()
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("compose-readiness")),
             logger: LocalCluster.logger)
         try await connection.connect()
-        defer { Task { await connection.disconnect() } }
+        let outcome: Result<PlanMessage, any Error>
+        do {
+            outcome = .success(try await Self.plan(on: connection, devices, timeout: timeout, logs: logs))
+        } catch {
+            outcome = .failure(error)
+        }
+        await connection.disconnect()
+        return try outcome.get()
+    }
+
+    private static func plan(
+        on connection: MQTTConnection, _ devices: [String], timeout: Duration, logs: @escaping @Sendable () -> String
+    ) async throws -> PlanMessage {
+        let topics = Topics()
         let messages = connection.messages
         try await connection.subscribe(topics.plan)
         try await connection.subscribe(topics.allDeviceStates)

@@ -99,13 +99,22 @@ final class LocalCluster: Sendable {
     func plan() async throws -> PlanMessage {
         let connection = connection("cluster-test-plan")
         try await connection.connect()
-        defer { Task { await connection.disconnect() } }
-        let messages = connection.messages
-        try await connection.subscribe(Topics().plan)
-        for await message in messages where !message.payload.isEmpty {
-            return try PlanMessage(json: message.payload)
+        let plan = await Self.firstPlan(on: connection)
+        await connection.disconnect()
+        return try plan.get()
+    }
+
+    private static func firstPlan(on connection: MQTTConnection) async -> Result<PlanMessage, any Error> {
+        do {
+            let messages = connection.messages
+            try await connection.subscribe(Topics().plan)
+            for await message in messages where !message.payload.isEmpty {
+                return .success(try PlanMessage(json: message.payload))
+            }
+            return .failure(ClusterTestError("no retained plan"))
+        } catch {
+            return .failure(error)
         }
-        throw ClusterTestError("no retained plan")
     }
 }
 
