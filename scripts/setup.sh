@@ -9,6 +9,8 @@ apt_packages=(mosquitto mosquitto-clients libmosquitto-dev pkg-config openssl)
 # Image decoders of the built-in image pre-processing; unzip for wheels; speech for audio fixtures;
 # the throw-away venv of the model conversions (setup.d/20-models.sh).
 apt_packages+=(libturbojpeg0-dev libpng-dev unzip espeak-ng sox python3-venv)
+# ip and tc for the cluster across network namespaces (scripts/netns-cluster.sh and its test).
+apt_packages+=(iproute2)
 
 missing=()
 for p in "${apt_packages[@]}"; do
