@@ -118,6 +118,7 @@ cmd_exec() {
 
 cmd_up() {
   check_name "${1:-}"
+  [ "$(id -u)" -eq 0 ] || fail "network namespaces need root (uid $(id -u)); run with sudo"
   local name=$1; shift
   local devices=3 memory=400MB delay=10 rate=50 gflops=100 subnet=10.77.0
   local s2m3="${S2M3_EXECUTABLE:-$repo/.build/release/s2m3}" catalog="$repo/catalog/default.json"

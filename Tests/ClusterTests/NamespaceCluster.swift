@@ -51,7 +51,7 @@ final class NamespaceCluster: Sendable {
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let (status, output) = try await Self.run(
             [Self.script, "up", name, "--devices", String(count), "--device-memory", deviceMemory,
-             "--delay-ms", String(delayMs), "--rate-mbit", String(rateMbit), "--device-gflops", "100",
+             "--delay-ms", String(format: "%g", delayMs), "--rate-mbit", String(format: "%g", rateMbit), "--device-gflops", "100",
              "--s2m3", executable, "--catalog", catalog, "--models", models, "--logs", logs],
             log: logs + "/netns-cluster.log")
         print(output, terminator: "")
@@ -102,6 +102,13 @@ final class NamespaceCluster: Sendable {
              "-t", topics.plan, "-t", topics.allDeviceTelemetry, "-F", "%t %x"],
             stdout: .pipe, stderr: .appendToFile(logs + "/watch.log"))
         return ClusterWatch(child: child, topics: topics)
+    }
+
+    /// The standard output of `command` run in `node`'s namespace.
+    func output(in node: String, _ command: [String]) async throws -> String {
+        let (status, output) = try await Self.run([Self.script, "exec", name, node] + command)
+        guard status == 0 else { throw ClusterTestError("\(command.joined(separator: " ")) in \(node) exited \(status)") }
+        return output
     }
 
     /// The broker's log: which address each client connected from.

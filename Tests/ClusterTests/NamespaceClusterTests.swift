@@ -55,6 +55,13 @@ struct NamespaceClusterTests {
             let plan = try await watch.ready(devices: cluster.devices, timeout: .seconds(120))
             print("netns cluster ready \(ContinuousClock.now - started) after the test began; plan epoch \(plan.epoch)")
             checkAddresses(cluster)
+            for device in cluster.devices {
+                let uplink = try await cluster.output(in: device, ["tc", "qdisc", "show", "dev", "eth0"])
+                let downlink = try await cluster.output(in: "switch", ["tc", "qdisc", "show", "dev", "v-\(device)"])
+                for (link, qdisc) in [("uplink", uplink), ("downlink", downlink)] {
+                    #expect(qdisc.contains("tbf") && qdisc.contains("rate 50Mbit"), "\(device) \(link): \(qdisc)")
+                }
+            }
             try await answerEveryTask(cluster, expected: expected, devices: cluster.devices, round: "all devices")
 
             // Kill the namespace of the device holding the image trunk: every process in it.
