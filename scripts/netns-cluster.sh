@@ -172,8 +172,9 @@ cmd_up() {
   done
   say "namespaces $name-{switch,$(IFS=,; echo "${nodes[*]}")} on $subnet.0/24 (bridge br0 in $switch)"
 
-  start() {  # node log-name command…: runs in the node's namespace, detached, output to the log
+  start() {  # node log-name command…: runs in the node's namespace, detached, output to a fresh log
     local node=$1 log="$logs/$2.log"; shift 2
+    : >"$log"  # emptied here, not in the background job: wait_for must not read an earlier run's lines
     ip netns exec "$name-$node" setsid "$@" </dev/null >>"$log" 2>&1 &
   }
   wait_for() {  # what seconds command…: retries the command every 0.1 s
