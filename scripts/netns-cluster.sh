@@ -145,8 +145,9 @@ cmd_up() {
   mkdir -p "$logs"
   logs="$(cd "$logs" && pwd)"
 
-  # Whatever fails from here on, leave nothing behind.
-  trap 'echo "netns-cluster: up failed; removing $name" >&2; cmd_down "$name" >&2' ERR
+  # Whatever fails from here on (a failing command, or `fail`), leave nothing behind.
+  up_name=$name up_done=""  # globals: the trap runs after this function has returned
+  trap '[ -n "$up_done" ] || { echo "netns-cluster: up failed; removing $up_name" >&2; cmd_down "$up_name" >&2; }' EXIT
   local broker_ip="$subnet.1" switch="$name-switch"
   ip netns add "$switch"
   ip -n "$switch" link add br0 type bridge
@@ -220,7 +221,7 @@ cmd_up() {
       --catalog "$catalog" --models "$models" "${speed[@]}"
     say "$device in $name-$device ($subnet.$((10 + i))): $link"
   done
-  trap - ERR
+  up_done=yes
   say "client namespace $name-client ($subnet.4): $0 exec $name client $s2m3 request classify-image --image photo.jpg --broker $broker_ip:1883"
   say "logs in $logs; stop with: $0 down $name"
 }
