@@ -11,6 +11,7 @@
 #   scripts/netns-cluster.sh exec NAME NODE CMD…   run CMD in a node's namespace (e.g. client)
 #   scripts/netns-cluster.sh kill NAME NODE        kill every process of one node (e.g. box-2)
 #   scripts/netns-cluster.sh down NAME             stop every process of the cluster, delete its namespaces
+#   scripts/netns-cluster.sh prune                 `down` every cluster started with --owner PID whose PID is gone
 #
 # Options of `up` (defaults in brackets):
 #   --devices N [3]            device namespaces box-1 … box-N
@@ -22,12 +23,16 @@
 #   --s2m3 FILE                the executable [$S2M3_EXECUTABLE, else .build/release/s2m3]
 #   --catalog FILE [catalog/default.json]   --models DIR [${S2M3_CACHE:-.cache}/models]
 #   --logs DIR [$TMPDIR/NAME]  one log per service
+#   --owner PID                the process the cluster belongs to (a test): `prune` removes the
+#                              cluster once that process is gone, e.g. after a crashed test run
 #
 # Nodes and addresses: NAME-broker .1 (Mosquitto on port 1883), NAME-planner .2, NAME-agg-1 .3,
 # NAME-client .4, NAME-box-I .(10+I); the bridge br0 lives in NAME-switch, so the machine's own
 # network namespace gets no interface, no address and no route. Must run as root.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+owners=/run/s2m3-netns  # NAME.owner: the pid given with --owner
 
 say() { echo "netns-cluster: $*"; }
 fail() { echo "netns-cluster: $*" >&2; exit 1; }
@@ -97,7 +102,19 @@ cmd_down() {
   signal_and_wait TERM "$spaces" "" 20
   signal_and_wait KILL "$spaces" "" 10
   for ns in $spaces; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -f "$owners/$name.owner"
   say "deleted $(echo "$spaces" | wc -l) namespaces of $name"
+}
+
+cmd_prune() {
+  local file name pid
+  for file in "$owners"/*.owner; do
+    [ -e "$file" ] || continue
+    name="$(basename "$file" .owner)" pid="$(cat "$file")"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then continue; fi
+    say "pruning $name (its owner, pid $pid, is gone)"
+    cmd_down "$name"
+  done
 }
 
 cmd_kill() {
@@ -121,13 +138,13 @@ cmd_up() {
   [ "$(id -u)" -eq 0 ] || fail "network namespaces need root (uid $(id -u)); run with sudo"
   local name=$1; shift
   local devices=3 memory=400MB delay=10 rate=50 gflops=100 subnet=10.77.0
-  local s2m3="${S2M3_EXECUTABLE:-$repo/.build/release/s2m3}" catalog="$repo/catalog/default.json"
+  local s2m3="${S2M3_EXECUTABLE:-$repo/.build/release/s2m3}" catalog="$repo/catalog/default.json" owner=""
   local models="${S2M3_CACHE:-$repo/.cache}/models" logs="${TMPDIR:-/tmp}/$name"
   while (($#)); do
     case "$1" in
       --devices) devices=$2 ;; --device-memory) memory=$2 ;; --delay-ms) delay=$2 ;; --rate-mbit) rate=$2 ;;
       --device-gflops) gflops=$2 ;; --subnet) subnet=$2 ;; --s2m3) s2m3=$2 ;; --catalog) catalog=$2 ;;
-      --models) models=$2 ;; --logs) logs=$2 ;;
+      --models) models=$2 ;; --logs) logs=$2 ;; --owner) owner=$2 ;;
       *) fail "unknown option '$1' (see the top of $0)" ;;
     esac
     shift 2
@@ -136,6 +153,7 @@ cmd_up() {
   [[ "$subnet" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--subnet takes the first three numbers, e.g. 10.77.0"
   [[ "$delay" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "--delay-ms must be a number of milliseconds"
   [[ "$rate" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "--rate-mbit must be a number"
+  [[ "$owner" =~ ^[0-9]*$ ]] || fail "--owner takes a process id"
   [ -x "$s2m3" ] || fail "no executable $s2m3 (swift build -c release, or pass --s2m3)"
   [ -f "$catalog" ] || fail "no catalog $catalog"
   [ -d "$models" ] || fail "no models folder $models (scripts/setup.sh makes it)"
@@ -148,6 +166,7 @@ cmd_up() {
   # Whatever fails from here on (a failing command, or `fail`), leave nothing behind.
   up_name=$name up_done=""  # globals: the trap runs after this function has returned
   trap '[ -n "$up_done" ] || { echo "netns-cluster: up failed; removing $up_name" >&2; cmd_down "$up_name" >&2; }' EXIT
+  if [ -n "$owner" ]; then mkdir -p "$owners" && echo "$owner" >"$owners/$name.owner"; fi
   local broker_ip="$subnet.1" switch="$name-switch"
   ip netns add "$switch"
   ip -n "$switch" link add br0 type bridge
@@ -231,6 +250,7 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   kill) shift; cmd_kill "$@" ;;
+  prune) cmd_prune ;;
   exec) shift; cmd_exec "$@" ;;
-  *) fail "usage: $0 check | up NAME [options] | exec NAME NODE CMD… | kill NAME NODE | down NAME" ;;
+  *) fail "usage: $0 check | up NAME [options] | exec NAME NODE CMD… | kill NAME NODE | down NAME | prune" ;;
 esac

@@ -40,6 +40,11 @@ final class NamespaceCluster: Sendable {
         return (await child.waitUntilExit() ?? -1, output)
     }
 
+    /// Removes the clusters of earlier runs whose process is gone (a crashed or killed test).
+    static func pruneLeftovers() async {
+        if let (_, output) = try? await run([script, "prune"]) { print(output, terminator: "") }
+    }
+
     /// Makes the namespaces and starts every service (`netns-cluster.sh up`); cleans up if that fails.
     init(devices count: Int, deviceMemory: String, delayMs: Double, rateMbit: Double, models: String) async throws {
         name = "s2m3-" + UUID().uuidString.prefix(6).lowercased()
@@ -52,7 +57,7 @@ final class NamespaceCluster: Sendable {
         let (status, output) = try await Self.run(
             [Self.script, "up", name, "--devices", String(count), "--device-memory", deviceMemory,
              "--delay-ms", String(format: "%g", delayMs), "--rate-mbit", String(format: "%g", rateMbit), "--device-gflops", "100",
-             "--s2m3", executable, "--catalog", catalog, "--models", models, "--logs", logs],
+             "--s2m3", executable, "--catalog", catalog, "--models", models, "--logs", logs, "--owner", String(getpid())],
             log: logs + "/netns-cluster.log")
         print(output, terminator: "")
         guard status == 0 else {

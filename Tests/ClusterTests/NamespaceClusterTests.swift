@@ -33,6 +33,7 @@ struct NamespaceClusterTests {
             print("SKIPPED cluster across network namespaces: \(reason)")
             return
         }
+        await NamespaceCluster.pruneLeftovers()
         let started = ContinuousClock.now
         let models = try NamespaceCluster.modelLinks()
         let catalog = try ModuleCatalog.load(
