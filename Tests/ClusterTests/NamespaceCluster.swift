@@ -80,6 +80,12 @@ final class NamespaceCluster: Sendable {
         guard status == 0 else { throw ClusterTestError("netns-cluster.sh kill \(name) \(node) failed") }
     }
 
+    /// The process ids in `node`'s namespace (`ip netns pids`).
+    func processes(in node: String) async throws -> [String] {
+        let (_, output) = try await Self.run(["-c", "ip netns pids \"$0\"", "\(name)-\(node)"])
+        return output.split(separator: "\n").map(String.init)
+    }
+
     /// `s2m3 request TASK --json ARGUMENTS…` from the client's namespace: the result and the
     /// command's wall time in ms (process start and connection included).
     func request(_ task: String, _ arguments: [String]) async throws -> (TaskResult, Double) {

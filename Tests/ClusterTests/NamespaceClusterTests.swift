@@ -68,7 +68,14 @@ struct NamespaceClusterTests {
             // Kill the namespace of the device holding the image trunk: every process in it.
             let victim = try #require(plan.placement["effnet-lite0-trunk"]?.first, "effnet-lite0-trunk is placed")
             let killedAt = ContinuousClock.now
+            #expect(try await cluster.processes(in: victim).count == 2, "\(victim): the device agent and its relay")
             try await cluster.kill(victim)
+            var left = try await cluster.processes(in: victim)
+            for _ in 0..<20 where !left.isEmpty {  // SIGKILL is sent; the exits follow within moments
+                try await Task.sleep(for: .milliseconds(100))
+                left = try await cluster.processes(in: victim)
+            }
+            #expect(left.isEmpty, "nothing runs in \(victim)'s namespace any more: \(left)")
             let remaining = cluster.devices.filter { $0 != victim }
             let replan = try await watch.ready(devices: remaining, after: plan.epoch, timeout: .seconds(60))
             print("re-planned without \(victim) (epoch \(replan.epoch)), applied \(ContinuousClock.now - killedAt) after the kill")
