@@ -12,7 +12,8 @@ apt_packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev pkg-config
 # Image decoders of the built-in image pre-processing; unzip for wheels; speech for audio fixtures;
 # the throw-away venv of the model conversions (setup.d/20-models.sh).
 apt_packages+=(libturbojpeg0-dev libpng-dev unzip espeak-ng sox python3-venv)
-# Network namespaces: the set-up failure tests and the multi-host cluster test.
+# Network namespaces (ip, tc): the set-up failure tests and the cluster across namespaces
+# (scripts/netns-cluster.sh and its test).
 apt_packages+=(iproute2)
 # The docker/ tests: docker-compose renders docker/compose.yaml (no Docker engine needed), Debian's
 # python3 with PyYAML turns the rendered YAML into JSON.

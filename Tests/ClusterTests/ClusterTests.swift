@@ -44,8 +44,10 @@ struct ClusterTests {
     static func audio(_ name: String) throws -> TaskInput { .media(contentType: MediaType.wav, bytes: try file(name)) }
 
     /// The one-process runner's results for the same requests.
-    static func monolithic(_ requests: [(task: String, inputs: [String: TaskInput])]) async throws -> [String: TaskResult] {
-        let models = TestPaths.cache.appendingPathComponent("models").path
+    static func monolithic(
+        _ requests: [(task: String, inputs: [String: TaskInput])],
+        models: String = TestPaths.cache.appendingPathComponent("models").path
+    ) async throws -> [String: TaskResult] {
         let catalog = try ModuleCatalog.load(
             path: TestPaths.repository.appendingPathComponent("catalog/default.json").path, modelsDirectory: models)
         let runner = TaskRunner(modules: LocalModules(loader: ModuleLoader(catalog: catalog, modelsDirectory: models)))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A TCP relay that emulates a WAN link: each direction is a link of RATE bit/s that delays every
-byte by DELAY ms (one way). Used by the cluster benchmark to put a broker "in the cloud".
+byte by DELAY ms (one way). Used by the cluster benchmark to put a broker "in the cloud", and by
+scripts/netns-cluster.sh to delay each device's link (in the device's network namespace).
 
     wan-relay.py --listen 127.0.0.1:PORT --target 127.0.0.1:PORT [--delay-ms 20] [--rate-mbit 20]
 
