@@ -38,7 +38,7 @@ public struct DeviceAssignment: ControlMessage {
     }
 
     public func validate() throws(MessageError) {
-        try MessageCheck.atLeast(epoch, 1, "epoch")
+        try MessageCheck.within(epoch, ValueRange.epoch, "epoch")
         try MessageCheck.identifier(device, "device")
         try MessageCheck.identifierList(modules.map(\.module), "modules.module")
         for (index, hosted) in modules.enumerated() {
@@ -46,8 +46,8 @@ public struct DeviceAssignment: ControlMessage {
             guard !hosted.digest.contains(where: \.isWhitespace) else {
                 throw MessageError(.invalidField, field: "modules[\(index)].digest", "must not contain whitespace")
             }
-            try MessageCheck.atLeast(hosted.memoryBytes, 0, "modules[\(index)].memoryBytes")
+            try MessageCheck.within(hosted.memoryBytes, ValueRange.bytes, "modules[\(index)].memoryBytes")
         }
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
     }
 }

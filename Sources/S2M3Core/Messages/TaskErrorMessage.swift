@@ -40,7 +40,7 @@ public struct TaskErrorMessage: ControlMessage {
         }
         try MessageCheck.nonEmpty(reason, "reason")
         if let field { try MessageCheck.nonEmpty(field, "field", maxLength: 256) }
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
     }
 
     /// The MQTT 5 properties to publish the error with; `correlationData` is the request's own.
