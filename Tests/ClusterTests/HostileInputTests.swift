@@ -1,0 +1,143 @@
+import Foundation
+import LocalBroker
+import MQTTBus
+import S2M3Core
+import TestSupport
+import Testing
+
+/// Issue 10 against a real cluster: each message that used to kill a service (or vanish without
+/// an answer) now gets one explicit answer, and every service process is still running after it.
+extension ClusterTests {
+    @Test("hostile inputs: every service stays up and every request gets exactly one explicit answer")
+    func hostileInputsGetAnswersAndKillNothing() async throws {
+        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB"])
+        do {
+            func expectAlive(_ step: String) {
+                for (name, pid) in cluster.pids { #expect(kill(pid, 0) == 0, "\(name) died after \(step)") }
+            }
+            func expectError(_ answer: [String: Any], _ code: String, _ step: String) {
+                #expect(answer["schema"] as? String == "s2m3.task-error/1", "\(step): \(answer)")
+                #expect(answer["code"] as? String == code, "\(step): \(answer)")
+            }
+            #expect(cluster.pids.count >= 4, "up printed every service's pid: \(cluster.pids)")
+            let wav = HostileMedia.wavRateFFFFFFFF
+
+            // The 48-byte WAV (sample rate 0xFFFFFFFF): refused at intake...
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "transcribe", payload: wav, contentType: "audio/wav", id: "h-wav"), "bad-input", "WAV")
+            // ...and by a device it is sent to directly, which answers bad-input and keeps running.
+            let plan = try await cluster.plan()
+            let partial = try await HostileMedia.invoke(cluster, plan: plan, module: "wav-decode", node: "samples", task: "transcribe", file: wav, contentType: MediaType.wav)
+            #expect(partial.status == .error && partial.error?.hasPrefix("bad-input:") == true, "\(partial)")
+            #expect(partial.error?.contains("4294967295 Hz") == true, "\(partial.error ?? "")")
+            // A 16000 × 16000 PNG header: refused by the device before it allocates anything.
+            let png = HostileMedia.png(width: 16_000, height: 16_000)
+            let pixels = try await HostileMedia.invoke(cluster, plan: plan, module: "image-preprocess", node: "pixels", task: "classify-image", file: png, contentType: MediaType.png)
+            #expect(pixels.status == .error && pixels.error?.hasPrefix("bad-input:") == true && pixels.error?.contains("pixels") == true, "\(pixels)")
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "classify-image", payload: png, contentType: "image/png", id: "h-png"), "bad-input", "PNG")
+            expectAlive("the WAV and PNG")
+
+            // Numbers and sizes the aggregator used to crash on or never answer.
+            let json = { (text: String) in Array(text.utf8) }
+            let timeout = json(#"{"schema":"s2m3.task-request/1","inputs":{"text":"hi"},"timeoutMs":9223372036854775807}"#)
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "classify-image", payload: timeout, contentType: "application/json", id: "h-timeout"), "malformed-request", "timeoutMs")
+            let longID = json(#"{"schema":"s2m3.task-request/1","requestId":"\#(String(repeating: "x", count: 4_100))","inputs":{"text":"hi"}}"#)
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "classify-image", payload: longID, contentType: "application/json", id: "h-long-id"), "malformed-request", "4,100-character id")
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "", payload: try Self.file("chelsea.jpg"), contentType: "image/jpeg", id: "h-empty-task"), "unknown-task", "empty task")
+            var many = TensorBundle()
+            for index in 0..<10_000 { try many.set(BundleTensor(uint8s: [1], shape: [1]), named: "t\(index)") }
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "classify-image", payload: many.encoded(), contentType: TensorBundle.contentType, id: "h-many"), "malformed-request", "10,000 tensors")
+            expectAlive("the hostile requests")
+
+            // Two sensors may both say req-1; the same sensor saying it again gets duplicate-request.
+            let photo = try Self.file("chelsea.jpg")
+            for sensor in ["sensor-a", "sensor-b"] {
+                let answer = try await ExternalClient.request(cluster.endpoint, task: "classify-image", payload: photo, contentType: "image/jpeg", id: "req-1", client: sensor)
+                #expect(answer["schema"] as? String == "s2m3.task-result/1" && answer["requestId"] as? String == "req-1", "\(sensor): \(answer)")
+            }
+            expectError(try await ExternalClient.request(cluster.endpoint, task: "classify-image", payload: photo, contentType: "image/jpeg", id: "req-1", client: "sensor-a"), "duplicate-request", "repeat")
+
+            // A retained plan with the largest epoch: readers ignore it; the next re-plan (a device
+            // is killed) replaces it with a valid plan and the planner keeps running.
+            let planner = try #require(cluster.pids["planner"])
+            var bogus = String(decoding: try plan.jsonBytes(), as: UTF8.self)
+            bogus = bogus.replacingOccurrences(of: #""epoch":\#(plan.epoch)"#, with: #""epoch":9223372036854775807"#)
+            #expect(bogus.contains("9223372036854775807"))
+            let publisher = cluster.connection("hostile-plan")
+            try await publisher.connect()
+            try await publisher.publish(MQTTMessage(topic: Topics().plan, payload: Array(bogus.utf8), retain: true))
+            await publisher.disconnect()
+            let victim = try #require(cluster.pids.first { $0.key.hasPrefix("box-") })
+            kill(victim.value, SIGKILL)
+            let replanned = try await within(.seconds(30), "a valid plan without \(victim.key)") {
+                while true {
+                    if let next = try? await cluster.plan(), !next.devices.contains(victim.key) { return next }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            #expect(replanned.epoch >= 1 && replanned.epoch < 1_000, "\(replanned.epoch)")
+            #expect(kill(planner, 0) == 0, "the planner survived the retained plan")
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+}
+
+/// Media an attacker wrote, and a direct invocation of one device.
+enum HostileMedia {
+    /// 48 bytes: a WAV header saying 0xFFFFFFFF samples per second.
+    static let wavRateFFFFFFFF: [UInt8] = Array("RIFF(\0\0\0WAVEfmt \u{10}\0\0\0\u{1}\0\u{1}\0".utf8)
+        + [0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0x02, 0x00, 0x10, 0x00] + Array("data".utf8) + [0x04, 0, 0, 0, 0x10, 0, 0x10, 0]
+
+    /// A PNG whose header (with correct CRCs) says `width` × `height`; its one IDAT holds an empty
+    /// zlib stream, so the pixels exist only in the header's claim.
+    static func png(width: Int, height: Int) -> [UInt8] {
+        func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return be32(data.count) + body + be32(Int(crc32(body)))
+        }
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+            + chunk("IHDR", be32(width) + be32(height) + [8, 2, 0, 0, 0])
+            + chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])
+            + chunk("IEND", [])
+    }
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    /// Sends `file` straight to a device hosting `module` (as an aggregator would) and returns its answer.
+    static func invoke(
+        _ cluster: LocalCluster, plan: PlanMessage, module: String, node: String, task: String, file: [UInt8], contentType: String
+    ) async throws -> PartialResult {
+        let topics = Topics()
+        let device = try #require(plan.placement[module]?.first, "\(module) is placed: \(plan.placement)")
+        let connection = cluster.connection("hostile-invoke")
+        try await connection.connect()
+        defer { Task { await connection.disconnect() } }
+        let inbox = connection.messages
+        let replyTo = "hostile-\(UInt32.random(in: 0...UInt32.max))"
+        try await connection.subscribe(topics.aggregatorPartials(replyTo))
+        var inputs = TensorBundle()
+        try inputs.setMedia(file, contentType: contentType, named: "file")
+        let nowMs = Int(Date().timeIntervalSince1970 * 1000)
+        let invoke = InvokeRequest(
+            requestID: "hostile-\(node)", task: task, node: node, module: module, epoch: plan.epoch, replyTo: replyTo, deadlineMs: nowMs + 30_000)
+        try await connection.publish(MQTTMessage(
+            topic: topics.moduleInvoke(module: module, device: device), payload: try invoke.bundle(inputs: inputs).encoded(),
+            properties: MQTTProperties(
+                contentType: TensorBundle.contentType, correlationData: Array(invoke.requestID.utf8),
+                responseTopic: topics.aggregatorPartials(replyTo), messageExpiry: 30)))
+        return try await within(.seconds(30), "\(device)'s answer to the \(module) invocation") {
+            for await message in inbox { return try PartialResult(bundle: TensorBundle(decoding: message.payload)) }
+            throw ClusterTestError("no answer from \(device)")
+        }
+    }
+}
