@@ -141,3 +141,60 @@ enum HostileMedia {
         }
     }
 }
+
+/// `s2m3 plan` as a user runs it, on the instances that crashed it (issue 10): each now exits 1
+/// with a message naming the field, instead of dying on a signal or printing a NaN objective.
+@Suite("s2m3 plan on hostile instances")
+struct PlanCommandHostileTests {
+    static let device = #"{"id": "d", "memoryBytes": 1000000000, "gflops": 10, "link": {"bandwidthMbps": 100, "latencyMs": 1}}"#
+    static let module = #"{"id": "m", "memoryBytes": 1000, "gflop": 1, "outputBytes": 10}"#
+    static let task = #"{"id": "t", "rate": 1, "nodes": [{"id": "n", "module": "m"}]}"#
+
+    static func instance(devices: String = device, modules: String = module, tasks: String = task) -> String {
+        #"{"devices": [\#(devices)], "modules": [\#(modules)], "tasks": [\#(tasks)]}"#
+    }
+
+    enum Hostile: String, CaseIterable, Sendable {
+        case parameters, deviceMemory, deepCycle, priority
+
+        var json: String {
+            switch self {
+            case .parameters:
+                PlanCommandHostileTests.instance(modules: #"{"id": "m", "parameters": 8e18, "bytesPerParameter": 2, "gflop": 1, "outputBytes": 10}"#)
+            case .deviceMemory:
+                PlanCommandHostileTests.instance(devices: ["d1", "d2"].map {
+                    #"{"id": "\#($0)", "memoryBytes": 5e18, "gflops": 10, "link": {"bandwidthMbps": 100, "latencyMs": 1}}"#
+                }.joined(separator: ","))
+            case .deepCycle:
+                PlanCommandHostileTests.instance(tasks: #"{"id": "t", "rate": 1, "nodes": [\#((0..<60_000).map { #"{"id": "n\#($0)", "module": "m", "inputs": ["n\#(($0 + 1) % 60_000)"]}"# }.joined(separator: ","))]}"#)
+            case .priority:
+                PlanCommandHostileTests.instance(tasks: #"{"id": "t", "rate": 1, "priority": 1e308, "nodes": [{"id": "n", "module": "m"}]}"#)
+            }
+        }
+
+        /// What the error message must name.
+        var mentions: String {
+            switch self {
+            case .parameters: "parameters"
+            case .deviceMemory: "memoryBytes"
+            case .deepCycle: "60000 nodes"
+            case .priority: "priority"
+            }
+        }
+    }
+
+    @Test(arguments: Hostile.allCases)
+    func exitsWithAnErrorNamingTheField(_ hostile: Hostile) async throws {
+        let directory = NSTemporaryDirectory() + "s2m3-plan-hostile-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = directory + "/instance.json", errors = directory + "/stderr.txt"
+        try Data(hostile.json.utf8).write(to: URL(fileURLWithPath: input))
+        let plan = try ChildProcess.spawn(
+            try TestPaths.s2m3Executable, ["plan", "--instance", input], stdout: .null, stderr: .appendToFile(errors))
+        let status = await plan.waitUntilExit()
+        let message = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        #expect(status == 1, "\(hostile): exit status \(status.map(String.init) ?? "-") (≥ 128 is a signal); stderr: \(message.prefix(500))")
+        #expect(message.contains(hostile.mentions), "\(hostile): \(message.prefix(500))")
+    }
+}
