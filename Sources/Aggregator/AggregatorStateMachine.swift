@@ -81,6 +81,12 @@ public struct AggregatorStateMachine: Sendable {
             return reject(fallbackID, .unknownTask, "the request topic names \(named); publish to requests/{task} with one of: \(bindings.keys.sorted().joined(separator: ", "))", field: "topic")
         }
         let limits = configuration.limits
+        // Before the payload is even parsed, so a burst costs no more memory than the limit.
+        if inFlightBytes + payload.count > limits.maxInFlightBytes {
+            return reject(
+                fallbackID, .overloaded,
+                "the aggregator holds \(inFlightBytes) bytes of requests in flight; this one (\(payload.count) bytes) would pass the limit of \(limits.maxInFlightBytes) bytes (maxInFlightBytes); retry shortly")
+        }
         let request: TaskRequest
         do {
             request = try TaskRequest(payload: payload, properties: properties, topicTask: task, maxPayloadBytes: limits.maxPayloadBytes)
@@ -101,11 +107,6 @@ public struct AggregatorStateMachine: Sendable {
                 clientID, task: task, .duplicateRequest,
                 "request id '\(clientID)' \(state) (from this client); use a fresh id for a new request", field: "requestId",
                 reply: reply, nowMs: nowMs, onTaskTopic: reply.responseTopic == nil)
-        }
-        if inFlightBytes + payload.count > limits.maxInFlightBytes {
-            return reject(
-                clientID, .overloaded,
-                "the aggregator holds \(inFlightBytes) bytes of requests in flight; this one (\(payload.count) bytes) would pass the limit of \(limits.maxInFlightBytes) bytes (maxInFlightBytes); retry shortly")
         }
         let inputs: [String: TensorBundle]
         do {

@@ -10,10 +10,11 @@ public struct LimitsConfiguration: Sendable, Hashable {
     /// Largest request payload, bytes (16 MiB; the broker's own packet limit must be higher).
     /// Over it: `payload-too-large`.
     public var maxPayloadBytes = 16 << 20
-    /// Payload bytes of all requests one aggregator has in flight together (128 MiB). A request
-    /// that would go past it is answered `overloaded` at once, so a burst cannot exhaust the
-    /// aggregator's memory (60 requests of 8 MiB took it from 31 MB to 539 MB).
-    public var maxInFlightBytes = 128 << 20
+    /// Payload bytes of all requests one aggregator has in flight together (64 MiB: four requests
+    /// of the largest size). A request that would go past it is answered `overloaded` at once,
+    /// before it is parsed, so a burst cannot exhaust the aggregator's memory (60 requests of
+    /// 8 MiB took it from 31 MB to 539 MB).
+    public var maxInFlightBytes = 64 << 20
     /// Inputs (tensors, texts, media) in one request (64). Over it: `malformed-request`.
     public var maxInputs = 64
     /// UTF-8 bytes of one text input, and of each string of a `texts` input (64 KiB). Over it:
