@@ -217,9 +217,18 @@ public struct AggregatorStateMachine: Sendable {
                 statistics.invocations += 1
                 out.append(.invoke(invocation))
             case .complete(var result):
-                statistics.results += 1
                 result.requestID = entry.clientID
-                out.append(.result(result, entry.reply))
+                do {
+                    // A result that cannot be published (e.g. outputs a device made up) would leave
+                    // the client without an answer: it is answered with an error instead.
+                    try result.validate()
+                    statistics.results += 1
+                    out.append(.result(result, entry.reply))
+                } catch {
+                    out += self.error(
+                        entry.clientID, task: entry.execution.task, .moduleFailed,
+                        "the task's result cannot be published: \(error.description)", field: error.field, reply: entry.reply, nowMs: nowMs)
+                }
                 retire(id, entry, nowMs: nowMs)
             case .fail(let code, let reason, let field):
                 out += error(entry.clientID, task: entry.execution.task, code, reason, field: field, reply: entry.reply, nowMs: nowMs)

@@ -159,6 +159,25 @@ struct AggregatorOneAnswerTests {
         #expect(message.code == .badInput && message.field == "inputs.\(name)" && message.reason.contains(limit), "\(message.reason)")
     }
 
+    /// A device's `ok` with a NaN score would make a result that cannot be published: the client
+    /// gets `module-failed` instead of nothing.
+    @Test func aResultThatCannotBePublishedBecomesAnError() throws {
+        var machine = try Self.machine()
+        var pending = machine.receiveRequest(task: "classify-image", payload: Self.classify(id: "n-1"), properties: Self.bundleType, retained: false, nowMs: 1)
+        var ended: [AggregatorAction] = []
+        while let action = pending.first {
+            pending.removeFirst()
+            guard case .invoke(let invocation) = action else { ended.append(action); continue }
+            var (partial, bundle) = AggregatorFixture.answer(invocation)
+            if bundle["scores"] != nil { try bundle.set(BundleTensor(floats: [.nan, 0.25], shape: [1, 2]), named: "scores") }
+            partial.status = .ok
+            pending += machine.receivePartial(partial, outputs: bundle, nowMs: 50)
+        }
+        let (message, _, _) = try Self.onlyError(ended)
+        #expect(message.code == .moduleFailed && message.requestID == "n-1" && message.reason.contains("cannot be published"), "\(message.reason)")
+        #expect(machine.activeRequests == 0 && machine.inFlightBytes == 0)
+    }
+
     @Test func aHugeTimeoutIsMalformedNotACrash() throws {
         var machine = try Self.machine()
         let json = Array(#"{"schema":"s2m3.task-request/1","inputs":{"text":"hi"},"timeoutMs":9223372036854775807}"#.utf8)
