@@ -111,6 +111,23 @@ struct HostileNumbersTests {
         try plan.validate()
     }
 
+    @Test func theSlowestDevicesStillGetAPublishablePlan() throws {
+        // Rate 0: no load (so not overloaded), only latency counts.
+        let instance = try PlacementInstance(json: Data(#"""
+            {"devices": [{"id": "template", "memoryBytes": 1, "gflops": 1, "link": {"bandwidthMbps": 1000, "latencyMs": 1}}],
+             "modules": [{"id": "m1", "memoryBytes": 100000000, "gflop": 1000000, "outputBytes": 1000}],
+             "tasks": [{"id": "t1", "rate": 0, "nodes": [{"id": "n", "module": "m1"}]}]}
+            """#.utf8))
+        var machine = PlannerStateMachine(instance: instance)
+        machine.handle(.capabilities(DeviceCapabilities(
+            device: "slow", session: "s1", memoryBudgetBytes: 1 << 40, computeGflops: ValueRange.gflops.lowerBound, cores: 1, sensors: [],
+            limits: .init(queueCapacity: 1, inferenceThreads: 1), softwareVersion: "test", timestampMs: 1)))
+        machine.handle(.state(DeviceState(device: "slow", status: .online, session: "s1", timestampMs: 1)))
+        let plan = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 10)))
+        try plan.validate()
+        #expect(plan.objectiveMs == ValueRange.durationMs.upperBound, "10^6 GFLOP at 10^-6 GFLOP/s (10^15 ms) is past the range: \(plan.objectiveMs)")
+    }
+
     @Test func hugeTimeoutIsRefusedInJSONAndInABundle() throws {
         let json = #"{"schema": "s2m3.task-request/1", "inputs": {"text": "hi"}, "timeoutMs": 9223372036854775807}"#
         #expect {

@@ -172,8 +172,9 @@ public struct PlannerStateMachine: Sendable {
         return PlanMessage(
             epoch: epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: live.map(\.id),
             placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
-            predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
-            objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
+            // Held to the plan's own range, so an absurdly slow device set still gets a publishable plan.
+            predictedLatencyMs: placement.taskLatencySeconds.mapValues { min($0 * 1000, ValueRange.durationMs.upperBound) },
+            objectiveMs: min(placement.objectiveSeconds * 1000, ValueRange.durationMs.upperBound), provenOptimal: placement.provenOptimal,
             previousEpoch: previousEpoch(before: epoch), moves: moves,
             unavailableTasks: solved.unavailable.isEmpty ? nil : solved.unavailable)
     }
