@@ -146,6 +146,15 @@ struct HostileNumbersTests {
         }
     }
 
+    @Test func deeplyNestedJSONIsAnErrorNotAStackOverflow() {
+        let depth = 100_000
+        let json = #"{"schema": "s2m3.task-request/1", "inputs": {"text": "#, nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        #expect(throws: MessageError.self) {
+            try TaskRequest(payload: Array((json + nested + "}}").utf8), properties: MessageProperties(contentType: "application/json"), topicTask: "t")
+        }
+        #expect(throws: MessageError.self) { try PlanMessage(json: Array(("{\"epoch\": " + nested + "}").utf8)) }
+    }
+
     @Test func deadlineArithmeticSaturates() {
         let request = TaskRequest(inputs: ["text": .text("hi")])
         let properties = MessageProperties()
