@@ -124,7 +124,7 @@ let package = Package(
             dependencies: ["LocalBroker", "MQTTBus", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "TestSupport"]),
+        .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "PlacementGenerators", "TestSupport"]),
         .testTarget(name: "PlacementPlanningTests", dependencies: ["PlacementPlanning", "PlacementGenerators", "S2M3Core", "TestSupport"]),
         .testTarget(
             name: "MQTTBusTests",

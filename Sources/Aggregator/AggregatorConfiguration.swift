@@ -9,11 +9,17 @@ public struct AggregatorConfiguration: Sendable {
     public var group: String = Topics.aggregatorGroup
     /// Deadline of a request that names none (and has no message expiry), ms.
     public var defaultTimeoutMs: Int = 10_000
-    /// Largest request payload accepted, bytes.
-    public var maxPayloadBytes: Int = TaskRequest.defaultMaxPayloadBytes
+    /// What a request may hold and how much may be in flight (topics.md, "Limits").
+    public var limits = LimitsConfiguration()
+    /// Largest request payload accepted, bytes (``LimitsConfiguration/maxPayloadBytes``).
+    public var maxPayloadBytes: Int {
+        get { limits.maxPayloadBytes }
+        set { limits.maxPayloadBytes = newValue }
+    }
     /// Dispatch at most one node of a request at a time (benchmark baseline).
     public var sequential: Bool = false
-    /// How long a finished request id is remembered, so a repeat gets no second answer, ms.
+    /// How long a finished request id is remembered (per client), so a repeat gets
+    /// `duplicate-request` rather than a second run, ms.
     public var duplicateWindowMs: Double = 120_000
     /// Lower bound of the time an invocation is given before it is retried elsewhere, ms.
     public var invocationTimeoutFloorMs: Double = 2_000

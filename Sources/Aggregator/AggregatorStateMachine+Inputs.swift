@@ -46,6 +46,58 @@ extension AggregatorStateMachine {
         }
     }
 
+    /// Checks the request against the configured limits before anything is decoded or sent:
+    /// the number of inputs, text sizes, and what image and WAV headers say (pixels, sample rate,
+    /// channels, seconds). Each exceeded limit is named in the error.
+    static func checkLimits(_ request: TaskRequest, limits: LimitsConfiguration) throws(RequestInputError) {
+        guard request.inputs.count <= limits.maxInputs else {
+            throw RequestInputError(
+                code: .malformedRequest, field: "inputs",
+                reason: "the request has \(request.inputs.count) inputs; the limit is \(limits.maxInputs) (maxInputs)")
+        }
+        for (name, input) in request.inputs.sorted(by: { $0.key < $1.key }) {
+            let field = "inputs.\(name)"
+            func refuse(_ reason: String) -> RequestInputError { RequestInputError(code: .badInput, field: field, reason: "input '\(name)' \(reason)") }
+            switch input {
+            case .text(let text):
+                guard text.utf8.count <= limits.maxTextBytes else {
+                    throw refuse("has \(text.utf8.count) bytes of text; the limit is \(limits.maxTextBytes) (maxTextBytes)")
+                }
+            case .texts(let texts):
+                guard texts.count <= limits.maxTexts else {
+                    throw refuse("has \(texts.count) texts; the limit is \(limits.maxTexts) (maxTexts)")
+                }
+                if let index = texts.firstIndex(where: { $0.utf8.count > limits.maxTextBytes }) {
+                    throw refuse("text \(index) has \(texts[index].utf8.count) bytes; the limit is \(limits.maxTextBytes) (maxTextBytes)")
+                }
+            case .media(let contentType, let bytes):
+                switch MediaType.normalize(contentType) {
+                case MediaType.jpeg, MediaType.png:
+                    guard let size = MediaHeader.imageSize(of: bytes) else { continue }  // the decoder says why
+                    let (pixels, overflow) = size.width.multipliedReportingOverflow(by: size.height)
+                    guard !overflow, pixels <= limits.maxImagePixels else {
+                        throw refuse("is a \(size.width)x\(size.height) image; the limit is \(limits.maxImagePixels) pixels (maxImagePixels); send a smaller image")
+                    }
+                case MediaType.wav:
+                    guard let format = MediaHeader.wavFormat(of: bytes) else { continue }
+                    guard MediaHeader.wavSampleRates.contains(format.sampleRate) else {
+                        throw refuse("is a WAV file whose header says \(format.sampleRate) Hz; \(MediaHeader.wavSampleRates.lowerBound)–\(MediaHeader.wavSampleRates.upperBound) Hz are accepted")
+                    }
+                    guard MediaHeader.wavChannels.contains(format.channels) else {
+                        throw refuse("is a WAV file whose header says \(format.channels) channels; \(MediaHeader.wavChannels.lowerBound)–\(MediaHeader.wavChannels.upperBound) are accepted")
+                    }
+                    guard format.seconds <= limits.maxAudioSeconds else {
+                        throw refuse("holds \(Int(format.seconds.rounded(.up))) s of audio; the limit is \(Int(limits.maxAudioSeconds)) s (maxAudioSeconds)")
+                    }
+                default:
+                    continue
+                }
+            case .tensor:
+                continue
+            }
+        }
+    }
+
     /// The parameter (dtype and module) that first reads task input `input`, bound by position.
     private static func parameter(reading input: String, in binding: TaskBinding) -> (dtype: String, module: String)? {
         for node in binding.nodes {

@@ -20,15 +20,29 @@ public struct AggregatorStateMachine: Sendable {
     struct Entry: Sendable {
         var execution: RequestExecution
         var reply: ReplyAddress
+        /// The id the client gave (or was assigned), answered with; the execution may run under
+        /// another internal id when another client's request uses the same one.
+        var clientID: String
+        var scoped: ScopedRequestID
+        /// Payload bytes counted against ``LimitsConfiguration/maxInFlightBytes``.
+        var payloadBytes: Int
     }
 
     public let configuration: AggregatorConfiguration
     public private(set) var router = ReplicaChooser()
     public private(set) var statistics = Statistics()
     private let bindings: [String: TaskBinding]
+    /// Requests in flight by internal id (the id their invocations and partials carry).
     private var active: [String: Entry] = [:]
-    /// Finished request ids → when they finished (Unix ms).
-    private var finished: [String: Double] = [:]
+    /// Client-scoped ids in flight → internal id.
+    private var activeScoped: [ScopedRequestID: String] = [:]
+    /// Finished client-scoped ids → when they finished (Unix ms).
+    private var finished: [ScopedRequestID: Double] = [:]
+    /// Internal ids finished within the window: not reused, so a late partial of one request can
+    /// never be taken for another's.
+    private var retiredInternal: [String: Double] = [:]
+    /// Payload bytes of the requests in flight.
+    public private(set) var inFlightBytes = 0
     private var assigned = 0
     private var lastPurgeMs = 0.0
 
@@ -47,7 +61,9 @@ public struct AggregatorStateMachine: Sendable {
 
     // MARK: Requests
 
-    /// A message on `requests/{task}`.
+    /// A message on `requests/{task}`. Every request not delivered retained ends in exactly one
+    /// answer: a result, or an error (also for a task name that is empty or not an identifier,
+    /// an id that is too long, and a repeated id, which gets `duplicate-request`).
     public mutating func receiveRequest(
         task: String, payload: [UInt8], properties: MessageProperties, retained: Bool, nowMs: Double
     ) -> [AggregatorAction] {
@@ -60,43 +76,73 @@ public struct AggregatorStateMachine: Sendable {
         func reject(_ id: String?, _ code: TaskErrorCode, _ reason: String, field: String? = nil) -> [AggregatorAction] {
             error(id, task: task, code, reason, field: field, reply: reply, nowMs: nowMs)
         }
+        guard Topics.isValidIdentifier(task) else {
+            let named = task.isEmpty ? "an empty task name" : "'\(LimitsConfiguration.echo(task))', which is not a task name"
+            return reject(fallbackID, .unknownTask, "the request topic names \(named); publish to requests/{task} with one of: \(bindings.keys.sorted().joined(separator: ", "))", field: "topic")
+        }
+        let limits = configuration.limits
+        // Before the payload is even parsed, so a burst costs no more memory than the limit.
+        if inFlightBytes + payload.count > limits.maxInFlightBytes {
+            return reject(
+                fallbackID, .overloaded,
+                "the aggregator holds \(inFlightBytes) bytes of requests in flight; this one (\(payload.count) bytes) would pass the limit of \(limits.maxInFlightBytes) bytes (maxInFlightBytes); retry shortly")
+        }
         let request: TaskRequest
         do {
-            request = try TaskRequest(payload: payload, properties: properties, topicTask: task, maxPayloadBytes: configuration.maxPayloadBytes)
+            request = try TaskRequest(payload: payload, properties: properties, topicTask: task, maxPayloadBytes: limits.maxPayloadBytes)
         } catch {
             return reject(fallbackID, TaskErrorCode(error), error.description, field: error.field)
         }
         guard let binding = bindings[task] else {
             return reject(request.requestID, .unknownTask, "no task '\(task)' in the catalog; tasks: \(bindings.keys.sorted().joined(separator: ", "))")
         }
-        let requestID = request.requestID ?? nextID()
-        if active[requestID] != nil || finished[requestID] != nil {
+        let clientID = request.requestID ?? nextID()
+        let scoped = ScopedRequestID(client: reply.responseTopic ?? "", id: clientID)
+        if activeScoped[scoped] != nil || finished[scoped] != nil {
             statistics.duplicateRequests += 1
-            return []
+            let state = activeScoped[scoped] != nil ? "is still in flight" : "was answered in the last \(Int(configuration.duplicateWindowMs / 1000)) s"
+            // On the response topic only when there is one, so consumers of errors/{task} do not
+            // take it for the original's answer.
+            return error(
+                clientID, task: task, .duplicateRequest,
+                "request id '\(clientID)' \(state) (from this client); use a fresh id for a new request", field: "requestId",
+                reply: reply, nowMs: nowMs, onTaskTopic: reply.responseTopic == nil)
         }
         let inputs: [String: TensorBundle]
         do {
+            try Self.checkLimits(request, limits: limits)
             try Self.checkKinds(request, binding: binding)
             inputs = try binding.inputValues(try request.bundle())
         } catch let error as TaskBindingError {
-            return reject(requestID, .missingInput, error.message, field: "inputs.\(error.field)")
+            return reject(clientID, .missingInput, error.message, field: "inputs.\(error.field)")
         } catch let error as RequestInputError {
-            return reject(requestID, error.code, error.reason, field: error.field)
+            return reject(clientID, error.code, error.reason, field: error.field)
         } catch let error as MessageError {
-            return reject(requestID, TaskErrorCode(error), error.description, field: error.field)
+            return reject(clientID, TaskErrorCode(error), error.description, field: error.field)
         } catch {
-            return reject(requestID, .internalError, "\(error)")
+            return reject(clientID, .internalError, "\(error)")
         }
         if let why = router.plan?.unavailableTasks?[task] {
-            return reject(requestID, .taskUnavailable, "the current plan cannot serve '\(task)': \(why)")
+            return reject(clientID, .taskUnavailable, "the current plan cannot serve '\(task)': \(why)")
         }
+        let internalID = internalID(for: clientID)
         let deadline = request.deadlineMs(receivedAtMs: Int(nowMs), properties: properties, defaultTimeoutMs: configuration.defaultTimeoutMs)
         var execution = RequestExecution(
-            requestID: requestID, binding: binding, inputs: inputs, settings: configuration.executionSettings,
+            requestID: internalID, binding: binding, inputs: inputs, settings: configuration.executionSettings,
             receivedAtMs: nowMs, deadlineMs: deadline, traceparent: traceparent)
         let actions = execution.start(router: &router, nowMs: nowMs)
-        active[requestID] = Entry(execution: execution, reply: reply)
-        return settle(requestID, actions, nowMs: nowMs)
+        active[internalID] = Entry(execution: execution, reply: reply, clientID: clientID, scoped: scoped, payloadBytes: payload.count)
+        activeScoped[scoped] = internalID
+        inFlightBytes += payload.count
+        return settle(internalID, actions, nowMs: nowMs)
+    }
+
+    /// The client's id when no request in flight or recently finished runs under it, else a fresh
+    /// one of this aggregator's (another client chose the same id).
+    private mutating func internalID(for clientID: String) -> String {
+        var id = clientID
+        while active[id] != nil || retiredInternal[id] != nil { id = nextID() }
+        return id
     }
 
     // MARK: Cluster state
@@ -140,6 +186,7 @@ public struct AggregatorStateMachine: Sendable {
     public mutating func tick(nowMs: Double) -> [AggregatorAction] {
         if nowMs - lastPurgeMs >= 1_000 {
             finished = finished.filter { nowMs - $0.value < configuration.duplicateWindowMs }
+            retiredInternal = retiredInternal.filter { nowMs - $0.value < configuration.duplicateWindowMs }
             lastPurgeMs = nowMs
         }
         return forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
@@ -169,31 +216,58 @@ public struct AggregatorStateMachine: Sendable {
             case .invoke(let invocation):
                 statistics.invocations += 1
                 out.append(.invoke(invocation))
-            case .complete(let result):
-                statistics.results += 1
-                out.append(.result(result, entry.reply))
-                finished[id] = Double(result.completedAtMs)
-                active[id] = nil
+            case .complete(var result):
+                result.requestID = entry.clientID
+                do {
+                    // A result that cannot be published (e.g. outputs a device made up) would leave
+                    // the client without an answer: it is answered with an error instead.
+                    try result.validate()
+                    statistics.results += 1
+                    out.append(.result(result, entry.reply))
+                } catch {
+                    out += self.error(
+                        entry.clientID, task: entry.execution.task, .moduleFailed,
+                        "the task's result cannot be published: \(error.description)", field: error.field, reply: entry.reply, nowMs: nowMs)
+                }
+                retire(id, entry, nowMs: nowMs)
             case .fail(let code, let reason, let field):
-                out += error(id, task: entry.execution.task, code, reason, field: field, reply: entry.reply, nowMs: nowMs)
-                finished[id] = nowMs
-                active[id] = nil
+                out += error(entry.clientID, task: entry.execution.task, code, reason, field: field, reply: entry.reply, nowMs: nowMs)
+                retire(id, entry, nowMs: nowMs)
             }
         }
         return out
     }
 
+    /// A request ended: its ids are remembered for the window, its bytes leave the in-flight count.
+    private mutating func retire(_ internalID: String, _ entry: Entry, nowMs: Double) {
+        active[internalID] = nil
+        activeScoped[entry.scoped] = nil
+        finished[entry.scoped] = nowMs
+        retiredInternal[internalID] = nowMs
+        inFlightBytes -= entry.payloadBytes
+    }
+
+    /// An error answer, made publishable whatever went into it (``TaskErrorMessage/publishable()``):
+    /// a task that is not an identifier is published on `errors/-`.
     private mutating func error(
-        _ id: String?, task: String, _ code: TaskErrorCode, _ reason: String, field: String?, reply: ReplyAddress, nowMs: Double
+        _ id: String?, task: String, _ code: TaskErrorCode, _ reason: String, field: String?, reply: ReplyAddress, nowMs: Double,
+        onTaskTopic: Bool = true
     ) -> [AggregatorAction] {
         statistics.errors += 1
-        let safeTask = String(task.prefix(256)).isEmpty ? "-" : String(task.prefix(256))
-        let message = TaskErrorMessage(requestID: id, task: safeTask, code: code, reason: reason, field: field, timestampMs: Int(nowMs))
-        return [.error(message, reply, publishOnTaskTopic: Topics.isValidIdentifier(task))]
+        let message = TaskErrorMessage(requestID: id, task: task, code: code, reason: reason, field: field, timestampMs: Int(nowMs))
+        return [.error(message.publishable(), reply, publishOnTaskTopic: onTaskTopic)]
     }
 
     private mutating func nextID() -> String {
         assigned += 1
         return "\(configuration.id)-\(assigned)"
     }
+}
+
+/// A request id as the client meant it: ids are scoped by client, and the client is known by the
+/// request's response topic (MQTT 5 does not tell who published; topics.md). Requests without a
+/// response topic share one scope.
+struct ScopedRequestID: Sendable, Hashable {
+    var client: String
+    var id: String
 }

@@ -46,6 +46,12 @@ extension RequestExecution {
                 return fail(.badInput, "\(Self.inputField(of: partial.node, in: binding) ?? "node '\(partial.node)'") was rejected by module '\(partial.module)' on \(partial.device): \(text)",
                             field: Self.inputField(of: partial.node, in: binding), router: &router)
             }
+            if Self.isDeadlineError(text) {
+                // The device did not start because the request's deadline had passed: the request
+                // is late, not the module broken (topics.md: the `deadline-exceeded:` prefix).
+                return fail(.deadlineExceeded, "the deadline passed before module '\(partial.module)' (node '\(partial.node)') could run on \(partial.device): \(text)",
+                            field: nil, router: &router)
+            }
             if Self.isTransientError(text) {
                 // The module is still loading there (a re-plan just moved it): like busy, with a longer wait.
                 guard isCurrent else { return [] }
@@ -229,6 +235,12 @@ extension RequestExecution {
 
     /// Whether a device's error text blames the input (topics.md: the `bad-input:` prefix).
     static func isInputError(_ text: String) -> Bool { text.hasPrefix("bad-input:") }
+
+    /// Whether a device's error says the request's deadline had passed (topics.md: the
+    /// `deadline-exceeded:` prefix; older agents wrote `deadline exceeded:`).
+    static func isDeadlineError(_ text: String) -> Bool {
+        text.hasPrefix("deadline-exceeded:") || text.hasPrefix("deadline exceeded:")
+    }
 
     /// Whether a device's error says the module is not loaded there yet (topics.md: the
     /// `not-loaded:` prefix), which a short wait cures.

@@ -65,11 +65,14 @@ public struct DeviceAgentConfiguration: Sendable {
         guard Topics.isValidIdentifier(device) else {
             throw DeviceAgentError(.invalidSetting, "device id '\(device)' must be 1–128 letters, digits, '-', '_' or '.'")
         }
-        guard memoryBudgetBytes > 0 else { throw DeviceAgentError(.invalidSetting, "the memory budget must be positive") }
+        guard memoryBudgetBytes > 0, memoryBudgetBytes <= ValueRange.bytes.upperBound else {
+            throw DeviceAgentError(.invalidSetting, "the memory budget must be in 1…\(ValueRange.bytes.upperBound) bytes")
+        }
         guard queueCapacity >= 1 else { throw DeviceAgentError(.invalidSetting, "the queue capacity must be at least 1") }
         guard inferenceThreads >= 1 else { throw DeviceAgentError(.invalidSetting, "inference threads must be at least 1") }
-        guard computeGflops > 0, computeGflops.isFinite else {
-            throw DeviceAgentError(.invalidSetting, "computeGflops must be a positive number")
+        guard ValueRange.gflops.contains(computeGflops) else {
+            throw DeviceAgentError(
+                .invalidSetting, "computeGflops must be a number in \(ValueRange.gflops.lowerBound)…\(ValueRange.gflops.upperBound)")
         }
     }
 }

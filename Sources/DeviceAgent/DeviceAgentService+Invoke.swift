@@ -74,7 +74,7 @@ extension DeviceAgentService {
             return
         }
         guard invoke.deadlineMs > receivedAtMs else {
-            await refuse(.error, "deadline exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
+            await refuse(.error, "deadline-exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
             return
         }
         let expected = loaded.manifest.callInputs.map(\.name)
@@ -106,7 +106,7 @@ extension DeviceAgentService {
         var computeMs = 0.0
         if job.invoke.deadlineMs <= startedAtMs {
             status = .error
-            failure = "deadline exceeded: the deadline \(job.invoke.deadlineMs) passed while the invocation waited \(Int(queueWaitMs)) ms in the queue"
+            failure = "deadline-exceeded: the deadline \(job.invoke.deadlineMs) passed while the invocation waited \(Int(queueWaitMs)) ms in the queue"
         } else {
             do {
                 outputs = try await job.module.run(job.inputs)

@@ -6,7 +6,7 @@ import S2M3Core
 ///
 /// The request id comes from the bundle's `s2m3.request-id`, else the correlation data, else the
 /// `s2m3-request-id` user property; the topic from `s2m3.reply-to`, else the MQTT response topic.
-/// Fields that cannot be read are `unknown` (task, node) or 1 (epoch, attempt). With no request id
+/// Fields that cannot be read (or lie outside ``ValueRange``) are `unknown` (task, node) or 1 (epoch, attempt). With no request id
 /// or no topic there is nobody to answer: nil (the agent logs a warning instead).
 public struct InvokeFailureReply: Sendable, Hashable {
     public var topic: String
@@ -37,13 +37,14 @@ public struct InvokeFailureReply: Sendable, Hashable {
         func identifier(_ key: String) -> String {
             metadata[key].flatMap { Topics.isValidIdentifier($0) ? $0 : nil } ?? Self.unknown
         }
-        func positive(_ value: String?) -> Int? { value.flatMap(Int.init).flatMap { $0 >= 1 ? $0 : nil } }
-        let epoch = positive(metadata[BundleMetadataKey.epoch]) ?? positive(properties.userProperty(MessageProperties.epochName)) ?? 1
+        func inRange(_ value: String?, _ range: ClosedRange<Int>) -> Int? { value.flatMap(Int.init).flatMap { range.contains($0) ? $0 : nil } }
+        let epoch = inRange(metadata[BundleMetadataKey.epoch], ValueRange.epoch)
+            ?? inRange(properties.userProperty(MessageProperties.epochName), ValueRange.epoch) ?? 1
         self.topic = topic
         partial = PartialResult(
             requestID: requestID, task: identifier(BundleMetadataKey.task), node: identifier(BundleMetadataKey.node),
             module: Topics.isValidIdentifier(topicModule) ? topicModule : Self.unknown, device: device, epoch: epoch,
-            attempt: positive(metadata[BundleMetadataKey.attempt]) ?? 1, status: .error, error: reason,
+            attempt: inRange(metadata[BundleMetadataKey.attempt], ValueRange.attempt) ?? 1, status: .error, error: reason,
             queueWaitMs: 0, computeMs: 0, receivedAtMs: receivedAtMs, startedAtMs: nil,
             finishedAtMs: max(finishedAtMs, receivedAtMs))
     }

@@ -85,6 +85,11 @@ extension Placement {
         let problem = try PlacementProblem(instance)
         var solver = PlacementSolver(problem: problem, algorithm: algorithm, options: options, previousHosts: previousHosts)
         let placement = try solver.solve()
+        // The instance's bounds keep every latency finite; this is the last line of defence.
+        guard placement.objectiveSeconds.isFinite, placement.taskLatencySeconds.values.allSatisfy(\.isFinite) else {
+            throw PlacementError(
+                .invalidValue, "the objective is not a finite number (\(placement.objectiveSeconds) s); check the instance's rates, priorities and speeds")
+        }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return PlacementResult(placement: placement, solveSeconds: seconds)

@@ -107,12 +107,15 @@ private func require<T>(_ value: T?, _ at: String, _ field: String) throws(Place
     return value
 }
 
-private func wholeNumber(_ value: Double, _ at: String, _ field: String) throws(PlacementError) -> Int {
-    guard value.isFinite, value.rounded() == value, abs(value) < 9.0e18 else {
-        throw PlacementError(.invalidValue, "\(at).\(field) must be a whole number of bytes (got \(value))")
+/// A whole number within `range` (bytes by default), checked before it becomes an `Int`.
+private func wholeNumber(
+    _ value: Double, _ at: String, _ field: String, range: ClosedRange<Int> = ValueRange.bytes
+) throws(PlacementError) -> Int {
+    guard value.isFinite, value.rounded() == value else {
+        throw PlacementError(.invalidValue, "\(at).\(field) must be a whole number (got \(value))")
     }
-    if value < 0 {
-        throw PlacementError(.invalidValue, "\(at).\(field) must be ≥ 0 (got \(Int(value)))")
+    guard value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
+        throw PlacementError(.invalidValue, "\(at).\(field) must be in \(range.lowerBound)…\(range.upperBound) (got \(value))")
     }
     return Int(value)
 }
@@ -181,10 +184,17 @@ struct WireModule: Codable {
             memory = try wholeNumber(memoryBytes, at, "memoryBytes")
         } else if let parameterCount {
             let perParameter = try require(bytesPerParameter, at, "bytesPerParameter (needed when memoryBytes is absent)")
-            guard perParameter.isFinite, perParameter > 0 else {
-                throw PlacementError(.invalidValue, "\(at).bytesPerParameter must be a positive number (got \(perParameter))")
+            guard perParameter.isFinite, perParameter > 0, perParameter <= 64 else {
+                throw PlacementError(.invalidValue, "\(at).bytesPerParameter must be a number in (0, 64] (got \(perParameter))")
             }
-            memory = Int((Double(parameterCount) * perParameter).rounded())
+            // Both factors are bounded, so the product is finite; it must still be a byte count.
+            let product = (Double(parameterCount) * perParameter).rounded()
+            guard product <= Double(ValueRange.bytes.upperBound) else {
+                throw PlacementError(
+                    .invalidValue,
+                    "\(at): parameters × bytesPerParameter is \(product) bytes; memoryBytes must be in 0…\(ValueRange.bytes.upperBound)")
+            }
+            memory = Int(product)
         } else {
             throw PlacementError(.missingField, "\(at).memoryBytes is missing (or give parameters and bytesPerParameter)")
         }

@@ -1,5 +1,28 @@
 import S2M3Core
 extension PlacementInstance {
+    /// What ``validate()`` accepts besides the format's rules (docs/placement.md, "Bounds"). With
+    /// these every sum the solver forms (memory over all devices or modules, the sharing report's
+    /// memory over models × modules) fits in 64 bits, and every latency and objective is finite.
+    public enum Bounds {
+        public static let maxDevices = 4096
+        public static let maxModules = 4096
+        public static let maxTasks = 4096
+        public static let maxModels = 1024
+        /// Nodes of one task graph.
+        public static let maxNodesPerTask = 10_000
+        /// Memory, output and input sizes, bytes (``ValueRange/bytes``).
+        public static let bytes = ValueRange.bytes
+        /// Device speed, GFLOP/s (``ValueRange/gflops``).
+        public static let gflops = ValueRange.gflops
+        /// Module compute per invocation, GFLOP.
+        public static let gflop: ClosedRange<Double> = 0...1e9
+        public static let bandwidthMbps: ClosedRange<Double> = 1e-6...1e9
+        public static let latencyMs: ClosedRange<Double> = 0...1e7
+        /// Requests per second of one task.
+        public static let rate: ClosedRange<Double> = 0...1e6
+        public static let priority: ClosedRange<Double> = 1e-6...1e6
+    }
+
     /// Checks every rule of the instance format; throws the first violation with a message saying
     /// which entry is wrong and what to fix. The solver calls this before anything else.
     public func validate() throws(PlacementError) {
@@ -9,6 +32,13 @@ extension PlacementInstance {
         if tasks.isEmpty {
             throw PlacementError(.emptyInstance, "the instance has no tasks: add at least one entry to 'tasks'")
         }
+        try Self.checkCount(devices.count, Bounds.maxDevices, "devices")
+        try Self.checkCount(modules.count, Bounds.maxModules, "modules")
+        try Self.checkCount(tasks.count, Bounds.maxTasks, "tasks")
+        try Self.checkCount(models.count, Bounds.maxModels, "models")
+        for task in tasks {
+            try Self.checkCount(task.graph.nodes.count, Bounds.maxNodesPerTask, "nodes of task '\(task.id)'")
+        }
         try Self.checkUnique(devices.map(\.id), kind: "device")
         try Self.checkUnique(modules.map(\.id), kind: "module")
         try Self.checkUnique(tasks.map(\.id), kind: "task")
@@ -16,34 +46,28 @@ extension PlacementInstance {
 
         for device in devices {
             let at = "device '\(device.id)'"
-            try Self.check(device.memoryBytes >= 0, at, "memoryBytes must be ≥ 0 (got \(device.memoryBytes))")
-            try Self.check(
-                device.gflops.isFinite && device.gflops > 0, at, "gflops must be a positive number (got \(device.gflops))")
-            try Self.check(
-                device.link.bandwidthMbps.isFinite && device.link.bandwidthMbps > 0, at,
-                "link.bandwidthMbps must be a positive number (got \(device.link.bandwidthMbps))")
-            try Self.check(
-                device.link.latencyMs.isFinite && device.link.latencyMs >= 0, at,
-                "link.latencyMs must be ≥ 0 (got \(device.link.latencyMs))")
+            try Self.check(device.memoryBytes, Bounds.bytes, at, "memoryBytes")
+            try Self.check(device.gflops, Bounds.gflops, at, "gflops")
+            try Self.check(device.link.bandwidthMbps, Bounds.bandwidthMbps, at, "link.bandwidthMbps")
+            try Self.check(device.link.latencyMs, Bounds.latencyMs, at, "link.latencyMs")
         }
         var moduleIDs = Set<String>()
         for module in modules {
             let at = "module '\(module.id)'"
-            try Self.check(module.memoryBytes >= 0, at, "memoryBytes must be ≥ 0 (got \(module.memoryBytes))")
-            try Self.check(module.gflop.isFinite && module.gflop >= 0, at, "gflop must be ≥ 0 (got \(module.gflop))")
-            try Self.check(module.outputBytes >= 0, at, "outputBytes must be ≥ 0 (got \(module.outputBytes))")
+            try Self.check(module.memoryBytes, Bounds.bytes, at, "memoryBytes")
+            try Self.check(module.gflop, Bounds.gflop, at, "gflop")
+            try Self.check(module.outputBytes, Bounds.bytes, at, "outputBytes")
             if let parameters = module.parameters {
-                try Self.check(parameters >= 0, at, "parameters must be ≥ 0 (got \(parameters))")
+                try Self.check(parameters, Bounds.bytes, at, "parameters")
             }
             moduleIDs.insert(module.id)
         }
         for task in tasks {
             let at = "task '\(task.id)'"
-            try Self.check(task.rate.isFinite && task.rate >= 0, at, "rate must be ≥ 0 requests per second (got \(task.rate))")
-            try Self.check(
-                task.priority.isFinite && task.priority > 0, at, "priority must be a positive number (got \(task.priority))")
+            try Self.check(task.rate, Bounds.rate, at, "rate (requests per second)")
+            try Self.check(task.priority, Bounds.priority, at, "priority")
             for input in task.graph.inputs {
-                try Self.check(input.bytes >= 0, at, "input '\(input.id)' bytes must be ≥ 0 (got \(input.bytes))")
+                try Self.check(input.bytes, Bounds.bytes, at, "input '\(input.id)' bytes")
             }
             do {
                 try task.graph.validate()
@@ -76,7 +100,22 @@ extension PlacementInstance {
         }
     }
 
-    private static func check(_ condition: Bool, _ at: String, _ message: String) throws(PlacementError) {
-        if !condition { throw PlacementError(.invalidValue, "\(at): \(message)") }
+    private static func check(_ value: Int, _ range: ClosedRange<Int>, _ at: String, _ field: String) throws(PlacementError) {
+        if !range.contains(value) {
+            throw PlacementError(.invalidValue, "\(at): \(field) must be in \(range.lowerBound)…\(range.upperBound) (got \(value))")
+        }
+    }
+
+    private static func check(_ value: Double, _ range: ClosedRange<Double>, _ at: String, _ field: String) throws(PlacementError) {
+        if !(value.isFinite && range.contains(value)) {
+            throw PlacementError(
+                .invalidValue, "\(at): \(field) must be a finite number in \(range.lowerBound)…\(range.upperBound) (got \(value))")
+        }
+    }
+
+    private static func checkCount(_ count: Int, _ limit: Int, _ what: String) throws(PlacementError) {
+        if count > limit {
+            throw PlacementError(.invalidValue, "the instance has \(count) \(what); at most \(limit) are allowed")
+        }
     }
 }

@@ -172,7 +172,9 @@ public struct PlannerStateMachine: Sendable {
         plannedDevices = live
         let liveIDs = Set(live.map(\.id))
         let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }
-        let epoch = (currentPlan?.epoch ?? 0) + 1
+        // Decoded plans hold at most ValueRange.epoch's bound (2^53), so this cannot overflow; a
+        // plan at the bound itself (never reached by re-planning) is followed by the same epoch.
+        let epoch = min(currentPlan?.epoch ?? 0, ValueRange.epoch.upperBound - 1) + 1
         var problem = instance
         problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
         let previousHosts = currentPlan.map { plan in
@@ -203,16 +205,22 @@ public struct PlannerStateMachine: Sendable {
             return PlanMessage(
                 epoch: job.epoch, createdAtMs: nowMs, algorithm: algorithm.rawValue, devices: job.live.map(\.id), placement: [:],
                 routes: [:], predictedLatencyMs: [:], objectiveMs: 0, provenOptimal: false,
-                previousEpoch: currentPlan?.epoch, unavailableTasks: solved.unavailable)
+                previousEpoch: previousEpoch(before: job.epoch), unavailableTasks: solved.unavailable)
         }
         let moves = Self.moves(from: job.previousHosts, to: placement.hosts)
         return PlanMessage(
             epoch: job.epoch, createdAtMs: nowMs, algorithm: placement.algorithm.rawValue, devices: job.live.map(\.id),
             placement: placement.hosts, routes: placement.routes.mapValues { $0.mapValues { [$0] } },
-            predictedLatencyMs: placement.taskLatencySeconds.mapValues { $0 * 1000 },
-            objectiveMs: placement.objectiveSeconds * 1000, provenOptimal: placement.provenOptimal,
-            previousEpoch: currentPlan?.epoch, moves: moves,
+            // Held to the plan's own range, so an absurdly slow device set still gets a publishable plan.
+            predictedLatencyMs: placement.taskLatencySeconds.mapValues { min($0 * 1000, ValueRange.durationMs.upperBound) },
+            objectiveMs: min(placement.objectiveSeconds * 1000, ValueRange.durationMs.upperBound), provenOptimal: placement.provenOptimal,
+            previousEpoch: previousEpoch(before: job.epoch), moves: moves,
             unavailableTasks: solved.unavailable.isEmpty ? nil : solved.unavailable)
+    }
+
+    /// The current plan's epoch when it is below `epoch` (it is not only at the epoch bound).
+    private func previousEpoch(before epoch: Int) -> Int? {
+        currentPlan.flatMap { $0.epoch < epoch ? $0.epoch : nil }
     }
 
     /// Module copies to load and to unload going from `previous` (hosts on the live devices; nil
@@ -293,6 +301,8 @@ public struct PlannerStateMachine: Sendable {
         }.sorted()
         guard !speeds.isEmpty else { return }
         let measured = speeds[speeds.count / 2]
+        // A tiny p50 makes an absurd (even infinite) speed: only plausible speeds replace the announced one.
+        guard ValueRange.gflops.contains(measured) else { return }
         let current = calibratedGflops[report.device] ?? caps.computeGflops
         guard abs(measured / current - 1) > drift.threshold else { return }
         if let last = lastCalibrationMs[report.device], report.timestampMs - last < drift.minimumIntervalMs { return }

@@ -16,7 +16,13 @@ public struct AudioResampler: Sendable {
     /// The filter, scaled by `up`, indexed `[0, 2 * halfLength]` with its centre at `halfLength`.
     private let taps: [Double]
 
-    /// Throws `invalidConfiguration` unless both rates are positive.
+    /// Largest `max(up, down)` accepted: the filter has `20 × max(up, down) + 1` taps, so this
+    /// bounds it to 2 M taps (16 MB). Every common rate pair is far below (44.1 → 16 kHz: 441).
+    public static let maxRatioTerm = 100_000
+
+    /// Throws `invalidConfiguration` unless both rates are positive, and `unsupportedAudio` when
+    /// the ratio of the rates needs a filter longer than ``maxRatioTerm`` allows (e.g. 383,999 Hz
+    /// to 16 kHz), before anything is allocated.
     public init(from inputRate: Int, to outputRate: Int) throws(PreprocessingError) {
         guard inputRate > 0 && outputRate > 0 else {
             throw PreprocessingError(.invalidConfiguration, "cannot resample from \(inputRate) Hz to \(outputRate) Hz")
@@ -24,6 +30,11 @@ public struct AudioResampler: Sendable {
         let g = Self.gcd(inputRate, outputRate)
         let up = outputRate / g, down = inputRate / g
         let maxRate = max(up, down)
+        guard maxRate <= Self.maxRatioTerm else {
+            throw PreprocessingError(
+                .unsupportedAudio,
+                "cannot resample from \(inputRate) Hz to \(outputRate) Hz: the ratio \(up)/\(down) needs too long a filter; use a common rate such as 16000, 44100 or 48000 Hz")
+        }
         self.up = up
         self.down = down
         halfLength = 10 * maxRate
@@ -83,5 +94,9 @@ public struct AudioResampler: Sendable {
         return sum
     }
 
-    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+    private static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (a, b) = (a, b)
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
+    }
 }

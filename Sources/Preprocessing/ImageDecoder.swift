@@ -14,17 +14,20 @@ public enum ImageDecoder {
         return nil
     }
 
-    /// Decodes `bytes`; `name` (a file name or input binding) is reported in errors.
+    /// Decodes `bytes`; `name` (a file name or input binding) is reported in errors. The size in
+    /// the header is checked against `maxPixels` before any pixel memory is allocated.
     ///
     /// - Throws: `emptyInput`, `unsupportedImage` (not JPEG/PNG), `corruptImage` (the decoder's message
-    ///   is kept; a truncated JPEG counts as corrupt, as in Pillow).
-    public static func decode(_ bytes: [UInt8], name: String = "image") throws(PreprocessingError) -> RGBImage {
+    ///   is kept; a truncated JPEG counts as corrupt, as in Pillow), `tooLarge` (more than `maxPixels`).
+    public static func decode(
+        _ bytes: [UInt8], name: String = "image", maxPixels: Int = defaultMaxPixels
+    ) throws(PreprocessingError) -> RGBImage {
         guard !bytes.isEmpty else {
             throw PreprocessingError(.emptyInput, "the image has no bytes", input: name)
         }
         switch format(of: bytes) {
-        case .jpeg: return try decodeJPEG(bytes, name: name)
-        case .png: return try decodePNG(bytes, name: name)
+        case .jpeg: return try decodeJPEG(bytes, name: name, maxPixels: maxPixels)
+        case .png: return try decodePNG(bytes, name: name, maxPixels: maxPixels)
         case nil:
             let head = bytes.prefix(8).map { String($0, radix: 16) }.joined(separator: " ")
             throw PreprocessingError(
@@ -32,7 +35,7 @@ public enum ImageDecoder {
         }
     }
 
-    private static func decodeJPEG(_ bytes: [UInt8], name: String) throws(PreprocessingError) -> RGBImage {
+    private static func decodeJPEG(_ bytes: [UInt8], name: String, maxPixels: Int) throws(PreprocessingError) -> RGBImage {
         guard let decompressor = TurboJPEGDecompressor() else {
             throw PreprocessingError(.corruptImage, "cannot start the JPEG decoder", input: name)
         }
@@ -42,9 +45,10 @@ public enum ImageDecoder {
             throw PreprocessingError(
                 .corruptImage, "the JPEG header cannot be read", input: name, libraryMessage: decompressor.lastError)
         }
-        guard width > 0, height > 0, Int(width) * Int(height) <= maxPixels else {
+        guard width > 0, height > 0 else {
             throw PreprocessingError(.corruptImage, "the JPEG claims a size of \(width)x\(height)", input: name)
         }
+        try checkSize(Int(width), Int(height), maxPixels: maxPixels, name: name)
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
         let status = tjDecompress2(handle, bytes, UInt(bytes.count), &pixels, width, 0, height, Int32(TJPF_RGB.rawValue), 0)
         // Like Pillow: a truncated image ("premature end" warnings) is an error; other libjpeg warnings
@@ -60,15 +64,16 @@ public enum ImageDecoder {
         return RGBImage(unchecked: Int(width), Int(height), pixels)
     }
 
-    private static func decodePNG(_ bytes: [UInt8], name: String) throws(PreprocessingError) -> RGBImage {
+    private static func decodePNG(_ bytes: [UInt8], name: String, maxPixels: Int) throws(PreprocessingError) -> RGBImage {
         let reader = PNGReader()
         guard png_image_begin_read_from_memory(&reader.image, bytes, bytes.count) != 0 else {
             throw PreprocessingError(.corruptImage, "the PNG header cannot be read", input: name, libraryMessage: reader.message)
         }
         let width = Int(reader.image.width), height = Int(reader.image.height)
-        guard width > 0, height > 0, width * height <= maxPixels else {
+        guard width > 0, height > 0 else {
             throw PreprocessingError(.corruptImage, "the PNG claims a size of \(width)x\(height)", input: name)
         }
+        try checkSize(width, height, maxPixels: maxPixels, name: name)
         reader.image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)  // PNG_FORMAT_RGBA
         var rgba = [UInt8](repeating: 0, count: width * height * 4)
         guard png_image_finish_read(&reader.image, nil, &rgba, 0, nil) != 0 else {
@@ -87,8 +92,19 @@ public enum ImageDecoder {
         return RGBImage(unchecked: width, height, rgb)
     }
 
-    /// Larger images are refused rather than allocated (a 16k x 16k photo).
-    static let maxPixels = 1 << 28
+    /// Default largest image decoded, pixels (4096 × 4096; a 12 MP phone photo fits). A PNG of
+    /// 16000 × 16000 compresses to 750 KB but needs 1.8 GB decoded: it is refused from its header.
+    public static let defaultMaxPixels = 4096 * 4096
+
+    /// Refuses a `width` × `height` image over `maxPixels` (both sides come from 32-bit header
+    /// fields, so the product fits in 64 bits).
+    private static func checkSize(_ width: Int, _ height: Int, maxPixels: Int, name: String) throws(PreprocessingError) {
+        guard width * height <= maxPixels else {
+            throw PreprocessingError(
+                .tooLarge, "the image is \(width)x\(height) = \(width * height) pixels; the limit is \(maxPixels) pixels; send a smaller image",
+                input: name)
+        }
+    }
 }
 
 /// Owns a TurboJPEG decompressor handle; used on one thread and destroyed in `deinit`.

@@ -72,9 +72,12 @@ public struct ImagePreprocess: Sendable, Hashable {
         self.configuration = configuration
     }
 
-    /// Decodes and pre-processes encoded JPEG or PNG bytes; `name` is reported in errors.
-    public func callAsFunction(encoded bytes: [UInt8], name: String = "image") throws(PreprocessingError) -> Tensor {
-        try callAsFunction(ImageDecoder.decode(bytes, name: name))
+    /// Decodes and pre-processes encoded JPEG or PNG bytes of at most `maxPixels` pixels; `name`
+    /// is reported in errors.
+    public func callAsFunction(
+        encoded bytes: [UInt8], name: String = "image", maxPixels: Int = ImageDecoder.defaultMaxPixels
+    ) throws(PreprocessingError) -> Tensor {
+        try callAsFunction(ImageDecoder.decode(bytes, name: name, maxPixels: maxPixels))
     }
 
     /// Pre-processes a decoded image.

@@ -20,6 +20,8 @@ public struct PreprocessingError: Error, Sendable, Equatable, CustomStringConver
         public static let unsupportedAudio = Code("unsupportedAudio")
         /// A WAV file whose structure is damaged (missing or truncated chunks).
         public static let corruptAudio = Code("corruptAudio")
+        /// An input over a limit checked before decoding (pixels of an image, seconds of audio).
+        public static let tooLarge = Code("tooLarge")
         /// A vocabulary file that cannot be used (missing special tokens, empty).
         public static let invalidVocabulary = Code("invalidVocabulary")
         /// A configuration value out of range (e.g. a crop larger than the resize).

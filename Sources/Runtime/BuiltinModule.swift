@@ -33,7 +33,7 @@ struct BuiltinModule: LoadedModule {
 extension ModuleError {
     /// A pre-processing failure of `input`: unusable data is `badInput`, anything else `runFailed`.
     init(_ error: PreprocessingError, module: String, input: String) {
-        let bad: Set<PreprocessingError.Code> = [.emptyInput, .unsupportedImage, .corruptImage, .notWAV, .unsupportedAudio, .corruptAudio]
+        let bad: Set<PreprocessingError.Code> = [.emptyInput, .unsupportedImage, .corruptImage, .notWAV, .unsupportedAudio, .corruptAudio, .tooLarge]
         self.init(bad.contains(error.code) ? .badInput : .runFailed, module: module, input: input, "\(error.code): \(error.message)")
     }
 

@@ -5,11 +5,13 @@ import S2M3Core
 /// `image-preprocess`: JPEG/PNG bytes → EfficientNet-Lite0's input [1,3,224,224].
 struct ImagePreprocessOperation: BuiltinOperation {
     let preprocess: ImagePreprocess
+    /// Largest image decoded, pixels (``LimitsConfiguration/maxImagePixels``).
+    var maxPixels = ImageDecoder.defaultMaxPixels
 
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
         let bytes = try inputs.bytes("file")
         let tensor: Tensor
-        do { tensor = try preprocess(encoded: bytes, name: "file") } catch { throw ModuleError(error, module: inputs.module, input: "file") }
+        do { tensor = try preprocess(encoded: bytes, name: "file", maxPixels: maxPixels) } catch { throw ModuleError(error, module: inputs.module, input: "file") }
         try outputs.set("image", tensor: try BundleTensor(tensor, module: inputs.module))
     }
 }

@@ -29,7 +29,7 @@ extension ModuleLoader {
         let operation: any BuiltinOperation
         switch manifest.operation ?? manifest.id {
         case "image-preprocess":
-            operation = ImagePreprocessOperation(preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(.efficientNetLite0) })
+            operation = ImagePreprocessOperation(preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(.efficientNetLite0) }, maxPixels: limits.maxImagePixels)
         case "top-k": operation = TopKOperation(labels: try ModuleAssets.lines("imagenet-labels.txt", of: manifest))
         case "wordpiece-tokenize":
             let path = try ModuleAssets.path("bert-vocab.txt", of: manifest)
@@ -38,12 +38,12 @@ extension ModuleLoader {
             })
         case "label-bridge": operation = LabelBridgeOperation(labelEmbeddings: try await LabelEmbeddings.load(for: manifest, loader: self))
         case "cosine-match": operation = CosineMatchOperation()
-        case "wav-decode": operation = WAVDecodeOperation()
+        case "wav-decode": operation = WAVDecodeOperation(maxSeconds: limits.maxAudioSeconds)
         case "log-mel":
             operation = LogMelOperation(frontEnd: try Self.make(manifest) { () throws(PreprocessingError) in try LogMelSpectrogram(.whisper) })
         case "whisper-detokenize": operation = WhisperDetokenizeOperation(tokens: try Self.whisperTokens(for: manifest, in: modelsDirectory))
-        case "ocr-preprocess": operation = OCRPreprocessOperation()
-        case "ocr-crop": operation = OCRCropOperation()
+        case "ocr-preprocess": operation = OCRPreprocessOperation(maxPixels: limits.maxImagePixels)
+        case "ocr-crop": operation = OCRCropOperation(maxPixels: limits.maxImagePixels)
         case "ctc-decode": operation = CTCDecodeOperation(decoder: CTCDecoder(characters: try ModuleAssets.lines("ocr-keys.txt", of: manifest)))
         case "combine": operation = CombineOperation()
         case let name:

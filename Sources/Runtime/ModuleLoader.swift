@@ -11,15 +11,19 @@ public struct ModuleLoader: Sendable {
     public let configuration: InferenceSessionConfiguration
     /// The pool ONNX sessions run on (one per device agent or runner; its size bounds parallel runs).
     public let threadPool: InferenceThreadPool
+    /// Pixels and seconds of audio the built-in decoders accept (checked from the headers
+    /// before anything is decoded).
+    public let limits: LimitsConfiguration
 
     public init(
         catalog: ModuleCatalog, modelsDirectory: String, configuration: InferenceSessionConfiguration = .init(),
-        threadPool: InferenceThreadPool = InferenceThreadPool(threadCount: 1)
+        threadPool: InferenceThreadPool = InferenceThreadPool(threadCount: 1), limits: LimitsConfiguration = LimitsConfiguration()
     ) {
         self.catalog = catalog
         self.modelsDirectory = modelsDirectory
         self.configuration = configuration
         self.threadPool = threadPool
+        self.limits = limits
     }
 
     /// Loads module `id`, checking the weights file against the catalog's digest first.

@@ -7,8 +7,11 @@ import TextReading
 /// as RGB bytes `page` [1, H, W, 3]: a quarter of the float input's size on the wire; the
 /// `ocr-detect` driver normalises it.
 struct OCRPreprocessOperation: BuiltinOperation {
+    /// Largest page decoded, pixels (``LimitsConfiguration/maxImagePixels``).
+    var maxPixels = ImageDecoder.defaultMaxPixels
+
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
-        let image = try OCRPage.decode(inputs)
+        let image = try OCRPage.decode(inputs, maxPixels: maxPixels)
         let page: RGBImage
         do { page = try TextReader.detectionPage(image) } catch { throw ModuleError(.runFailed, module: inputs.module, "\(error)") }
         try outputs.set("page", tensor: try OCRBytes.tensor(page.pixels, shape: [1, page.height, page.width, 3], module: inputs.module))
@@ -21,9 +24,11 @@ struct OCRPreprocessOperation: BuiltinOperation {
 /// as ``TextReader`` makes them; the drivers normalise them (``CropRows``).
 struct OCRCropOperation: BuiltinOperation {
     var finder = TextBoxFinder()
+    /// Largest page decoded, pixels (``LimitsConfiguration/maxImagePixels``).
+    var maxPixels = ImageDecoder.defaultMaxPixels
 
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
-        let image = try OCRPage.decode(inputs)
+        let image = try OCRPage.decode(inputs, maxPixels: maxPixels)
         let (map, shape) = try OCRMap.read(inputs)
         let boxes = TextReader.boxes(map: map, mapWidth: shape[3], mapHeight: shape[2], image: image, finder: finder)
         var orientation: [Float] = [], lines: [RGBImage] = []
@@ -95,9 +100,9 @@ enum OCRBytes {
 
 /// The page image of an OCR invocation's `file` input.
 enum OCRPage {
-    static func decode(_ inputs: ModuleInputs) throws(ModuleError) -> RGBImage {
+    static func decode(_ inputs: ModuleInputs, maxPixels: Int) throws(ModuleError) -> RGBImage {
         let bytes = try inputs.bytes("file")
-        do { return try ImageDecoder.decode(bytes, name: "file") } catch { throw ModuleError(error, module: inputs.module, input: "file") }
+        do { return try ImageDecoder.decode(bytes, name: "file", maxPixels: maxPixels) } catch { throw ModuleError(error, module: inputs.module, input: "file") }
     }
 }
 

@@ -33,12 +33,14 @@ struct WordPieceOperation: BuiltinOperation {
 /// `wav-decode`: WAV bytes → mono float samples at 16 kHz.
 struct WAVDecodeOperation: BuiltinOperation {
     var sampleRate = 16_000
+    /// Longest audio decoded, seconds (``LimitsConfiguration/maxAudioSeconds``).
+    var maxSeconds = WAVDecoder.defaultMaxSeconds
 
     func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
         let bytes = try inputs.bytes("file")
         let signal: AudioSignal
         do {
-            signal = try WAVDecoder.decode(bytes, name: "file").resampled(to: sampleRate)
+            signal = try WAVDecoder.decode(bytes, name: "file", maxSeconds: maxSeconds).resampled(to: sampleRate)
         } catch {
             throw ModuleError(error, module: inputs.module, input: "file")
         }

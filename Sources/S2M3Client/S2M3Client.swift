@@ -95,7 +95,15 @@ public final class S2M3Client: Sendable {
         let message: MQTTMessage
         do {
             message = try await withThrowingTaskGroup(of: MQTTMessage.self) { group in
-                group.addTask { try await board.wait(for: id) }
+                group.addTask {
+                    while true {
+                        let message = try await board.wait(for: id)
+                        // A generated id was published once, so `duplicate-request` for it answers a
+                        // copy the broker delivered again (QoS 1): the first copy's answer follows.
+                        if requestID == nil, Self.isDuplicateRequestError(message) { continue }
+                        return message
+                    }
+                }
                 group.addTask {
                     try await Task.sleep(for: timeout + self.deadlineGrace)
                     throw S2M3ClientError(.timeout, "no answer to request \(id) for '\(task)' within \(timeoutMs) ms; is an aggregator running on this broker and root (\(self.topics.root))?")
@@ -124,6 +132,11 @@ public final class S2M3Client: Sendable {
             throw S2M3ClientError(.taskFailed, error.reason, taskError: error)
         }
         throw S2M3ClientError(.invalidReply, "the answer to \(id) is neither \(TaskResult.schema) nor \(TaskErrorMessage.schema)")
+    }
+
+    /// Whether `message` is a `duplicate-request` error (topics.md).
+    static func isDuplicateRequestError(_ message: MQTTMessage) -> Bool {
+        (try? TaskErrorMessage(json: message.payload))?.code == .duplicateRequest
     }
 
     /// The request an answer is for: its correlation data, else its `s2m3-request-id` property.

@@ -103,7 +103,11 @@ public struct TaskGraph: Sendable, Hashable, Codable {
         }
         if order.count < nodes.count {
             let cycle = findCycle(sources: sources)
-            let path = cycle.map { nodes[$0].id }.joined(separator: " → ")
+            // A long cycle is shown by its start and end, so the message stays readable.
+            let ids = cycle.map { nodes[$0].id }
+            let path = ids.count <= 12
+                ? ids.joined(separator: " → ")
+                : (ids.prefix(6) + ["… (\(ids.count - 1) nodes) …"] + ids.suffix(5)).joined(separator: " → ")
             throw TaskGraphError(.cycle, "the task graph has a cycle: \(path); a node cannot depend on its own output")
         }
         return order
@@ -119,27 +123,34 @@ public struct TaskGraph: Sendable, Hashable, Codable {
         return nodes.indices.filter { !read[$0] }
     }
 
-    /// One cycle as a closed path of node indices (first == last), by depth-first search.
+    /// One cycle as a closed path of node indices (first == last), by depth-first search with an
+    /// explicit stack (no recursion: a graph of any depth cannot overflow the thread's stack).
     private func findCycle(sources: [[Source]]) -> [Int] {
-        // state: 0 unvisited, 1 on stack, 2 done
+        // state: 0 unvisited, 1 on the path, 2 done
         var state = [UInt8](repeating: 0, count: nodes.count)
-        var stack: [Int] = []
-        func visit(_ node: Int) -> [Int]? {
-            state[node] = 1
-            stack.append(node)
-            for case .node(let producer) in sources[node] {
-                if state[producer] == 1, let start = stack.firstIndex(of: producer) {
-                    // The stack runs consumer → producer; report in data-flow order.
-                    return (Array(stack[start...]) + [producer]).reversed()
+        // The current path, consumer → producer, with the next source each entry will look at.
+        var path: [(node: Int, next: Int)] = []
+        for root in nodes.indices where state[root] == 0 {
+            state[root] = 1
+            path.append((root, 0))
+            while let top = path.last {
+                let list = sources[top.node]
+                guard top.next < list.count else {
+                    state[top.node] = 2
+                    path.removeLast()
+                    continue
                 }
-                if state[producer] == 0, let found = visit(producer) { return found }
+                path[path.count - 1].next += 1
+                guard case .node(let producer) = list[top.next] else { continue }
+                if state[producer] == 1, let start = path.firstIndex(where: { $0.node == producer }) {
+                    // The path runs consumer → producer; report in data-flow order.
+                    return (path[start...].map(\.node) + [producer]).reversed()
+                }
+                if state[producer] == 0 {
+                    state[producer] = 1
+                    path.append((producer, 0))
+                }
             }
-            stack.removeLast()
-            state[node] = 2
-            return nil
-        }
-        for node in nodes.indices where state[node] == 0 {
-            if let found = visit(node) { return found }
         }
         return []
     }

@@ -68,12 +68,14 @@ public struct Topics: Sendable, Hashable {
     /// Branch outputs sent back to one aggregator.
     public func aggregatorPartials(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/partials" }
 
-    /// The task named by a topic built with ``requests(_:)``, or nil if the topic is not one.
+    /// The task level of a `requests/{task}` topic, or nil if the topic is not one. The level may
+    /// be empty or not an identifier (`requests/` matches the aggregators' `requests/+`): such a
+    /// request is still answered, with `unknown-task`.
     public func task(fromRequestTopic topic: String) -> String? {
         let prefix = "\(root)/requests/"
         guard topic.hasPrefix(prefix) else { return nil }
         let task = topic.dropFirst(prefix.count)
-        guard !task.isEmpty, !task.contains("/") else { return nil }
+        guard !task.contains("/") else { return nil }
         return String(task)
     }
 

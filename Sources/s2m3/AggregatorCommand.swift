@@ -36,6 +36,15 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Option(help: "Largest request payload accepted, bytes.")
     var maxPayloadBytes: Int = TaskRequest.defaultMaxPayloadBytes
 
+    @Option(help: "Payload bytes of all requests in flight at once; more is answered 'overloaded' at once.")
+    var maxInFlightBytes: Int = LimitsConfiguration().maxInFlightBytes
+
+    @Option(help: "Largest image accepted, pixels (width × height from the JPEG/PNG header).")
+    var maxImagePixels: Int = LimitsConfiguration().maxImagePixels
+
+    @Option(help: "Longest audio accepted, seconds (from the WAV header).")
+    var maxAudioSeconds: Double = LimitsConfiguration().maxAudioSeconds
+
     @Option(help: "Least time an invocation gets before it is retried on another replica, ms.")
     var invocationTimeoutMs: Int = 2_000
 
@@ -54,10 +63,33 @@ struct AggregatorCommand: AsyncParsableCommand {
         guard bus.topicRoot.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
             throw ValidationError("--root '\(bus.topicRoot)' must be identifier segments separated by '/'")
         }
-        guard defaultTimeoutMs >= 1 else { throw ValidationError("--default-timeout-ms must be at least 1") }
-        guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
+        guard ValueRange.timeoutMs.contains(defaultTimeoutMs) else {
+            throw ValidationError("--default-timeout-ms must be in \(ValueRange.timeoutMs.lowerBound)…\(ValueRange.timeoutMs.upperBound)")
+        }
+        do {
+            try limits.validate()
+        } catch {
+            throw ValidationError("--\(error.field.map(Self.flag) ?? "limits"): \(error.message)")
+        }
         guard invocationTimeoutMs >= 1 else { throw ValidationError("--invocation-timeout-ms must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
+    }
+
+    /// The limits the flags set (the rest keep their defaults).
+    var limits: LimitsConfiguration {
+        var limits = LimitsConfiguration()
+        limits.maxPayloadBytes = maxPayloadBytes
+        limits.maxInFlightBytes = maxInFlightBytes
+        limits.maxImagePixels = maxImagePixels
+        limits.maxAudioSeconds = maxAudioSeconds
+        return limits
+    }
+
+    /// `maxInFlightBytes` → `max-in-flight-bytes`.
+    static func flag(_ field: String) -> String {
+        field.reduce(into: "") { out, character in
+            if character.isUppercase { out += "-" + character.lowercased() } else { out.append(character) }
+        }
     }
 
     func run() async throws {
@@ -73,7 +105,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         var configuration = AggregatorConfiguration(id: id, topics: Topics(root: bus.topicRoot))
         configuration.group = group
         configuration.defaultTimeoutMs = defaultTimeoutMs
-        configuration.maxPayloadBytes = maxPayloadBytes
+        configuration.limits = limits
         configuration.invocationTimeoutFloorMs = Double(invocationTimeoutMs)
         configuration.sequential = sequential
         let connection = MQTTConnection(

@@ -19,7 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
     var timeout: Double = 30
 
     func run() async throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be in (0, 86400] seconds") }
         let runner = DemoRunner(
             broker: try bus.configuration(), root: bus.topicRoot, fixtures: fixtures ?? DemoRunner.defaultFixtures,
             timeout: .milliseconds(Int(timeout * 1000)))

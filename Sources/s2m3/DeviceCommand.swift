@@ -43,7 +43,21 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Announce this compute speed (GFLOP/s) instead of measuring it at start (e.g. equal speeds for a reproducible plan).")
     var computeGflops: Double?
 
+    @Option(help: "Largest image decoded, pixels (width × height, read from the JPEG/PNG header first).")
+    var maxImagePixels: Int = LimitsConfiguration().maxImagePixels
+
+    @Option(help: "Longest audio decoded, seconds (read from the WAV header first).")
+    var maxAudioSeconds: Double = LimitsConfiguration().maxAudioSeconds
+
     func run() async throws {
+        var limits = LimitsConfiguration()
+        limits.maxImagePixels = maxImagePixels
+        limits.maxAudioSeconds = maxAudioSeconds
+        do {
+            try limits.validate()
+        } catch {
+            throw ValidationError("--\(error.field.map(AggregatorCommand.flag) ?? "limits"): \(error.message)")
+        }
         var logger = Logger(label: "s2m3.device.\(id)", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .info
         guard Topics.isValidIdentifier(id) else {
@@ -82,7 +96,7 @@ struct DeviceCommand: AsyncParsableCommand {
             logger: logger)
         let loader = ModuleLoader(
             catalog: loadedCatalog, modelsDirectory: modelsDirectory,
-            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-device-\(id)"))
+            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-device-\(id)"), limits: limits)
         let service = DeviceAgentService(connection: connection, configuration: configuration, loader: loader, logger: logger)
         // SIGTERM / SIGINT: stop taking work, finish what is queued, say offline, disconnect.
         do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }

@@ -46,7 +46,7 @@ struct PlanCommand: ParsableCommand {
         }
         var options = PlacementOptions()
         if let timeLimit {
-            guard timeLimit > 0 else { throw ValidationError("--time-limit must be positive") }
+            guard timeLimit > 0, timeLimit <= 86_400 else { throw ValidationError("--time-limit must be in (0, 86400] seconds") }
             options.exactTimeLimit = .milliseconds(Int(timeLimit * 1000))
             options.autoExactTimeLimit = options.exactTimeLimit
         }

@@ -159,8 +159,10 @@ struct MonolithicServer: Sendable {
             case .result(let result):
                 (onTask, bus) = (topics.results(task), result.properties(correlationData: properties.correlationData, traceparent: traceparent))
                 payload = try result.jsonBytes()
-            case .error(let error):
-                (onTask, bus) = (topics.errors(task), error.properties(correlationData: properties.correlationData, traceparent: traceparent))
+            case .error(let raw):
+                // Always publishable (an empty or invalid task goes to errors/-, long values are cut).
+                let error = raw.publishable()
+                (onTask, bus) = (topics.errors(error.task), error.properties(correlationData: properties.correlationData, traceparent: traceparent))
                 payload = try error.jsonBytes()
                 logger.info("request failed", metadata: ["task.id": "\(task)", "error.code": "\(error.code)", "error.reason": "\(error.reason)"])
             }

@@ -65,7 +65,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
-        guard readyTimeout > 0 else { throw ValidationError("--ready-timeout must be positive") }
+        guard readyTimeout > 0, readyTimeout <= 86_400 else { throw ValidationError("--ready-timeout must be in (0, 86400] seconds") }
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535") }
         if bus.broker != nil {
             guard !secure else {

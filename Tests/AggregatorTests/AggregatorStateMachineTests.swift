@@ -70,8 +70,8 @@ struct AggregatorStateMachineTests {
         ).bundle().encoded()
     }
 
-    /// Without a plan a request waits; the plan sends both branches; a repeated id is dropped while
-    /// in flight and after it finished.
+    /// Without a plan a request waits; the plan sends both branches; a repeated id gets one
+    /// `duplicate-request` error (not a second run) while in flight and after it finished.
     @Test func waitsForAPlanAndDropsDuplicates() throws {
         var machine = try Self.machine()
         let payload = Self.matchRequest(id: "dup-1", timeoutMs: 5_000)
@@ -79,14 +79,17 @@ struct AggregatorStateMachineTests {
         #expect(machine.receiveRequest(task: "match-image-text", payload: payload, properties: bundleType, retained: false, nowMs: 0).isEmpty)
         let sent = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 10)
         #expect(sent.count == 2)
-        #expect(machine.receiveRequest(task: "match-image-text", payload: payload, properties: bundleType, retained: false, nowMs: 20).isEmpty)
+        let repeated = try #require(Self.error(machine.receiveRequest(task: "match-image-text", payload: payload, properties: bundleType, retained: false, nowMs: 20)))
+        #expect(repeated.0.code == .duplicateRequest && repeated.0.requestID == "dup-1" && repeated.0.reason.contains("in flight"))
+        #expect(repeated.2, "without a response topic the duplicate error goes to errors/{task}")
         #expect(machine.statistics.duplicateRequests == 1)
         #expect(machine.activeRequests == 1)
         // Deadline: one error, then the id is remembered.
         let expired = machine.tick(nowMs: 5_001)
         let (message, _, _) = try #require(Self.error(expired))
         #expect(message.code == .deadlineExceeded)
-        #expect(machine.receiveRequest(task: "match-image-text", payload: payload, properties: bundleType, retained: false, nowMs: 5_002).isEmpty)
+        let late = try #require(Self.error(machine.receiveRequest(task: "match-image-text", payload: payload, properties: bundleType, retained: false, nowMs: 5_002)))
+        #expect(late.0.code == .duplicateRequest && late.0.reason.contains("answered"))
         #expect(machine.statistics.duplicateRequests == 2)
         // A retained request is ignored; an older plan changes nothing.
         #expect(machine.receiveRequest(task: "match-image-text", payload: Self.matchRequest(id: "r-2"), properties: bundleType, retained: true, nowMs: 5_003).isEmpty)

@@ -8,12 +8,14 @@ import Testing
 enum ExternalClient {
     /// Publishes `payload` as a request for `task` with a response topic and correlation data, and
     /// returns the JSON answer (a result or an error) `mosquitto_sub` received on the response topic.
+    /// `client` names the reply topic (`clients/external-{client}/replies`; default: the id), so
+    /// two clients can send the same request id.
     static func request(
-        _ endpoint: MQTTEndpoint, task: String, payload: [UInt8], contentType: String?, id: String
+        _ endpoint: MQTTEndpoint, task: String, payload: [UInt8], contentType: String?, id: String, client: String? = nil
     ) async throws -> [String: Any] {
         let topics = Topics()
-        let reply = topics.clientReplies("external-\(id)")
-        let file = NSTemporaryDirectory() + "s2m3-external-\(id)"
+        let reply = topics.clientReplies("external-\(client ?? id)")
+        let file = NSTemporaryDirectory() + "s2m3-external-\(client ?? id)-\(UUID().uuidString.prefix(8))"
         try Data(payload).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
         let host = ["-V", "mqttv5", "-h", endpoint.host, "-p", String(endpoint.port)]

@@ -84,3 +84,68 @@ struct AudioErrorTests {
         #expect(code(dataFirst) == .corruptAudio, "data before fmt")
     }
 }
+
+/// Headers an attacker wrote (issue 10): each is refused before anything is allocated.
+@Suite("Hostile WAV headers")
+struct HostileWAVTests {
+    /// The 48-byte file that made a device allocate 137 GB: sample rate 0xFFFFFFFF.
+    static let rateFFFFFFFF: [UInt8] = Array("RIFF(\0\0\0WAVEfmt \u{10}\0\0\0\u{1}\0\u{1}\0".utf8)
+        + [0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0x02, 0x00, 0x10, 0x00]
+        + Array("data".utf8) + [0x04, 0, 0, 0, 0x10, 0, 0x10, 0]
+
+    private func error(_ bytes: [UInt8], maxSeconds: Double = WAVDecoder.defaultMaxSeconds) -> PreprocessingError? {
+        do {
+            _ = try WAVDecoder.decode(bytes, name: "clip.wav", maxSeconds: maxSeconds)
+        } catch {
+            return error
+        }
+        return nil
+    }
+
+    @Test func sampleRateFFFFFFFFIsRefusedNamingTheRate() throws {
+        #expect(Self.rateFFFFFFFF.count == 48)
+        let refused = try #require(error(Self.rateFFFFFFFF))
+        #expect(refused.code == .corruptAudio)
+        #expect(refused.message.contains("4294967295 Hz") && refused.message.contains("384000"))
+    }
+
+    @Test func ratesAndChannelsOutOfRange() {
+        #expect(error(TestSignals.wav(channels: 1, rate: 999, bits: 16, data: [0, 0]))?.code == .corruptAudio)
+        #expect(error(TestSignals.wav(channels: 1, rate: 384_001, bits: 16, data: [0, 0]))?.code == .corruptAudio)
+        #expect(error(TestSignals.wav(channels: 0, rate: 16_000, bits: 16, data: [0, 0]))?.code == .corruptAudio)
+        #expect(error(TestSignals.wav(channels: 65, rate: 16_000, bits: 8, data: [UInt8](repeating: 128, count: 65)))?.code == .corruptAudio)
+        #expect(error(TestSignals.wav(channels: 1, rate: 384_000, bits: 16, data: [0, 0])) == nil, "the top rate is accepted")
+    }
+
+    @Test func moreAudioThanTheLimitIsRefusedBeforeDecoding() {
+        let twoSeconds = TestSignals.wav(channels: 1, rate: 8_000, bits: 8, data: [UInt8](repeating: 128, count: 16_000))
+        #expect(error(twoSeconds, maxSeconds: 2) == nil)
+        let refused = error(twoSeconds, maxSeconds: 1.5)
+        #expect(refused?.code == .tooLarge && refused?.message.contains("limit is 1 s") == true)
+    }
+
+    @Test func overstatedDataSizeReadsOnlyWhatTheFileHolds() throws {
+        var wav = TestSignals.wav(channels: 1, rate: 16_000, bits: 16, data: [0, 0x40, 0, 0xC0])
+        let data = try #require((0..<(wav.count - 4)).first { wav[$0..<($0 + 4)].elementsEqual("data".utf8) })
+        wav.replaceSubrange((data + 4)..<(data + 8), with: [0xFF, 0xFF, 0xFF, 0xFF])  // data size 4 GiB
+        #expect(try WAVDecoder.decode(wav).samples == [0.5, -0.5])
+    }
+
+    @Test func nanAndInfinitySamplesAreRefused() {
+        for bad in [Float.nan, .infinity, -.infinity] {
+            let data = [Float(0.5), bad].flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: value.bitPattern >> (8 * $0)) } }
+            let refused = error(TestSignals.wav(formatTag: 3, channels: 1, rate: 16_000, bits: 32, data: data))
+            #expect(refused?.code == .corruptAudio && refused?.message.contains("sample 1") == true, "\(bad)")
+        }
+    }
+
+    @Test func resamplingRatioThatNeedsAHugeFilterIsRefused() throws {
+        #expect {
+            try AudioResampler(from: 383_999, to: 16_000)
+        } throws: { ($0 as? PreprocessingError)?.code == .unsupportedAudio }
+        // Every common rate stays well inside the bound.
+        for rate in [8_000, 11_025, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000, 352_800, 384_000] {
+            #expect(throws: Never.self) { try AudioResampler(from: rate, to: 16_000) }
+        }
+    }
+}

@@ -29,6 +29,7 @@ struct TopicsTests {
     @Test func parsesTaskAndDevice() {
         #expect(topics.task(fromRequestTopic: "test/root/requests/transcribe") == "transcribe")
         #expect(topics.task(fromRequestTopic: "test/root/requests/a/b") == nil)
+        #expect(topics.task(fromRequestTopic: "test/root/requests/") == "", "an empty task level is still a request (answered unknown-task)")
         #expect(topics.task(fromRequestTopic: "other/requests/x") == nil)
         #expect(topics.device(fromDeviceTopic: "test/root/devices/box-1/state") == "box-1")
         #expect(topics.device(fromDeviceTopic: "test/root/devices//state") == nil)

@@ -30,6 +30,9 @@ public struct DeviceAssignment: ControlMessage {
         self.timestampMs = timestampMs
     }
 
+    /// Most modules one assignment may list (as a placement instance's `Bounds.maxModules`).
+    public static let maxModules = 4096
+
     /// Memory the planner counted for all hosted modules, bytes.
     public var totalMemoryBytes: Int { modules.reduce(0) { $0 + $1.memoryBytes } }
 
@@ -38,16 +41,18 @@ public struct DeviceAssignment: ControlMessage {
     }
 
     public func validate() throws(MessageError) {
-        try MessageCheck.atLeast(epoch, 1, "epoch")
+        try MessageCheck.within(epoch, ValueRange.epoch, "epoch")
         try MessageCheck.identifier(device, "device")
+        // With at most this many modules of at most ValueRange.bytes each, every memory sum fits.
+        try MessageCheck.within(modules.count, 0...Self.maxModules, "modules (count)")
         try MessageCheck.identifierList(modules.map(\.module), "modules.module")
         for (index, hosted) in modules.enumerated() {
             try MessageCheck.nonEmpty(hosted.digest, "modules[\(index)].digest", maxLength: 256)
             guard !hosted.digest.contains(where: \.isWhitespace) else {
                 throw MessageError(.invalidField, field: "modules[\(index)].digest", "must not contain whitespace")
             }
-            try MessageCheck.atLeast(hosted.memoryBytes, 0, "modules[\(index)].memoryBytes")
+            try MessageCheck.within(hosted.memoryBytes, ValueRange.bytes, "modules[\(index)].memoryBytes")
         }
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
     }
 }

@@ -63,14 +63,14 @@ public struct DeviceCapabilities: ControlMessage {
     public func validate() throws(MessageError) {
         try MessageCheck.identifier(device, "device")
         try MessageCheck.requestID(session, "session")
-        try MessageCheck.atLeast(memoryBudgetBytes, 1, "memoryBudgetBytes")
-        try MessageCheck.positive(computeGflops, "computeGflops")
-        try MessageCheck.atLeast(cores, 1, "cores")
+        try MessageCheck.within(memoryBudgetBytes, 1...ValueRange.bytes.upperBound, "memoryBudgetBytes")
+        try MessageCheck.within(computeGflops, ValueRange.gflops, "computeGflops")
+        try MessageCheck.within(cores, 1...ValueRange.count.upperBound, "cores")
         try MessageCheck.identifierList(sensors.map(\.id), "sensors.id")
-        if let maxModules = limits.maxModules { try MessageCheck.atLeast(maxModules, 1, "limits.maxModules") }
-        try MessageCheck.atLeast(limits.queueCapacity, 1, "limits.queueCapacity")
-        try MessageCheck.atLeast(limits.inferenceThreads, 1, "limits.inferenceThreads")
+        if let maxModules = limits.maxModules { try MessageCheck.within(maxModules, 1...ValueRange.count.upperBound, "limits.maxModules") }
+        try MessageCheck.within(limits.queueCapacity, 1...ValueRange.count.upperBound, "limits.queueCapacity")
+        try MessageCheck.within(limits.inferenceThreads, 1...ValueRange.count.upperBound, "limits.inferenceThreads")
         try MessageCheck.nonEmpty(softwareVersion, "softwareVersion", maxLength: 64)
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
     }
 }

@@ -39,7 +39,7 @@ public struct DeviceState: ControlMessage {
     public func validate() throws(MessageError) {
         try MessageCheck.identifier(device, "device")
         try MessageCheck.requestID(session, "session")
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
         if let reason { try MessageCheck.nonEmpty(reason, "reason", maxLength: 256) }
     }
 }

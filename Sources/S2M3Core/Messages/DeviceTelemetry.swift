@@ -72,21 +72,21 @@ public struct DeviceTelemetry: ControlMessage {
 
     public func validate() throws(MessageError) {
         try MessageCheck.identifier(device, "device")
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
-        try MessageCheck.atLeast(queueCapacity, 1, "queueCapacity")
-        try MessageCheck.atLeast(queueDepth, 0, "queueDepth")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
+        try MessageCheck.within(queueCapacity, 1...ValueRange.count.upperBound, "queueCapacity")
+        try MessageCheck.within(queueDepth, ValueRange.count, "queueDepth")
         guard queueDepth <= queueCapacity else {
             throw MessageError(.invalidField, field: "queueDepth", "is \(queueDepth), above queueCapacity \(queueCapacity)")
         }
-        try MessageCheck.atLeast(residentMemoryBytes, 0, "residentMemoryBytes")
+        try MessageCheck.within(residentMemoryBytes, ValueRange.bytes, "residentMemoryBytes")
         try MessageCheck.identifierList(loadedModules, "loadedModules")
         for (module, timing) in modules.sorted(by: { $0.key < $1.key }) {
             try MessageCheck.identifier(module, "modules.\(module)")
-            try MessageCheck.nonNegative(timing.p50Ms, "modules.\(module).p50Ms")
-            try MessageCheck.atLeast(timing.count, 0, "modules.\(module).count")
+            try MessageCheck.within(timing.p50Ms, ValueRange.durationMs, "modules.\(module).p50Ms")
+            try MessageCheck.within(timing.count, ValueRange.count, "modules.\(module).count")
         }
         if let assignment {
-            try MessageCheck.atLeast(assignment.epoch, 1, "assignment.epoch")
+            try MessageCheck.within(assignment.epoch, ValueRange.epoch, "assignment.epoch")
             if assignment.status == .refused {
                 try MessageCheck.nonEmpty(assignment.reason ?? "", "assignment.reason")
             }

@@ -92,10 +92,10 @@ public struct InvokeRequest: Sendable, Hashable {
         try MessageCheck.identifier(task, BundleMetadataKey.task)
         try MessageCheck.identifier(node, BundleMetadataKey.node)
         try MessageCheck.identifier(module, BundleMetadataKey.module)
-        try MessageCheck.atLeast(epoch, 1, BundleMetadataKey.epoch)
-        try MessageCheck.atLeast(attempt, 1, BundleMetadataKey.attempt)
+        try MessageCheck.within(epoch, ValueRange.epoch, BundleMetadataKey.epoch)
+        try MessageCheck.within(attempt, ValueRange.attempt, BundleMetadataKey.attempt)
         try MessageCheck.identifier(replyTo, BundleMetadataKey.replyTo)
-        try MessageCheck.atLeast(deadlineMs, 0, BundleMetadataKey.deadlineMs)
+        try MessageCheck.within(deadlineMs, ValueRange.timestampMs, BundleMetadataKey.deadlineMs)
         if let traceparent { try MessageCheck.traceparent(traceparent, MessageProperties.traceparentName) }
     }
 }

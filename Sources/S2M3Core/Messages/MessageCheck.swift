@@ -4,7 +4,7 @@ enum MessageCheck {
         guard Topics.isValidIdentifier(value) else {
             throw MessageError(
                 .invalidField, field: field,
-                "'\(value)' is not an identifier (1–128 characters: letters, digits, '-', '_', '.')")
+                "'\(LimitsConfiguration.echo(value))' is not an identifier (1–128 characters: letters, digits, '-', '_', '.')")
         }
     }
 
@@ -12,7 +12,7 @@ enum MessageCheck {
         guard RequestID.isValid(value) else {
             throw MessageError(
                 .invalidField, field: field,
-                "'\(value)' is not a request id (1–128 characters: letters, digits, '-', '_', '.', ':')")
+                "'\(LimitsConfiguration.echo(value))' is not a request id (1–128 characters: letters, digits, '-', '_', '.', ':')")
         }
     }
 
@@ -44,7 +44,7 @@ enum MessageCheck {
         for (index, value) in values.enumerated() {
             try identifier(value, "\(field)[\(index)]")
             guard seen.insert(value).inserted else {
-                throw MessageError(.invalidField, field: "\(field)[\(index)]", "'\(value)' is listed twice")
+                throw MessageError(.invalidField, field: "\(field)[\(index)]", "'\(LimitsConfiguration.echo(value))' is listed twice")
             }
         }
     }
@@ -63,7 +63,7 @@ extension MessageCheck {
 
     static func traceparent(_ value: String, _ field: String) throws(MessageError) {
         guard isTraceparent(value) else {
-            throw MessageError(.invalidField, field: field, "'\(value)' is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
+            throw MessageError(.invalidField, field: field, "'\(LimitsConfiguration.echo(value))' is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)")
         }
     }
 }

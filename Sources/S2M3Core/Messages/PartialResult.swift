@@ -122,15 +122,16 @@ public struct PartialResult: Sendable, Hashable {
         try MessageCheck.identifier(node, BundleMetadataKey.node)
         try MessageCheck.identifier(module, BundleMetadataKey.module)
         try MessageCheck.identifier(device, BundleMetadataKey.device)
-        try MessageCheck.atLeast(epoch, 1, BundleMetadataKey.epoch)
-        try MessageCheck.atLeast(attempt, 1, BundleMetadataKey.attempt)
+        try MessageCheck.within(epoch, ValueRange.epoch, BundleMetadataKey.epoch)
+        try MessageCheck.within(attempt, ValueRange.attempt, BundleMetadataKey.attempt)
         if status == .error { try MessageCheck.nonEmpty(error ?? "", BundleMetadataKey.error) }
         if status == .ok, error != nil {
             throw MessageError(.invalidField, field: BundleMetadataKey.error, "an ok result carries no error")
         }
-        try MessageCheck.nonNegative(queueWaitMs, BundleMetadataKey.queueWaitMs)
-        try MessageCheck.nonNegative(computeMs, BundleMetadataKey.computeMs)
-        try MessageCheck.atLeast(receivedAtMs, 0, BundleMetadataKey.receivedAtMs)
+        try MessageCheck.within(queueWaitMs, ValueRange.durationMs, BundleMetadataKey.queueWaitMs)
+        try MessageCheck.within(computeMs, ValueRange.durationMs, BundleMetadataKey.computeMs)
+        try MessageCheck.within(receivedAtMs, ValueRange.timestampMs, BundleMetadataKey.receivedAtMs)
+        try MessageCheck.within(finishedAtMs, ValueRange.timestampMs, BundleMetadataKey.finishedAtMs)
         if let startedAtMs {
             guard startedAtMs >= receivedAtMs, startedAtMs <= finishedAtMs else {
                 throw MessageError(.invalidField, field: BundleMetadataKey.startedAtMs, "must lie between received-at and finished-at")

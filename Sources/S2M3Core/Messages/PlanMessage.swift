@@ -66,8 +66,8 @@ public struct PlanMessage: ControlMessage {
     }
 
     public func validate() throws(MessageError) {
-        try MessageCheck.atLeast(epoch, 1, "epoch")
-        try MessageCheck.atLeast(createdAtMs, 0, "createdAtMs")
+        try MessageCheck.within(epoch, ValueRange.epoch, "epoch")
+        try MessageCheck.within(createdAtMs, ValueRange.timestampMs, "createdAtMs")
         try MessageCheck.identifier(algorithm, "algorithm")
         try MessageCheck.identifierList(devices, "devices")
         let known = Set(devices)
@@ -92,8 +92,8 @@ public struct PlanMessage: ControlMessage {
                 throw MessageError(.missingField, field: "predictedLatencyMs.\(task)", "every routed task needs a prediction")
             }
         }
-        for (task, latency) in predictedLatencyMs.sorted(by: { $0.key < $1.key }) { try MessageCheck.nonNegative(latency, "predictedLatencyMs.\(task)") }
-        try MessageCheck.nonNegative(objectiveMs, "objectiveMs")
+        for (task, latency) in predictedLatencyMs.sorted(by: { $0.key < $1.key }) { try MessageCheck.within(latency, ValueRange.durationMs, "predictedLatencyMs.\(task)") }
+        try MessageCheck.within(objectiveMs, ValueRange.durationMs, "objectiveMs")
         if let previousEpoch {
             guard previousEpoch >= 1, previousEpoch < epoch else {
                 throw MessageError(.invalidField, field: "previousEpoch", "is \(previousEpoch); must be between 1 and epoch - 1")

@@ -25,13 +25,16 @@ public struct TaskErrorCode: RawRepresentable, Codable, Sendable, Hashable, Cust
     public static let deadlineExceeded = TaskErrorCode(rawValue: "deadline-exceeded")
     /// A module failed on every replica tried; `reason` gives the device's error.
     public static let moduleFailed = TaskErrorCode(rawValue: "module-failed")
+    /// The request id was already used by the same client (the same response topic) within the
+    /// aggregator's memory window; the earlier request's answer stands.
+    public static let duplicateRequest = TaskErrorCode(rawValue: "duplicate-request")
     /// A bug or an unexpected state in the service.
     public static let internalError = TaskErrorCode(rawValue: "internal")
 
     /// Every code this version defines.
     public static let all: [TaskErrorCode] = [
         malformedRequest, unsupportedContentType, payloadTooLarge, unknownTask, missingInput, badInput,
-        taskUnavailable, overloaded, deadlineExceeded, moduleFailed, internalError,
+        taskUnavailable, overloaded, deadlineExceeded, moduleFailed, duplicateRequest, internalError,
     ]
 
     /// The code for a request that failed to parse.

@@ -40,7 +40,44 @@ public struct TaskErrorMessage: ControlMessage {
         }
         try MessageCheck.nonEmpty(reason, "reason")
         if let field { try MessageCheck.nonEmpty(field, "field", maxLength: 256) }
-        try MessageCheck.atLeast(timestampMs, 0, "timestampMs")
+        try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
+    }
+
+    /// Longest `reason`, UTF-8 bytes (``validate()`` refuses longer ones).
+    public static let maxReasonBytes = 4096
+
+    /// This error made valid whatever it was built from, so that it can always be published (one
+    /// answer per request): an invalid request id is dropped (the reason and the correlation data
+    /// still identify the request), a task that is not an identifier becomes `-`, the reason and
+    /// field are cut to their limits, a time out of range becomes 0.
+    public func publishable() -> TaskErrorMessage {
+        var copy = self
+        if let id = requestID, !RequestID.isValid(id) { copy.requestID = nil }
+        if !Topics.isValidIdentifier(task) { copy.task = Self.unnamedTask }
+        if !code.isWellFormed { copy.code = .internalError }
+        copy.reason = Self.cut(reason.isEmpty ? "no reason given" : reason, maxBytes: Self.maxReasonBytes)
+        copy.field = field.flatMap { $0.isEmpty ? nil : Self.cut($0, maxBytes: 256) }
+        if !ValueRange.timestampMs.contains(timestampMs) { copy.timestampMs = 0 }
+        return copy
+    }
+
+    /// The `task` of an error whose request topic named no valid task (e.g. `requests/` with an
+    /// empty name); such errors are published on `errors/-`.
+    public static let unnamedTask = "-"
+
+    /// `text` cut to at most `maxBytes` UTF-8 bytes at a character boundary, ending in "…" when cut.
+    static func cut(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var out = ""
+        var bytes = 0
+        let ellipsis = "…".utf8.count
+        for character in text {
+            let size = character.utf8.count
+            guard bytes + size + ellipsis <= maxBytes else { break }
+            out.append(character)
+            bytes += size
+        }
+        return out + "…"
     }
 
     /// The MQTT 5 properties to publish the error with; `correlationData` is the request's own.

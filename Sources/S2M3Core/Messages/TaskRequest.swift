@@ -36,15 +36,18 @@ public struct TaskRequest: ControlMessage {
             try MessageCheck.identifier(name, "inputs.\(name)")
             try input.validate("inputs.\(name)")
         }
-        if let timeoutMs { try MessageCheck.atLeast(timeoutMs, 1, "timeoutMs") }
+        if let timeoutMs { try MessageCheck.within(timeoutMs, ValueRange.timeoutMs, "timeoutMs") }
     }
 
     /// The request's deadline, Unix ms: the earliest of the message expiry, `timeoutMs` and
-    /// `defaultTimeoutMs`, counted from `receivedAtMs`.
+    /// `defaultTimeoutMs`, counted from `receivedAtMs`. The timeout is held to
+    /// ``ValueRange/timeoutMs`` and the sum saturates, so no input can overflow it.
     public func deadlineMs(receivedAtMs: Int, properties: MessageProperties, defaultTimeoutMs: Int) -> Int {
         var timeout = timeoutMs ?? defaultTimeoutMs
         if let expiry = properties.messageExpirySeconds { timeout = min(timeout, Int(expiry) * 1000) }
-        return receivedAtMs + timeout
+        timeout = min(max(timeout, ValueRange.timeoutMs.lowerBound), ValueRange.timeoutMs.upperBound)
+        let (deadline, overflow) = receivedAtMs.addingReportingOverflow(timeout)
+        return overflow ? Int.max : deadline
     }
 
     /// The request as a bundle: text inputs as marked `U8` tensors, media as marked `U8` tensors,

@@ -38,7 +38,7 @@ public struct TaskResult: ControlMessage {
     public func validate() throws(MessageError) {
         try MessageCheck.requestID(requestID, "requestId")
         try MessageCheck.identifier(task, "task")
-        try MessageCheck.atLeast(epoch, 1, "epoch")
+        try MessageCheck.within(epoch, ValueRange.epoch, "epoch")
         guard !outputs.isEmpty else { throw MessageError(.missingField, field: "outputs", "a result has at least one output") }
         for (name, output) in outputs.sorted(by: { $0.key < $1.key }) {
             try MessageCheck.identifier(name, "outputs.\(name)")
@@ -47,7 +47,7 @@ public struct TaskResult: ControlMessage {
         for (index, entry) in timeline.enumerated() { try entry.validate("timeline[\(index)]") }
         try MessageCheck.nonNegative(totalMs, "totalMs")
         try MessageCheck.identifier(aggregator, "aggregator")
-        try MessageCheck.atLeast(completedAtMs, 0, "completedAtMs")
+        try MessageCheck.within(completedAtMs, ValueRange.timestampMs, "completedAtMs")
     }
 
     /// The MQTT 5 properties to publish the result with; `correlationData` is the request's own,

@@ -33,7 +33,7 @@ public struct TaskTimelineEntry: Codable, Sendable, Hashable {
         try MessageCheck.identifier(node, "\(field).node")
         try MessageCheck.identifier(module, "\(field).module")
         try MessageCheck.identifier(device, "\(field).device")
-        try MessageCheck.atLeast(attempt, 1, "\(field).attempt")
+        try MessageCheck.within(attempt, ValueRange.attempt, "\(field).attempt")
         try MessageCheck.nonNegative(queuedMs, "\(field).queuedMs")
         try MessageCheck.nonNegative(computeMs, "\(field).computeMs")
         try MessageCheck.nonNegative(transferMs, "\(field).transferMs")
