@@ -115,7 +115,7 @@ struct NamespaceClusterTests {
     func checkAddresses(_ cluster: NamespaceCluster) {
         let log = cluster.brokerLog()
         var clients: [(String, String)] = [("s2m3-planner", "10.77.0.2"), ("s2m3-aggregator-agg-1", "10.77.0.3")]
-        for (index, device) in cluster.devices.enumerated() { clients.append(("s2m3-device-\(device)", "10.77.0.\(11 + index)")) }
+        for (index, device) in cluster.devices.enumerated() { clients.append((device, "10.77.0.\(11 + index)")) }  // a device's client id is its id
         for (client, address) in clients {
             let line = log.split(separator: "\n").first { $0.contains(" as \(client) ") }
             #expect(line?.contains("New client connected from \(address):") == true,
