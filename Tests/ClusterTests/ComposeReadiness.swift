@@ -9,9 +9,15 @@ enum ComposeReadiness {
     static func waitForDevices(
         _ devices: [String], endpoint: MQTTEndpoint, timeout: Duration, logs: @escaping @Sendable () -> String
     ) async throws -> PlanMessage {
-        let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("compose-readiness")),
-            logger: LocalCluster.logger)
+        try await waitForDevices(devices, broker: MQTTBrokerConfiguration(endpoints: [endpoint]), timeout: timeout, logs: logs)
+    }
+
+    /// ``waitForDevices(_:endpoint:timeout:logs:)`` on a broker that may need TLS and a login.
+    static func waitForDevices(
+        _ devices: [String], broker: MQTTBrokerConfiguration, clientID: String = TestBroker.unique("compose-readiness"),
+        timeout: Duration, logs: @escaping @Sendable () -> String
+    ) async throws -> PlanMessage {
+        let connection = MQTTConnection(configuration: broker.configuration(clientID: clientID), logger: LocalCluster.logger)
         try await connection.connect()
         let outcome: Result<PlanMessage, any Error>
         do {
