@@ -104,6 +104,12 @@ public struct Topics: Sendable, Hashable {
         }
     }
 
+    /// Whether `root` can be a topic root: identifier segments (``isValidIdentifier(_:)``) separated
+    /// by `/` (e.g. `s2m3/v1`, `plant-7/s2m3/v1`). The one rule every command checks `--root` with.
+    public static func isValidRoot(_ root: String) -> Bool {
+        root.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { isValidIdentifier(String($0)) }
+    }
+
     /// How messages on a topic are published: QoS and the retain flag.
     public struct Delivery: Sendable, Hashable {
         public let qos: Int

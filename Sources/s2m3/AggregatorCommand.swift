@@ -60,9 +60,6 @@ struct AggregatorCommand: AsyncParsableCommand {
     func validate() throws {
         guard Topics.isValidIdentifier(id) else { throw ValidationError("--id '\(id)' must be 1–128 letters, digits, '-', '_', '.'") }
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
-        guard bus.topicRoot.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
-            throw ValidationError("--root '\(bus.topicRoot)' must be identifier segments separated by '/'")
-        }
         guard ValueRange.timeoutMs.contains(defaultTimeoutMs) else {
             throw ValidationError("--default-timeout-ms must be in \(ValueRange.timeoutMs.lowerBound)…\(ValueRange.timeoutMs.upperBound)")
         }

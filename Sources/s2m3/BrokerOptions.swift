@@ -43,6 +43,13 @@ struct BrokerOptions: ParsableArguments {
     /// `--root`, else the running `up`'s, else `s2m3/v1`.
     var topicRoot: String { root ?? clusterFile()?.root ?? Topics.defaultRoot }
 
+    /// Checks `--root` once for every command (``Topics/isValidRoot(_:)``).
+    func validate() throws {
+        if let root, !Topics.isValidRoot(root) {
+            throw ValidationError("--root '\(root)' must be identifier segments (letters, digits, '-', '_', '.') separated by '/'")
+        }
+    }
+
     /// The broker address, TLS and credentials, checked (files named when missing) and with the
     /// password read.
     func configuration(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MQTTBrokerConfiguration {

@@ -65,9 +65,6 @@ struct DeviceCommand: AsyncParsableCommand {
         }
         let broker = try bus.configuration()
         let root = bus.topicRoot
-        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
-            throw ValidationError("--root '\(root)' must be identifier segments separated by '/'")
-        }
         let budget = try MemoryAmount.parse(memory)
         let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
         let modelsDirectory = modules.modelsDirectory

@@ -38,9 +38,6 @@ struct PlannerCommand: AsyncParsableCommand {
     func run() async throws {
         let broker = try bus.configuration()
         let root = bus.topicRoot
-        guard Topics.isValidIdentifier(root.replacingOccurrences(of: "/", with: "")) else {
-            throw PlanCommandError("--root '\(root)' must be identifier segments separated by '/'")
-        }
         var logger = Logger(label: "s2m3.planner")
         logger.logLevel = .info
         let problem: PlacementInstance

@@ -40,9 +40,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
-        guard bus.topicRoot.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ Topics.isValidIdentifier(String($0)) }) else {
-            throw ValidationError("--root '\(bus.topicRoot)' must be identifier segments separated by '/'")
-        }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }

@@ -179,7 +179,7 @@ struct UpSession {
 
     /// Prints each new plan whose placement or unavailable tasks differ from the last one printed.
     private func reportPlanChanges(after first: Event, broker: MQTTBrokerConfiguration, logger: Logger) async {
-        guard case .ready(let snapshot) = first, var last = snapshot.plan else { return }
+        guard case .ready(let snapshot) = first, let last = snapshot.plan else { return }
         let connection = MQTTConnection(configuration: broker.configuration(clientID: "s2m3-up-plans-\(getpid())"), logger: logger)
         await follow(connection, last: last)
         await connection.disconnect()

@@ -35,6 +35,21 @@ struct TopicsTests {
         #expect(topics.device(fromDeviceTopic: "test/root/devices//state") == nil)
     }
 
+    @Test func parsesInvocations() {
+        let built = topics.moduleInvoke(module: "minilm-l6", device: "box-2")
+        #expect(topics.invocation(fromInvokeTopic: built)?.module == "minilm-l6")
+        #expect(topics.invocation(fromInvokeTopic: built)?.device == "box-2")
+        for bad in ["test/root/modules/m/invoke", "test/root/modules//box-1/invoke", "test/root/modules/m/box-1/x/invoke",
+                    "other/modules/m/box-1/invoke", "test/root/modules/m/box-1/invoked"] {
+            #expect(topics.invocation(fromInvokeTopic: bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func rootRule() {
+        for good in ["s2m3/v1", "plant-7/s2m3/v1", "a"] { #expect(Topics.isValidRoot(good), "\(good)") }
+        for bad in ["", "/s2m3", "s2m3/", "s2m3//v1", "s2m3/+", "s2m3/#", "a b"] { #expect(!Topics.isValidRoot(bad), "\(bad)") }
+    }
+
     /// topics.md documents every pattern the code can build.
     @Test func topicsDocumentCoversEveryPattern() throws {
         let root = TestPaths.repository
