@@ -6,6 +6,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/setup-lib.sh
 . "$here/setup-lib.sh"
 
+# The Swift toolchain is the one thing the set-up does not install.
+command -v swift >/dev/null 2>&1 || fail "finding the Swift toolchain" "no 'swift' on PATH" \
+  "install Swift 6.2 or newer for Linux (see swift.org/install), put its usr/bin on PATH, and run scripts/setup.sh again"
+
 # Debian packages: the broker and its client library (with OpenSSL's headers: MQTTBus checks a TLS
 # server name through OpenSSL); tools used by tests and fixtures.
 apt_packages=(mosquitto mosquitto-clients libmosquitto-dev libssl-dev pkg-config openssl)
