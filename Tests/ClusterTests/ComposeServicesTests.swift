@@ -39,11 +39,7 @@ struct ComposeServicesTests {
         var processes: [(name: String, process: ChildProcess)] = []
         do {
             for service in services where service.name != brokerService.name {
-                let (executable, arguments) = try mapping.commandLine(service, broker: local, brokerAddresses: addresses)
-                let log = run.logs + "/\(service.name).log"
-                try Data("$ \(([executable] + arguments).joined(separator: " "))\n".utf8).write(to: URL(fileURLWithPath: log))
-                processes.append((service.name, try ChildProcess.spawn(
-                    executable, arguments, stdout: .appendToFile(log), stderr: .appendToFile(log))))
+                processes.append((service.name, try run.start(service, mapping: mapping, broker: local, brokerAddresses: addresses)))
             }
             let devices = services.filter { $0.command.first == "device" }.compactMap { service in
                 service.command.firstIndex(of: "--id").map { service.command[$0 + 1] }
@@ -83,16 +79,9 @@ struct ComposeServicesTests {
             let (executable, arguments) = try mapping.healthCheck(device, test: absent, broker: local, brokerAddresses: addresses)
             #expect(try await Tool.run(executable, arguments).status != 0, "a health check for an absent device passed")
 
-            // SIGTERM (docker stop) ends every service cleanly (status 0) within the compose file's
-            // 15 s grace period.
-            for (_, process) in processes { process.send(SIGTERM) }
-            for (name, process) in processes {
-                let status = try await within(.seconds(15), "\(name) to stop on SIGTERM") { await process.waitUntilExit() }
-                #expect(status == 0, "\(name) exited with \(status.map(String.init) ?? "-")\n\(run.logTails([name]))")
-            }
+            try await run.stopCleanly(processes)
         } catch {
-            for (_, process) in processes { process.send(SIGKILL) }
-            for (_, process) in processes { await process.waitUntilExit() }
+            await ComposeRun.kill(processes)
             await broker.stop()
             throw error
         }
@@ -140,11 +129,7 @@ extension ComposeServicesTests {
             }
             #expect(devices.count == 3)
             for service in services where service.name != brokerService.name {
-                let (executable, arguments) = try mapping.commandLine(service, broker: local, brokerAddresses: addresses)
-                let log = run.logs + "/\(service.name).log"
-                try Data("$ \(([executable] + arguments).joined(separator: " "))\n".utf8).write(to: URL(fileURLWithPath: log))
-                processes.append((service.name, try ChildProcess.spawn(
-                    executable, arguments, stdout: .appendToFile(log), stderr: .appendToFile(log))))
+                processes.append((service.name, try run.start(service, mapping: mapping, broker: local, brokerAddresses: addresses)))
             }
             // Followed as the planner role (which may read the plan, device states and telemetry, as
             // `s2m3 up` does); the request sent as the client role.
@@ -181,14 +166,9 @@ extension ComposeServicesTests {
             let lent = ComposeFile.Service(copying: device, secrets: device.secrets + ["client-password"])
             let (executable, arguments) = try mapping.healthCheck(lent, test: wrong, broker: local, brokerAddresses: addresses)
             #expect(try await Tool.run(executable, arguments).status != 0, "a device check with the client's password passed")
-            for (_, process) in processes { process.send(SIGTERM) }
-            for (name, process) in processes {
-                let status = try await within(.seconds(15), "\(name) to stop on SIGTERM") { await process.waitUntilExit() }
-                #expect(status == 0, "\(name) exited with \(status.map(String.init) ?? "-")\n\(run.logTails([name]))")
-            }
+            try await run.stopCleanly(processes)
         } catch {
-            for (_, process) in processes { process.send(SIGKILL) }
-            for (_, process) in processes { await process.waitUntilExit() }
+            await ComposeRun.kill(processes)
             await broker.stop()
             throw error
         }
@@ -217,6 +197,29 @@ struct ComposeRun {
             try? files.removeItem(atPath: linked + "/" + name)
             try files.createSymbolicLink(atPath: linked + "/" + name, withDestinationPath: models + "/" + name)
         }
+    }
+
+    /// Starts one service from its mapped compose command line, its output in its log.
+    func start(_ service: ComposeFile.Service, mapping: ContainerMapping, broker: String, brokerAddresses: [String]) throws -> ChildProcess {
+        let (executable, arguments) = try mapping.commandLine(service, broker: broker, brokerAddresses: brokerAddresses)
+        let log = logs + "/\(service.name).log"
+        try Data("$ \(([executable] + arguments).joined(separator: " "))\n".utf8).write(to: URL(fileURLWithPath: log))
+        return try ChildProcess.spawn(executable, arguments, stdout: .appendToFile(log), stderr: .appendToFile(log))
+    }
+
+    /// SIGTERM (docker stop) ends every service cleanly (status 0) within the compose file's 15 s
+    /// grace period.
+    func stopCleanly(_ processes: [(name: String, process: ChildProcess)]) async throws {
+        for (_, process) in processes { process.send(SIGTERM) }
+        for (name, process) in processes {
+            let status = try await within(.seconds(15), "\(name) to stop on SIGTERM") { await process.waitUntilExit() }
+            #expect(status == 0, "\(name) exited with \(status.map(String.init) ?? "-")\n\(logTails([name]))")
+        }
+    }
+
+    static func kill(_ processes: [(name: String, process: ChildProcess)]) async {
+        for (_, process) in processes { process.send(SIGKILL) }
+        for (_, process) in processes { _ = await process.waitUntilExit() }
     }
 
     func logTails(_ names: [String]) -> String {
