@@ -163,6 +163,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "ServiceSupportTests",
+            dependencies: [
+                "ServiceSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The repository as a whole: set-up failures as a new user meets them, the dependency rule.
         .testTarget(name: "RepositoryTests", dependencies: ["TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "Runtime", "S2M3Core", "Inference"]),
