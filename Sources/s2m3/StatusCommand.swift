@@ -60,7 +60,7 @@ struct StatusCommand: AsyncParsableCommand {
             print((clear ? "\u{1B}[H\u{1B}[2J" : "") + text)
             fflush(nil)
         }
-        let watch = TaskService { [once, waitMs, intervalMs] in
+        let watch = { @Sendable [once, waitMs, intervalMs] in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await message in messages {
@@ -83,7 +83,12 @@ struct StatusCommand: AsyncParsableCommand {
                 group.cancelAll()
             }
         }
-        try await ProcessServices.run([watch], logger: logger, maximumShutdown: .seconds(5))
+        if once {
+            await watch()
+        } else {
+            // A service of its own, so that SIGINT/SIGTERM end the redraw loop gracefully.
+            try await ProcessServices.run([TaskService { await watch() }], logger: logger, maximumShutdown: .seconds(5))
+        }
     }
 
     static func json(_ snapshot: ClusterSnapshot) -> String {
