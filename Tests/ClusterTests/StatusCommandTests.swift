@@ -56,6 +56,71 @@ struct StatusCommandTests {
         await cluster.stop()
     }
 
+    /// The live view: redrawn (at least twice here) until SIGINT, then exit 0.
+    func liveView(_ cluster: LocalCluster, epoch: Int) async throws {
+        let child = try ChildProcess.spawn(
+            try TestPaths.s2m3Executable, ["status", "--interval-ms", "300"], stdout: .pipe, stderr: .null,
+            environment: ["S2M3_CACHE": cluster.cache])
+        let lines = child.outputLines()
+        let seen = try await within(.seconds(30), "two redraws of s2m3 status") {
+            var planLines: [String] = []
+            for await line in lines {
+                if line.contains("plan: epoch") { planLines.append(line) }
+                if planLines.count >= 2 { break }
+            }
+            return planLines
+        }
+        child.send(SIGINT)
+        let status = try await within(.seconds(15), "s2m3 status to exit on SIGINT") { await child.waitUntilExit() }
+        #expect(status == 0)
+        #expect(seen.count == 2 && seen.allSatisfy { $0.contains("plan: epoch \(epoch),") }, "\(seen)")
+    }
+
+    /// On the secure broker (TLS, a login per role, the ACL) the services may publish their presence
+    /// and `s2m3 status`, with the `client` login of `cluster.env`, may read all of it.
+    @Test("works on the secure broker with the client login", .timeLimit(.minutes(5)))
+    func secureCluster() async throws {
+        let cluster = try await LocalCluster(["--secure", "--devices", "2", "--device-memory", "600MB"])
+        do {
+            let plan = try await Self.waitFor("every service online with telemetry", cluster) { snapshot in
+                snapshot.plan != nil && snapshot.devices.count == 2
+                    && snapshot.devices.allSatisfy { $0.status == .online && $0.telemetryAgeMs != nil && $0.memoryBudgetBytes != nil }
+                    && snapshot.aggregators.contains { $0.id == "agg-1" && $0.status == .online && $0.telemetryAgeMs != nil }
+                    && snapshot.planners.contains { $0.id == "planner" && $0.status == .online && $0.telemetryAgeMs != nil }
+            }.plan
+            #expect(plan?.devices == ["box-1", "box-2"])
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    /// A planner and an aggregator that die (SIGKILL) are shown offline by their last will.
+    @Test("a killed planner and aggregator show offline (last-will)", .timeLimit(.minutes(5)))
+    func killedServicesShowTheirWill() async throws {
+        let cluster = try await LocalCluster(["--devices", "1", "--device-memory", "2GiB", "--device-gflops", "100"])
+        do {
+            _ = try await Self.waitFor("the planner and agg-1 online", cluster) { snapshot in
+                snapshot.aggregators.contains { $0.id == "agg-1" && $0.status == .online }
+                    && snapshot.planners.contains { $0.id == "planner" && $0.status == .online }
+            }
+            kill(try #require(cluster.pids["agg-1"]), SIGKILL)
+            kill(try #require(cluster.pids["planner"]), SIGKILL)
+            let snapshot = try await Self.waitFor("the planner and agg-1 offline", cluster) { snapshot in
+                snapshot.aggregators.contains { $0.id == "agg-1" && $0.status == .offline }
+                    && snapshot.planners.contains { $0.id == "planner" && $0.status == .offline }
+            }
+            #expect(snapshot.aggregators.first { $0.id == "agg-1" }?.reason == "last-will")
+            #expect(snapshot.planners.first { $0.id == "planner" }?.reason == "last-will")
+            #expect(snapshot.devices.map(\.status) == [.online], "the device lives on")
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
     func check(_ cluster: LocalCluster) async throws {
         // One request answered with an error, so the aggregator's recent counts have something.
         let client = try await cluster.client()
@@ -86,6 +151,8 @@ struct StatusCommandTests {
         let planner = try #require(snapshot.planners.first)
         #expect(planner.id == "planner" && planner.status == .online)
         #expect(planner.liveDevices == ["box-1", "box-2", "box-3"] && (planner.replans ?? 0) >= 1)
+
+        try await liveView(cluster, epoch: plan.epoch)
 
         // A killed device: its last will.
         let device = try #require(cluster.pids["box-3"], "up printed box-3's pid")
