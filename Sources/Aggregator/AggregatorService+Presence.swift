@@ -25,6 +25,7 @@ extension AggregatorService {
     }
 
     func publishTelemetry() async {
+        guard !saidOffline else { return }
         do {
             try await connection.publish(presence.telemetry(telemetry()))
         } catch {
@@ -34,6 +35,7 @@ extension AggregatorService {
 
     /// `offline`, reason `shutdown`: the last thing published before a graceful disconnect.
     func sayOffline() async {
+        saidOffline = true
         do {
             try await connection.publish(presence.shutdown())
         } catch {

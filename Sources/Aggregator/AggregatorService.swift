@@ -37,6 +37,8 @@ public actor AggregatorService: Service {
     let presence: ServicePresence
     /// Recent requests, results and errors, for the telemetry.
     var recent = RecentOutcomes()
+    /// Set once `offline` is being said: no telemetry after it.
+    var saidOffline = false
 
     /// - Parameters:
     ///   - connection: connected or not; ``run(onReady:)`` connects it.

@@ -39,6 +39,8 @@ public actor PlannerService: Service {
     private var replans = 0
     private var lastSolveMs: Double?
     private var lastPlanAtMs: Int?
+    /// Set once `offline` is being said: no telemetry after it.
+    private var saidOffline = false
     /// The most one decision's solves may take together (``PlacementOptions/deadline``).
     public static let solveLimit: Duration = .seconds(3)
 
@@ -102,6 +104,7 @@ public actor PlannerService: Service {
                 guard (try? await gracefulShutdown()) != nil else { return }
                 changed.finish()
                 await planning.wait(timeout: Self.solveLimit + .seconds(5))
+                await self.stopTelemetry()
                 do {
                     try await connection.publish(presence.shutdown())
                 } catch {
@@ -186,7 +189,12 @@ extension PlannerService {
             liveDevices: machine.liveDevices.map(\.id), replans: replans, lastSolveMs: lastSolveMs, lastPlanAtMs: lastPlanAtMs)
     }
 
+    private func stopTelemetry() {
+        saidOffline = true
+    }
+
     private func publishTelemetry() async {
+        guard !saidOffline else { return }
         do {
             try await connection.publish(presence.telemetry(telemetry()))
         } catch {
