@@ -19,7 +19,7 @@ enum StatusText {
         lines.append("planners")
         if snapshot.planners.isEmpty { lines.append("  (none seen)") }
         for planner in snapshot.planners {
-            var cells = [planner.id, presence(planner.status, planner.reason)]
+            var cells = [planner.id, presence(planner.status, planner.reason, telemetryAgeMs: planner.telemetryAgeMs)]
             if planner.status == .online, planner.telemetryAgeMs != nil {
                 cells.append("epoch \(planner.epoch.map(String.init) ?? "-")")
                 cells.append("live devices \(planner.liveDevices?.count ?? 0)")
@@ -43,7 +43,7 @@ enum StatusText {
                 if let assignment = device.assignment, assignment.status != .applied {
                     modules += " [\(assignment.status.rawValue) epoch \(assignment.epoch)\(assignment.reason.map { ": \($0)" } ?? "")]"
                 }
-                return [device.id, presence(device.status, device.reason), online ? memory : "-", queue, online ? modules : "-"]
+                return [device.id, presence(device.status, device.reason, telemetryAgeMs: device.telemetryAgeMs), online ? memory : "-", queue, online ? modules : "-"]
             })
         lines.append("")
         lines.append("modules")
@@ -64,7 +64,7 @@ enum StatusText {
                 let window = (aggregator.windowMs ?? 0) / 1000
                 let recent = "last \(window) s: \(aggregator.requests ?? 0), \(aggregator.results ?? 0), \(errors.isEmpty ? "0" : errors)"
                 return [
-                    aggregator.id, presence(aggregator.status, aggregator.reason), aggregator.epoch.map(String.init) ?? "-",
+                    aggregator.id, presence(aggregator.status, aggregator.reason, telemetryAgeMs: aggregator.telemetryAgeMs), aggregator.epoch.map(String.init) ?? "-",
                     aggregator.inFlight.map(String.init) ?? "-", aggregator.requestsPerSecond.map { String(format: "%.1f", $0) } ?? "-", recent,
                 ]
             })
@@ -90,8 +90,15 @@ enum StatusText {
         }
     }
 
-    static func presence(_ status: ClusterSnapshot.Presence, _ reason: String?) -> String {
-        reason.map { "\(status.rawValue) (\($0))" } ?? status.rawValue
+    /// Telemetry older than this marks an online service `silent` (it may have lost its network
+    /// without the broker noticing yet: about 1.5 × keepalive).
+    static let silentAfterMs = 5_000
+
+    static func presence(_ status: ClusterSnapshot.Presence, _ reason: String?, telemetryAgeMs: Int? = nil) -> String {
+        if status == .online, let age = telemetryAgeMs, age > silentAfterMs {
+            return "online (silent \(age / 1000) s)"
+        }
+        return reason.map { "\(status.rawValue) (\($0))" } ?? status.rawValue
     }
 
     static func mib(_ bytes: Int) -> String { "\(bytes / (1 << 20)) MiB" }
