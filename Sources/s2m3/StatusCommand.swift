@@ -21,7 +21,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print one snapshot and exit (after --wait-ms).")
     var once = false
 
-    @Flag(help: "Print the snapshot as JSON (schema s2m3.cluster-status/1); with --once, for scripts.")
+    @Flag(help: "Print the snapshot as JSON (schema s2m3.cluster-status/1): with --once one object for scripts, else one per redraw.")
     var json = false
 
     @Option(help: "With --once: how long to listen for retained messages and a round of telemetry, ms.")
