@@ -1,3 +1,4 @@
+import Foundation
 import S2M3Core
 
 /// Everything an aggregator is told by its operator (`s2m3 aggregator` fills it from flags).
@@ -27,6 +28,10 @@ public struct AggregatorConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(10)
     /// On graceful shutdown, how long requests in flight may take to finish before the service stops.
     public var drainTimeout: Duration = .seconds(5)
+    /// A fresh id for this run, in its state messages and last will (`aggregators/{id}/state`).
+    public var session: String = UUID().uuidString.lowercased()
+    /// How often `aggregators/{id}/telemetry` is published.
+    public var telemetryInterval: Duration = .seconds(1)
 
     public init(id: String, topics: Topics = Topics()) {
         self.id = id

@@ -15,20 +15,30 @@ import ServiceSupport
 /// Publications go through one ordered outbox drained by a child task, so handling a message never
 /// waits for the broker; a ticker child task drives deadlines, invocation timeouts and back-offs.
 ///
+/// Presence (topics.md, `aggregators/{aggregator}/state` and `…/telemetry`): the connection must be
+/// configured with ``will(for:)`` as its will; the service says `online` once serving (again after
+/// a reconnect) and publishes telemetry about once a second from a child task.
+///
 /// A ServiceLifecycle `Service`: on graceful shutdown it leaves the shared subscription, lets the
-/// requests in flight finish (up to ``AggregatorConfiguration/drainTimeout``), disconnects, and
-/// ``run()`` returns.
+/// requests in flight finish (up to ``AggregatorConfiguration/drainTimeout``), says `offline`
+/// (reason `shutdown`), disconnects, and ``run()`` returns.
 public actor AggregatorService: Service {
-    private let connection: MQTTConnection
-    private let configuration: AggregatorConfiguration
+    let connection: MQTTConnection
+    let configuration: AggregatorConfiguration
     private var machine: AggregatorStateMachine
-    private let logger: Logger
+    let logger: Logger
     private var outbox: AsyncStream<MQTTMessage>.Continuation?
     /// Messages handed to the outbox and not yet published.
     private var unpublished = 0
     /// Idle when no request is in flight and nothing waits in the outbox (what draining waits for).
     private let idle = IdleSignal()
     private let onReady: @Sendable () -> Void
+    /// This run's identity on the bus (state, will, telemetry).
+    let presence: ServicePresence
+    /// Recent requests, results and errors, for the telemetry.
+    var recent = RecentOutcomes()
+    /// Set once `offline` is being said: no telemetry after it.
+    var saidOffline = false
 
     /// - Parameters:
     ///   - connection: connected or not; ``run(onReady:)`` connects it.
@@ -42,6 +52,7 @@ public actor AggregatorService: Service {
         self.configuration = configuration
         self.logger = logger
         self.onReady = onReady
+        presence = Self.presence(for: configuration)
         machine = try AggregatorStateMachine(configuration: configuration, catalog: catalog)
     }
 
@@ -71,11 +82,13 @@ public actor AggregatorService: Service {
         try await connection.subscribe(topics.sharedRequests(group: configuration.group))
         let (messages, continuation) = AsyncStream.makeStream(of: MQTTMessage.self)
         outbox = continuation
+        try await announce()
         logger.info("aggregator serving", metadata: ["aggregator.id": "\(configuration.id)", "mqtt.group": "\(configuration.group)"])
         onReady()
         let connection = connection
         let logger = logger
         let tick = configuration.tickInterval
+        let events = connection.events
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await message in messages {
@@ -93,9 +106,23 @@ public actor AggregatorService: Service {
                     await self?.tick()
                 }
             }
+            group.addTask { [interval = configuration.telemetryInterval] in
+                while !Task.isCancelled {
+                    await self.publishTelemetry()
+                    try? await Task.sleep(for: interval)
+                }
+            }
+            // After a lost connection the broker has published the will: announce again.
+            group.addTask {
+                for await event in events {
+                    guard case .reconnected = event else { continue }
+                    try? await self.announce()
+                }
+            }
             group.addTask { [drainTimeout = configuration.drainTimeout] in
                 guard (try? await gracefulShutdown()) != nil else { return }
                 await self.drain(timeout: drainTimeout)
+                await self.sayOffline()
                 await connection.disconnect()
             }
             for await message in stream {
@@ -145,6 +172,7 @@ public actor AggregatorService: Service {
         let topics = configuration.topics
         let now = Self.nowMs()
         if let task = topics.task(fromRequestTopic: message.topic) {
+            if !message.retain { recent.request(nowMs: now) }
             perform(machine.receiveRequest(
                 task: task, payload: message.payload, properties: MessageProperties(message.properties),
                 retained: message.retain, nowMs: now))
@@ -186,12 +214,14 @@ public actor AggregatorService: Service {
                         properties: MQTTProperties(request.properties(topics: topics, nowMs: Int(Self.nowMs())))))
                 case .result(let result, let reply):
                     let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
+                    recent.result(nowMs: Self.nowMs())
                     send(try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties))
                     if let topic = reply.responseTopic {
                         send(try MQTTMessage(topic: topic, control: result, properties: properties))
                     }
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
                 case .error(let error, let reply, let onTaskTopic):
+                    recent.error(error.code, nowMs: Self.nowMs())
                     let properties = error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
                     if onTaskTopic { send(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties)) }
                     if let topic = reply.responseTopic {

@@ -13,8 +13,14 @@ import ServiceSupport
 /// leave, or a last will), after a short debounce that lets a burst of changes make one plan.
 ///
 /// Plans are made one at a time by a child task of ``run()``; each placement is solved on a thread
-/// of its own (never on the cooperative pool) within ``solveLimit``. A ServiceLifecycle `Service`:
-/// on graceful shutdown it makes no new plan, lets a publication in progress finish, and disconnects.
+/// of its own (never on the cooperative pool) within ``solveLimit``.
+///
+/// Presence (topics.md, `planners/{planner}/state` and `…/telemetry`): the connection must be
+/// configured with the will of its ``ServicePresence`` (``ServicePresence/will()``); the planner says
+/// `online` once subscribed (again after a reconnect) and publishes telemetry about once a second.
+///
+/// A ServiceLifecycle `Service`: on graceful shutdown it makes no new plan, lets a publication in
+/// progress finish, says `offline` (reason `shutdown`), and disconnects.
 public actor PlannerService: Service {
     private let connection: MQTTConnection
     private let topics: Topics
@@ -26,6 +32,15 @@ public actor PlannerService: Service {
     private let changed: AsyncStream<Void>.Continuation
     /// Idle while no plan is being made or published.
     private let planning = IdleSignal()
+    /// This run's identity on the bus (state, will, telemetry).
+    let presence: ServicePresence
+    let telemetryInterval: Duration
+    /// Plans published by this run, and when and how fast the last one was made.
+    private var replans = 0
+    private var lastSolveMs: Double?
+    private var lastPlanAtMs: Int?
+    /// Set once `offline` is being said: no telemetry after it.
+    private var saidOffline = false
     /// The most one decision's solves may take together (``PlacementOptions/deadline``).
     public static let solveLimit: Duration = .seconds(3)
 
@@ -33,12 +48,15 @@ public actor PlannerService: Service {
     ///   - connection: connected or not; ``run()`` connects it.
     ///   - debounce: wait after a change before planning (also the wait for retained messages at start).
     ///   - digests: module id → catalog digest for the assignments (``CatalogPlacement/digests``).
+    ///   - presence: its id and session on the bus (default: id `planner`, a fresh session).
     public init(
         connection: MQTTConnection, instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto,
         topics: Topics = Topics(), debounce: Duration = .milliseconds(150), digests: [String: String] = [:],
-        logger: Logger
+        presence: ServicePresence? = nil, telemetryInterval: Duration = .seconds(1), logger: Logger
     ) {
         self.connection = connection
+        self.presence = presence ?? ServicePresence(role: .planner, id: "planner", topics: topics)
+        self.telemetryInterval = telemetryInterval
         self.topics = topics
         self.debounce = debounce
         self.logger = logger
@@ -58,6 +76,8 @@ public actor PlannerService: Service {
         try await connection.subscribe(topics.allDeviceStates)
         try await connection.subscribe(topics.allDeviceCapabilities)
         try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+        try await connection.publish(presence.state(.online))
+        let events = connection.events
         let (changes, changed, connection, planning) = (changes, changed, connection, planning)
         await withTaskGroup(of: Void.self) { group in
             // One plan at a time: a change during a plan wakes this loop again afterwards.
@@ -67,10 +87,29 @@ public actor PlannerService: Service {
                     await self.planNow()
                 }
             }
-            group.addTask {
+            group.addTask { [telemetryInterval] in
+                while !Task.isCancelled {
+                    await self.publishTelemetry()
+                    try? await Task.sleep(for: telemetryInterval)
+                }
+            }
+            // After a lost connection the broker has published the will: announce again.
+            group.addTask { [presence] in
+                for await event in events {
+                    guard case .reconnected = event else { continue }
+                    try? await connection.publish(presence.state(.online))
+                }
+            }
+            group.addTask { [presence, logger] in
                 guard (try? await gracefulShutdown()) != nil else { return }
                 changed.finish()
                 await planning.wait(timeout: Self.solveLimit + .seconds(5))
+                await self.stopTelemetry()
+                do {
+                    try await connection.publish(presence.shutdown())
+                } catch {
+                    logger.warning("offline state not published: \(error)")
+                }
                 await connection.disconnect()
             }
             changed.yield()  // the first decision, after the retained messages (debounce)
@@ -113,8 +152,11 @@ public actor PlannerService: Service {
         guard let job = machine.beginPlan() else { return }
         planning.update(idle: false)
         defer { planning.update(idle: true) }
-        let deadline = ContinuousClock.now + Self.solveLimit
+        let started = ContinuousClock.now
+        let deadline = started + Self.solveLimit
         let solved = await runOffPool("s2m3-placement") { job.solve(deadline: deadline) }
+        let took = ContinuousClock.now - started
+        lastSolveMs = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
         let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
         for action in actions {
             do {
@@ -122,6 +164,8 @@ public actor PlannerService: Service {
                 case .publishPlan(let plan):
                     logger.info("plan epoch \(plan.epoch) for \(plan.devices), \(plan.moves.count) move(s)")
                     try await connection.publish(MQTTMessage(topic: topics.plan, control: plan, retain: true))
+                    replans += 1
+                    lastPlanAtMs = plan.createdAtMs
                 case .publishAssignment(let assignment):
                     try await connection.publish(
                         MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, retain: true))
@@ -134,5 +178,27 @@ public actor PlannerService: Service {
         }
         // Changes that arrived while solving or publishing.
         if machine.needsPlan { changed.yield() }
+    }
+}
+
+extension PlannerService {
+    /// The telemetry now (also what is published).
+    public func telemetry() -> PlannerTelemetry {
+        PlannerTelemetry(
+            planner: presence.id, timestampMs: ServicePresence.nowMs(), epoch: machine.currentPlan?.epoch,
+            liveDevices: machine.liveDevices.map(\.id), replans: replans, lastSolveMs: lastSolveMs, lastPlanAtMs: lastPlanAtMs)
+    }
+
+    private func stopTelemetry() {
+        saidOffline = true
+    }
+
+    private func publishTelemetry() async {
+        guard !saidOffline else { return }
+        do {
+            try await connection.publish(presence.telemetry(telemetry()))
+        } catch {
+            logger.debug("telemetry not sent: \(error)")
+        }
     }
 }

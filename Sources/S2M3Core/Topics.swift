@@ -29,6 +29,28 @@ public struct Topics: Sendable, Hashable {
     public var allDeviceCapabilities: String { "\(root)/devices/+/capabilities" }
     public var allDeviceTelemetry: String { "\(root)/devices/+/telemetry" }
 
+    // MARK: Planners and aggregators (presence)
+
+    /// Retained online/offline state of a planner; its last will sets it offline.
+    public func plannerState(_ planner: String) -> String { "\(root)/planners/\(planner)/state" }
+    /// Periodic telemetry of a planner (plan epoch, live devices, re-plans, last solve time).
+    public func plannerTelemetry(_ planner: String) -> String { "\(root)/planners/\(planner)/telemetry" }
+    /// Retained online/offline state of an aggregator; its last will sets it offline.
+    public func aggregatorState(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/state" }
+    /// Periodic telemetry of an aggregator (requests in flight, rates, results and errors by code).
+    public func aggregatorTelemetry(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/telemetry" }
+
+    /// Filters for observers (`s2m3 status`): every planner's and aggregator's state and telemetry.
+    public var allPlannerStates: String { "\(root)/planners/+/state" }
+    public var allPlannerTelemetry: String { "\(root)/planners/+/telemetry" }
+    public var allAggregatorStates: String { "\(root)/aggregators/+/state" }
+    public var allAggregatorTelemetry: String { "\(root)/aggregators/+/telemetry" }
+
+    /// The planner named by a topic of the form `planners/{planner}/…` (one level after it), or nil.
+    public func planner(fromPlannerTopic topic: String) -> String? { Self.id(in: topic, prefix: "\(root)/planners/") }
+    /// The aggregator named by a topic of the form `aggregators/{aggregator}/…` (one level after it), or nil.
+    public func aggregator(fromAggregatorTopic topic: String) -> String? { Self.id(in: topic, prefix: "\(root)/aggregators/") }
+
     // MARK: Plan
 
     /// The retained, numbered plan.
@@ -44,6 +66,15 @@ public struct Topics: Sendable, Hashable {
     public func results(_ task: String) -> String { "\(root)/results/\(task)" }
     /// Errors of one task (bad requests, deadlines missed).
     public func errors(_ task: String) -> String { "\(root)/errors/\(task)" }
+    /// Filter: the errors of every task (observers such as `s2m3 status`).
+    public var allErrors: String { "\(root)/errors/+" }
+    /// The task level of an `errors/{task}` topic, or nil.
+    public func task(fromErrorTopic topic: String) -> String? {
+        let prefix = "\(root)/errors/"
+        guard topic.hasPrefix(prefix) else { return nil }
+        let task = topic.dropFirst(prefix.count)
+        return task.isEmpty || task.contains("/") ? nil : String(task)
+    }
 
     /// The reply topic ``S2M3Client`` asks answers on (a request's MQTT 5 response topic). On an
     /// open broker any topic a client can subscribe to works; the secure broker's ACL lets a client
@@ -80,15 +111,17 @@ public struct Topics: Sendable, Hashable {
     }
 
     /// The device named by a topic of the form `devices/{device}/…`, or nil.
-    public func device(fromDeviceTopic topic: String) -> String? {
-        let prefix = "\(root)/devices/"
+    public func device(fromDeviceTopic topic: String) -> String? { Self.id(in: topic, prefix: "\(root)/devices/") }
+
+    /// The non-empty level after `prefix` in a topic `prefix{id}/{one more level}`, or nil.
+    private static func id(in topic: String, prefix: String) -> String? {
         guard topic.hasPrefix(prefix) else { return nil }
         let parts = topic.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty else { return nil }
         return String(parts[0])
     }
 
-    /// Whether `name` can fill a `{device}`, `{task}`, `{module}` or `{aggregator}` placeholder:
+    /// Whether `name` can fill a `{device}`, `{task}`, `{module}`, `{planner}` or `{aggregator}` placeholder:
     /// 1–128 characters of ASCII letters, digits, `-`, `_`, `.` (so never `/`, `+`, `#` or `$`).
     public static func isValidIdentifier(_ name: String) -> Bool {
         (1...128).contains(name.utf8.count) && name.utf8.allSatisfy(isIdentifierByte)
@@ -127,6 +160,10 @@ public struct Topics: Sendable, Hashable {
         "devices/{device}/capabilities": Delivery(qos: 1, retained: true),
         "devices/{device}/telemetry": Delivery(qos: 0, retained: false),
         "devices/{device}/assignment": Delivery(qos: 1, retained: true),
+        "planners/{planner}/state": Delivery(qos: 1, retained: true),
+        "planners/{planner}/telemetry": Delivery(qos: 0, retained: false),
+        "aggregators/{aggregator}/state": Delivery(qos: 1, retained: true),
+        "aggregators/{aggregator}/telemetry": Delivery(qos: 0, retained: false),
         "plan": Delivery(qos: 1, retained: true),
         "requests/{task}": Delivery(qos: 1, retained: false),
         "results/{task}": Delivery(qos: 1, retained: false),
@@ -146,6 +183,10 @@ public struct Topics: Sendable, Hashable {
         "devices/{device}/capabilities",
         "devices/{device}/telemetry",
         "devices/{device}/assignment",
+        "planners/{planner}/state",
+        "planners/{planner}/telemetry",
+        "aggregators/{aggregator}/state",
+        "aggregators/{aggregator}/telemetry",
         "plan",
         "requests/{task}",
         "results/{task}",

@@ -105,8 +105,10 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.limits = limits
         configuration.invocationTimeoutFloorMs = Double(invocationTimeoutMs)
         configuration.sequential = sequential
+        // The will marks the aggregator offline on aggregators/{id}/state when its connection dies.
         let connection = MQTTConnection(
-            configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)"), logger: logger)
+            configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)", will: try AggregatorService.will(for: configuration)),
+            logger: logger)
         configuration.drainTimeout = .milliseconds(drainMs)
         // SIGTERM / SIGINT: leave the shared subscription, finish the requests in flight (up to
         // --drain-ms), disconnect and exit 0.

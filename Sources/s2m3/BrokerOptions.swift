@@ -4,7 +4,7 @@ import MQTTBus
 import S2M3Core
 
 /// How a command reaches the cluster's broker: `--broker`, `--root`, TLS and login. One group for
-/// every command that connects (`device`, `planner`, `aggregator`, `serve`, `request`, `demo`);
+/// every command that connects (`device`, `planner`, `aggregator`, `serve`, `request`, `demo`, `status`);
 /// it fills an ``MQTTBrokerConfiguration``, which the services and ``S2M3Client`` take.
 ///
 /// Without `--broker`, the address, root, CA and login of a running `s2m3 up` come from

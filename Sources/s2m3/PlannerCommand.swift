@@ -5,6 +5,7 @@ import Logging
 import MQTTBus
 import PlacementPlanning
 import Planner
+import S2M3Bus
 import S2M3Core
 import ServiceSupport
 
@@ -35,9 +36,13 @@ struct PlannerCommand: AsyncParsableCommand {
     @Option(help: "MQTT client id.")
     var clientID: String = "s2m3-planner"
 
+    @Option(help: "Planner id (its state is planners/{id}/state).")
+    var id: String = "planner"
+
     func run() async throws {
         let broker = try bus.configuration()
         let root = bus.topicRoot
+        guard Topics.isValidIdentifier(id) else { throw ValidationError("--id '\(id)' must be 1–128 letters, digits, '-', '_', '.'") }
         var logger = Logger(label: "s2m3.planner")
         logger.logLevel = .info
         let problem: PlacementInstance
@@ -51,11 +56,13 @@ struct PlannerCommand: AsyncParsableCommand {
             digests = placement.digests
             logger.info("catalog: \(problem.modules.count) distinct modules, \(problem.tasks.count) tasks")
         }
+        // The will marks the planner offline on planners/{id}/state when its connection dies.
+        let presence = ServicePresence(role: .planner, id: id, topics: Topics(root: root))
         let connection = MQTTConnection(
-            configuration: broker.configuration(clientID: clientID), logger: logger)
+            configuration: broker.configuration(clientID: clientID, will: try presence.will()), logger: logger)
         let service = PlannerService(
             connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
-            digests: digests, logger: logger)
+            digests: digests, presence: presence, logger: logger)
         // SIGTERM / SIGINT: no new plan, a publication in progress finishes, disconnect, exit 0.
         do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }

@@ -15,6 +15,10 @@ struct TopicsTests {
             topics.deviceCapabilities("{device}"),
             topics.deviceTelemetry("{device}"),
             topics.deviceAssignment("{device}"),
+            topics.plannerState("{planner}"),
+            topics.plannerTelemetry("{planner}"),
+            topics.aggregatorState("{aggregator}"),
+            topics.aggregatorTelemetry("{aggregator}"),
             topics.plan,
             topics.requests("{task}"),
             topics.results("{task}"),
@@ -33,6 +37,11 @@ struct TopicsTests {
         #expect(topics.task(fromRequestTopic: "other/requests/x") == nil)
         #expect(topics.device(fromDeviceTopic: "test/root/devices/box-1/state") == "box-1")
         #expect(topics.device(fromDeviceTopic: "test/root/devices//state") == nil)
+        #expect(topics.planner(fromPlannerTopic: "test/root/planners/planner/telemetry") == "planner")
+        #expect(topics.aggregator(fromAggregatorTopic: "test/root/aggregators/agg-1/state") == "agg-1")
+        #expect(topics.aggregator(fromAggregatorTopic: "test/root/aggregators/agg-1/state/x") == nil)
+        #expect(topics.task(fromErrorTopic: "test/root/errors/transcribe") == "transcribe")
+        #expect(topics.task(fromErrorTopic: "test/root/errors/") == nil)
     }
 
     @Test func parsesInvocations() {

@@ -1,0 +1,43 @@
+import S2M3Core
+import Testing
+
+@testable import Aggregator
+
+/// The counts an aggregator's telemetry reports: recent requests, results and errors by code.
+@Suite("Recent outcomes of an aggregator")
+struct RecentOutcomesTests {
+    @Test func countsWithinTheWindowAndRateOverItsOwn() throws {
+        var recent = RecentOutcomes(windowSeconds: 60, rateSeconds: 10)
+        let start = 1_767_225_600_000.0
+        for second in 0..<30 {
+            recent.request(nowMs: start + Double(second) * 1000)
+            recent.result(nowMs: start + Double(second) * 1000 + 5)
+        }
+        recent.error(.overloaded, nowMs: start + 29_000)
+        recent.error(.overloaded, nowMs: start + 29_100)
+        recent.error(.badInput, nowMs: start + 2_000)
+        let now = start + 29_500
+        let telemetry = recent.telemetry(aggregator: "agg-1", epoch: 4, inFlight: 2, nowMs: now)
+        #expect(telemetry.requests == 30 && telemetry.results == 30)
+        #expect(telemetry.errors == ["overloaded": 2, "bad-input": 1])
+        #expect(telemetry.requestsPerSecond == 1.0, "10 requests in the last 10 s")
+        #expect(telemetry.epoch == 4 && telemetry.inFlight == 2 && telemetry.windowMs == 60_000 && telemetry.rateWindowMs == 10_000)
+        try telemetry.validate()
+
+        // 50 s later only the last 10 s of requests are in the window; none in the rate's.
+        let later = recent.telemetry(aggregator: "agg-1", epoch: 4, inFlight: 0, nowMs: start + 79_500)
+        #expect(later.requests == 10 && later.errors == ["overloaded": 2])
+        #expect(later.requestsPerSecond == 0)
+        // After the whole window: nothing.
+        let quiet = recent.telemetry(aggregator: "agg-1", epoch: nil, inFlight: 0, nowMs: start + 200_000)
+        #expect(quiet.requests == 0 && quiet.results == 0 && quiet.errors.isEmpty)
+    }
+
+    @Test func memoryStaysBoundedUnderAFlood() {
+        var recent = RecentOutcomes(windowSeconds: 5, rateSeconds: 1)
+        for index in 0..<10_000 { recent.request(nowMs: Double(index) * 100) }
+        let telemetry = recent.telemetry(aggregator: "a", epoch: nil, inFlight: 0, nowMs: 999_900)
+        #expect(telemetry.requests == 50)
+        #expect(telemetry.requestsPerSecond == 10)
+    }
+}
