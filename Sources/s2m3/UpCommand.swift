@@ -95,7 +95,7 @@ struct UpCommand: AsyncParsableCommand {
             mosquitto = nil
             print("broker: \(access.scheme)://\(access.endpoint) (external)")
         } else {
-            let credentials = secure ? try await UpCredentials.make(logDirectory: logDirectory) : nil
+            let credentials = secure ? try await UpCredentials.make(logDirectory: logDirectory, devices: UpSession.deviceIDs(devices)) : nil
             let template = try brokerConfig ?? BrokerConfigLocator.find(secure ? "secure.conf" : "dev.conf")
             var configuration = MosquittoProcessConfiguration(template: template, secretsDirectory: credentials?.directory)
             if let port, port != 0 { configuration.ports = [port] }

@@ -79,7 +79,7 @@ struct DeviceAgentProcessTests {
                 topic: invokeTopic, payload: Array("not a bundle".utf8),
                 properties: MQTTProperties(
                     contentType: TensorBundle.contentType, correlationData: Array("req-garbage".utf8),
-                    responseTopic: topics.aggregatorPartials(agent.aggregator))))
+                    responseTopic: topics.aggregatorPartials(agent.aggregator, device: "box-a"))))
             try await agent.client.publish(MQTTMessage(topic: invokeTopic, payload: [1, 2, 3]))  // nobody to answer
             try await agent.client.publish(MQTTMessage(topic: invokeTopic, payload: TensorBundle(metadata: ["s2m3.request-id": "req-nometa", "s2m3.reply-to": agent.aggregator]).encoded()))
             var wrongName = TensorBundle()
@@ -186,7 +186,7 @@ struct DeviceAgentProcessTests {
             #expect(try await agent.partial("late").0.status == .error)
             agent.child.send(SIGTERM)
             #expect(await agent.exitStatus() == 0)
-            let stateTopic = agent.topics.deviceState("box-b"), partials = agent.topics.aggregatorPartials(agent.aggregator)
+            let stateTopic = agent.topics.deviceState("box-b"), partials = agent.topics.aggregatorPartials(agent.aggregator, device: "box-b")
             let order = try await agent.wait("the shutdown state") { message -> DeviceState? in
                 guard message.topic == stateTopic, let state = try? DeviceState(json: message.payload) else { return nil }
                 return state.status == .offline ? state : nil
