@@ -10,7 +10,7 @@ import Testing
 /// clients. Every forbidden action is checked by what the broker does: a QoS 1 publish refused
 /// with 0x87, or nothing delivered (Mosquitto 2.0.11 grants a forbidden SUBSCRIBE), shown by a
 /// later marker from the same publisher arriving first.
-@Suite("Identities on the secure broker")
+@Suite("Identities on the secure broker", .serialized)
 struct IdentityAccessTests {
     static let topics = Topics()
 
@@ -31,7 +31,7 @@ struct IdentityAccessTests {
         }
 
         /// A connected connection as `identity`, and its inbox.
-        func connect(_ identity: String, clientID: String? = nil) async throws -> (MQTTConnection, AsyncStream<MQTTMessage>) {
+        func connect(_ identity: String, clientID: String? = nil) async throws -> (MQTTConnection, MQTTMessageStream) {
             let connection = MQTTConnection(configuration: configuration(identity, clientID: clientID), logger: TestBroker.logger("identity"))
             try await connection.connect()
             return (connection, connection.messages)
@@ -64,7 +64,7 @@ struct IdentityAccessTests {
     }
 
     /// The first message of `inbox` within 5 s.
-    static func first(_ inbox: AsyncStream<MQTTMessage>, _ what: String) async throws -> MQTTMessage {
+    static func first(_ inbox: MQTTMessageStream, _ what: String) async throws -> MQTTMessage {
         try await within(.seconds(5), what) {
             for await message in inbox { return message }
             throw TimedOut(what: what)

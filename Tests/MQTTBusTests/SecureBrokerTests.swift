@@ -65,7 +65,7 @@ struct SecureBroker {
     }
 }
 
-@Suite("MQTT secure broker")
+@Suite("MQTT secure broker", .serialized)
 struct SecureBrokerTests {
     @Test func wrongPasswordIsRefusedWithClearError() async throws {
         try await SecureBroker.with { secure in
