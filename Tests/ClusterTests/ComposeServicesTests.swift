@@ -150,7 +150,7 @@ extension ComposeServicesTests {
                 let check = try await Tool.run(executable, arguments)
                 #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
             }
-            // A device's check with another role's password is refused.
+            // A device's check with another identity's password is refused.
             let device = try #require(services.first { $0.command.first == "device" })
             var wrong = device.healthcheck
             let index = try #require(wrong.firstIndex(of: "--password-file"))

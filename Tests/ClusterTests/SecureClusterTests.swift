@@ -5,7 +5,7 @@ import S2M3Core
 import TestSupport
 import Testing
 
-/// `s2m3 up --secure`: the whole cluster on broker-config/secure.conf (TLS, a password per role,
+/// `s2m3 up --secure`: the whole cluster on broker-config/secure.conf (TLS, a password per identity,
 /// the ACL) with credentials made by make-credentials.sh, and `s2m3 request` finding it through
 /// `cluster.env` with no --broker: one request per task, answered on the client's own reply topic.
 @Suite("Secure local cluster end to end", .serialized)

@@ -140,6 +140,18 @@ struct DeviceAgentProcessTests {
             }
             #expect(again.session == online.session)
 
+            // A retained offline of this very session while the agent runs (a forgery on a broker
+            // without ACLs, or a will of a replaced connection): it does not evict the agent.
+            let forgedAt = AgentHarness.nowMs()
+            // (Its reason is not last-will, so the kill below still waits for the broker's will.)
+            let forged = DeviceState(device: "box-a", status: .offline, session: online.session, timestampMs: forgedAt, reason: "forged")
+            try await agent.client.publish(MQTTMessage(topic: topics.deviceState("box-a"), payload: try forged.jsonBytes(), retain: true))
+            let restored = try await agent.wait("online again after a forged offline") { message -> DeviceState? in
+                guard message.topic == topics.deviceState("box-a"), let state = try? DeviceState(json: message.payload) else { return nil }
+                return state.status == .online && state.timestampMs >= forgedAt ? state : nil
+            }
+            #expect(restored.session == online.session)
+
             // Killed: the broker publishes the will.
             agent.child.send(SIGKILL)
             #expect(await agent.exitStatus() == 128 + SIGKILL)
