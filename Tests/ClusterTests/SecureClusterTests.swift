@@ -125,6 +125,25 @@ struct SecureClusterTests {
             // `device`, and the refusal names the user.
             try await Self.expectLeastPrivilege(cluster, credentials: try #require(credentials))
 
+            // From outside, as `up` prints it: mosquitto_rr as the client identity with a JSON
+            // request (its photo base64), answered on that identity's own reply topic (one
+            // connection: the broker makes the user name the client id, so a separate mosquitto_sub
+            // and mosquitto_pub would replace each other; mosquitto_rr 2.0.11 sends only -m).
+            let photo = try Data(contentsOf: URL(fileURLWithPath: Self.fixture("chelsea.jpg"))).base64EncodedString()
+            let json = #"{"schema":"s2m3.task-request/1","requestId":"req-1","inputs":{"image":{"contentType":"image/jpeg","data":""#
+                + photo + #""}}}"#
+            let login = ["-V", "mqttv5", "-h", cluster.endpoint.host, "-p", String(cluster.endpoint.port), "--cafile", ca, "-u", "client",
+                         "-P", try String(contentsOfFile: password, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)]
+            let rr = try ChildProcess.spawn(
+                "/usr/bin/mosquitto_rr",
+                login + ["-q", "1", "-t", Topics().requests("classify-image"), "-e", Topics().clientReplies("client"),
+                         "-D", "publish", "content-type", "application/json", "-m", json, "-W", "60"],
+                stdout: .pipe, stderr: .null)
+            let rrLines = rr.outputLines()
+            var answer = ""
+            for await line in rrLines { answer += line }
+            #expect(await rr.waitUntilExit() == 0 && answer.contains(TaskResult.schema), "mosquitto_rr: \(answer.prefix(300))")
+
             let forbidden = try await S2M3Run.run(
                 ["request", "classify-image", "--catalog", Self.catalog, "--image", Self.fixture("chelsea.jpg"),
                  "--username", "device", "--password-file", (password as NSString).deletingLastPathComponent + "/client.password"],
