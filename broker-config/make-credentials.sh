@@ -49,7 +49,7 @@ for tool in openssl mosquitto_passwd; do
   command -v "$tool" >/dev/null || { echo "make-credentials: '$tool' not found; run scripts/setup.sh" >&2; exit 1; }
 done
 
-if [ -f "$out/ca.crt" ] && [ -f "$out/passwd" ] && [ "$force" -eq 0 ]; then
+if [ -f "$out/ca.crt" ] && [ -f "$out/passwd" ] && [ -f "$out/acl" ] && [ "$force" -eq 0 ]; then
   echo "make-credentials: keeping existing credentials in $out (use --force to replace)"
   exit 0
 fi
