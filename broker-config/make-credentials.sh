@@ -1,32 +1,55 @@
 #!/usr/bin/env bash
 # Makes throw-away credentials for secure.conf: a test CA, a server certificate for the given
-# host names, and one random password per role (device, planner, aggregator, client).
+# host names, one identity per device, aggregator, planner, client and monitor (user name = client
+# id, a random password each) and the broker's ACL for exactly those identities.
 #
-#   broker-config/make-credentials.sh [--force] [OUTDIR] [HOST...]
+#   broker-config/make-credentials.sh [--force] [--devices "box-1 box-2"] [--aggregators "agg-1"]
+#       [--planners planner] [--clients client] [--monitors up] [OUTDIR] [HOST...]
 #
-# OUTDIR defaults to broker-config/secrets (git-ignored). HOSTs are extra names or IP addresses
-# for the server certificate (localhost and 127.0.0.1 are always included). Existing credentials
-# are kept unless --force is given. Writes:
+# Each list is space- or comma-separated (defaults: devices box-1 box-2 box-3, aggregator agg-1,
+# planner planner, client client, monitor up; "" for none). Identities are letters, digits, '-', '_'
+# and '.', unique across roles. OUTDIR defaults to broker-config/secrets (git-ignored). HOSTs are
+# extra names or IP addresses for the server certificate (localhost and 127.0.0.1 are always
+# included). Existing credentials are kept unless --force is given. Writes:
 #   ca.crt ca.key                 test CA (trust ca.crt in clients)
 #   server.crt server.key         broker certificate signed by the CA
-#   passwd                        mosquitto password file (mosquitto_passwd)
-#   credentials.env               S2M3_MQTT_PASSWORD_<ROLE>=… lines for the clients
-#   <role>.password               each role's password alone, for `s2m3 … --password-file`
+#   passwd                        mosquitto password file (mosquitto_passwd), one user per identity
+#   acl                           the broker's ACL: broker-config/acl's role blocks, one per identity
+#   identities                    "<role> <identity>" lines
+#   credentials.env               S2M3_MQTT_PASSWORD_<IDENTITY>=… lines ('-' and '.' as '_')
+#   <identity>.password           each identity's password alone, for `s2m3 … --password-file`
 # Set S2M3_BROKER_USER=mosquitto to hand the files to the user the broker runs as.
 set -euo pipefail
 
 force=0
-if [ "${1:-}" = "--force" ]; then force=1; shift; fi
+declare -A members=([device]="box-1 box-2 box-3" [aggregator]="agg-1" [planner]="planner" [client]="client" [monitor]="up")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --force) force=1; shift ;;
+    --devices|--aggregators|--planners|--clients|--monitors)
+      [ $# -ge 2 ] || { echo "make-credentials: $1 needs a list" >&2; exit 2; }
+      role="${1#--}"; role="${role%s}"; members[$role]="${2//,/ }"; shift 2 ;;
+    *) break ;;
+  esac
+done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/secrets}"
 [ $# -gt 0 ] && shift
-roles=(device planner aggregator client)
+roles=(device aggregator planner client monitor)
+declare -A seen=()
+for role in "${roles[@]}"; do
+  for id in ${members[$role]}; do
+    [[ "$id" =~ ^[A-Za-z0-9._-]{1,128}$ ]] || { echo "make-credentials: '$id' is not an identity (letters, digits, '-', '_', '.')" >&2; exit 2; }
+    [ -z "${seen[$id]:-}" ] || { echo "make-credentials: identity '$id' given twice" >&2; exit 2; }
+    seen[$id]=$role
+  done
+done
 
 for tool in openssl mosquitto_passwd; do
   command -v "$tool" >/dev/null || { echo "make-credentials: '$tool' not found; run scripts/setup.sh" >&2; exit 1; }
 done
 
-if [ -f "$out/ca.crt" ] && [ -f "$out/passwd" ] && [ "$force" -eq 0 ]; then
+if [ -f "$out/ca.crt" ] && [ -f "$out/passwd" ] && [ -f "$out/acl" ] && [ "$force" -eq 0 ]; then
   echo "make-credentials: keeping existing credentials in $out (use --force to replace)"
   exit 0
 fi
@@ -48,18 +71,30 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out s
   -extfile server.ext 2>/dev/null
 rm -f server.csr server.ext ca.srl
 
-rm -f passwd credentials.env ./*.password
+rm -f passwd credentials.env acl identities ./*.password
 : > passwd
+# The ACL: the template's lines outside role blocks once, then each role's block per identity.
+awk '/^#@role /{skip=1} !skip{print} /^#@end/{skip=0}' "$here/acl" > acl
 for role in "${roles[@]}"; do
-  password="$(openssl rand -hex 16)"
-  mosquitto_passwd -b passwd "$role" "$password"
-  echo "S2M3_MQTT_PASSWORD_${role^^}=$password" >> credentials.env
-  printf '%s\n' "$password" > "$role.password"
+  for id in ${members[$role]}; do
+    password="$(openssl rand -hex 16)"
+    mosquitto_passwd -b passwd "$id" "$password"
+    key="$(printf '%s' "$id" | tr 'a-z.-' 'A-Z__')"
+    echo "S2M3_MQTT_PASSWORD_${key}=$password" >> credentials.env
+    printf '%s\n' "$password" > "$id.password"
+    echo "$role $id" >> identities
+    printf '\n# %s %s\n' "$role" "$id" >> acl
+    awk -v role="$role" -v id="$id" '
+      $0 == "#@role " role {inside=1; next}
+      inside && /^#@end/ {inside=0}
+      inside && !/^#/ {gsub(/\{id\}/, id); print}' "$here/acl" >> acl
+  done
 done
 
 chmod 644 ca.crt server.crt
-chmod 600 ca.key server.key passwd credentials.env ./*.password
+chmod 600 ca.key server.key passwd acl credentials.env ./*.password
+chmod 644 identities
 if [ -n "${S2M3_BROKER_USER:-}" ]; then
-  chown "$S2M3_BROKER_USER" server.key passwd
+  chown "$S2M3_BROKER_USER" server.key passwd acl
 fi
-echo "make-credentials: wrote CA, server certificate ($san) and passwords for ${roles[*]} to $out"
+echo "make-credentials: wrote CA, server certificate ($san), passwords and ACL for ${!seen[*]} to $out"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Credentials of docker/compose.yaml's `secure` profile, in docker/secrets/ (git-ignored): runs
 # broker-config/make-credentials.sh (test CA, a server certificate that also names the broker
-# service `broker-secure` and any HOSTs given, one password per role), writes each role's password
-# alone to <role>.password when that script did not, and hands the files to the users the
-# containers run as: server.key and passwd to the broker (uid 1883 in eclipse-mosquitto), the
-# password files to S2M3 (uid 10001 in docker/Dockerfile). Run as root (sudo) for the ownership.
+# service `broker-secure` and any HOSTs given, one identity per service of compose.yaml and one
+# `<service>-health` monitor per health check, with their <identity>.password files and the ACL),
+# and hands the files to the users the containers run as: server.key, passwd and acl to the broker
+# (uid 1883 in eclipse-mosquitto), the password files to S2M3 (uid 10001 in docker/Dockerfile).
+# Run as root (sudo) for the ownership.
 #
 #   sudo docker/make-secrets.sh [--force] [HOST...]
 #   docker/make-secrets.sh --no-owners DIR [HOST...]    # the same files in DIR, owners unchanged (tests)
@@ -23,19 +24,14 @@ if [ "$owners" -eq 1 ] && [ "$(id -u)" -ne 0 ]; then
   echo "make-secrets: run as root (sudo): the broker and the services run as other users and need to own their files" >&2
   exit 1
 fi
-bash "$here/../broker-config/make-credentials.sh" "${force[@]}" "$out" broker-secure "$@"
-
-# <role>.password from credentials.env (S2M3_MQTT_PASSWORD_<ROLE>=…) where missing.
-while IFS='=' read -r key value; do
-  role="${key#S2M3_MQTT_PASSWORD_}"
-  role="${role,,}"
-  [ -f "$out/$role.password" ] || (umask 077 && printf '%s\n' "$value" > "$out/$role.password")
-done < "$out/credentials.env"
+bash "$here/../broker-config/make-credentials.sh" "${force[@]}" --devices "box-1 box-2 box-3" --aggregators agg-1 \
+  --planners planner --clients client \
+  --monitors "planner-health agg-1-health box-1-health box-2-health box-3-health" "$out" broker-secure "$@"
 
 chmod 700 "$out"
 [ "$owners" -eq 1 ] || exit 0
-chown "$broker_uid:$broker_uid" "$out/server.key" "$out/passwd"
-chmod 400 "$out/server.key" "$out/passwd"
+chown "$broker_uid:$broker_uid" "$out/server.key" "$out/passwd" "$out/acl"
+chmod 400 "$out/server.key" "$out/passwd" "$out/acl"
 chown "$s2m3_uid:$s2m3_uid" "$out"/*.password
 chmod 400 "$out"/*.password
 echo "make-secrets: $out ready for docker compose --profile secure"

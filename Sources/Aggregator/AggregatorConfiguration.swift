@@ -3,7 +3,7 @@ import S2M3Core
 
 /// Everything an aggregator is told by its operator (`s2m3 aggregator` fills it from flags).
 public struct AggregatorConfiguration: Sendable {
-    /// The aggregator's id: its partials arrive on `aggregators/{id}/partials`.
+    /// The aggregator's id: its partials arrive on `aggregators/{id}/partials/{device}`.
     public var id: String
     public var topics: Topics
     /// Shared-subscription group; every aggregator of one cluster uses the same one.

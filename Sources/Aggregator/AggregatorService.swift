@@ -78,7 +78,7 @@ public actor AggregatorService: Service {
         try await connection.subscribe(topics.plan)
         try await connection.subscribe(topics.allDeviceStates)
         try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
-        try await connection.subscribe(topics.aggregatorPartials(configuration.id))
+        try await connection.subscribe(topics.allAggregatorPartials(configuration.id))
         try await connection.subscribe(topics.sharedRequests(group: configuration.group))
         let (messages, continuation) = AsyncStream.makeStream(of: MQTTMessage.self)
         outbox = continuation
@@ -180,9 +180,11 @@ public actor AggregatorService: Service {
         }
         guard !message.payload.isEmpty else { return }  // a cleared retained topic
         do {
-            if message.topic == topics.aggregatorPartials(configuration.id) {
+            if let sender = topics.device(fromPartialsTopic: message.topic, aggregator: configuration.id) {
                 let bundle = try TensorBundle(decoding: message.payload)
                 let partial = try PartialResult(bundle: bundle)
+                // Only the topic proves the sender (the secure broker lets only that device write it).
+                guard partial.device == sender else { return rejectImpersonation(message.topic, claimed: partial.device) }
                 perform(machine.receivePartial(partial, outputs: bundle, nowMs: now))
             } else if message.topic == topics.plan {
                 let plan = try PlanMessage(json: message.payload)
@@ -190,14 +192,23 @@ public actor AggregatorService: Service {
                 logger.debug("plan", metadata: ["plan.epoch": "\(plan.epoch)"])
             } else if let device = topics.device(fromDeviceTopic: message.topic) {
                 if message.topic == topics.deviceState(device) {
-                    perform(machine.receiveState(try DeviceState(json: message.payload), nowMs: now))
+                    let state = try DeviceState(json: message.payload)
+                    guard state.device == device else { return rejectImpersonation(message.topic, claimed: state.device) }
+                    perform(machine.receiveState(state, nowMs: now))
                 } else if message.topic == topics.deviceTelemetry(device) {
-                    machine.receiveTelemetry(try DeviceTelemetry(json: message.payload))
+                    let report = try DeviceTelemetry(json: message.payload)
+                    guard report.device == device else { return rejectImpersonation(message.topic, claimed: report.device) }
+                    machine.receiveTelemetry(report)
                 }
             }
         } catch {
             logger.warning("ignoring an unreadable message", metadata: ["mqtt.topic": "\(message.topic)", "error": "\(error)"])
         }
+    }
+
+    /// A message on one device's topic that names another device: dropped (docs/security.md).
+    private func rejectImpersonation(_ topic: String, claimed: String) {
+        logger.warning("ignoring a message naming another device than its topic", metadata: ["mqtt.topic": "\(topic)", "device.claimed": "\(claimed)"])
     }
 
     private func perform(_ actions: [AggregatorAction]) {
@@ -211,7 +222,7 @@ public actor AggregatorService: Service {
                     let payload = try request.bundle(inputs: invocation.arguments).encoded()
                     send(MQTTMessage(
                         topic: topics.moduleInvoke(module: request.module, device: invocation.device), payload: payload,
-                        properties: MQTTProperties(request.properties(topics: topics, nowMs: Int(Self.nowMs())))))
+                        properties: MQTTProperties(request.properties(topics: topics, device: invocation.device, nowMs: Int(Self.nowMs())))))
                 case .result(let result, let reply):
                     let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
                     recent.result(nowMs: Self.nowMs())

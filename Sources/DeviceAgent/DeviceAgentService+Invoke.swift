@@ -56,14 +56,14 @@ extension DeviceAgentService {
             let partial = PartialResult(
                 answering: invoke, device: device, status: .busy, error: "the device is shutting down", queueWaitMs: 0, computeMs: 0,
                 receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
-            await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo), traceparent: invoke.traceparent)
+            await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo, device: device), traceparent: invoke.traceparent)
             return
         }
         func refuse(_ status: PartialResult.Status, _ reason: String?) async {
             let partial = PartialResult(
                 answering: invoke, device: device, status: status, error: reason, queueWaitMs: 0, computeMs: 0,
                 receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
-            await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo), traceparent: invoke.traceparent)
+            await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo, device: device), traceparent: invoke.traceparent)
         }
         guard invoke.module == topicModule else {
             await refuse(.error, "the invocation names module '\(invoke.module)' but came on the topic of '\(topicModule)'")
@@ -126,7 +126,7 @@ extension DeviceAgentService {
         let partial = PartialResult(
             answering: job.invoke, device: device, status: status, error: failure, queueWaitMs: queueWaitMs,
             computeMs: computeMs, receivedAtMs: job.receivedAtMs, startedAtMs: startedAtMs, finishedAtMs: finishedAtMs)
-        await publish(partial, outputs: outputs, to: topics.aggregatorPartials(job.invoke.replyTo), traceparent: job.invoke.traceparent)
+        await publish(partial, outputs: outputs, to: topics.aggregatorPartials(job.invoke.replyTo, device: device), traceparent: job.invoke.traceparent)
     }
 
     private func replyUnreadable(_ message: MQTTMessage, metadata: [String: String], module: String, receivedAtMs: Int, reason: String) async {

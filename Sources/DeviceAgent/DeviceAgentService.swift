@@ -196,14 +196,22 @@ public actor DeviceAgentService: Service {
     }
 
     /// Re-announces `online` when a will (or shutdown) of another session of this device lands
-    /// after this session's `online` (topics.md, last will).
+    /// after this session's `online` (topics.md, last will), and when an `offline` of this very
+    /// session arrives while it runs (a will of a connection it has since replaced, or a forgery
+    /// on a broker without ACLs): a live device is never left evicted.
     private func receiveOwnState(_ message: MQTTMessage) async {
         guard !message.payload.isEmpty, !stopping else { return }
         guard let state = try? DeviceState(json: message.payload) else {
             logger.warning("ignoring an invalid state", metadata: ["mqtt.topic": "\(message.topic)"])
             return
         }
-        guard state.session != configuration.session else { return }
+        guard state.session != configuration.session else {
+            if state.status == .offline {
+                logger.warning("offline state of this running session; announcing online again", metadata: ["state.reason": "\(state.reason ?? "-")"])
+                try? await publishState(.online)
+            }
+            return
+        }
         switch state.status {
         case .offline:
             logger.info("offline state of another session; announcing online again", metadata: ["other.session": "\(state.session)"])

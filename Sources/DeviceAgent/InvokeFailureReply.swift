@@ -25,7 +25,7 @@ public struct InvokeFailureReply: Sendable, Hashable {
         ].compactMap { $0 }.first(where: RequestID.isValid)
         let topic: String?
         if let replyTo = metadata[BundleMetadataKey.replyTo], Topics.isValidIdentifier(replyTo) {
-            topic = topics.aggregatorPartials(replyTo)
+            topic = topics.aggregatorPartials(replyTo, device: device)
         } else if let responseTopic = properties.responseTopic, !responseTopic.isEmpty,
             !responseTopic.contains(where: { $0 == "+" || $0 == "#" })
         {

@@ -20,6 +20,20 @@ public struct PlannerStateMachine: Sendable {
         case telemetry(DeviceTelemetry)
         /// The retained plan read back from the broker (e.g. after a planner restart).
         case retainedPlan(PlanMessage)
+        /// A device's retained state was cleared (empty retained payload on `devices/{device}/state`):
+        /// the device is forgotten, so a ghost announced by retained messages leaves the plan.
+        case stateCleared(device: String)
+
+        /// The device a device event names in its payload (nil for the plan).
+        public var device: String? {
+            switch self {
+            case .state(let state): state.device
+            case .capabilities(let caps): caps.device
+            case .telemetry(let report): report.device
+            case .stateCleared(let device): device
+            case .retainedPlan: nil
+            }
+        }
     }
 
     public enum Action: Sendable, Hashable {
@@ -76,6 +90,15 @@ public struct PlannerStateMachine: Sendable {
         self.link = link ?? instance.devices.first?.link ?? PlacementLink(bandwidthMbps: 1000, latencyMs: 1)
     }
 
+    /// Records `event`, which arrived on a topic of `device` (`devices/{device}/…`), only when the
+    /// payload names that same device: MQTT does not say who published, only the topic is proven
+    /// (the secure broker lets only `{device}` write it). Returns nil, recording nothing, for an
+    /// event naming another device; else what ``handle(_:)`` returns.
+    public mutating func handle(_ event: Event, fromTopicOf device: String) -> Bool? {
+        guard event.device == device else { return nil }
+        return handle(event)
+    }
+
     /// Records `event`; returns whether the live device set now differs from the planned one.
     @discardableResult
     public mutating func handle(_ event: Event) -> Bool {
@@ -96,6 +119,12 @@ public struct PlannerStateMachine: Sendable {
             calibrate(with: report)
         case .retainedPlan(let plan):
             if currentPlan == nil || plan.epoch > currentPlan!.epoch { currentPlan = plan }
+        case .stateCleared(let device):
+            states[device] = nil
+            capabilities[device] = nil
+            telemetry[device] = nil
+            calibratedGflops[device] = nil
+            lastCalibrationMs[device] = nil
         }
         return needsPlan
     }

@@ -123,12 +123,22 @@ public actor PlannerService: Service {
     }
 
     private func receive(_ message: MQTTMessage) {
-        guard !message.payload.isEmpty else { return }  // a cleared retained topic
+        if message.payload.isEmpty {
+            // A cleared retained state forgets its device; other cleared topics mean nothing here.
+            if let device = topics.device(fromDeviceTopic: message.topic), message.topic == topics.deviceState(device),
+                machine.handle(.stateCleared(device: device))
+            {
+                changed.yield()
+            }
+            return
+        }
         let event: PlannerStateMachine.Event?
+        var source: String?
         do {
             if message.topic == topics.plan {
                 event = .retainedPlan(try PlanMessage(json: message.payload))
             } else if let device = topics.device(fromDeviceTopic: message.topic) {
+                source = device
                 switch message.topic {
                 case topics.deviceState(device): event = .state(try DeviceState(json: message.payload))
                 case topics.deviceCapabilities(device): event = .capabilities(try DeviceCapabilities(json: message.payload))
@@ -143,7 +153,16 @@ public actor PlannerService: Service {
             return
         }
         guard let event else { return }
-        if machine.handle(event) { changed.yield() }
+        guard let source else {
+            if machine.handle(event) { changed.yield() }
+            return
+        }
+        switch machine.handle(event, fromTopicOf: source) {
+        case .some(true): changed.yield()
+        case .some(false): break
+        case .none:
+            logger.warning("ignoring a message naming another device than its topic: \(message.topic) names \(event.device ?? "-")")
+        }
     }
 
     /// Solves off the cooperative pool and publishes in order. Only the planning loop calls it, so

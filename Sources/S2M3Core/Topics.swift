@@ -96,8 +96,22 @@ public struct Topics: Sendable, Hashable {
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
         return (String(parts[0]), String(parts[1]))
     }
-    /// Branch outputs sent back to one aggregator.
-    public func aggregatorPartials(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/partials" }
+    /// Branch outputs sent back to one aggregator by one device. The sending device is named in
+    /// the topic so that the secure broker's ACL can prove it (only `{device}` may write there);
+    /// the aggregator takes the device from the topic, not from the payload.
+    public func aggregatorPartials(_ aggregator: String, device: String) -> String {
+        "\(root)/aggregators/\(aggregator)/partials/\(device)"
+    }
+    /// Filter: every device's partials for one aggregator (the aggregator's subscription).
+    public func allAggregatorPartials(_ aggregator: String) -> String { "\(root)/aggregators/\(aggregator)/partials/+" }
+
+    /// The device named by a topic built with ``aggregatorPartials(_:device:)`` for `aggregator`, or nil.
+    public func device(fromPartialsTopic topic: String, aggregator: String) -> String? {
+        let prefix = "\(root)/aggregators/\(aggregator)/partials/"
+        guard topic.hasPrefix(prefix) else { return nil }
+        let device = String(topic.dropFirst(prefix.count))
+        return Self.isValidIdentifier(device) ? device : nil
+    }
 
     /// The task level of a `requests/{task}` topic, or nil if the topic is not one. The level may
     /// be empty or not an identifier (`requests/` matches the aggregators' `requests/+`): such a
@@ -169,7 +183,7 @@ public struct Topics: Sendable, Hashable {
         "results/{task}": Delivery(qos: 1, retained: false),
         "errors/{task}": Delivery(qos: 1, retained: false),
         "modules/{module}/{device}/invoke": Delivery(qos: 1, retained: false),
-        "aggregators/{aggregator}/partials": Delivery(qos: 1, retained: false),
+        "aggregators/{aggregator}/partials/{device}": Delivery(qos: 1, retained: false),
         "clients/{client}/replies": Delivery(qos: 1, retained: false),
     ]
 
@@ -192,7 +206,7 @@ public struct Topics: Sendable, Hashable {
         "results/{task}",
         "errors/{task}",
         "modules/{module}/{device}/invoke",
-        "aggregators/{aggregator}/partials",
+        "aggregators/{aggregator}/partials/{device}",
         "clients/{client}/replies",
     ]
 }

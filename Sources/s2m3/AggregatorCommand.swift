@@ -16,7 +16,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         abstract: "Run an aggregator: route requests over the plan's module replicas and publish results."
     )
 
-    @Option(help: "Aggregator id (its partials topic is aggregators/{id}/partials).")
+    @Option(help: "Aggregator id (devices answer on aggregators/{id}/partials/{device}).")
     var id: String
 
     @OptionGroup var bus: BrokerOptions

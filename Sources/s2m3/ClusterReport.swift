@@ -69,13 +69,27 @@ enum ClusterReport {
         if let ca = file.tlsCA { mosquitto += " --cafile \(ca)" }
         if let user = file.username { mosquitto += " -u \(user)" }
         if let password = file.passwordFile { mosquitto += " -P \"$(cat \(password))\"" }
-        return """
-        send a request (from another terminal; the s2m3 commands find this cluster in \(ClusterEnvironmentFile.path)):
-          s2m3 request classify-image --image photo.jpg
-          s2m3 demo
-          mosquitto_sub \(mosquitto) -t '\(root)/results/+' -t '\(root)/errors/+' -C 1 &
-          mosquitto_pub \(mosquitto) -q 1 -t '\(root)/requests/classify-image' -f photo.jpg -D publish content-type image/jpeg
-        """
+        let topics = Topics(root: root)
+        var lines = [
+            "send a request (from another terminal; the s2m3 commands find this cluster in \(ClusterEnvironmentFile.path)):",
+            "  s2m3 request classify-image --image photo.jpg",
+            "  s2m3 demo",
+        ]
+        let request = "-q 1 -t '\(topics.requests("classify-image"))' -f photo.jpg -D publish content-type image/jpeg"
+        if let user = file.username {
+            // With a login: one connection (the broker makes the user name the client id, so a
+            // mosquitto_sub and a mosquitto_pub of one identity would replace each other) and the
+            // identity's own reply topic, the only answers it may read. mosquitto_rr 2.0.11 sends
+            // only -m, so the photo goes base64 in a JSON request (up to ~90 KB: argument limit).
+            let json = #"{\"schema\":\"s2m3.task-request/1\",\"requestId\":\"req-1\",\"inputs\":{\"image\":{\"contentType\":\"image/jpeg\",\"data\":\"$(base64 -w0 photo.jpg)\"}}}"#
+            lines.append(
+                "  mosquitto_rr \(mosquitto) -q 1 -t '\(topics.requests("classify-image"))' -e '\(topics.clientReplies(user))' -W 30"
+                    + " -D publish content-type application/json -m \"\(json)\"")
+        } else {
+            lines.append("  mosquitto_sub \(mosquitto) -t '\(root)/results/+' -t '\(root)/errors/+' -C 1 &")
+            lines.append("  mosquitto_pub \(mosquitto) \(request)")
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

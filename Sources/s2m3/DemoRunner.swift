@@ -65,7 +65,7 @@ struct DemoRunner {
         }
         var logger = Logger(label: "s2m3.demo")
         logger.logLevel = .warning
-        let client = S2M3Client(broker: broker, clientID: "s2m3-demo-\(getpid())", topics: Topics(root: root), logger: logger)
+        let client = S2M3Client(broker: broker, clientID: broker.username ?? "s2m3-demo-\(getpid())", topics: Topics(root: root), logger: logger)
         do {
             try await client.connect()
         } catch {

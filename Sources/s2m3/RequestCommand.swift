@@ -43,8 +43,10 @@ struct RequestCommand: AsyncParsableCommand {
         let values = try inputs.inputs(for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys), task: task)
         var logger = Logger(label: "s2m3.request")
         logger.logLevel = .error
+        // With a login the client id is the user name: a secure broker (use_username_as_clientid)
+        // makes it so anyway, and its ACL lets the identity read only clients/{identity}/….
         let client = S2M3Client(
-            broker: broker, clientID: "s2m3-request-\(UUID().uuidString.prefix(8).lowercased())", topics: Topics(root: bus.topicRoot),
+            broker: broker, clientID: broker.username ?? "s2m3-request-\(UUID().uuidString.prefix(8).lowercased())", topics: Topics(root: bus.topicRoot),
             logger: logger)
         do { try await client.connect() } catch { throw BrokerConnectHint.explain(error, broker: broker) }
         let result: TaskResult

@@ -7,9 +7,10 @@ import MQTTBus
 /// configuration of `up`'s own connections and of the demo, and what goes into `cluster.env`.
 ///
 /// A broker `up` starts with `--secure` gets fresh credentials (``UpCredentials``) and every
-/// service logs in with its own role (`planner`, `aggregator`, `device`; `up` itself follows the
-/// cluster as `planner`, the demo and `cluster.env` use `client`). An existing broker (`--broker`)
-/// is reached with the TLS and login options given to `up`, the same for every service.
+/// service logs in with its own identity (`planner`, `agg-1`, each device's id; `up` itself
+/// follows the cluster as the monitors `up` and `up-plans`, the demo and `cluster.env` use
+/// `client`). An existing broker (`--broker`) is reached with the TLS and login options given to
+/// `up`, the same for every service.
 struct UpBrokerAccess: Sendable {
     let endpoint: MQTTEndpoint
     let credentials: UpCredentials?
@@ -42,23 +43,23 @@ struct UpBrokerAccess: Sendable {
         UpBrokerAccess(endpoint: endpoint, credentials: credentials, external: nil)
     }
 
-    /// `--broker` and, where needed, TLS and login for an `s2m3` service running as `role`.
-    func serviceArguments(role: String) -> [String] {
+    /// `--broker` and, where needed, TLS and login for an `s2m3` service running as `identity`.
+    func serviceArguments(identity: String) -> [String] {
         var arguments = ["--broker", endpoint.description]
         if let credentials {
-            arguments += ["--tls-ca", credentials.caFile, "--username", role, "--password-file", credentials.passwordFile(role)]
+            arguments += ["--tls-ca", credentials.caFile, "--username", identity, "--password-file", credentials.passwordFile(identity)]
         } else if let external {
             arguments += external.arguments
         }
         return arguments
     }
 
-    /// The configuration of a connection `up` makes itself as `role`.
-    func configuration(role: String) throws -> MQTTBrokerConfiguration {
+    /// The configuration of a connection `up` makes itself as `identity`.
+    func configuration(identity: String) throws -> MQTTBrokerConfiguration {
         if let external { return external.configuration }
         guard let credentials else { return MQTTBrokerConfiguration(endpoints: [endpoint]) }
         return try MQTTBrokerConfiguration(
-            endpoints: [endpoint], tlsCA: credentials.caFile, username: role, passwordFile: credentials.passwordFile(role),
+            endpoints: [endpoint], tlsCA: credentials.caFile, username: identity, passwordFile: credentials.passwordFile(identity),
             environment: [:])
     }
 
@@ -66,8 +67,8 @@ struct UpBrokerAccess: Sendable {
     func clusterFile(root: String) -> ClusterEnvironmentFile {
         if let credentials {
             return ClusterEnvironmentFile(
-                broker: endpoint.description, root: root, tlsCA: credentials.caFile, username: UpCredentials.clientRole,
-                passwordFile: credentials.passwordFile(UpCredentials.clientRole))
+                broker: endpoint.description, root: root, tlsCA: credentials.caFile, username: UpCredentials.client,
+                passwordFile: credentials.passwordFile(UpCredentials.client))
         }
         return ClusterEnvironmentFile(
             broker: endpoint.description, root: root, tlsCA: external?.tlsCA, username: external?.username,
@@ -77,9 +78,15 @@ struct UpBrokerAccess: Sendable {
 
 /// Throw-away credentials for `up --secure`: `broker-config/make-credentials.sh` run into a new
 /// private folder (a test CA, the broker's certificate for localhost/127.0.0.1, one password per
-/// role in `<role>.password`), removed when `up` stops.
+/// identity of the cluster in `<identity>.password`, the ACL for exactly those identities),
+/// removed when `up` stops.
 struct UpCredentials: Sendable {
-    static let clientRole = "client"
+    static let client = "client"
+    static let planner = "planner"
+    static let aggregator = "agg-1"
+    /// `up`'s own connections: one following readiness and telemetry, one printing plan changes
+    /// (two identities, since the broker makes the user name the client id).
+    static let monitors = ["up", "up-plans"]
     let directory: String
 
     var caFile: String { directory + "/ca.crt" }
@@ -87,7 +94,7 @@ struct UpCredentials: Sendable {
 
     /// Runs make-credentials.sh into a new folder under the temporary directory; its output goes
     /// to `<logDirectory>/make-credentials.log`.
-    static func make(logDirectory: String) async throws -> UpCredentials {
+    static func make(logDirectory: String, devices: [String]) async throws -> UpCredentials {
         let script = try BrokerConfigLocator.find("make-credentials.sh")
         var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-secrets-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
@@ -95,7 +102,10 @@ struct UpCredentials: Sendable {
         }
         let credentials = UpCredentials(directory: String(cString: made))
         let log = (logDirectory as NSString).appendingPathComponent("make-credentials.log")
-        let process = try ChildProcess.spawn("/bin/bash", [script, "--force", credentials.directory], stdout: .appendToFile(log), stderr: .appendToFile(log))
+        let process = try ChildProcess.spawn("/bin/bash", [
+            script, "--force", "--devices", devices.joined(separator: " "), "--aggregators", aggregator, "--planners", planner,
+            "--clients", client, "--monitors", monitors.joined(separator: " "), credentials.directory,
+        ], stdout: .appendToFile(log), stderr: .appendToFile(log))
         let status = await process.waitUntilExit()
         let missing = ["ca.crt", "server.crt", "passwd", "client.password"].filter {
             !FileManager.default.fileExists(atPath: credentials.directory + "/" + $0)

@@ -37,7 +37,7 @@ struct UpCommand: AsyncParsableCommand {
     /// options every service then uses for it.
     @OptionGroup var bus: BrokerOptions
 
-    @Flag(help: "Start the broker from broker-config/secure.conf (TLS, passwords, ACL) with fresh credentials from broker-config/make-credentials.sh; each service logs in with its role.")
+    @Flag(help: "Start the broker from broker-config/secure.conf (TLS, passwords, ACL) with fresh credentials from broker-config/make-credentials.sh; each service logs in as its own identity (planner, agg-1, box-N), with an ACL for exactly those.")
     var secure = false
 
     @Option(help: "Broker config template to start (default: broker-config/dev.conf, or secure.conf with --secure).")
@@ -95,7 +95,7 @@ struct UpCommand: AsyncParsableCommand {
             mosquitto = nil
             print("broker: \(access.scheme)://\(access.endpoint) (external)")
         } else {
-            let credentials = secure ? try await UpCredentials.make(logDirectory: logDirectory) : nil
+            let credentials = secure ? try await UpCredentials.make(logDirectory: logDirectory, devices: UpSession.deviceIDs(devices)) : nil
             let template = try brokerConfig ?? BrokerConfigLocator.find(secure ? "secure.conf" : "dev.conf")
             var configuration = MosquittoProcessConfiguration(template: template, secretsDirectory: credentials?.directory)
             if let port, port != 0 { configuration.ports = [port] }

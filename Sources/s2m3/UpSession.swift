@@ -28,7 +28,8 @@ struct UpSession {
         case demoFinished(Bool)
     }
 
-    var deviceIDs: [String] { (1...devices).map { "box-\($0)" } }
+    var deviceIDs: [String] { Self.deviceIDs(devices) }
+    static func deviceIDs(_ count: Int) -> [String] { (1...max(count, 1)).map { "box-\($0)" } }
 
     /// Returns nil when it ended as asked (a signal, or a demo that answered everything), else why not.
     func run(demo: Bool) async -> String? {
@@ -48,15 +49,15 @@ struct UpSession {
     }
 
     private func startServices(_ processes: ClusterProcesses) throws {
-        func common(_ role: String) -> [String] { access.serviceArguments(role: role) + ["--root", root] }
+        func common(_ identity: String) -> [String] { access.serviceArguments(identity: identity) + ["--root", root] }
         let catalog = ["--catalog", cluster.catalogPath, "--models", cluster.modelsDirectory]
         var started: [String] = []
-        let planner = try processes.start("planner", ["planner"] + common("planner") + catalog)
+        let planner = try processes.start("planner", ["planner"] + common(UpCredentials.planner) + catalog)
         started.append("planner (pid \(planner.process.processIdentifier))")
-        let aggregator = try processes.start("agg-1", ["aggregator", "--id", "agg-1"] + common("aggregator") + catalog + aggregatorArguments)
+        let aggregator = try processes.start("agg-1", ["aggregator", "--id", UpCredentials.aggregator] + common(UpCredentials.aggregator) + catalog + aggregatorArguments)
         started.append("aggregator agg-1 (pid \(aggregator.process.processIdentifier))")
         for id in deviceIDs {
-            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common("device") + catalog + deviceArguments)
+            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common(id) + catalog + deviceArguments)
             started.append("\(id) (pid \(device.process.processIdentifier))")
         }
         print("services: " + started.joined(separator: ", "))
@@ -68,22 +69,24 @@ struct UpSession {
         var logger = Logger(label: "s2m3.up")
         logger.logLevel = .warning
         let watcherBroker: MQTTBrokerConfiguration
+        let plansBroker: MQTTBrokerConfiguration
         let demoBroker: MQTTBrokerConfiguration
         do {
-            // up follows the plan and the devices' telemetry: the planner's role may read both.
-            watcherBroker = try access.configuration(role: "planner")
-            demoBroker = try access.configuration(role: UpCredentials.clientRole)
+            // up follows the plan and the devices' telemetry as a monitor, which may read both.
+            watcherBroker = try access.configuration(identity: UpCredentials.monitors[0])
+            plansBroker = try access.configuration(identity: UpCredentials.monitors[1])
+            demoBroker = try access.configuration(identity: UpCredentials.client)
         } catch {
             return "cannot read the credentials: \(error)"
         }
         let watcher = MQTTConnection(configuration: watcherBroker.configuration(clientID: "s2m3-up-\(getpid())"), logger: logger)
-        let failure = await serve(processes, demo: demo, watcher: watcher, watcherBroker: watcherBroker, demoBroker: demoBroker, logger: logger)
+        let failure = await serve(processes, demo: demo, watcher: watcher, plansBroker: plansBroker, demoBroker: demoBroker, logger: logger)
         await watcher.disconnect()
         return failure
     }
 
     private func serve(
-        _ processes: ClusterProcesses, demo: Bool, watcher: MQTTConnection, watcherBroker: MQTTBrokerConfiguration,
+        _ processes: ClusterProcesses, demo: Bool, watcher: MQTTConnection, plansBroker: MQTTBrokerConfiguration,
         demoBroker: MQTTBrokerConfiguration, logger: Logger
     ) async -> String? {
         let topics = Topics(root: root)
@@ -116,7 +119,7 @@ struct UpSession {
         // Serving: report re-plans (a child task) and children that die, until graceful shutdown
         // (SIGTERM, SIGINT) or the demo's end.
         return await withTaskGroup(of: Void.self) { group in
-            group.addTask { await reportPlanChanges(after: first, broker: watcherBroker, logger: logger) }
+            group.addTask { await reportPlanChanges(after: first, broker: plansBroker, logger: logger) }
             defer { group.cancelAll() }
             var reported = Set<String>()
             while true {

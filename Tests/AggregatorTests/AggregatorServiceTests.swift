@@ -34,7 +34,7 @@ struct AggregatorServiceTests {
                 let replyTopic = topics.clientReplies("watcher")
                 try await watcher.subscribe("\(topics.root)/errors/+")
                 try await watcher.subscribe(replyTopic)
-                for topic in [topics.plan, topics.deviceState("x"), topics.deviceTelemetry("x"), topics.aggregatorPartials("agg-1")] {
+                for topic in [topics.plan, topics.deviceState("x"), topics.deviceTelemetry("x"), topics.aggregatorPartials("agg-1", device: "x")] {
                     try await watcher.publish(MQTTMessage(topic: topic, payload: [0xDE, 0xAD, 0xBE, 0xEF]))
                 }
                 let json = { (text: String) in Array(text.utf8) }

@@ -107,14 +107,13 @@ extension ComposeServicesTests {
         mapping.secrets = compose.secrets
         mapping.secretsFolder = secrets
 
-        // The broker runs secure.conf in /etc/s2m3/broker, so `acl` and `secrets/…` resolve beside it:
-        // LocalBroker resolves them against broker-config/ and the secrets folder, which must be
-        // exactly what the service mounts there.
+        // The broker runs secure.conf in /etc/s2m3/broker, so `secrets/…` (the ACL made for the
+        // profile's identities too) resolve beside it: LocalBroker resolves them against the
+        // secrets folder, which must be exactly what the service mounts there.
         let configIndex = try #require(brokerService.command.firstIndex(of: "-c")) + 1
         let config = try mapping.path(brokerService.command[configIndex], mounts: brokerService)
         let folder = (brokerService.command[configIndex] as NSString).deletingLastPathComponent
-        #expect(try mapping.path(folder + "/acl", mounts: brokerService) == (config as NSString).deletingLastPathComponent + "/acl")
-        for name in ["ca.crt", "server.crt", "server.key", "passwd"] {
+        for name in ["ca.crt", "server.crt", "server.key", "passwd", "acl"] {
             #expect(try mapping.path(folder + "/secrets/" + name, mounts: brokerService) == secrets + "/" + name)
         }
         let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: config, secretsDirectory: secrets))
@@ -158,7 +157,7 @@ extension ComposeServicesTests {
                 let check = try await Tool.run(executable, arguments)
                 #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
             }
-            // A device's check with another role's password is refused.
+            // A device's check with another identity's password is refused.
             let device = try #require(services.first { $0.command.first == "device" })
             var wrong = device.healthcheck
             let index = try #require(wrong.firstIndex(of: "--password-file"))

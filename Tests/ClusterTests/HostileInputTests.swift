@@ -183,7 +183,7 @@ enum HostileMedia {
         defer { Task { await connection.disconnect() } }
         let inbox = connection.messages
         let replyTo = "hostile-\(UInt32.random(in: 0...UInt32.max))"
-        try await connection.subscribe(topics.aggregatorPartials(replyTo))
+        try await connection.subscribe(topics.allAggregatorPartials(replyTo))
         var inputs = TensorBundle()
         try inputs.setMedia(file, contentType: contentType, named: "file")
         let nowMs = Int(Date().timeIntervalSince1970 * 1000)
@@ -193,7 +193,7 @@ enum HostileMedia {
             topic: topics.moduleInvoke(module: module, device: device), payload: try invoke.bundle(inputs: inputs).encoded(),
             properties: MQTTProperties(
                 contentType: TensorBundle.contentType, correlationData: Array(invoke.requestID.utf8),
-                responseTopic: topics.aggregatorPartials(replyTo), messageExpiry: 30)))
+                responseTopic: topics.aggregatorPartials(replyTo, device: device), messageExpiry: 30)))
         return try await within(.seconds(30), "\(device)'s answer to the \(module) invocation") {
             for await message in inbox { return try PartialResult(bundle: TensorBundle(decoding: message.payload)) }
             throw ClusterTestError("no answer from \(device)")

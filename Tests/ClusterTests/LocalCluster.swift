@@ -17,6 +17,8 @@ final class LocalCluster: Sendable {
     let logs: String
     /// The private `S2M3_CACHE` of this `up` (its `cluster.env`).
     let cache: String
+    /// The log of the broker `up` started (nil when `up` printed none).
+    let brokerLog: String?
 
     static let logger: Logger = {
         var logger = Logger(label: "s2m3.cluster-tests")
@@ -58,6 +60,8 @@ final class LocalCluster: Sendable {
             throw ClusterTestError("s2m3 up did not start serving:\n" + seen.joined(separator: "\n") + "\n(logs in \(logs))")
         }
         endpoint = try MQTTEndpoint(parsing: String(brokerLine.drop { $0 != "/" }.dropFirst(2).prefix { $0 != " " }))
+        // "broker: mqtt://127.0.0.1:PORT (Mosquitto, log PATH)"
+        brokerLog = brokerLine.components(separatedBy: ", log ").dropFirst().last.map { String($0.dropLast()) }
         var pids: [String: Int32] = [:]
         if let services = seen.first(where: { $0.hasPrefix("services: ") }) {
             // "planner (pid 12), aggregator agg-1 (pid 13), box-1 (pid 14), …"

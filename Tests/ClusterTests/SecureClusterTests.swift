@@ -1,10 +1,11 @@
 import Foundation
 import LocalBroker
+import MQTTBus
 import S2M3Core
 import TestSupport
 import Testing
 
-/// `s2m3 up --secure`: the whole cluster on broker-config/secure.conf (TLS, a password per role,
+/// `s2m3 up --secure`: the whole cluster on broker-config/secure.conf (TLS, a password per identity,
 /// the ACL) with credentials made by make-credentials.sh, and `s2m3 request` finding it through
 /// `cluster.env` with no --broker: one request per task, answered on the client's own reply topic.
 @Suite("Secure local cluster end to end", .serialized)
@@ -33,9 +34,63 @@ struct SecureClusterTests {
         return values
     }
 
+    /// In the running cluster, with the credentials `up --secure` made: the `client` identity,
+    /// connecting under box-1's client id, does not take over box-1's connection, reads no
+    /// invocation, partial, assignment or telemetry, and may not write a device's state, a partial or
+    /// the plan; after it, the cluster still has both devices on the same plan and answers.
+    static func expectLeastPrivilege(_ cluster: LocalCluster, credentials: String) async throws {
+        let topics = Topics()
+        var configuration = MQTTConfiguration(endpoints: [cluster.endpoint], clientID: "box-1")
+        configuration.username = "client"
+        configuration.password = try String(contentsOfFile: credentials + "/client.password", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        configuration.tls = MQTTTLSConfiguration(caFile: credentials + "/ca.crt")
+        /// The retained plan, read as the client identity (which may read it).
+        func plan() async throws -> PlanMessage {
+            let connection = MQTTConnection(configuration: configuration, logger: LocalCluster.logger)
+            try await connection.connect()
+            let inbox = connection.messages
+            try await connection.subscribe(topics.plan)
+            let payload = try await within(.seconds(10), "the retained plan") {
+                for await message in inbox where !message.payload.isEmpty { return message.payload }
+                throw ClusterTestError("no plan")
+            }
+            await connection.disconnect()
+            return try PlanMessage(json: payload)
+        }
+        let before = try await plan()
+        let imposter = MQTTConnection(configuration: configuration, logger: LocalCluster.logger)
+        try await imposter.connect()
+        let inbox = imposter.messages
+        for filter in ["\(topics.root)/modules/#", "\(topics.root)/aggregators/#", topics.allDeviceTelemetry, "\(topics.root)/devices/+/assignment"] {
+            try await imposter.subscribe(filter)
+        }
+        for topic in [topics.deviceState("box-1"), topics.aggregatorPartials("agg-1", device: "box-1"), topics.plan, topics.deviceAssignment("box-2")] {
+            do {
+                try await imposter.publish(MQTTMessage(topic: topic, string: "{}"))
+                Issue.record("the client identity wrote \(topic)")
+            } catch let error as MQTTError {
+                #expect(error.code == .publishRefused && error.reasonCode == 0x87, "\(topic): \(error)")
+            }
+        }
+        // Devices report telemetry about once a second and retained assignments arrive at once:
+        // 2.5 s of silence shows the subscriptions deliver nothing.
+        let leaked = try? await within(.milliseconds(2500), "a message to the imposter") {
+            for await message in inbox { return message.topic }
+            throw ClusterTestError("the imposter's inbox ended")
+        }
+        #expect(leaked == nil, "the client identity read \(leaked ?? "")")
+        await imposter.disconnect()
+        let log = try String(contentsOfFile: try #require(cluster.brokerLog), encoding: .utf8)
+        #expect(!log.contains("already connected"), "the broker closed a connection for a duplicate client id")
+        #expect(log.contains("as box-1 ("), "box-1 connected under its identity")
+        let after = try await plan()
+        #expect(after.epoch == before.epoch && after.devices == ["box-1", "box-2"], "plan \(before.epoch) → \(after.epoch): \(after.devices)")
+    }
+
     @Test(.timeLimit(.minutes(10)))
     func everyTaskIsAnsweredThroughTheSecureBrokerWithSettingsFromClusterEnv() async throws {
-        let cluster = try await LocalCluster(["--secure", "--devices", "2", "--device-memory", "600MB"])
+        let cluster = try await LocalCluster(["--secure", "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100"])
         let clusterFile = cluster.cache + "/cluster.env"
         var credentials: String?
         do {
@@ -68,6 +123,27 @@ struct SecureClusterTests {
 
             // The broker checks passwords per user: the client's password does not log in as
             // `device`, and the refusal names the user.
+            try await Self.expectLeastPrivilege(cluster, credentials: try #require(credentials))
+
+            // From outside, as `up` prints it: mosquitto_rr as the client identity with a JSON
+            // request (its photo base64), answered on that identity's own reply topic (one
+            // connection: the broker makes the user name the client id, so a separate mosquitto_sub
+            // and mosquitto_pub would replace each other; mosquitto_rr 2.0.11 sends only -m).
+            let photo = try Data(contentsOf: URL(fileURLWithPath: Self.fixture("chelsea.jpg"))).base64EncodedString()
+            let json = #"{"schema":"s2m3.task-request/1","requestId":"req-1","inputs":{"image":{"contentType":"image/jpeg","data":""#
+                + photo + #""}}}"#
+            let login = ["-V", "mqttv5", "-h", cluster.endpoint.host, "-p", String(cluster.endpoint.port), "--cafile", ca, "-u", "client",
+                         "-P", try String(contentsOfFile: password, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)]
+            let rr = try ChildProcess.spawn(
+                "/usr/bin/mosquitto_rr",
+                login + ["-q", "1", "-t", Topics().requests("classify-image"), "-e", Topics().clientReplies("client"),
+                         "-D", "publish", "content-type", "application/json", "-m", json, "-W", "60"],
+                stdout: .pipe, stderr: .null)
+            let rrLines = rr.outputLines()
+            var answer = ""
+            for await line in rrLines { answer += line }
+            #expect(await rr.waitUntilExit() == 0 && answer.contains(TaskResult.schema), "mosquitto_rr: \(answer.prefix(300))")
+
             let forbidden = try await S2M3Run.run(
                 ["request", "classify-image", "--catalog", Self.catalog, "--image", Self.fixture("chelsea.jpg"),
                  "--username", "device", "--password-file", (password as NSString).deletingLastPathComponent + "/client.password"],

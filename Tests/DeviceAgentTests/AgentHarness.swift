@@ -125,13 +125,13 @@ struct AgentHarness: Sendable {
         let now = Self.nowMs()
         try await client.publish(MQTTMessage(
             topic: topics.moduleInvoke(module: module, device: device), payload: try request.bundle(inputs: inputs).encoded(),
-            properties: MQTTProperties(request.properties(topics: topics, nowMs: now))))
+            properties: MQTTProperties(request.properties(topics: topics, device: device, nowMs: now))))
     }
 
     /// Every partial answer to `requestID` recorded so far.
     func partials(_ requestID: String) async -> [(PartialResult, TensorBundle, MQTTMessage)] {
         await inbox.messages(from: 0).compactMap { message in
-            guard message.topic == topics.aggregatorPartials(aggregator),
+            guard message.topic == topics.aggregatorPartials(aggregator, device: device),
                 let bundle = try? TensorBundle(decoding: message.payload), let partial = try? PartialResult(bundle: bundle),
                 partial.requestID == requestID
             else { return nil }
@@ -142,7 +142,7 @@ struct AgentHarness: Sendable {
     /// The first partial answer to `requestID`.
     func partial(_ requestID: String) async throws -> (PartialResult, TensorBundle, MQTTMessage) {
         try await wait("the partial of \(requestID)") { message in
-            guard message.topic == topics.aggregatorPartials(aggregator), let bundle = try? TensorBundle(decoding: message.payload),
+            guard message.topic == topics.aggregatorPartials(aggregator, device: device), let bundle = try? TensorBundle(decoding: message.payload),
                 let partial = try? PartialResult(bundle: bundle)
             else { return nil }
             return partial.requestID == requestID ? (partial, bundle, message) : nil

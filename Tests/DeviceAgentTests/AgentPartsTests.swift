@@ -76,7 +76,7 @@ struct AgentPartsTests {
             metadata: [BundleMetadataKey.requestID: "req-1", BundleMetadataKey.replyTo: "agg-2", BundleMetadataKey.node: "image"],
             properties: properties, topicModule: "minilm-l6", device: "box-1", topics: topics, reason: "bad", receivedAtMs: 1,
             finishedAtMs: 1))
-        #expect(fromMetadata.topic == topics.aggregatorPartials("agg-2"))
+        #expect(fromMetadata.topic == topics.aggregatorPartials("agg-2", device: "box-1"))
         #expect(fromMetadata.partial.requestID == "req-1")
         #expect(fromMetadata.partial.node == "image")
         // No request id or nowhere to answer: nobody to tell.

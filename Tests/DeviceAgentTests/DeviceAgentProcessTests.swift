@@ -79,7 +79,7 @@ struct DeviceAgentProcessTests {
                 topic: invokeTopic, payload: Array("not a bundle".utf8),
                 properties: MQTTProperties(
                     contentType: TensorBundle.contentType, correlationData: Array("req-garbage".utf8),
-                    responseTopic: topics.aggregatorPartials(agent.aggregator))))
+                    responseTopic: topics.aggregatorPartials(agent.aggregator, device: "box-a"))))
             try await agent.client.publish(MQTTMessage(topic: invokeTopic, payload: [1, 2, 3]))  // nobody to answer
             try await agent.client.publish(MQTTMessage(topic: invokeTopic, payload: TensorBundle(metadata: ["s2m3.request-id": "req-nometa", "s2m3.reply-to": agent.aggregator]).encoded()))
             var wrongName = TensorBundle()
@@ -140,6 +140,18 @@ struct DeviceAgentProcessTests {
             }
             #expect(again.session == online.session)
 
+            // A retained offline of this very session while the agent runs (a forgery on a broker
+            // without ACLs, or a will of a replaced connection): it does not evict the agent.
+            let forgedAt = AgentHarness.nowMs()
+            // (Its reason is not last-will, so the kill below still waits for the broker's will.)
+            let forged = DeviceState(device: "box-a", status: .offline, session: online.session, timestampMs: forgedAt, reason: "forged")
+            try await agent.client.publish(MQTTMessage(topic: topics.deviceState("box-a"), payload: try forged.jsonBytes(), retain: true))
+            let restored = try await agent.wait("online again after a forged offline") { message -> DeviceState? in
+                guard message.topic == topics.deviceState("box-a"), let state = try? DeviceState(json: message.payload) else { return nil }
+                return state.status == .online && state.timestampMs >= forgedAt ? state : nil
+            }
+            #expect(restored.session == online.session)
+
             // Killed: the broker publishes the will.
             agent.child.send(SIGKILL)
             #expect(await agent.exitStatus() == 128 + SIGKILL)
@@ -186,7 +198,7 @@ struct DeviceAgentProcessTests {
             #expect(try await agent.partial("late").0.status == .error)
             agent.child.send(SIGTERM)
             #expect(await agent.exitStatus() == 0)
-            let stateTopic = agent.topics.deviceState("box-b"), partials = agent.topics.aggregatorPartials(agent.aggregator)
+            let stateTopic = agent.topics.deviceState("box-b"), partials = agent.topics.aggregatorPartials(agent.aggregator, device: "box-b")
             let order = try await agent.wait("the shutdown state") { message -> DeviceState? in
                 guard message.topic == stateTopic, let state = try? DeviceState(json: message.payload) else { return nil }
                 return state.status == .offline ? state : nil

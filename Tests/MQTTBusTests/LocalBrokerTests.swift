@@ -17,7 +17,8 @@ struct LocalBrokerTests {
         #expect(lines.contains("listener 40001 127.0.0.1"))
         #expect(lines.contains("password_file /sec/passwd"))
         #expect(lines.contains("cafile /sec/ca.crt"))
-        #expect(lines.contains("acl_file \(TestPaths.brokerConfig("acl"))"))
+        #expect(lines.contains("acl_file /sec/acl"))  // made by make-credentials.sh for the identities
+        #expect(lines.contains("use_username_as_clientid true"))
         #expect(lines.contains("persistence_location /work/dir/data/"))
         #expect(lines.contains("user root"))
         #expect(lines.contains("max_keepalive 60"))

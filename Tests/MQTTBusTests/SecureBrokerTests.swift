@@ -4,8 +4,13 @@ import MQTTBus
 import TestSupport
 import Testing
 
-/// A broker from broker-config/secure.conf with fresh credentials from make-credentials.sh.
+/// A broker from broker-config/secure.conf with fresh credentials from make-credentials.sh for
+/// ``identities``: two devices, two aggregators, the planner, two clients and a monitor.
 struct SecureBroker {
+    static let identities = [
+        "--devices", "box-1 box-2", "--aggregators", "agg-1 agg-2", "--planners", "planner", "--clients", "client client-2",
+        "--monitors", "up",
+    ]
     let broker: MosquittoProcess
     let secrets: String
     let passwords: [String: String]
@@ -14,11 +19,11 @@ struct SecureBroker {
     static func with<T>(_ body: (SecureBroker) async throws -> T) async throws -> T {
         let secrets = try makeCredentials()
         defer { try? FileManager.default.removeItem(atPath: secrets) }
-        let env = try String(contentsOfFile: secrets + "/credentials.env", encoding: .utf8)
         var passwords: [String: String] = [:]
-        for line in env.split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 { passwords[parts[0].replacingOccurrences(of: "S2M3_MQTT_PASSWORD_", with: "").lowercased()] = parts[1] }
+        for line in try String(contentsOfFile: secrets + "/identities", encoding: .utf8).split(separator: "\n") {
+            guard let identity = line.split(separator: " ").last.map(String.init) else { continue }
+            passwords[identity] = try String(contentsOfFile: secrets + "/\(identity).password", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let configuration = MosquittoProcessConfiguration(template: TestPaths.brokerConfig("secure.conf"), secretsDirectory: secrets)
         return try await MosquittoProcess.withRunning(configuration) { broker in
@@ -31,7 +36,7 @@ struct SecureBroker {
         let directory = NSTemporaryDirectory() + TestBroker.unique("s2m3-secrets")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [TestPaths.brokerConfig("make-credentials.sh"), directory]
+        process.arguments = [TestPaths.brokerConfig("make-credentials.sh")] + identities + [directory]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
@@ -43,24 +48,24 @@ struct SecureBroker {
 
     var tls: MQTTTLSConfiguration { MQTTTLSConfiguration(caFile: secrets + "/ca.crt") }
 
-    /// A configuration for `role` with its password (or `password`), over TLS to 127.0.0.1, with
-    /// client id `clientID` (default: a unique one).
-    func configuration(_ role: String, password: String? = nil, clientID: String? = nil) -> MQTTConfiguration {
-        var configuration = TestBroker.configuration(broker, id: "secure-\(role)")
-        if let clientID { configuration.clientID = clientID }
-        configuration.username = role
-        configuration.password = password ?? passwords[role]
+    /// A configuration for `identity` with its password (or `password`), over TLS to 127.0.0.1,
+    /// with client id `clientID` (default: the identity; the broker makes it the user name anyway).
+    func configuration(_ identity: String, password: String? = nil, clientID: String? = nil) -> MQTTConfiguration {
+        var configuration = TestBroker.configuration(broker, id: "secure-\(identity)")
+        configuration.clientID = clientID ?? identity
+        configuration.username = identity
+        configuration.password = password ?? passwords[identity]
         configuration.tls = tls
         configuration.connectTimeout = .seconds(3)
         return configuration
     }
 
-    func connect(_ role: String, clientID: String? = nil) async throws -> MQTTConnection {
-        try await BusTest.connect(configuration(role, clientID: clientID))
+    func connect(_ identity: String, clientID: String? = nil) async throws -> MQTTConnection {
+        try await BusTest.connect(configuration(identity, clientID: clientID))
     }
 }
 
-@Suite("MQTT secure broker")
+@Suite("MQTT secure broker", .serialized)
 struct SecureBrokerTests {
     @Test func wrongPasswordIsRefusedWithClearError() async throws {
         try await SecureBroker.with { secure in
@@ -75,15 +80,14 @@ struct SecureBrokerTests {
 
     @Test func tlsConnectionWorksForEveryRole() async throws {
         try await SecureBroker.with { secure in
-            let root = TestBroker.unique("tls")
             let planner = try await secure.connect("planner")
             try await planner.subscribe("s2m3/v1/devices/+/state")
-            let device = try await secure.connect("device")
-            try await device.publish(MQTTMessage(topic: "s2m3/v1/devices/\(root)/state", string: "online", retain: false))
+            let device = try await secure.connect("box-1")
+            try await device.publish(MQTTMessage(topic: "s2m3/v1/devices/box-1/state", string: "online", retain: false))
             let message = try #require(try await planner.receive(1).first)
-            #expect(message.topic == "s2m3/v1/devices/\(root)/state")
+            #expect(message.topic == "s2m3/v1/devices/box-1/state")
             #expect(message.payloadString == "online")
-            for role in ["aggregator", "client"] {
+            for role in ["agg-1", "client", "up"] {
                 let other = try await secure.connect(role)
                 #expect(other.isConnected)
                 await other.disconnect()
@@ -111,19 +115,19 @@ struct SecureBrokerTests {
     }
 
     /// Mosquitto 2.0 grants a forbidden SUBSCRIBE but delivers nothing on it: a client subscribed
-    /// to module invocations gets none, while a device (allowed) does.
+    /// to module invocations gets none, while the device they are addressed to does.
     @Test func aclForbiddenSubscriptionReceivesNothing() async throws {
         try await SecureBroker.with { secure in
             let name = TestBroker.unique("acl-sub")
             let client = try await secure.connect("client")
             try await client.subscribe("s2m3/v1/modules/\(name)/#")
-            try await client.subscribe("s2m3/v1/results/\(name)")
-            let device = try await secure.connect("device")
+            try await client.subscribe("s2m3/v1/clients/client/replies")
+            let device = try await secure.connect("box-1")
             try await device.subscribe("s2m3/v1/modules/\(name)/#")
 
-            let aggregator = try await secure.connect("aggregator")
-            try await aggregator.publish(MQTTMessage(topic: "s2m3/v1/modules/\(name)/dev/invoke", string: "job"))
-            try await aggregator.publish(MQTTMessage(topic: "s2m3/v1/results/\(name)", string: "marker"))
+            let aggregator = try await secure.connect("agg-1")
+            try await aggregator.publish(MQTTMessage(topic: "s2m3/v1/modules/\(name)/box-1/invoke", string: "job"))
+            try await aggregator.publish(MQTTMessage(topic: "s2m3/v1/clients/client/replies", string: "marker"))
 
             let delivered = try #require(try await device.receive(1).first)
             #expect(delivered.payloadString == "job")
@@ -135,54 +139,46 @@ struct SecureBrokerTests {
     }
 
     /// The documented reply path: an aggregator answers on `clients/{client}/replies` (its QoS 1
-    /// publish is accepted), the client with that id receives it, and another client subscribed
-    /// to the same topic receives nothing (Mosquitto grants the subscription, so delivery is what
-    /// is checked: a later marker on a topic it may read arrives first).
+    /// publish is accepted), the client with that identity receives it, and another client
+    /// subscribed to the same topic receives nothing (Mosquitto grants the subscription, so
+    /// delivery is what is checked: a later marker on a topic it may read arrives first).
     @Test func replyTopicReachesOnlyItsOwnClient() async throws {
         try await SecureBroker.with { secure in
-            let owner = TestBroker.unique("owner")
-            let reply = "s2m3/v1/clients/\(owner)/replies"
-            let marker = "s2m3/v1/results/\(TestBroker.unique("marker"))"
-            let client = try await secure.connect("client", clientID: owner)
+            let reply = "s2m3/v1/clients/client/replies"
+            let marker = "s2m3/v1/clients/client-2/replies"
+            let client = try await secure.connect("client")
             try await client.subscribe(reply)
-            let other = try await secure.connect("client")
+            let other = try await secure.connect("client-2")
             try await other.subscribe(reply)
             try await other.subscribe(marker)
 
-            let aggregator = try await secure.connect("aggregator")
+            let aggregator = try await secure.connect("agg-1")
             try await aggregator.publish(MQTTMessage(topic: reply, string: "answer"))
             try await aggregator.publish(MQTTMessage(topic: marker, string: "marker"))
 
             let answer = try #require(try await client.receive(1).first)
             #expect(answer.topic == reply && answer.payloadString == "answer")
             let first = try #require(try await other.receive(1).first)
-            #expect(first.payloadString == "marker", "another client read \(owner)'s reply topic")
+            #expect(first.payloadString == "marker", "another client read client's reply topic")
             for connection in [aggregator, other, client] { await connection.disconnect() }
         }
     }
 
-    /// A device (client id = device id) reads its own retained state but not another device's.
+    /// A device reads its own retained state but not another device's.
     @Test func deviceReadsOnlyItsOwnState() async throws {
         try await SecureBroker.with { secure in
-            let me = TestBroker.unique("box")
-            let peer = TestBroker.unique("peer")
-            let writer = try await secure.connect("device")
-            try await writer.publish(MQTTMessage(topic: "s2m3/v1/devices/\(peer)/state", string: "peer", retain: true))
-            try await writer.publish(MQTTMessage(topic: "s2m3/v1/devices/\(me)/state", string: "mine", retain: true))
-
-            let device = try await secure.connect("device", clientID: me)
-            try await device.subscribe("s2m3/v1/devices/\(peer)/state")
-            try await device.subscribe("s2m3/v1/devices/\(me)/state")
+            let peer = try await secure.connect("box-2")
+            try await peer.publish(MQTTMessage(topic: "s2m3/v1/devices/box-2/state", string: "peer", retain: true))
+            let device = try await secure.connect("box-1")
+            try await device.publish(MQTTMessage(topic: "s2m3/v1/devices/box-1/state", string: "mine", retain: true))
+            try await device.subscribe("s2m3/v1/devices/box-2/state")
+            try await device.subscribe("s2m3/v1/devices/box-1/state")
             let received = try #require(try await device.receive(1).first)
-            #expect(received.topic == "s2m3/v1/devices/\(me)/state" && received.payloadString == "mine")
+            #expect(received.topic == "s2m3/v1/devices/box-1/state" && received.payloadString == "mine")
             // Nothing else arrives: the peer's retained state is not delivered.
             let more = try? await device.receive(1, within: .milliseconds(500))
             #expect(more == nil, "a device read another device's state: \(more?.first?.topic ?? "")")
-            // Clean up the retained messages.
-            for topic in ["s2m3/v1/devices/\(peer)/state", "s2m3/v1/devices/\(me)/state"] {
-                try await writer.publish(MQTTMessage(topic: topic, payload: [], retain: true))
-            }
-            for connection in [device, writer] { await connection.disconnect() }
+            for connection in [device, peer] { await connection.disconnect() }
         }
     }
 

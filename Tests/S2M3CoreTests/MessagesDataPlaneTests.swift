@@ -18,12 +18,12 @@ struct MessagesDataPlaneTests {
 
     @Test func invocationTravelsInTheBundleAndProperties() throws {
         let bytes = try Self.invoke.bundle(inputs: Self.inputs()).encoded()
-        let properties = Self.invoke.properties(topics: Topics(root: "t"), nowMs: 1_767_225_602_500)
+        let properties = Self.invoke.properties(topics: Topics(root: "t"), device: "box-1", nowMs: 1_767_225_602_500)
         let received = try TensorBundle(decoding: bytes)
         let decoded = try InvokeRequest(bundle: received, properties: properties)
         #expect(decoded == Self.invoke)
         #expect(try received.tensor("pixels").shape == [1, 3, 2, 2])
-        #expect(properties.responseTopic == "t/aggregators/agg-1/partials")
+        #expect(properties.responseTopic == "t/aggregators/agg-1/partials/box-1")
         #expect(properties.correlationData == Array("req-42".utf8))
         #expect(properties.messageExpirySeconds == 3)
         #expect(properties.contentType == "application/x-safetensors")

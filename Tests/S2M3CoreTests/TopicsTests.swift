@@ -24,7 +24,7 @@ struct TopicsTests {
             topics.results("{task}"),
             topics.errors("{task}"),
             topics.moduleInvoke(module: "{module}", device: "{device}"),
-            topics.aggregatorPartials("{aggregator}"),
+            topics.aggregatorPartials("{aggregator}", device: "{device}"),
             topics.clientReplies("{client}"),
         ]
         #expect(built == Topics.patterns.map { "test/root/\($0)" })

@@ -19,7 +19,7 @@ public struct InvokeRequest: Sendable, Hashable {
     public var epoch: Int
     /// 1 for the first try, 2 for the first retry on another replica, …
     public var attempt: Int
-    /// The aggregator id; the answer goes to `aggregators/{replyTo}/partials`.
+    /// The aggregator id; the answer goes to `aggregators/{replyTo}/partials/{device}`.
     public var replyTo: String
     /// The request's deadline, Unix ms; a device skips work it cannot finish by then.
     public var deadlineMs: Int
@@ -77,11 +77,12 @@ public struct InvokeRequest: Sendable, Hashable {
         }
     }
 
-    /// The MQTT 5 properties to publish the invocation with.
-    public func properties(topics: Topics, nowMs: Int) -> MessageProperties {
+    /// The MQTT 5 properties to publish the invocation to `device` with (its response topic is
+    /// that device's partials topic of the aggregator).
+    public func properties(topics: Topics, device: String, nowMs: Int) -> MessageProperties {
         MessageProperties(
             contentType: TensorBundle.contentType,
-            responseTopic: topics.aggregatorPartials(replyTo),
+            responseTopic: topics.aggregatorPartials(replyTo, device: device),
             correlationData: Array(requestID.utf8),
             messageExpirySeconds: MessageProperties.expirySeconds(untilMs: deadlineMs, nowMs: nowMs),
             userProperties: MessageProperties.requestProperties(requestID: requestID, epoch: epoch, traceparent: traceparent))

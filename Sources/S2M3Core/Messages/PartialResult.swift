@@ -1,4 +1,4 @@
-/// A device's answer to one ``InvokeRequest``, sent to `aggregators/{aggregator}/partials`. The
+/// A device's answer to one ``InvokeRequest``, sent to `aggregators/{aggregator}/partials/{device}`. The
 /// payload is a ``TensorBundle``: for `ok`, the module's outputs as tensors named by the module's
 /// output names; for `busy` and `error`, no tensors. This metadata is in `__metadata__`.
 ///
