@@ -130,8 +130,9 @@ extension ComposeServicesTests {
             for service in services where service.name != brokerService.name {
                 processes.append((service.name, try run.start(service, mapping: mapping, broker: local, brokerAddresses: addresses)))
             }
-            // Followed as the planner role (which may read the plan, device states and telemetry, as
-            // `s2m3 up` does); the request sent as the client role.
+            // Followed as a monitor identity (which may read the plan, device states and telemetry);
+            // the request sent as the client identity. The broker makes the user name the client id,
+            // so each login is its own connection (the services' own would be taken over).
             let endpoint = MQTTEndpoint(host: "localhost", port: broker.port)
             func login(_ role: String) throws -> MQTTBrokerConfiguration {
                 let password = try String(contentsOfFile: secrets + "/\(role).password", encoding: .utf8)
@@ -141,11 +142,11 @@ extension ComposeServicesTests {
             }
             let asClient = try login("client")
             let names = processes.map(\.name)
-            let plan = try await ComposeReadiness.waitForDevices(devices, broker: try login("planner"), timeout: .seconds(150)) {
+            let plan = try await ComposeReadiness.waitForDevices(devices, broker: try login("planner-health"), timeout: .seconds(150)) {
                 run.logTails(names)
             }
             #expect(Set(plan.devices) == Set(devices))
-            let client = S2M3Client(broker: asClient, clientID: TestBroker.unique("compose-secure-client"), logger: LocalCluster.logger)
+            let client = S2M3Client(broker: asClient, clientID: "client", logger: LocalCluster.logger)
             try await client.connect()
             let result = try await client.request(task: "classify-image", inputs: ["image": try ClusterTests.image("chelsea.jpg")], timeout: .seconds(60))
             await client.close()
