@@ -124,6 +124,11 @@ let package = Package(
             dependencies: ["LocalBroker", "MQTTBus", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
+        // Seeded mutation fuzzing of every decoder of outside bytes (issue 10 item 7; docs/benchmarks.md).
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: ["TestSupport", "S2M3Core", "PlacementPlanning", "PlacementGenerators", "Preprocessing", "Aggregator"]
+        ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "PlacementGenerators", "TestSupport"]),
         .testTarget(name: "PlacementPlanningTests", dependencies: ["PlacementPlanning", "PlacementGenerators", "S2M3Core", "TestSupport"]),
         .testTarget(
