@@ -164,7 +164,7 @@ public actor AggregatorService: Service {
                 if message.topic == topics.deviceState(device) {
                     perform(machine.receiveState(try DeviceState(json: message.payload), nowMs: now))
                 } else if message.topic == topics.deviceTelemetry(device) {
-                    machine.receiveTelemetry(try DeviceTelemetry(json: message.payload))
+                    machine.receiveTelemetry(try DeviceTelemetry(json: message.payload), nowMs: now)
                 }
             }
         } catch {
