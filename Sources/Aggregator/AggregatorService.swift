@@ -49,6 +49,8 @@ public actor AggregatorService: Service {
     public var statistics: AggregatorStateMachine.Statistics { machine.statistics }
     /// The epoch of the plan in use (nil before the first plan).
     public var planEpoch: Int? { machine.router.plan?.epoch }
+    /// What the service knows about replicas (plan, telemetry, suspected devices).
+    public var replicaChooser: ReplicaChooser { machine.router }
     public var activeRequests: Int { machine.activeRequests }
     /// Invocations sent and not yet answered, over every device.
     public var outstandingInvocations: Int { machine.router.outstanding.values.reduce(0, +) }
