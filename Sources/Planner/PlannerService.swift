@@ -24,6 +24,8 @@ public actor PlannerService: Service {
     /// A change that may need a plan (the newest wake is enough: the planner plans for the present).
     private let changes: AsyncStream<Void>
     private let changed: AsyncStream<Void>.Continuation
+    /// The connection came back: publish the plan and assignments again before the next decision.
+    private var republishPending = false
     /// Idle while no plan is being made or published.
     private let planning = IdleSignal()
     /// The most one decision's solves may take together (``PlacementOptions/deadline``).
@@ -59,7 +61,16 @@ public actor PlannerService: Service {
         try await connection.subscribe(topics.allDeviceCapabilities)
         try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
         let (changes, changed, connection, planning) = (changes, changed, connection, planning)
+        let events = connection.events
         await withTaskGroup(of: Void.self) { group in
+            // After a reconnect (subscriptions already restored by MQTTBus): the broker may have
+            // restarted without its retained messages, so what this planner owns is published again.
+            group.addTask {
+                for await event in events {
+                    guard case .reconnected = event else { continue }
+                    await self.republishAfterReconnect()
+                }
+            }
             // One plan at a time: a change during a plan wakes this loop again afterwards.
             group.addTask { [debounce] in
                 for await _ in changes {
@@ -107,15 +118,32 @@ public actor PlannerService: Service {
         if machine.handle(event) { changed.yield() }
     }
 
+    private func republishAfterReconnect() {
+        logger.info("reconnected; publishing the plan and assignments again")
+        republishPending = true
+        changed.yield()
+    }
+
     /// Solves off the cooperative pool and publishes in order. Only the planning loop calls it, so
     /// publications never interleave; a change meanwhile wakes the loop again.
     private func planNow() async {
+        if republishPending {
+            republishPending = false
+            planning.update(idle: false)
+            await publish(machine.republication(nowMs: Int(Date().timeIntervalSince1970 * 1000)))
+            planning.update(idle: true)
+        }
         guard let job = machine.beginPlan() else { return }
         planning.update(idle: false)
         defer { planning.update(idle: true) }
         let deadline = ContinuousClock.now + Self.solveLimit
         let solved = await runOffPool("s2m3-placement") { job.solve(deadline: deadline) }
-        let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
+        await publish(machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000)))
+        // Changes that arrived while solving or publishing.
+        if machine.needsPlan { changed.yield() }
+    }
+
+    private func publish(_ actions: [PlannerStateMachine.Action]) async {
         for action in actions {
             do {
                 switch action {
@@ -132,7 +160,5 @@ public actor PlannerService: Service {
                 logger.error("publishing failed: \(error)")
             }
         }
-        // Changes that arrived while solving or publishing.
-        if machine.needsPlan { changed.yield() }
     }
 }
