@@ -22,6 +22,8 @@ seeds=.build/fuzz/seeds
 rm -rf "$seeds" && mkdir -p "$seeds"
 cp "$cache"/fixtures/*.jpg "$cache"/fixtures/*-224.png "$cache"/fixtures/ocr-inspection.png "$cache"/fixtures/cmd-*.wav "$seeds"/ 2>/dev/null || true
 cp examples/placement/*.json "$seeds"/
+swift build --product s2m3-fuzz  # the plain build writes the seed bundles
+.build/debug/s2m3-fuzz --write-seeds "$seeds"
 # The JSON examples of topics.md, one file each.
 awk '/^```json$/{n++; f=sprintf("%s/topics-%03d.json", "'"$seeds"'", n); on=1; next} /^```$/{on=0} on{print > f}' topics.md
 printf '%-20s %12s %10s %s\n' target inputs inputs/s result
