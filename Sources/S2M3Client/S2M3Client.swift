@@ -61,7 +61,9 @@ public final class S2M3Client: Sendable {
         resender.withLock { $0?.cancel() }
     }
 
-    /// Connects and subscribes to the reply topic.
+    /// Connects and subscribes to the reply topic. The client then reads the connection's
+    /// `messages` and `events` (to publish unanswered requests again after a reconnect): give it a
+    /// connection of its own.
     public func connect() async throws {
         try await connection.connect()
         let messages = connection.messages
