@@ -115,6 +115,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The decoders of outside bytes for libFuzzer (scripts/fuzz.sh); a plain build replays files.
+        .executableTarget(name: "s2m3-fuzz", dependencies: ["S2M3Core", "Preprocessing", "PlacementPlanning"]),
         // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
         .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
         // Paths shared by the test targets (repository root, set-up cache).
@@ -123,6 +125,11 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["LocalBroker", "MQTTBus", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
+        ),
+        // Seeded mutation fuzzing of every decoder of outside bytes (issue 10 item 7; docs/benchmarks.md).
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: ["TestSupport", "S2M3Core", "PlacementPlanning", "PlacementGenerators", "Preprocessing", "Aggregator"]
         ),
         .testTarget(name: "S2M3CoreTests", dependencies: ["S2M3Core", "PlacementGenerators", "TestSupport"]),
         .testTarget(name: "PlacementPlanningTests", dependencies: ["PlacementPlanning", "PlacementGenerators", "S2M3Core", "TestSupport"]),

@@ -24,6 +24,9 @@ public struct AggregatorConfiguration: Sendable {
     public var duplicateWindowMs: Double = 120_000
     /// Lower bound of the time an invocation is given before it is retried elsewhere, ms.
     public var invocationTimeoutFloorMs: Double = 2_000
+    /// Telemetry silence after which a device is suspected (hung) and routed around while another
+    /// replica is live, ms (devices report every second by default).
+    public var telemetrySilenceMs: Double = 2_000
     /// How often deadlines, invocation timeouts and back-offs are checked.
     public var tickInterval: Duration = .milliseconds(10)
     /// On graceful shutdown, how long requests in flight may take to finish before the service stops.

@@ -60,6 +60,8 @@ public actor AggregatorService: Service {
     public var statistics: AggregatorStateMachine.Statistics { machine.statistics }
     /// The epoch of the plan in use (nil before the first plan).
     public var planEpoch: Int? { machine.router.plan?.epoch }
+    /// What the service knows about replicas (plan, telemetry, suspected devices).
+    public var replicaChooser: ReplicaChooser { machine.router }
     public var activeRequests: Int { machine.activeRequests }
     /// Invocations sent and not yet answered, over every device.
     public var outstandingInvocations: Int { machine.router.outstanding.values.reduce(0, +) }
@@ -198,7 +200,7 @@ public actor AggregatorService: Service {
                 } else if message.topic == topics.deviceTelemetry(device) {
                     let report = try DeviceTelemetry(json: message.payload)
                     guard report.device == device else { return rejectImpersonation(message.topic, claimed: report.device) }
-                    machine.receiveTelemetry(report)
+                    machine.receiveTelemetry(report, nowMs: now)
                 }
             }
         } catch {

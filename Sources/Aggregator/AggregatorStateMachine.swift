@@ -51,6 +51,7 @@ public struct AggregatorStateMachine: Sendable {
         var bindings: [String: TaskBinding] = [:]
         for task in catalog.tasks { bindings[task.id] = try TaskBinding(task: task, catalog: catalog) }
         self.bindings = bindings
+        router.telemetrySilenceMs = configuration.telemetrySilenceMs
     }
 
     /// Requests in flight.
@@ -171,6 +172,11 @@ public struct AggregatorStateMachine: Sendable {
         router.apply(telemetry: telemetry)
     }
 
+    /// Telemetry heard at `nowMs`: the device is alive (see ``tick(nowMs:)`` for silence).
+    public mutating func receiveTelemetry(_ telemetry: DeviceTelemetry, nowMs: Double) {
+        router.apply(telemetry: telemetry, nowMs: nowMs)
+    }
+
     /// A device's answer (already decoded from its bundle).
     public mutating func receivePartial(_ partial: PartialResult, outputs: TensorBundle, nowMs: Double) -> [AggregatorAction] {
         guard var entry = active[partial.requestID] else {
@@ -189,7 +195,13 @@ public struct AggregatorStateMachine: Sendable {
             retiredInternal = retiredInternal.filter { nowMs - $0.value < configuration.duplicateWindowMs }
             lastPurgeMs = nowMs
         }
-        return forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
+        var out: [AggregatorAction] = []
+        // A device silent past its telemetry interval (hung, yet online for the broker): its
+        // invocations move to another live replica now rather than at their timeout.
+        for device in router.checkSilence(nowMs: nowMs) {
+            out += forEachActive(nowMs: nowMs) { $0.deviceSuspected(device, router: &$1, nowMs: nowMs) }
+        }
+        return out + forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
     }
 
     // MARK: Helpers

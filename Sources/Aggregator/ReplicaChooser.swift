@@ -18,6 +18,15 @@ public struct ReplicaChooser: Sendable {
     public private(set) var outstanding: [String: Int] = [:]
     /// Latest state per device.
     private var states: [String: DeviceState] = [:]
+    /// When this aggregator last heard each device's telemetry (its own clock, Unix ms).
+    private var heardAtMs: [String: Double] = [:]
+    /// Devices whose telemetry stopped for longer than ``telemetrySilenceMs`` while they are still
+    /// online for the broker (hung, e.g. SIGSTOP, or cut off): routed around while another replica
+    /// is live, until they report again.
+    public private(set) var suspected: Set<String> = []
+    /// Silence after which a device that has sent telemetry is suspected, ms (devices report
+    /// about once a second: two intervals by default).
+    public var telemetrySilenceMs: Double = 2_000
     /// Assumed compute time of a module nobody has measured yet, ms.
     public var defaultModuleMs: Double
     /// Added to the prediction of a device that has not reported the module loaded, ms.
@@ -53,12 +62,34 @@ public struct ReplicaChooser: Sendable {
         telemetry[report.device] = report
     }
 
+    /// Telemetry heard at `nowMs`: also clears a suspicion of its device.
+    public mutating func apply(telemetry report: DeviceTelemetry, nowMs: Double) {
+        apply(telemetry: report)
+        heardAtMs[report.device] = nowMs
+        suspected.remove(report.device)
+    }
+
+    /// Devices that have just become suspected: online, heard from before, silent for longer than
+    /// ``telemetrySilenceMs`` at `nowMs`.
+    public mutating func checkSilence(nowMs: Double) -> [String] {
+        var newly: [String] = []
+        for (device, heard) in heardAtMs.sorted(by: { $0.key < $1.key })
+        where nowMs - heard > telemetrySilenceMs && isOnline(device) && !suspected.contains(device) {
+            suspected.insert(device)
+            newly.append(device)
+        }
+        return newly
+    }
+
     /// Devices never heard of are taken to be online (the plan was made from online devices).
     public func isOnline(_ device: String) -> Bool { states[device]?.status != .offline }
 
-    /// Online hosts of `module` in the current plan, in the plan's order.
+    /// Online hosts of `module` in the current plan, in the plan's order; suspected ones only when
+    /// no other is left (a silent device may only be slow).
     public func replicas(of module: String) -> [String] {
-        (plan?.placement[module] ?? []).filter(isOnline)
+        let online = (plan?.placement[module] ?? []).filter(isOnline)
+        let live = online.filter { !suspected.contains($0) }
+        return live.isEmpty ? online : live
     }
 
     /// Measured (or assumed) compute time of `module` on `device`, ms.

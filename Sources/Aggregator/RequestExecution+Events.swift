@@ -80,6 +80,25 @@ extension RequestExecution {
         return pump(router: &router, nowMs: nowMs)
     }
 
+    /// `device` has gone silent (``ReplicaChooser/suspected``): invocations running there whose
+    /// module has another live replica are sent there now, as after a timeout; a late answer of the
+    /// silent device is still taken.
+    public mutating func deviceSuspected(_ device: String, router: inout ReplicaChooser, nowMs: Double) -> [Action] {
+        guard !isFinished else { return [] }
+        var moved = false
+        for node in binding.nodes {
+            guard case .running(let attempt) = nodes[node.id], let record = sent[node.id]?[attempt], record.device == device
+            else { continue }
+            let avoid = (excluded[node.id] ?? []).union([device])
+            guard router.replicas(of: record.module).contains(where: { !avoid.contains($0) }) else { continue }
+            timedOut[node.id, default: []].insert(device)
+            release(node.id, attempt, router: &router)
+            nodes[node.id] = .ready(notBefore: nowMs)
+            moved = true
+        }
+        return moved ? pump(router: &router, nowMs: nowMs) : []
+    }
+
     /// A newer plan arrived: devices given up on may be tried again, waiting nodes are sent.
     public mutating func planChanged(router: inout ReplicaChooser, nowMs: Double) -> [Action] {
         guard !isFinished else { return [] }

@@ -108,13 +108,23 @@ extension DeviceAgentService {
             status = .error
             failure = "deadline-exceeded: the deadline \(job.invoke.deadlineMs) passed while the invocation waited \(Int(queueWaitMs)) ms in the queue"
         } else {
-            do {
-                outputs = try await job.module.run(job.inputs)
-            } catch {
+            // The run is stopped when the deadline passes (DeadlineRun): nobody waits for it then.
+            let module = job.module, inputs = job.inputs
+            let deadline = startedAt + .milliseconds(job.invoke.deadlineMs - startedAtMs)
+            let run = { @Sendable () async -> Result<TensorBundle, ModuleError> in
+                do throws(ModuleError) { return .success(try await module.run(inputs)) } catch { return .failure(error) }
+            }
+            switch await DeadlineRun.run(until: deadline, run) {
+            case .finished(.success(let values)):
+                outputs = values
+            case .finished(.failure(let error)):
                 status = .error
                 // topics.md: an input that cannot be used is `bad-input: …` (not retried elsewhere).
                 let blamesInput: Set<ModuleError.Code> = [.badInput, .wrongInput, .missingInput]
                 failure = blamesInput.contains(error.code) ? "bad-input: \(error)" : "\(error.code.rawValue): \(error)"
+            case .deadlinePassed:
+                status = .error
+                failure = "deadline-exceeded: the deadline \(job.invoke.deadlineMs) passed \(Int(Self.milliseconds(ContinuousClock.now - deadline))) ms ago while module '\(job.invoke.module)' ran; the run was stopped"
             }
             computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
             if status == .ok { timings.record(module: job.invoke.module, computeMs: computeMs) }

@@ -218,15 +218,28 @@ public struct PlannerStateMachine: Sendable {
         currentPlan = plan
         var actions: [Action] = [.publishPlan(plan)]
         for device in job.live {
-            let hosted = plan.placement.filter { $0.value.contains(device.id) }.keys.sorted().map { module in
-                let spec = instance.modules.first { $0.id == module }
-                return DeviceAssignment.HostedModule(
-                    module: module, digest: digests[module] ?? Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
-            }
-            actions.append(.publishAssignment(DeviceAssignment(epoch: job.epoch, device: device.id, modules: hosted, timestampMs: nowMs)))
+            actions.append(.publishAssignment(assignment(of: device.id, in: plan, nowMs: nowMs)))
         }
         actions += job.gone.map { .clearAssignment(device: $0) }
         return actions
+    }
+
+    /// What this planner owns on the broker, to publish again (retained) after a reconnect: a
+    /// restarted broker may have lost its retained messages. The current plan unchanged (same
+    /// epoch, so readers that kept it ignore it) and the same-epoch assignment of each of its
+    /// devices; nothing before the first plan.
+    public func republication(nowMs: Int) -> [Action] {
+        guard let plan = currentPlan else { return [] }
+        return [.publishPlan(plan)] + plan.devices.map { .publishAssignment(assignment(of: $0, in: plan, nowMs: nowMs)) }
+    }
+
+    private func assignment(of device: String, in plan: PlanMessage, nowMs: Int) -> DeviceAssignment {
+        let hosted = plan.placement.filter { $0.value.contains(device) }.keys.sorted().map { module in
+            let spec = instance.modules.first { $0.id == module }
+            return DeviceAssignment.HostedModule(
+                module: module, digest: digests[module] ?? Self.digest(of: spec), memoryBytes: spec?.memoryBytes ?? 0)
+        }
+        return DeviceAssignment(epoch: plan.epoch, device: device, modules: hosted, timestampMs: nowMs)
     }
 
     private func makePlan(_ job: PlanJob, _ solved: Solved, nowMs: Int) -> PlanMessage {

@@ -30,6 +30,8 @@ public actor PlannerService: Service {
     /// A change that may need a plan (the newest wake is enough: the planner plans for the present).
     private let changes: AsyncStream<Void>
     private let changed: AsyncStream<Void>.Continuation
+    /// The connection came back: publish the plan and assignments again before the next decision.
+    private var republishPending = false
     /// Idle while no plan is being made or published.
     private let planning = IdleSignal()
     /// This run's identity on the bus (state, will, telemetry).
@@ -79,7 +81,16 @@ public actor PlannerService: Service {
         try await connection.publish(presence.state(.online))
         let events = connection.events
         let (changes, changed, connection, planning) = (changes, changed, connection, planning)
+        let events = connection.events
         await withTaskGroup(of: Void.self) { group in
+            // After a reconnect (subscriptions already restored by MQTTBus): the broker may have
+            // restarted without its retained messages, so what this planner owns is published again.
+            group.addTask {
+                for await event in events {
+                    guard case .reconnected = event else { continue }
+                    await self.republishAfterReconnect()
+                }
+            }
             // One plan at a time: a change during a plan wakes this loop again afterwards.
             group.addTask { [debounce] in
                 for await _ in changes {
@@ -165,9 +176,21 @@ public actor PlannerService: Service {
         }
     }
 
+    private func republishAfterReconnect() {
+        logger.info("reconnected; publishing the plan and assignments again")
+        republishPending = true
+        changed.yield()
+    }
+
     /// Solves off the cooperative pool and publishes in order. Only the planning loop calls it, so
     /// publications never interleave; a change meanwhile wakes the loop again.
     private func planNow() async {
+        if republishPending {
+            republishPending = false
+            planning.update(idle: false)
+            await publish(machine.republication(nowMs: Int(Date().timeIntervalSince1970 * 1000)))
+            planning.update(idle: true)
+        }
         guard let job = machine.beginPlan() else { return }
         planning.update(idle: false)
         defer { planning.update(idle: true) }
@@ -177,14 +200,22 @@ public actor PlannerService: Service {
         let took = ContinuousClock.now - started
         lastSolveMs = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
         let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
+        if case .publishPlan(let plan)? = actions.first {
+            replans += 1
+            lastPlanAtMs = plan.createdAtMs
+        }
+        await publish(actions)
+        // Changes that arrived while solving or publishing.
+        if machine.needsPlan { changed.yield() }
+    }
+
+    private func publish(_ actions: [PlannerStateMachine.Action]) async {
         for action in actions {
             do {
                 switch action {
                 case .publishPlan(let plan):
                     logger.info("plan epoch \(plan.epoch) for \(plan.devices), \(plan.moves.count) move(s)")
                     try await connection.publish(MQTTMessage(topic: topics.plan, control: plan, retain: true))
-                    replans += 1
-                    lastPlanAtMs = plan.createdAtMs
                 case .publishAssignment(let assignment):
                     try await connection.publish(
                         MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, retain: true))
@@ -195,8 +226,6 @@ public actor PlannerService: Service {
                 logger.error("publishing failed: \(error)")
             }
         }
-        // Changes that arrived while solving or publishing.
-        if machine.needsPlan { changed.yield() }
     }
 }
 

@@ -24,7 +24,13 @@ public final class S2M3Client: Sendable {
     private let connection: MQTTConnection
     private let board = ReplyBoard()
     private let reader = Mutex<Task<Void, Never>?>(nil)
+    /// Publishes unanswered requests again after a reconnect (``PendingRequests``).
+    private let resender = Mutex<Task<Void, Never>?>(nil)
+    private let pending = PendingRequests()
     private let logger: Logger
+    /// After a reconnect, when unanswered requests are published again: the aggregators reconnect
+    /// on their own back-off, so a copy sent at once may find none subscribed yet.
+    public static let resendDelays: [Duration] = [.milliseconds(300), .seconds(1), .seconds(3)]
 
     public init(
         connection: MQTTConnection, topics: Topics = Topics(), replyTopic: String? = nil,
@@ -50,9 +56,14 @@ public final class S2M3Client: Sendable {
             topics: topics, deadlineGrace: deadlineGrace, logger: logger)
     }
 
-    deinit { reader.withLock { $0?.cancel() } }
+    deinit {
+        reader.withLock { $0?.cancel() }
+        resender.withLock { $0?.cancel() }
+    }
 
-    /// Connects and subscribes to the reply topic.
+    /// Connects and subscribes to the reply topic. The client then reads the connection's
+    /// `messages` and `events` (to publish unanswered requests again after a reconnect): give it a
+    /// connection of its own.
     public func connect() async throws {
         try await connection.connect()
         let messages = connection.messages
@@ -66,6 +77,20 @@ public final class S2M3Client: Sendable {
             board.close()
         }
         reader.withLock { $0 = task }
+        let (events, pending, connection, logger) = (connection.events, pending, connection, logger)
+        let resend = Task {
+            for await event in events {
+                guard case .reconnected = event else { continue }
+                for delay in Self.resendDelays {
+                    try? await Task.sleep(for: delay)
+                    let messages = pending.all
+                    if messages.isEmpty { break }
+                    logger.info("publishing unanswered requests again after a reconnect", metadata: ["requests": "\(messages.count)"])
+                    for message in messages { try? await connection.publish(message) }
+                }
+            }
+        }
+        resender.withLock { $0 = resend }
     }
 
     /// Sends one request and waits for its result. Throws ``S2M3ClientError`` `taskFailed` (with the
@@ -90,16 +115,20 @@ public final class S2M3Client: Sendable {
             userProperties: [MQTTUserProperty(MessageProperties.requestIDName, id)],
             correlationData: Array(id.utf8), responseTopic: replyTopic,
             messageExpiry: UInt32(clamping: (timeoutMs + 999) / 1000))
-        try await connection.publish(MQTTMessage(topic: topics.requests(task), payload: payload, properties: properties))
+        let message = MQTTMessage(topic: topics.requests(task), payload: payload, properties: properties)
+        if requestID == nil { pending.add(message, id: id) }
+        defer { pending.remove(id) }
+        try await connection.publish(message)
         let board = board
-        let message: MQTTMessage
+        let answer: MQTTMessage
         do {
-            message = try await withThrowingTaskGroup(of: MQTTMessage.self) { group in
+            answer = try await withThrowingTaskGroup(of: MQTTMessage.self) { group in
                 group.addTask {
                     while true {
                         let message = try await board.wait(for: id)
-                        // A generated id was published once, so `duplicate-request` for it answers a
-                        // copy the broker delivered again (QoS 1): the first copy's answer follows.
+                        // A generated id is this client's alone, so `duplicate-request` for it answers a
+                        // copy delivered again (QoS 1, or published again after a reconnect): the
+                        // first copy's answer follows.
                         if requestID == nil, Self.isDuplicateRequestError(message) { continue }
                         return message
                     }
@@ -115,12 +144,13 @@ public final class S2M3Client: Sendable {
             board.discard(id)
             throw error
         }
-        return try Self.answer(message, id: id)
+        return try Self.answer(answer, id: id)
     }
 
     /// Stops listening and disconnects; waiting requests fail with `closed`.
     public func close() async {
         reader.withLock { $0?.cancel() }
+        resender.withLock { $0?.cancel() }
         board.close()
         await connection.disconnect()
     }
