@@ -79,15 +79,16 @@ public actor PlannerService: Service {
         try await connection.subscribe(topics.allDeviceCapabilities)
         try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
         try await connection.publish(presence.state(.online))
-        let events = connection.events
         let (changes, changed, connection, planning) = (changes, changed, connection, planning)
         let events = connection.events
         await withTaskGroup(of: Void.self) { group in
-            // After a reconnect (subscriptions already restored by MQTTBus): the broker may have
-            // restarted without its retained messages, so what this planner owns is published again.
-            group.addTask {
+            // After a reconnect (subscriptions already restored by MQTTBus) the broker has published
+            // the will, and it may have restarted without its retained messages: announce again, and
+            // publish again what this planner owns (plan and assignments). One reader of the events.
+            group.addTask { [presence] in
                 for await event in events {
                     guard case .reconnected = event else { continue }
+                    try? await connection.publish(presence.state(.online))
                     await self.republishAfterReconnect()
                 }
             }
@@ -102,13 +103,6 @@ public actor PlannerService: Service {
                 while !Task.isCancelled {
                     await self.publishTelemetry()
                     try? await Task.sleep(for: telemetryInterval)
-                }
-            }
-            // After a lost connection the broker has published the will: announce again.
-            group.addTask { [presence] in
-                for await event in events {
-                    guard case .reconnected = event else { continue }
-                    try? await connection.publish(presence.state(.online))
                 }
             }
             group.addTask { [presence, logger] in
