@@ -2,10 +2,13 @@ import S2M3Core
 /// Adds replicas to a complete placement: another copy of a module on another device, taken when
 /// it lowers the objective (less queueing on a busy device, or less transfer for the tasks routed
 /// to it) and the device has the memory. Best replica first, repeated until none helps or the
-/// evaluation budget is spent; replicas no route uses are then dropped. Deterministic.
+/// evaluation budget is spent or the deadline passes (asked before every replica tried; a round
+/// cut short keeps the replicas already chosen); replicas no route uses are then dropped.
+/// Deterministic unless the deadline cuts it.
 ///
-/// Routing is per task (``PlacementProblem/route(hosts:)``): each task's node goes to one replica,
-/// so a module invoked by a single task gains from a replica only through transfer, not load.
+/// Routing is per node (``PlacementProblem/route(hosts:)``): each node sends all its requests to one
+/// replica, so a module invoked once per request by a single task gains from a replica only through
+/// transfer, not load; a task invoking it several times per request can spread those invocations.
 struct PlacementReplicaPlanner {
     let problem: PlacementProblem
     /// Full evaluations (route + every task) allowed.
@@ -15,8 +18,11 @@ struct PlacementReplicaPlanner {
     /// Devices considered per module when there are many (fastest with room, plus neighbours').
     var deviceBreadth = 12
 
-    /// Returns the number of replicas added and the evaluations spent.
-    func improve(hosts: inout [[Int]]) -> (added: Int, evaluations: Int) {
+    /// Returns the number of replicas added, the evaluations spent and whether the deadline cut it.
+    func improve(
+        hosts: inout [[Int]], deadline: PlacementDeadline = PlacementDeadline(nil)
+    ) -> (added: Int, evaluations: Int, cutByTime: Bool) {
+        var cutByTime = false
         var used = problem.memoryUsed(hosts: hosts)
         var (route, load) = problem.route(hosts: hosts)
         var current = problem.evaluate(route: route, load: load).objective
@@ -30,6 +36,10 @@ struct PlacementReplicaPlanner {
             for m in modules {
                 for d in devices(for: m, hosts: hosts, used: used, route: route) {
                     if evaluations >= evaluationLimit { break search }
+                    if deadline.passed() {
+                        cutByTime = true
+                        break search
+                    }
                     hosts[m].append(d)
                     hosts[m].sort()
                     let trial = problem.route(hosts: hosts)
@@ -58,7 +68,7 @@ struct PlacementReplicaPlanner {
                 hosts[m] = kept
             }
         }
-        return (added, evaluations)
+        return (added, evaluations, cutByTime)
     }
 
     private func devices(for m: Int, hosts: [[Int]], used: [Int], route: [Int]) -> [Int] {
