@@ -2,7 +2,7 @@ import S2M3Core
 /// Adds replicas to a complete placement: another copy of a module on another device, taken when
 /// it lowers the objective (less queueing on a busy device, or less transfer for the tasks routed
 /// to it) and the device has the memory. Best replica first, repeated until none helps or the
-/// evaluation budget is spent or the deadline passes (asked before every replica tried; a round
+/// evaluation budget is spent or the deadline passes (asked before every round and every replica tried; a round
 /// cut short keeps the replicas already chosen); replicas no route uses are then dropped.
 /// Deterministic unless the deadline cuts it.
 ///
@@ -32,6 +32,10 @@ struct PlacementReplicaPlanner {
             problem.moduleDemand[a] != problem.moduleDemand[b] ? problem.moduleDemand[a] > problem.moduleDemand[b] : a < b
         }.prefix(moduleBreadth)
         search: while evaluations < evaluationLimit {
+            if deadline.passed() {
+                cutByTime = true
+                break
+            }
             var best: (module: Int, device: Int, objective: Double)?
             for m in modules {
                 for d in devices(for: m, hosts: hosts, used: used, route: route) {

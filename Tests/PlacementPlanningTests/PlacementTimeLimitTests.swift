@@ -44,7 +44,8 @@ struct PlacementTimeLimitTests {
         let elapsed = Self.seconds(clock.now - start)
         #expect(elapsed < 1.5, "took \(elapsed) s with a 0.5 s limit")
         #expect(result.placement.budgetExhausted)
-        #expect(result.placement.steps.contains { $0.hasPrefix("branch and bound: time limit reached") })
+        // Branch and bound stopped by the deadline (or not started, when local search used it up).
+        #expect(result.placement.steps.contains { $0.hasPrefix("branch and bound:") && $0.contains("time limit reached") })
         #expect(result.placement.steps.contains { $0.hasPrefix("replicas: time limit reached") })
         try expectComplete(result.placement, instance)
     }
