@@ -42,7 +42,7 @@ echo "#### Time limits kept: wall time of \`s2m3 plan\`, before ($base) and afte
 echo
 folder=.build-baseline-instances
 rm -rf "$folder"
-"$new" bench placement --skip-optimality --sizes 30x200,30x1000,1000x1000 --repeats 1 --catalog /nonexistent --write-instances "$folder" >/dev/null
+"$new" bench placement --skip-optimality --sizes 30x200,30x1000,1000x200 --repeats 1 --catalog /nonexistent --write-instances "$folder" >/dev/null
 echo "| instance | algorithm, limit | build | wall time | solveMs | budgetExhausted | objective (ms) |"
 echo "|---|---|---|---:|---:|---|---:|"
 run() {  # file, label, build, binary, plan arguments…
@@ -63,7 +63,7 @@ for file in "$folder"/scaled-30x200-*.json "$folder"/scaled-30x1000-*.json; do
   run "$file" "auto, 2 s" before "$old" --algorithm auto
   run "$file" "auto, 2 s" after "$new" --algorithm auto
 done
-for file in "$folder"/scaled-1000x1000-*.json; do
+for file in "$folder"/scaled-1000x200-*.json; do
   run "$file" "exact, 5 s" before "$old" --algorithm exact --time-limit 5
   run "$file" "exact, 5 s" after "$new" --algorithm exact --time-limit 5
 done
