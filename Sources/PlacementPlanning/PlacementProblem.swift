@@ -14,6 +14,9 @@ struct PlacementProblem: Sendable {
     let secondsPerByte: [Double]
     /// Devices with equal memory, speed and link share a class (used for symmetry breaking).
     let deviceClass: [Int]
+    /// Device indices, fastest first (ties: declaration order): where local search and the replica
+    /// planner look for "the fastest devices with room" without sorting per module.
+    let devicesBySpeed: [Int]
     let deviceIndex: [String: Int]
 
     // Modules.
@@ -56,6 +59,8 @@ struct PlacementProblem: Sendable {
         speed = instance.devices.map(\.gflops)
         latency = instance.devices.map { $0.link.latencyMs / 1000 }
         secondsPerByte = instance.devices.map { 8 / ($0.link.bandwidthMbps * 1_000_000) }
+        let speeds = instance.devices.map(\.gflops)
+        devicesBySpeed = speeds.indices.sorted { speeds[$0] != speeds[$1] ? speeds[$0] > speeds[$1] : $0 < $1 }
         var classes: [String: Int] = [:]
         deviceClass = instance.devices.map { device in
             let key = "\(device.memoryBytes)|\(device.gflops)|\(device.link.bandwidthMbps)|\(device.link.latencyMs)"

@@ -76,16 +76,19 @@ struct PlacementReplicaPlanner {
     }
 
     private func devices(for m: Int, hosts: [[Int]], used: [Int], route: [Int]) -> [Int] {
-        let roomy = (0..<problem.deviceCount).filter {
-            !hosts[m].contains($0) && used[$0] + problem.moduleMemory[m] <= problem.memory[$0]
+        let current = hosts[m]
+        let size = problem.moduleMemory[m]
+        func roomy(_ d: Int) -> Bool { !current.contains(d) && used[d] + size <= problem.memory[d] }
+        let all = (0..<problem.deviceCount).filter(roomy)
+        if all.count <= deviceBreadth * 2 { return all }
+        var chosen = Set<Int>()
+        for d in problem.devicesBySpeed {
+            if chosen.count == deviceBreadth { break }
+            if roomy(d) { chosen.insert(d) }
         }
-        if roomy.count <= deviceBreadth * 2 { return roomy }
-        var chosen = Set(
-            roomy.sorted { problem.speed[$0] != problem.speed[$1] ? problem.speed[$0] > problem.speed[$1] : $0 < $1 }
-                .prefix(deviceBreadth))
         // Devices running the producers and consumers of this module's invocations.
         for t in problem.moduleTasks[m] {
-            for n in problem.taskNodes[t] where route[n] >= 0 && roomy.contains(route[n]) { chosen.insert(route[n]) }
+            for n in problem.taskNodes[t] where route[n] >= 0 && roomy(route[n]) { chosen.insert(route[n]) }
         }
         return chosen.sorted()
     }

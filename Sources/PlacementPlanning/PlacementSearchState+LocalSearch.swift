@@ -88,10 +88,16 @@ extension PlacementSearchState {
                 }
             }
         }
-        let roomy = (0..<problem.deviceCount).filter { fits(m, on: $0) }.sorted { a, b in
-            problem.speed[a] != problem.speed[b] ? problem.speed[a] > problem.speed[b] : a < b
+        // The `breadth` fastest devices with room (profiled: sorting every device per module, with
+        // a comparator that copied this state, was a tenth of auto's time at 1,000 × 200).
+        var taken = 0
+        for d in problem.devicesBySpeed {
+            if taken == breadth { break }
+            if fits(m, on: d) {
+                chosen.insert(d)
+                taken += 1
+            }
         }
-        for d in roomy.prefix(breadth) { chosen.insert(d) }
         return chosen.sorted()
     }
 }
