@@ -1,7 +1,8 @@
 import S2M3Core
 /// A validated ``PlacementInstance`` compiled to flat integer-indexed arrays: what the cost model
 /// and the solvers work on. Devices, modules and tasks keep their declaration order; the nodes of
-/// every task are renumbered globally in topological order, so one forward pass over a task's node
+/// every task are renumbered globally in topological order (ready nodes in declaration order,
+/// `TaskGraph.topologicalOrder()`; the order a device runs a request's nodes in), so one forward pass over a task's node
 /// range evaluates its critical path.
 struct PlacementProblem: Sendable {
     let instance: PlacementInstance
