@@ -8,8 +8,11 @@ import S2M3Core
 /// - the broker is the hub: data crossing from device A to device B crosses A's link and B's link
 ///   (latency + bytes / bandwidth each); on one device it is free; a request's inputs cross the
 ///   first device's link once and each result crosses its device's link once;
-/// - a task's latency is the critical path of its DAG; the objective is the mean of task latencies
-///   weighted by rate × priority.
+/// - a task's latency is the critical path of its DAG, a device running one invocation at a time
+///   (a 0-GFLOP one too) in the task's topological order with ready nodes in declaration order;
+///   the objective is the mean of task latencies weighted by rate × priority;
+/// - a module on several devices is routed per node: each node to the replica where it would
+///   finish first given the load routed so far.
 public struct CostModel: Sendable {
     let problem: PlacementProblem
 

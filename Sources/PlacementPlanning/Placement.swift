@@ -34,7 +34,8 @@ public struct Placement: Sendable, Hashable, Codable {
     /// True when branch and bound proved the single-copy part optimal (replicas added afterwards
     /// only lower the objective further).
     public var provenOptimal: Bool
-    /// True when a search budget (decisions or time) cut the exact search short.
+    /// True when a budget cut a search short: branch and bound's decisions, or the solve's time
+    /// limit in local search, branch and bound or replica planning (`steps` says which).
     public var budgetExhausted: Bool
     /// Branch-and-bound decisions explored (0 when it did not run).
     public var searchNodes: Int
@@ -83,7 +84,9 @@ extension Placement {
         let clock = ContinuousClock()
         let start = clock.now
         let problem = try PlacementProblem(instance)
-        var solver = PlacementSolver(problem: problem, algorithm: algorithm, options: options, previousHosts: previousHosts)
+        var solver = PlacementSolver(
+            problem: problem, algorithm: algorithm, options: options, previousHosts: previousHosts,
+            deadline: PlacementSolver.deadline(startingAt: start, algorithm: algorithm, options: options))
         let placement = try solver.solve()
         // The instance's bounds keep every latency finite; this is the last line of defence.
         guard placement.objectiveSeconds.isFinite, placement.taskLatencySeconds.values.allSatisfy(\.isFinite) else {

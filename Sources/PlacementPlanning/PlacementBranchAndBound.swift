@@ -9,9 +9,10 @@ import S2M3Core
 /// interchangeable: only the first of each kind is tried. A branch is also cut when the modules
 /// left need more memory than remains, or the largest of them fits nowhere.
 ///
-/// The search stops at `nodeLimit` decisions (deterministic) or at the wall-clock `deadline`
-/// (reported, as it makes the result depend on the machine). It proves optimality when it ends on
-/// its own.
+/// The search stops at `nodeLimit` decisions (deterministic) or at the solve's wall-clock
+/// `deadline` (reported, as it makes the result depend on the machine), asked at every decision and
+/// before every child bounded: with many devices one decision bounds a child per device, each over
+/// every device, so one decision can take milliseconds. It proves optimality when it ends on its own.
 final class PlacementBranchAndBound {
     struct Outcome {
         var assignment: [Int]?
@@ -25,7 +26,7 @@ final class PlacementBranchAndBound {
     private var state: PlacementSearchState
     private let order: [Int]
     private let nodeLimit: Int
-    private let deadline: ContinuousClock.Instant?
+    private let deadline: PlacementDeadline
     private var best: Double
     private var bestAssignment: [Int]?
     private var nodes = 0
@@ -38,7 +39,7 @@ final class PlacementBranchAndBound {
 
     init(
         state: PlacementSearchState, order: [Int], incumbent: (assignment: [Int], objective: Double)?,
-        nodeLimit: Int, deadline: ContinuousClock.Instant?
+        nodeLimit: Int, deadline: PlacementDeadline
     ) {
         self.state = state
         self.order = order
@@ -80,7 +81,7 @@ final class PlacementBranchAndBound {
             stoppedByNodes = true
             return
         }
-        if nodes & 1023 == 0, let deadline, ContinuousClock.now >= deadline {
+        if deadline.passed() {
             stoppedByTime = true
             return
         }
@@ -99,6 +100,10 @@ final class PlacementBranchAndBound {
         var children: [(bound: Double, device: Int)] = []
         for d in 0..<problem.deviceCount where state.fits(m, on: d) {
             if state.isEmpty(d) && !seenEmptyClass.insert(problem.deviceClass[d]).inserted { continue }
+            if deadline.passed() {
+                stoppedByTime = true
+                return
+            }
             let (bound, saved) = descend(m, d)
             ascend(m, saved)
             if bound < cutoff() { children.append((bound, d)) }

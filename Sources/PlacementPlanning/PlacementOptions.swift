@@ -13,17 +13,23 @@ public enum PlacementAlgorithm: String, Sendable, Hashable, Codable, CaseIterabl
 }
 
 /// Budgets and switches of the solver. The node and evaluation limits are deterministic; the time
-/// limits are a safety net (a result cut by time is reported as such and may vary by machine).
+/// limits bound the whole solve (greedy excepted, which always finishes): local search, branch and
+/// bound and replica planning stop at the solve's deadline with the best placement found, and the
+/// plan reports it (`budgetExhausted`, `steps`); such a result may vary by machine.
 public struct PlacementOptions: Sendable, Hashable {
     /// Branch-and-bound decisions allowed for `exact`.
     public var exactNodeLimit: Int
-    /// Wall-clock limit for `exact`.
+    /// Wall-clock limit of a whole `exact` solve.
     public var exactTimeLimit: Duration
-    /// `auto` runs branch and bound when at most this many modules are free to place.
+    /// `auto` runs branch and bound when at most this many modules are free to place…
     public var autoExactModuleLimit: Int
+    /// …and there are at most this many devices: one decision bounds a child per device, each
+    /// over every device, so with hundreds of devices the search decides a handful of modules in
+    /// its time and proves nothing.
+    public var autoExactDeviceLimit: Int
     /// Branch-and-bound decisions allowed inside `auto`.
     public var autoExactNodeLimit: Int
-    /// Wall-clock limit for the branch and bound inside `auto`.
+    /// Wall-clock limit of a whole `auto` solve (named when it bounded only its branch and bound).
     public var autoExactTimeLimit: Duration
     /// Task-latency evaluations allowed to local search.
     public var localSearchEvaluationLimit: Int
@@ -31,19 +37,20 @@ public struct PlacementOptions: Sendable, Hashable {
     public var replicaEvaluationLimit: Int
     /// Whether `auto` adds replicas (never when re-planning, which minimises moves).
     public var replicas: Bool
-    /// A wall-clock instant no branch and bound runs past, whatever its own limit: a caller that
-    /// solves several times for one decision (the planner) gives them one shared deadline.
+    /// A wall-clock instant no solve runs past (greedy excepted), whatever its own limit: a caller
+    /// that solves several times for one decision (the planner) gives them one shared deadline.
     public var deadline: ContinuousClock.Instant?
 
     public init(
         exactNodeLimit: Int = 50_000_000, exactTimeLimit: Duration = .seconds(60),
-        autoExactModuleLimit: Int = 32, autoExactNodeLimit: Int = 1_000_000,
+        autoExactModuleLimit: Int = 32, autoExactDeviceLimit: Int = 64, autoExactNodeLimit: Int = 1_000_000,
         autoExactTimeLimit: Duration = .seconds(2), localSearchEvaluationLimit: Int = 4_000_000,
         replicaEvaluationLimit: Int = 2_000, replicas: Bool = true
     ) {
         self.exactNodeLimit = exactNodeLimit
         self.exactTimeLimit = exactTimeLimit
         self.autoExactModuleLimit = autoExactModuleLimit
+        self.autoExactDeviceLimit = autoExactDeviceLimit
         self.autoExactNodeLimit = autoExactNodeLimit
         self.autoExactTimeLimit = autoExactTimeLimit
         self.localSearchEvaluationLimit = localSearchEvaluationLimit

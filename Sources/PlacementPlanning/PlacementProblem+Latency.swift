@@ -10,8 +10,11 @@ extension PlacementProblem {
     /// `finish` is scratch space indexed by global node.
     ///
     /// A device runs one invocation at a time: a node whose device is still busy with an earlier
-    /// node of the same request (in topological order) waits for it, so parallel branches gain
-    /// only when they are on different devices.
+    /// node of the same request waits for it, a 0-GFLOP node too, so parallel branches gain only
+    /// when they are on different devices. "Earlier" is the task's topological order, which takes
+    /// ready nodes in declaration order (`TaskGraph.topologicalOrder()`): a fixed order keeps the
+    /// cost monotone, which ``taskLowerBound(_:route:load:memoryUsed:finish:)`` relies on
+    /// (docs/placement.md says why not arrival order).
     func taskLatency(_ t: Int, route: [Int], load: [Double], finish: inout [Double]) -> Double {
         withUnsafeTemporaryAllocation(of: DeviceBusy.self, capacity: taskNodes[t].count) { buffer in
             var busy = DeviceSchedule(buffer)
@@ -148,7 +151,9 @@ extension PlacementProblem {
     ///
     /// Nodes of single-host modules go to that host. The others are routed task by task (heaviest
     /// task first, then declaration order), in topological order, each to the host where it would
-    /// finish first given the load routed so far. Deterministic.
+    /// finish first given the load routed so far (ties: the device declared first). Per node, as
+    /// the aggregator chooses per invocation: two nodes of one task invoking the same module may
+    /// take different replicas. Deterministic.
     func route(hosts: [[Int]]) -> (route: [Int], load: [Double]) {
         var route = [Int](repeating: -1, count: nodeCount)
         var load = [Double](repeating: 0, count: deviceCount)
@@ -242,8 +247,9 @@ struct DeviceSchedule {
     init(_ slots: UnsafeMutableBufferPointer<DeviceBusy>) { self.slots = slots }
 
     /// The time a node ready at `ready` starts on `device`, which is then busy for `compute`.
+    /// Every node waits for the device's earlier nodes, a 0-GFLOP one too: a built-in invocation
+    /// goes through the device's invocation queue like any other (docs/placement.md).
     mutating func start(on device: Int, ready: Double, compute: Double) -> Double {
-        guard compute > 0 else { return ready }
         for i in 0..<used where slots[i].device == device {
             let start = max(ready, slots[i].time)
             slots[i].time = start + compute

@@ -1,7 +1,8 @@
 import S2M3Core
 /// A validated ``PlacementInstance`` compiled to flat integer-indexed arrays: what the cost model
 /// and the solvers work on. Devices, modules and tasks keep their declaration order; the nodes of
-/// every task are renumbered globally in topological order, so one forward pass over a task's node
+/// every task are renumbered globally in topological order (ready nodes in declaration order,
+/// `TaskGraph.topologicalOrder()`; the order a device runs a request's nodes in), so one forward pass over a task's node
 /// range evaluates its critical path.
 struct PlacementProblem: Sendable {
     let instance: PlacementInstance
@@ -14,6 +15,9 @@ struct PlacementProblem: Sendable {
     let secondsPerByte: [Double]
     /// Devices with equal memory, speed and link share a class (used for symmetry breaking).
     let deviceClass: [Int]
+    /// Device indices, fastest first (ties: declaration order): where local search and the replica
+    /// planner look for "the fastest devices with room" without sorting per module.
+    let devicesBySpeed: [Int]
     let deviceIndex: [String: Int]
 
     // Modules.
@@ -56,6 +60,8 @@ struct PlacementProblem: Sendable {
         speed = instance.devices.map(\.gflops)
         latency = instance.devices.map { $0.link.latencyMs / 1000 }
         secondsPerByte = instance.devices.map { 8 / ($0.link.bandwidthMbps * 1_000_000) }
+        let speeds = instance.devices.map(\.gflops)
+        devicesBySpeed = speeds.indices.sorted { speeds[$0] != speeds[$1] ? speeds[$0] > speeds[$1] : $0 < $1 }
         var classes: [String: Int] = [:]
         deviceClass = instance.devices.map { device in
             let key = "\(device.memoryBytes)|\(device.gflops)|\(device.link.bandwidthMbps)|\(device.link.latencyMs)"

@@ -2,10 +2,13 @@ import S2M3Core
 /// Adds replicas to a complete placement: another copy of a module on another device, taken when
 /// it lowers the objective (less queueing on a busy device, or less transfer for the tasks routed
 /// to it) and the device has the memory. Best replica first, repeated until none helps or the
-/// evaluation budget is spent; replicas no route uses are then dropped. Deterministic.
+/// evaluation budget is spent or the deadline passes (asked before every round and every replica tried; a round
+/// cut short keeps the replicas already chosen); replicas no route uses are then dropped.
+/// Deterministic unless the deadline cuts it.
 ///
-/// Routing is per task (``PlacementProblem/route(hosts:)``): each task's node goes to one replica,
-/// so a module invoked by a single task gains from a replica only through transfer, not load.
+/// Routing is per node (``PlacementProblem/route(hosts:)``): each node sends all its requests to one
+/// replica, so a module invoked once per request by a single task gains from a replica only through
+/// transfer, not load; a task invoking it several times per request can spread those invocations.
 struct PlacementReplicaPlanner {
     let problem: PlacementProblem
     /// Full evaluations (route + every task) allowed.
@@ -15,8 +18,11 @@ struct PlacementReplicaPlanner {
     /// Devices considered per module when there are many (fastest with room, plus neighbours').
     var deviceBreadth = 12
 
-    /// Returns the number of replicas added and the evaluations spent.
-    func improve(hosts: inout [[Int]]) -> (added: Int, evaluations: Int) {
+    /// Returns the number of replicas added, the evaluations spent and whether the deadline cut it.
+    func improve(
+        hosts: inout [[Int]], deadline: PlacementDeadline = PlacementDeadline(nil)
+    ) -> (added: Int, evaluations: Int, cutByTime: Bool) {
+        var cutByTime = false
         var used = problem.memoryUsed(hosts: hosts)
         var (route, load) = problem.route(hosts: hosts)
         var current = problem.evaluate(route: route, load: load).objective
@@ -26,10 +32,18 @@ struct PlacementReplicaPlanner {
             problem.moduleDemand[a] != problem.moduleDemand[b] ? problem.moduleDemand[a] > problem.moduleDemand[b] : a < b
         }.prefix(moduleBreadth)
         search: while evaluations < evaluationLimit {
+            if deadline.passed() {
+                cutByTime = true
+                break
+            }
             var best: (module: Int, device: Int, objective: Double)?
             for m in modules {
                 for d in devices(for: m, hosts: hosts, used: used, route: route) {
                     if evaluations >= evaluationLimit { break search }
+                    if deadline.passed() {
+                        cutByTime = true
+                        break search
+                    }
                     hosts[m].append(d)
                     hosts[m].sort()
                     let trial = problem.route(hosts: hosts)
@@ -58,20 +72,23 @@ struct PlacementReplicaPlanner {
                 hosts[m] = kept
             }
         }
-        return (added, evaluations)
+        return (added, evaluations, cutByTime)
     }
 
     private func devices(for m: Int, hosts: [[Int]], used: [Int], route: [Int]) -> [Int] {
-        let roomy = (0..<problem.deviceCount).filter {
-            !hosts[m].contains($0) && used[$0] + problem.moduleMemory[m] <= problem.memory[$0]
+        let current = hosts[m]
+        let size = problem.moduleMemory[m]
+        func roomy(_ d: Int) -> Bool { !current.contains(d) && used[d] + size <= problem.memory[d] }
+        let all = (0..<problem.deviceCount).filter(roomy)
+        if all.count <= deviceBreadth * 2 { return all }
+        var chosen = Set<Int>()
+        for d in problem.devicesBySpeed {
+            if chosen.count == deviceBreadth { break }
+            if roomy(d) { chosen.insert(d) }
         }
-        if roomy.count <= deviceBreadth * 2 { return roomy }
-        var chosen = Set(
-            roomy.sorted { problem.speed[$0] != problem.speed[$1] ? problem.speed[$0] > problem.speed[$1] : $0 < $1 }
-                .prefix(deviceBreadth))
         // Devices running the producers and consumers of this module's invocations.
         for t in problem.moduleTasks[m] {
-            for n in problem.taskNodes[t] where route[n] >= 0 && roomy.contains(route[n]) { chosen.insert(route[n]) }
+            for n in problem.taskNodes[t] where route[n] >= 0 && roomy(route[n]) { chosen.insert(route[n]) }
         }
         return chosen.sorted()
     }

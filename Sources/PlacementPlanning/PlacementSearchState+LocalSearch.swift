@@ -2,22 +2,27 @@ import S2M3Core
 extension PlacementSearchState {
     /// Improves a complete placement by moves (one free module to another device) and swaps (two
     /// free modules exchange devices, tried where a better device lacks the memory), best
-    /// improvement per module, in `order`, until a pass changes nothing or `evaluationLimit` task
-    /// evaluations are spent. Deterministic. Returns the number of changes made.
+    /// improvement per module, in `order`, until a pass changes nothing, `evaluationLimit` task
+    /// evaluations are spent or `deadline` passes (checked before every move or swap evaluated; the
+    /// placement stays complete and feasible). Deterministic unless the deadline cuts it. Returns
+    /// the number of changes made.
     ///
     /// With many devices only a subset is tried per module: the devices of the module's data-flow
     /// neighbours and the `breadth` fastest devices with room.
     @discardableResult
-    mutating func improveLocally(order: [Int], evaluationLimit: Int, breadth: Int = 12) -> Int {
+    mutating func improveLocally(
+        order: [Int], evaluationLimit: Int, deadline: PlacementDeadline = PlacementDeadline(nil), breadth: Int = 12
+    ) -> Int {
         mode = .placedSoFar
         recomputeAll()
         let start = evaluations
         var changes = 0
         var improved = true
-        while improved && evaluations - start < evaluationLimit {
+        search: while improved && evaluations - start < evaluationLimit {
             improved = false
             for m in order where assignment[m] >= 0 {
                 if evaluations - start >= evaluationLimit { break }
+                if deadline.passed() { break search }
                 let current = assignment[m]
                 let tolerance = -1e-12 * max(1, objective)
                 var bestDelta = tolerance
@@ -26,6 +31,7 @@ extension PlacementSearchState {
                 var blocked: [(device: Int, delta: Double)] = []
                 for d in candidates(for: m, breadth: breadth) where d != current {
                     guard problem.moduleDemand[m] + load[d] < problem.speed[d] else { continue }
+                    if deadline.passed() { break search }
                     let delta = moveDelta(m, to: d)
                     guard delta < bestDelta else { continue }
                     if fits(m, on: d) {
@@ -42,6 +48,7 @@ extension PlacementSearchState {
                         guard fits(m, on: d, freed: freedHere, shed: problem.moduleDemand[b]),
                             fits(b, on: current, freed: problem.moduleMemory[m], shed: problem.moduleDemand[m])
                         else { continue }
+                        if deadline.passed() { break search }
                         let delta = swapDelta(m, b)
                         if delta < bestDelta {
                             bestDelta = delta
@@ -81,10 +88,16 @@ extension PlacementSearchState {
                 }
             }
         }
-        let roomy = (0..<problem.deviceCount).filter { fits(m, on: $0) }.sorted { a, b in
-            problem.speed[a] != problem.speed[b] ? problem.speed[a] > problem.speed[b] : a < b
+        // The `breadth` fastest devices with room (profiled: sorting every device per module, with
+        // a comparator that copied this state, was a tenth of auto's time at 1,000 × 200).
+        var taken = 0
+        for d in problem.devicesBySpeed {
+            if taken == breadth { break }
+            if fits(m, on: d) {
+                chosen.insert(d)
+                taken += 1
+            }
         }
-        for d in roomy.prefix(breadth) { chosen.insert(d) }
         return chosen.sorted()
     }
 }

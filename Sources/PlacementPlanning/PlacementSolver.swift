@@ -5,19 +5,29 @@ import S2M3Core
 /// 2. Re-planning: surviving hosts from the previous placement are fixed.
 /// 3. Greedy (the paper's rule). `greedy` stops here.
 /// 4. `exact`/`auto`: memory-first packing if greedy stranded a module, local search, branch and
-///    bound (always for `exact`; for `auto` when few modules are free), replicas (`auto`, not when
-///    re-planning).
+///    bound (always for `exact`; for `auto` when few modules are free and the devices few enough),
+///    replicas (`auto`, not when re-planning).
+///
+/// One `deadline` covers the whole solve (``Placement/solve(_:algorithm:previous:options:)`` sets
+/// it when it starts): local search, branch and bound and the replica planner stop at it, each
+/// keeping the best complete placement it has; greedy and the packing always finish (they make the
+/// first feasible placement). A phase cut by time says so in `steps` and sets `budgetExhausted`.
 struct PlacementSolver {
     let problem: PlacementProblem
     let algorithm: PlacementAlgorithm
     let options: PlacementOptions
     let previousHosts: [[Int]]?
+    let deadline: PlacementDeadline
     private(set) var steps: [String] = []
 
-    init(problem: PlacementProblem, algorithm: PlacementAlgorithm, options: PlacementOptions, previousHosts: [String: [String]]?) {
+    init(
+        problem: PlacementProblem, algorithm: PlacementAlgorithm, options: PlacementOptions, previousHosts: [String: [String]]?,
+        deadline: ContinuousClock.Instant? = nil
+    ) {
         self.problem = problem
         self.algorithm = algorithm
         self.options = options
+        self.deadline = PlacementDeadline(deadline)
         self.previousHosts = previousHosts.map { hosts in
             var indexed = [[Int]](repeating: [], count: problem.moduleCount)
             for (module, devices) in hosts {
@@ -47,28 +57,35 @@ struct PlacementSolver {
             if failure == nil { steps.append("memory-first packing: found a feasible start") }
         }
         var feasible = failure == nil
+        var exhausted = false
         if feasible {
-            let changes = state.improveLocally(order: order, evaluationLimit: options.localSearchEvaluationLimit)
-            steps.append("local search: \(changes) moves or swaps")
+            let changes = state.improveLocally(
+                order: order, evaluationLimit: options.localSearchEvaluationLimit, deadline: deadline)
+            if deadline.reached {
+                exhausted = true
+                steps.append("local search: time limit reached, \(changes) moves or swaps kept")
+            } else {
+                steps.append("local search: \(changes) moves or swaps")
+            }
         }
 
         var proven = false
-        var exhausted = false
         var nodes = 0
-        let runExact = algorithm == .exact || order.count <= options.autoExactModuleLimit
-        if runExact && !order.isEmpty {
+        let runExact =
+            algorithm == .exact
+            || (order.count <= options.autoExactModuleLimit && problem.deviceCount <= options.autoExactDeviceLimit)
+        if runExact && !order.isEmpty && !(feasible && deadline.reached) {
             let incumbent = feasible ? (assignment: state.assignment, objective: state.objective) : nil
             let exact = algorithm == .exact
             let search = PlacementBranchAndBound(
                 state: state, order: branchingOrder(order), incumbent: incumbent,
-                nodeLimit: exact ? options.exactNodeLimit : options.autoExactNodeLimit,
-                deadline: Self.deadline(ContinuousClock.now + (exact ? options.exactTimeLimit : options.autoExactTimeLimit), options.deadline))
+                nodeLimit: exact ? options.exactNodeLimit : options.autoExactNodeLimit, deadline: deadline)
             let outcome = search.run()
             nodes = outcome.nodes
             // Kept modules with several hosts are searched pre-routed and re-routed at the end, so
             // the proof does not cover the final routing then.
             proven = outcome.proven && !fixed.contains { $0.count > 1 }
-            exhausted = !outcome.proven
+            exhausted = exhausted || !outcome.proven
             if let assignment = outcome.assignment, !feasible || outcome.objective < state.objective - 1e-12 * max(1, state.objective) {
                 for m in order where state.assignment[m] >= 0 { state.unplace(m) }
                 for m in order { state.place(m, on: assignment[m]) }
@@ -90,14 +107,21 @@ struct PlacementSolver {
             }
         } else if let failure {
             throw PlacementError(.infeasible, failure.message)
+        } else if runExact && !order.isEmpty {
+            steps.append("branch and bound: not run, time limit reached")
         }
 
         var hosts = state.hosts
         if algorithm == .auto && options.replicas && previousHosts == nil {
             var planner = PlacementReplicaPlanner(problem: problem)
             planner.evaluationLimit = options.replicaEvaluationLimit
-            let (added, _) = planner.improve(hosts: &hosts)
-            steps.append("replicas: \(added) added")
+            let (added, _, cutByTime) = planner.improve(hosts: &hosts, deadline: deadline)
+            if cutByTime {
+                exhausted = true
+                steps.append("replicas: time limit reached, \(added) added")
+            } else {
+                steps.append("replicas: \(added) added")
+            }
         }
         return finish(hosts: hosts, proven: proven, exhausted: exhausted, nodes: nodes)
     }
@@ -201,5 +225,18 @@ extension PlacementSolver {
     /// The earlier of a search's own limit and the caller's shared deadline.
     static func deadline(_ own: ContinuousClock.Instant, _ shared: ContinuousClock.Instant?) -> ContinuousClock.Instant {
         shared.map { min($0, own) } ?? own
+    }
+
+    /// The deadline of a solve started at `start`: the algorithm's own limit (`exactTimeLimit`,
+    /// `autoExactTimeLimit`), or the caller's `options.deadline` when that is earlier. Greedy has
+    /// no limit of its own (it must finish to have a placement).
+    static func deadline(
+        startingAt start: ContinuousClock.Instant, algorithm: PlacementAlgorithm, options: PlacementOptions
+    ) -> ContinuousClock.Instant? {
+        switch algorithm {
+        case .greedy: return options.deadline
+        case .exact: return deadline(start + options.exactTimeLimit, options.deadline)
+        case .auto: return deadline(start + options.autoExactTimeLimit, options.deadline)
+        }
     }
 }

@@ -97,28 +97,35 @@ extension BenchPlacementCommand {
     func scaling() throws {
         print("\n### Solve time as instances grow\n")
         print("`RandomPlacementInstances.scaled(modules:devices:)`: tasks = modules / 4 of 2–8 nodes; median of \(repeats) seeds.\n")
-        print("| modules × devices | task nodes | greedy | auto (median) | auto (slowest) | auto ÷ greedy objective | auto steps (last seed) |")
-        print("|---|---:|---:|---:|---:|---:|---|")
+        print("| modules × devices | task nodes | greedy | auto (median) | auto (slowest) | auto cut by time | auto ÷ greedy objective | auto steps (last seed) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---|")
         for size in sizes.split(separator: ",") {
             let parts = size.split(separator: "x").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard parts.count == 2 else { continue }
             var greedyTimes: [Double] = [], autoTimes: [Double] = [], ratios: [Double] = []
             var nodes = 0
+            var cut = 0
             var steps = ""
             for r in 0..<repeats {
-                let instance = RandomPlacementInstances.scaled(modules: parts[0], devices: parts[1]).generate(seed: seed &+ UInt64(1000 + r))
+                let instanceSeed = seed &+ UInt64(1000 + r)
+                let instance = RandomPlacementInstances.scaled(modules: parts[0], devices: parts[1]).generate(seed: instanceSeed)
+                if let folder = writeInstances {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                    try instance.jsonData().write(to: URL(fileURLWithPath: "\(folder)/scaled-\(parts[0])x\(parts[1])-\(instanceSeed).json"))
+                }
                 nodes = instance.tasks.reduce(0) { $0 + $1.graph.nodes.count }
                 guard let greedy = try? Placement.solve(instance, algorithm: .greedy),
                     let auto = try? Placement.solve(instance, algorithm: .auto)
                 else { continue }
                 greedyTimes.append(greedy.solveSeconds)
                 autoTimes.append(auto.solveSeconds)
+                if auto.placement.budgetExhausted { cut += 1 }
                 ratios.append(auto.placement.objectiveSeconds / greedy.placement.objectiveSeconds)
                 steps = auto.placement.steps.joined(separator: "; ")
             }
             print(
                 "| \(parts[0]) × \(parts[1]) | \(nodes) | \(milliseconds(median(greedyTimes))) | \(milliseconds(median(autoTimes))) | "
-                    + "\(milliseconds(autoTimes.max() ?? .nan)) | "
+                    + "\(milliseconds(autoTimes.max() ?? .nan)) | \(cut)/\(autoTimes.count) | "
                     + "\(String(format: "%.3f", median(ratios))) | \(steps) |")
         }
     }

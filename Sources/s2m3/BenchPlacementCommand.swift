@@ -21,7 +21,7 @@ struct BenchPlacementCommand: ParsableCommand {
     var exactTimeLimit = 60.0
 
     @Option(help: "Instance sizes for the solve-time table, as modules x devices, comma-separated.")
-    var sizes = "20x4,50x10,100x20,200x40,500x100,1000x200"
+    var sizes = "20x4,50x10,100x20,200x40,500x100,1000x200,30x200,30x1000"
 
     @Option(help: "Seeds per size in the solve-time table (the median is reported).")
     var repeats = 3
@@ -29,7 +29,7 @@ struct BenchPlacementCommand: ParsableCommand {
     @Option(help: "Catalog instance for the sharing table.")
     var catalog = "examples/placement/paper-scale.json"
 
-    @Option(help: "Write every random instance of the optimality table to this folder (to reproduce one with `s2m3 plan`).")
+    @Option(help: "Write every random instance of the optimality and solve-time tables to this folder (to reproduce one with `s2m3 plan`).")
     var writeInstances: String?
 
     @Flag(help: "Print every instance's gaps to standard error.")

@@ -19,7 +19,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "A previous plan (the output of --json) to re-plan from, moving as few modules as possible.")
     var previous: String?
 
-    @Option(help: "Time limit of the exact search, in seconds.")
+    @Option(help: "Time limit of the whole solve for exact and auto, in seconds (default 60 for exact, 2 for auto).")
     var timeLimit: Double?
 
     @Flag(help: "Print the plan as JSON (schema s2m3.placement-report/1).")
