@@ -49,10 +49,12 @@ extension DeviceAgentService {
             return
         }
         guard duplicates.firstTime(InvocationKey(requestID: invoke.requestID, node: invoke.node, attempt: invoke.attempt)) else {
+            metrics.droppedDuplicate()
             logger.debug("repeated invocation ignored", metadata: ["request.id": "\(invoke.requestID)", "node": "\(invoke.node)", "attempt": "\(invoke.attempt)"])
             return
         }
         guard !stopping else {
+            metrics.refusedBusy()
             let partial = PartialResult(
                 answering: invoke, device: device, status: .busy, error: "the device is shutting down", queueWaitMs: 0, computeMs: 0,
                 receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
@@ -87,6 +89,7 @@ extension DeviceAgentService {
         let job = InvocationJob(invoke: invoke, inputs: bundle, module: loaded, receivedAtMs: receivedAtMs, receivedAt: receivedAt)
         switch queue.admit(ticket) {
         case .busy:
+            metrics.refusedBusy()
             await refuse(.busy, "queue full (\(queue.capacity) waiting or running)")
         case .wait:
             waitingJobs[ticket] = job
@@ -119,6 +122,7 @@ extension DeviceAgentService {
             computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
             if status == .ok { timings.record(module: job.invoke.module, computeMs: computeMs) }
         }
+        metrics.invoked(module: job.invoke.module, ok: status == .ok, computeMs: computeMs)
         let finishedAtMs = max(Self.nowMs(), startedAtMs)
         if let next = queue.finish(), let nextJob = waitingJobs.removeValue(forKey: next) {
             startable.yield(nextJob)

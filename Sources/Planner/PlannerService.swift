@@ -26,6 +26,7 @@ public actor PlannerService: Service {
     private let changed: AsyncStream<Void>.Continuation
     /// Idle while no plan is being made or published.
     private let planning = IdleSignal()
+    private let metrics = PlannerMetrics()
     /// The most one decision's solves may take together (``PlacementOptions/deadline``).
     public static let solveLimit: Duration = .seconds(3)
 
@@ -114,7 +115,9 @@ public actor PlannerService: Service {
         planning.update(idle: false)
         defer { planning.update(idle: true) }
         let deadline = ContinuousClock.now + Self.solveLimit
+        let started = ContinuousClock.now
         let solved = await runOffPool("s2m3-placement") { job.solve(deadline: deadline) }
+        metrics.solved(in: ContinuousClock.now - started)
         let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
         for action in actions {
             do {
@@ -122,6 +125,7 @@ public actor PlannerService: Service {
                 case .publishPlan(let plan):
                     logger.info("plan epoch \(plan.epoch) for \(plan.devices), \(plan.moves.count) move(s)")
                     try await connection.publish(MQTTMessage(topic: topics.plan, control: plan, retain: true))
+                    metrics.published(plan)
                 case .publishAssignment(let assignment):
                     try await connection.publish(
                         MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, retain: true))

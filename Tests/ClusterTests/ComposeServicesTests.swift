@@ -37,9 +37,14 @@ struct ComposeServicesTests {
         let addresses = ["\(brokerService.name):\(brokerPort)", "127.0.0.1:\(brokerPort)", "localhost:\(brokerPort)"]
 
         var processes: [(name: String, process: ChildProcess)] = []
+        // Each service's --metrics-port 9400 becomes a port of its own here.
+        let metricsBase = try MetricsScrape.freePortBase(count: services.count)
+        var metricsPorts: [String: Int] = [:]
         do {
-            for service in services where service.name != brokerService.name {
-                let (executable, arguments) = try mapping.commandLine(service, broker: local, brokerAddresses: addresses)
+            for (index, service) in services.enumerated() where service.name != brokerService.name {
+                if service.command.contains("--metrics-port") { metricsPorts[service.name] = metricsBase + index }
+                let (executable, arguments) = try mapping.commandLine(
+                    service, broker: local, brokerAddresses: addresses, metricsPort: metricsPorts[service.name])
                 let log = run.logs + "/\(service.name).log"
                 try Data("$ \(([executable] + arguments).joined(separator: " "))\n".utf8).write(to: URL(fileURLWithPath: log))
                 processes.append((service.name, try ChildProcess.spawn(
@@ -69,6 +74,19 @@ struct ComposeServicesTests {
             guard case .labels(let labels)? = result.outputs["top"] else { throw ClusterTestError("no labels in \(result)") }
             #expect(labels.first?.label == "Egyptian cat")
             #expect(Set(result.timeline.map(\.device)).isSubset(of: Set(devices)))
+
+            // Every s2m3 service serves its metrics on its --metrics-port, and they saw this request.
+            #expect(Set(metricsPorts.keys) == Set(services.filter { ["planner", "aggregator", "device"].contains($0.command.first ?? "") }.map(\.name)))
+            for (name, port) in metricsPorts {
+                let response = try await within(.seconds(10), "\(name)'s /metrics") { try MetricsScrape.get(port: port) }
+                #expect(response.status == 200, "\(name)")
+                let samples = MetricsScrape.samples(response.body)
+                #expect(samples.total("s2m3_plan_epoch") >= 1, "\(name): no plan epoch")
+                #expect(samples.total("s2m3_bus_messages_total", ["direction": "in"]) > 0, "\(name)")
+                if name == "agg-1" {
+                    #expect(samples.total("s2m3_requests_total", ["task": "classify-image", "outcome": "result"]) == 1)
+                }
+            }
 
             // Each service's own health check, run here against the same processes.
             for service in services {

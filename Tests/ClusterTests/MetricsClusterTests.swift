@@ -1,0 +1,101 @@
+import Foundation
+import S2M3Core
+import TestSupport
+import Testing
+
+/// `/metrics` of a real cluster (`s2m3 up --metrics-port-base`) after `s2m3 demo`: the documented
+/// series exist (docs/operations.md) and their counts match what the demo sent.
+@Suite("Metrics of a local cluster", .serialized)
+struct MetricsClusterTests {
+    /// Task → requests the demo sent, read from its `[i/N] task ← …` lines.
+    static func demoCounts(_ output: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for line in output.split(separator: "\n") where line.hasPrefix("[") && line.contains("] ") && line.contains(" ← ") {
+            let task = line.split(separator: "] ", maxSplits: 1)[1].split(separator: " ← ")[0]
+            counts[String(task), default: 0] += 1
+        }
+        return counts
+    }
+
+    static func scrape(_ port: Int) async throws -> [MetricsScrape.Sample] {
+        let response = try await within(.seconds(10), "GET /metrics on \(port)") { try MetricsScrape.get(port: port) }
+        #expect(response.status == 200)
+        #expect(response.head.contains("text/plain; version=0.0.4"))
+        return MetricsScrape.samples(response.body)
+    }
+
+    @Test("after the demo, /metrics of every service counts what was sent", .timeLimit(.minutes(8)))
+    func metricsAfterDemo() async throws {
+        let base = try MetricsScrape.freePortBase(count: 4)
+        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB", "--metrics-port-base", String(base)])
+        do {
+            try await check(cluster, base: base)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    private func check(_ cluster: LocalCluster, base: Int) async throws {
+        #expect(cluster.metricsPorts == ["planner": base, "agg-1": base + 1, "box-1": base + 2, "box-2": base + 3])
+        let demo = try await S2M3Run.run(["demo"], environment: ["S2M3_CACHE": cluster.cache], limit: .seconds(300))
+        #expect(demo.status == 0, "demo failed:\n\(demo.output)")
+        let sent = Self.demoCounts(demo.output)
+        #expect(sent.count == 6 && sent.values.reduce(0, +) >= 6, "demo output not understood:\n\(demo.output)")
+
+        // Aggregator: one answer per request, by task; the latency histogram counted each result.
+        let aggregator = try await Self.scrape(try #require(cluster.metricsPorts["agg-1"]))
+        for (task, count) in sent {
+            #expect(aggregator.total("s2m3_requests_total", ["task": task, "outcome": "result"]) == Double(count), "\(task)")
+            #expect(aggregator.total("s2m3_request_duration_seconds_count", ["task": task]) == Double(count), "\(task)")
+            #expect(aggregator.total("s2m3_request_duration_seconds_bucket", ["task": task, "le": "+Inf"]) == Double(count), "\(task)")
+        }
+        #expect(aggregator.total("s2m3_requests_total") == Double(sent.values.reduce(0, +)), "no errors, no other tasks")
+        #expect(aggregator.total("s2m3_plan_epoch") >= 1)
+        #expect(aggregator.total("s2m3_bus_messages_total", ["direction": "in"]) >= Double(sent.values.reduce(0, +)))
+        #expect(aggregator.total("s2m3_bus_bytes_total", ["direction": "out"]) > 0)
+        for name in [
+            "s2m3_aggregator_retries_total", "s2m3_aggregator_duplicate_requests_total", "s2m3_aggregator_dropped_partials_total",
+            "s2m3_aggregator_overloaded_total", "s2m3_aggregator_requests_in_flight", "s2m3_process_resident_memory_bytes",
+        ] {
+            #expect(!aggregator.named(name).isEmpty, "aggregator: no \(name)")
+        }
+        #expect(aggregator.total("s2m3_aggregator_overloaded_total") == 0)
+        #expect(aggregator.total("s2m3_process_resident_memory_bytes") > 1_000_000)
+
+        // Planner: a plan was published, with moves (the first plan loads every module).
+        let planner = try await Self.scrape(try #require(cluster.metricsPorts["planner"]))
+        let epoch = planner.total("s2m3_plan_epoch")
+        #expect(epoch >= 1)
+        #expect(planner.total("s2m3_planner_plans_total") >= 1)
+        #expect(planner.total("s2m3_planner_moves_total", ["action": "load"]) >= 1)
+        #expect(planner.total("s2m3_planner_devices") == 2)
+        #expect(planner.total("s2m3_planner_solve_duration_seconds_count") >= 1)
+
+        // Devices: invocations only of modules the plan put there, every planned module invoked
+        // somewhere, compute timed once per invocation, nothing left queued, memory counted.
+        let plan = try await cluster.plan()
+        var invokedModules: Set<String> = []
+        var totalInvocations = 0.0
+        for device in ["box-1", "box-2"] {
+            let samples = try await Self.scrape(try #require(cluster.metricsPorts[device]))
+            #expect(samples.total("s2m3_plan_epoch", ["device": device]) == epoch, "\(device) applied the planner's epoch")
+            #expect(samples.total("s2m3_device_queue_depth", ["device": device]) == 0)
+            #expect(!samples.named("s2m3_device_busy_total", ["device": device]).isEmpty)
+            #expect(samples.total("s2m3_device_invocations_total", ["status": "error"]) == 0)
+            let hosted = Set(plan.placement.filter { $0.value.contains(device) }.keys)
+            if !hosted.isEmpty { #expect(samples.total("s2m3_device_module_memory_bytes", ["device": device]) > 0) }
+            for sample in samples.named("s2m3_device_invocations_total", ["device": device]) where sample.value > 0 {
+                let module = try #require(sample.labels["module"])
+                invokedModules.insert(module)
+                totalInvocations += sample.value
+                #expect(hosted.contains(module), "\(device) ran \(module), which the plan placed on \(plan.placement[module] ?? [])")
+                #expect(samples.total("s2m3_device_compute_duration_seconds_count", ["device": device, "module": module]) == sample.value)
+            }
+            #expect(samples.total("s2m3_bus_messages_total", ["direction": "in"]) > 0)
+        }
+        #expect(invokedModules == Set(plan.placement.keys), "modules planned but never invoked: \(Set(plan.placement.keys).subtracting(invokedModules))")
+        #expect(totalInvocations >= Double(sent.values.reduce(0, +)))
+    }
+}
