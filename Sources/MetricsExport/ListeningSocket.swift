@@ -1,13 +1,16 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A TCP listening socket on an IPv4 address, and the few blocking calls the metrics endpoint
 /// makes on it and its connections: every socket call of ``MetricsEndpointService`` goes through
-/// here. Owns its descriptor (closed in `deinit`); the accept loop of one thread is its only user,
-/// and `descriptor` and `port` never change, hence `Sendable`.
+/// here. Owns its descriptor (closed by ``close()`` or in `deinit`, once: `closed` is atomic); the
+/// accept loop of one thread is its only other user, and `descriptor` and `port` never change,
+/// hence `Sendable`.
 final class ListeningSocket: Sendable {
     let descriptor: Int32
+    private let closed = Atomic<Bool>(false)
     /// The port bound (the one chosen by the system when asked for 0).
     let port: Int
 
@@ -27,12 +30,12 @@ final class ListeningSocket: Sendable {
         }
         guard bound == 0 else {
             let error = Self.failure(.bind, "cannot listen on \(host):\(port) (is the port taken? give another --metrics-port)")
-            close(fd)
+            Glibc.close(fd)
             throw error
         }
         guard listen(fd, 16) == 0 else {
             let error = Self.failure(.listen, "cannot listen on \(host):\(port)")
-            close(fd)
+            Glibc.close(fd)
             throw error
         }
         var actual = sockaddr_in()
@@ -44,20 +47,28 @@ final class ListeningSocket: Sendable {
         self.port = Int(UInt16(bigEndian: actual.sin_port))
     }
 
-    deinit { close(descriptor) }
+    deinit { close() }
+
+    /// Stops listening: connections are refused from now on. Call it after the accept loop ended.
+    func close() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        _ = Glibc.close(descriptor)
+    }
 
     /// The next connection, or nil when none came within `timeoutMs`.
     func accept(timeoutMs: Int32) -> Int32? {
         var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, timeoutMs) > 0 else { return nil }
-        let connection = Glibc.accept4(descriptor, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-        return connection >= 0 ? connection : nil
+        let connection = Glibc.accept(descriptor, nil, nil)
+        guard connection >= 0 else { return nil }
+        _ = fcntl(connection, F_SETFD, FD_CLOEXEC)  // not inherited by child processes
+        return connection
     }
 
     /// Reads a request head from `connection` (at most `limit` bytes, `timeoutSeconds` per read),
     /// answers it with `respond`, and closes the connection.
     static func serve(_ connection: Int32, limit: Int, timeoutSeconds: Int, respond: ([UInt8]) -> [UInt8]) {
-        defer { close(connection) }
+        defer { Glibc.close(connection) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

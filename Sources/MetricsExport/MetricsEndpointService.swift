@@ -7,7 +7,7 @@ import Synchronization
 /// ``PrometheusMetrics`` (``MetricsHTTPExchange``). The socket is bound when the service is made
 /// (so a taken port is an error at start), connections are served one at a time on a thread of
 /// the service's own (never on the cooperative pool). A ServiceLifecycle `Service`: on graceful
-/// shutdown or cancellation it stops accepting, and ``run()`` returns. List it first in the
+/// shutdown or cancellation it stops accepting and closes the socket, and ``run()`` returns. List it first in the
 /// process's services so it stops last.
 public final class MetricsEndpointService: Service, Sendable {
     private let socket: ListeningSocket
@@ -30,9 +30,9 @@ public final class MetricsEndpointService: Service, Sendable {
 
     public func run() async throws {
         logger.info("metrics endpoint serving", metadata: ["metrics.port": "\(port)"])
-        let socket = socket, metrics = metrics, stopped = stopped
-        async let loop: Void = runOffPoolThread {
-            while !stopped.load(ordering: .relaxed) {
+        let socket = socket, metrics = metrics
+        async let loop: Void = runOffPoolThread { [self] in
+            while !self.stopped.load(ordering: .relaxed) {
                 guard let connection = socket.accept(timeoutMs: 100) else { continue }
                 ListeningSocket.serve(connection, limit: MetricsHTTPExchange.maximumHeadBytes, timeoutSeconds: 2) { head in
                     MetricsHTTPExchange.response(to: MetricsHTTPExchange.parse(head), includeBody: !MetricsHTTPExchange.isHead(head)) {
@@ -44,6 +44,7 @@ public final class MetricsEndpointService: Service, Sendable {
         try? await gracefulShutdown()
         stopped.store(true, ordering: .relaxed)
         await loop
+        socket.close()
         logger.info("metrics endpoint stopped", metadata: ["metrics.port": "\(port)"])
     }
 

@@ -9,14 +9,15 @@ import Synchronization
 /// `s2m3_process_resident_memory_bytes` gauge, refreshed at each scrape (``exposition()``).
 public final class PrometheusMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let residentMemory: Gauge
+    private let residentMemory: CoreMetrics.Gauge
 
     private static let shared = Mutex<PrometheusMetrics?>(nil)
 
     /// A registry of its own, not bootstrapped (tests, or a factory handed to a library).
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        residentMemory = registry.makeGauge(name: "s2m3_process_resident_memory_bytes", help: "Resident memory of this process (VmRSS), bytes.")
+        residentMemory = CoreMetrics.Gauge(
+            label: "s2m3_process_resident_memory_bytes", dimensions: [], factory: PrometheusMetricsFactory(registry: registry))
     }
 
     /// A swift-metrics factory that records into ``registry``.
@@ -36,7 +37,7 @@ public final class PrometheusMetrics: Sendable {
 
     /// The exposition text (Prometheus text format 0.0.4), with resident memory read now.
     public func exposition() -> [UInt8] {
-        if let bytes = Self.residentBytes() { residentMemory.set(Int64(bytes)) }
+        if let bytes = Self.residentBytes() { residentMemory.record(bytes) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)

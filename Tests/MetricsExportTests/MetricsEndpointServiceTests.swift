@@ -44,7 +44,12 @@ import Testing
 
             await group.triggerGracefulShutdown()
             try await tasks.next()
-            #expect(throws: MetricsScrape.ScrapeError.self) { try MetricsScrape.get(port: port) }
+            // Closed, not merely idle: the connection is refused at once.
+            let clock = ContinuousClock()
+            let elapsed = clock.measure {
+                #expect(throws: MetricsScrape.ScrapeError.self) { try MetricsScrape.get(port: port) }
+            }
+            #expect(elapsed < .seconds(2))
         }
     }
 
