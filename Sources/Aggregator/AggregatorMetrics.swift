@@ -3,7 +3,7 @@ import S2M3Core
 import ServiceSupport
 
 /// What an aggregator counts (docs/operations.md): answers by task and outcome, the latency of
-/// results, retries, duplicates, dropped partials, overload refusals, requests in flight and the
+/// results, invocations sent by module, retries, duplicates, dropped partials, overload refusals, requests in flight and the
 /// plan epoch in use. Made from the global `MetricsSystem` factory (a no-op until an executable
 /// bootstraps one). Task labels are held to the catalog's tasks (``RequestMetrics``).
 struct AggregatorMetrics {
@@ -28,6 +28,7 @@ struct AggregatorMetrics {
     }
 
     func sent(_ invocation: RequestExecution.Invocation) {
+        Counter(label: "s2m3_aggregator_invocations_total", dimensions: [("module", invocation.request.module)]).increment()
         if invocation.request.attempt > 1 { retries.increment() }
     }
 

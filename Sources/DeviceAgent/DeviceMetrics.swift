@@ -1,14 +1,13 @@
 import CoreMetrics
 
 /// What a device agent counts (docs/operations.md), every series labelled with its `device`:
-/// invocations and compute time by module, queue depth, busy refusals, repeated invocations
-/// dropped, the memory counted for the loaded modules and the assignment epoch applied. Made from
+/// invocations and compute time by module, queue depth, refusals by reason (`busy` among them),
+/// repeated invocations dropped, the memory counted for the loaded modules and the assignment epoch applied. Made from
 /// the global `MetricsSystem` factory (a no-op until an executable bootstraps one). Module labels
 /// are only those of modules loaded here.
 struct DeviceMetrics: Sendable {
     let device: String
     private let queueDepth: Gauge
-    private let busy: Counter
     private let duplicates: Counter
     private let moduleMemory: Gauge
     private let planEpoch: Gauge
@@ -17,7 +16,6 @@ struct DeviceMetrics: Sendable {
         self.device = device
         let dimensions = [("device", device)]
         queueDepth = Gauge(label: "s2m3_device_queue_depth", dimensions: dimensions)
-        busy = Counter(label: "s2m3_device_busy_total", dimensions: dimensions)
         duplicates = Counter(label: "s2m3_device_duplicate_invocations_total", dimensions: dimensions)
         moduleMemory = Gauge(label: "s2m3_device_module_memory_bytes", dimensions: dimensions)
         planEpoch = Gauge(label: "s2m3_plan_epoch", dimensions: dimensions)
@@ -32,7 +30,22 @@ struct DeviceMetrics: Sendable {
     }
 
     func queue(depth: Int) { queueDepth.record(depth) }
-    func refusedBusy() { busy.increment() }
+
+    /// Why an invocation was answered without being run.
+    enum Refusal: String {
+        /// The queue was full, or the device is shutting down.
+        case busy
+        /// The module is not loaded here (the plan changed).
+        case notLoaded = "not-loaded"
+        /// Its deadline had passed when it arrived.
+        case deadlineExceeded = "deadline-exceeded"
+        /// Unreadable, on another module's topic, or missing an input.
+        case badInvocation = "bad-invocation"
+    }
+
+    func refused(_ refusal: Refusal) {
+        Counter(label: "s2m3_device_refused_total", dimensions: [("device", device), ("reason", refusal.rawValue)]).increment()
+    }
     func droppedDuplicate() { duplicates.increment() }
 
     /// After an assignment was handled: the memory counted for what is loaded, and its epoch if applied.
