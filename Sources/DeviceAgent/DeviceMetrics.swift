@@ -2,9 +2,9 @@ import CoreMetrics
 
 /// What a device agent counts (docs/operations.md), every series labelled with its `device`:
 /// invocations and compute time by module, queue depth, refusals by reason (`busy` among them),
-/// repeated invocations dropped, the memory counted for the loaded modules and the assignment epoch applied. Made from
-/// the global `MetricsSystem` factory (a no-op until an executable bootstraps one). Module labels
-/// are only those of modules loaded here.
+/// repeated invocations dropped, the memory counted for the loaded modules and the assignment
+/// epoch applied. Made from the global `MetricsSystem` factory (a no-op until an executable
+/// bootstraps one). Module labels are only those of modules loaded here.
 struct DeviceMetrics: Sendable {
     let device: String
     private let queueDepth: Gauge
