@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "MetricsExportTests",
             dependencies: [
-                "MetricsExport", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
+                "MetricsExport", "ServiceSupport", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

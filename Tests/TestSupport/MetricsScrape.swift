@@ -20,6 +20,12 @@ public enum MetricsScrape {
         public var name: String
         public var labels: [String: String]
         public var value: Double
+
+        public init(name: String, labels: [String: String], value: Double) {
+            self.name = name
+            self.labels = labels
+            self.value = value
+        }
     }
 
     /// `GET path` from `127.0.0.1:port` (or `method`), the whole response read until the server closes.
