@@ -65,16 +65,18 @@ final class ListeningSocket: Sendable {
         return connection
     }
 
-    /// Reads a request head from `connection` (at most `limit` bytes, `timeoutSeconds` per read),
-    /// answers it with `respond`, and closes the connection.
+    /// Reads a request head from `connection` (at most `limit` bytes, `timeoutSeconds` per read
+    /// and for the whole head, so a slow client cannot hold the endpoint), answers it with
+    /// `respond`, and closes the connection.
     static func serve(_ connection: Int32, limit: Int, timeoutSeconds: Int, respond: ([UInt8]) -> [UInt8]) {
+        let deadline = ContinuousClock.now + .seconds(timeoutSeconds)
         defer { Glibc.close(connection) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var head: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 2048)
-        while head.count < limit, !MetricsHTTPExchange.isComplete(head) {
+        while head.count < limit, !MetricsHTTPExchange.isComplete(head), ContinuousClock.now < deadline {
             let count = chunk.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { break }
             head += chunk[..<count]

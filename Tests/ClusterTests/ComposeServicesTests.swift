@@ -78,7 +78,7 @@ struct ComposeServicesTests {
             // Every s2m3 service serves its metrics on its --metrics-port, and they saw this request.
             #expect(Set(metricsPorts.keys) == Set(services.filter { ["planner", "aggregator", "device"].contains($0.command.first ?? "") }.map(\.name)))
             for (name, port) in metricsPorts {
-                let response = try await within(.seconds(10), "\(name)'s /metrics") { try MetricsScrape.get(port: port) }
+                let response = try await within(.seconds(10), "\(name)'s /metrics") { try await MetricsScrape.get(port: port) }
                 #expect(response.status == 200, "\(name)")
                 let samples = MetricsScrape.samples(response.body)
                 #expect(samples.total("s2m3_plan_epoch") >= 1, "\(name): no plan epoch")

@@ -18,7 +18,7 @@ struct MetricsClusterTests {
     }
 
     static func scrape(_ port: Int) async throws -> [MetricsScrape.Sample] {
-        let response = try await within(.seconds(10), "GET /metrics on \(port)") { try MetricsScrape.get(port: port) }
+        let response = try await within(.seconds(10), "GET /metrics on \(port)") { try await MetricsScrape.get(port: port) }
         #expect(response.status == 200)
         #expect(response.head.contains("text/plain; version=0.0.4"))
         return MetricsScrape.samples(response.body)

@@ -67,7 +67,7 @@ struct ServeTests {
             #expect(second.first?.label == "espresso")
 
             // Its metrics: answers by task and outcome (an unknown task counts as `other`).
-            let response = try await within(.seconds(10), "serve's /metrics") { try MetricsScrape.get(port: metricsPort) }
+            let response = try await within(.seconds(10), "serve's /metrics") { try await MetricsScrape.get(port: metricsPort) }
             let samples = MetricsScrape.samples(response.body)
             #expect(samples.total("s2m3_requests_total", ["task": "classify-image", "outcome": "result"]) == 2)
             #expect(samples.total("s2m3_requests_total", ["task": "classify-image", "outcome": "missing-input"]) == 1)

@@ -1,4 +1,7 @@
 import CoreMetrics
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import MetricsExport
 import ServiceLifecycle
@@ -25,7 +28,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let port = service.port
-            let response = try await within(.seconds(10), "the metrics response") { try MetricsScrape.get(port: port) }
+            let response = try await within(.seconds(10), "the metrics response") { try await MetricsScrape.get(port: port) }
             #expect(response.status == 200)
             #expect(response.head.contains("Content-Type: text/plain; version=0.0.4"))
             let samples = MetricsScrape.samples(response.body)
@@ -37,9 +40,9 @@ import Testing
             #expect(samples.total("s2m3_process_resident_memory_bytes") > 1_000_000)
             #expect(response.body.contains("# TYPE s2m3_requests_total counter"))
 
-            let missing = try await within(.seconds(10), "the 404") { try MetricsScrape.get(port: port, path: "/nothing") }
+            let missing = try await within(.seconds(10), "the 404") { try await MetricsScrape.get(port: port, path: "/nothing") }
             #expect(missing.status == 404)
-            let post = try await within(.seconds(10), "the 405") { try MetricsScrape.get(port: port, method: "POST") }
+            let post = try await within(.seconds(10), "the 405") { try await MetricsScrape.get(port: port, method: "POST") }
             #expect(post.status == 405)
 
             await group.triggerGracefulShutdown()
@@ -47,9 +50,29 @@ import Testing
             // Closed, not merely idle: the connection is refused at once.
             let clock = ContinuousClock()
             let elapsed = clock.measure {
-                #expect(throws: MetricsScrape.ScrapeError.self) { try MetricsScrape.get(port: port) }
+                #expect(throws: MetricsScrape.ScrapeError.self) { try MetricsScrape.getBlocking(port: port) }
             }
             #expect(elapsed < .seconds(2))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aStalledClientHoldsTheEndpointForAtMostItsTimeout() async throws {
+        let service = try MetricsEndpointService(host: "127.0.0.1", port: 0, metrics: PrometheusMetrics(), logger: Self.logger)
+        let group = ServiceGroup(services: [service], logger: Self.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let port = service.port
+            let stalled = try MetricsScrape.connectSilently(port: port)
+            defer { close(stalled) }
+            let clock = ContinuousClock()
+            var response: MetricsScrape.Response?
+            let elapsed = try await clock.measure {
+                response = try await within(.seconds(10), "a scrape behind a stalled client") { try await MetricsScrape.get(port: port) }
+            }
+            #expect(response?.status == 200)
+            #expect(elapsed < .seconds(4), "waited \(elapsed) behind the stalled client (its limit is 2 s)")
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
         }
     }
 

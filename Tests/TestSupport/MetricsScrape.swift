@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 /// Reads a Prometheus endpoint the way a scraper does: one HTTP/1.1 GET over a plain TCP socket
 /// (no HTTP library in the tests), and the exposition text parsed into samples.
@@ -28,8 +29,21 @@ public enum MetricsScrape {
         }
     }
 
-    /// `GET path` from `127.0.0.1:port` (or `method`), the whole response read until the server closes.
-    public static func get(port: Int, path: String = "/metrics", method: String = "GET", host: String = "127.0.0.1") throws -> Response {
+    /// `GET path` from `127.0.0.1:port` (or `method`), the whole response read until the server
+    /// closes, on a thread of its own: the blocking socket calls never hold a thread of the
+    /// cooperative pool (which the endpoint under test may need to start).
+    public static func get(port: Int, path: String = "/metrics", method: String = "GET", host: String = "127.0.0.1") async throws -> Response {
+        let result: Result<Response, any Error> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(returning: Result { try getBlocking(port: port, path: path, method: method, host: host) })
+            }
+            thread.start()
+        }
+        return try result.get()
+    }
+
+    /// ``get(port:path:method:host:)`` on the calling thread.
+    public static func getBlocking(port: Int, path: String = "/metrics", method: String = "GET", host: String = "127.0.0.1") throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ScrapeError(description: "socket failed") }
         defer { close(fd) }
@@ -57,6 +71,20 @@ public enum MetricsScrape {
         let head = String(text[..<split.lowerBound])
         let status = head.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return Response(status: status, head: head, body: String(text[split.upperBound...]))
+    }
+
+    /// A connection to `127.0.0.1:port` that sends nothing (a stalled client); close it with `close`.
+    public static func connectSilently(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port)).bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, connected == 0 else { throw ScrapeError(description: "cannot connect to 127.0.0.1:\(port)") }
+        return fd
     }
 
     /// The samples of an exposition text (comments skipped; label values without escapes).
