@@ -27,7 +27,10 @@ struct MetricsClusterTests {
     @Test("after the demo, /metrics of every service counts what was sent", .timeLimit(.minutes(8)))
     func metricsAfterDemo() async throws {
         let base = try MetricsScrape.freePortBase(count: 4)
-        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB", "--metrics-port-base", String(base)])
+        // Equal announced speeds: the plan does not depend on how busy the machine is while the agents start.
+        let cluster = try await LocalCluster([
+            "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100", "--metrics-port-base", String(base),
+        ])
         do {
             try await check(cluster, base: base)
         } catch {
@@ -49,6 +52,7 @@ struct MetricsClusterTests {
         // Aggregator: one answer per request, by task; the latency histogram counted each result.
         let aggregator = try await Self.scrape(try #require(cluster.metricsPorts["agg-1"]))
         for (task, count) in sent {
+            #expect(aggregator.total("s2m3_requests_total", ["task": task]) == Double(count), "\(task): answers")
             #expect(aggregator.total("s2m3_requests_total", ["task": task, "outcome": "result"]) == Double(count), "\(task)")
             #expect(aggregator.total("s2m3_request_duration_seconds_count", ["task": task]) == Double(count), "\(task)")
             #expect(aggregator.total("s2m3_request_duration_seconds_bucket", ["task": task, "le": "+Inf"]) == Double(count), "\(task)")
@@ -66,12 +70,13 @@ struct MetricsClusterTests {
         #expect(aggregator.total("s2m3_aggregator_overloaded_total") == 0)
         #expect(aggregator.total("s2m3_process_resident_memory_bytes") > 1_000_000)
 
-        // Planner: a plan was published, with moves (the first plan loads every module).
+        // Planner: on a fresh broker its epochs start at 1, one per plan it published.
         let planner = try await Self.scrape(try #require(cluster.metricsPorts["planner"]))
         let epoch = planner.total("s2m3_plan_epoch")
         #expect(epoch >= 1)
-        #expect(planner.total("s2m3_planner_plans_total") >= 1)
-        #expect(planner.total("s2m3_planner_moves_total", ["action": "load"]) >= 1)
+        #expect(planner.total("s2m3_planner_plans_total") == epoch)
+        #expect(planner.named("s2m3_planner_moves_total", ["action": "load"]).count == 1)
+        #expect(planner.named("s2m3_planner_moves_total", ["action": "unload"]).count == 1)
         #expect(planner.total("s2m3_planner_devices") == 2)
         #expect(planner.total("s2m3_planner_solve_duration_seconds_count") >= 1)
 
