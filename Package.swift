@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // Layer 0: C system libraries, each imported by exactly one Swift target.
@@ -49,7 +51,9 @@ let package = Package(
         .target(name: "PlacementGenerators", dependencies: ["PlacementPlanning", "S2M3Core"]),
         .target(
             name: "MQTTBus",
-            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CMosquitto", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // Runs a Mosquitto child process from broker-config/ (tests, benchmarks, `s2m3 up`).
         .target(name: "LocalBroker"),
@@ -74,6 +78,18 @@ let package = Package(
             dependencies: [
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // The Prometheus side of metrics, for executables only: a registry bootstrapped once per
+        // process and a small HTTP endpoint serving it (a ServiceLifecycle service; docs/operations.md).
+        .target(
+            name: "MetricsExport",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // S2M3's messages on the bus: MessageProperties ↔ MQTTProperties, control messages as MQTTMessage.
@@ -84,6 +100,7 @@ let package = Package(
             dependencies: [
                 "S2M3Core", "PlacementPlanning", "MQTTBus", "S2M3Bus", "Catalog", "ServiceSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Routes each request's branches to module replicas and merges their partials (topics.md).
@@ -92,6 +109,7 @@ let package = Package(
             dependencies: [
                 "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "ServiceSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Sends a request and awaits its result over a response topic.
@@ -102,6 +120,7 @@ let package = Package(
             dependencies: [
                 "S2M3Core", "MQTTBus", "S2M3Bus", "Catalog", "Runtime", "Inference", "ServiceSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Layer 3.
@@ -109,7 +128,7 @@ let package = Package(
             name: "s2m3",
             dependencies: [
                 "S2M3Core", "PlacementPlanning", "PlacementGenerators", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime",
-                "Inference", "Aggregator", "S2M3Client", "ServiceSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "Inference", "Aggregator", "S2M3Client", "ServiceSupport", "MetricsExport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "DeviceAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -179,6 +198,13 @@ let package = Package(
         ),
         // The repository as a whole: set-up failures as a new user meets them, the dependency rule.
         .testTarget(name: "RepositoryTests", dependencies: ["TestSupport"]),
+        .testTarget(
+            name: "MetricsExportTests",
+            dependencies: [
+                "MetricsExport", "ServiceSupport", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "CatalogTests", dependencies: ["TestSupport", "Catalog", "Runtime", "S2M3Core", "Inference"]),
         .testTarget(name: "RuntimeTests", dependencies: ["TestSupport", "Runtime", "Catalog", "S2M3Core", "Inference", "Preprocessing", "TextReading"]),
     ]

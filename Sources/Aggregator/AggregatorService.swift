@@ -39,6 +39,7 @@ public actor AggregatorService: Service {
     var recent = RecentOutcomes()
     /// Set once `offline` is being said: no telemetry after it.
     var saidOffline = false
+    private var metrics: AggregatorMetrics
 
     /// - Parameters:
     ///   - connection: connected or not; ``run(onReady:)`` connects it.
@@ -54,6 +55,7 @@ public actor AggregatorService: Service {
         self.onReady = onReady
         presence = Self.presence(for: configuration)
         machine = try AggregatorStateMachine(configuration: configuration, catalog: catalog)
+        metrics = AggregatorMetrics(tasks: catalog.tasks.map(\.id))
     }
 
     /// Counters since start.
@@ -191,6 +193,7 @@ public actor AggregatorService: Service {
             } else if message.topic == topics.plan {
                 let plan = try PlanMessage(json: message.payload)
                 perform(machine.receivePlan(plan, nowMs: now))
+                metrics.plan(epoch: plan.epoch)
                 logger.debug("plan", metadata: ["plan.epoch": "\(plan.epoch)"])
             } else if let device = topics.device(fromDeviceTopic: message.topic) {
                 if message.topic == topics.deviceState(device) {
@@ -214,18 +217,23 @@ public actor AggregatorService: Service {
     }
 
     private func perform(_ actions: [AggregatorAction]) {
-        defer { updateIdle() }
+        defer {
+            updateIdle()
+            metrics.update(machine.statistics, activeRequests: machine.activeRequests)
+        }
         let topics = configuration.topics
         for action in actions {
             do {
                 switch action {
                 case .invoke(let invocation):
                     let request = invocation.request
+                    metrics.sent(invocation)
                     let payload = try request.bundle(inputs: invocation.arguments).encoded()
                     send(MQTTMessage(
                         topic: topics.moduleInvoke(module: request.module, device: invocation.device), payload: payload,
                         properties: MQTTProperties(request.properties(topics: topics, device: invocation.device, nowMs: Int(Self.nowMs())))))
                 case .result(let result, let reply):
+                    metrics.answered(result)
                     let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
                     recent.result(nowMs: Self.nowMs())
                     send(try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties))
@@ -235,6 +243,7 @@ public actor AggregatorService: Service {
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
                 case .error(let error, let reply, let onTaskTopic):
                     recent.error(error.code, nowMs: Self.nowMs())
+                    metrics.answered(error)
                     let properties = error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
                     if onTaskTopic { send(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties)) }
                     if let topic = reply.responseTopic {

@@ -91,6 +91,7 @@ extension DeviceAgentService {
             for id in change.unload { await unload(id) }
         }
         hosting.finish(change, failure: failure.map { $0 + (change.unloadFirst ? "; modules not assigned were unloaded" : "; nothing changed") })
+        metrics.hosting(usedBytes: hosting.usedBytes, appliedEpoch: failure == nil ? change.epoch : nil)
         if failure == nil, let epoch = change.epoch {
             logger.info("assignment applied", metadata: ["assignment.epoch": "\(epoch)", "modules": "\(loadedModules)"])
         }

@@ -49,37 +49,40 @@ extension DeviceAgentService {
             return
         }
         guard duplicates.firstTime(InvocationKey(requestID: invoke.requestID, node: invoke.node, attempt: invoke.attempt)) else {
+            metrics.droppedDuplicate()
             logger.debug("repeated invocation ignored", metadata: ["request.id": "\(invoke.requestID)", "node": "\(invoke.node)", "attempt": "\(invoke.attempt)"])
             return
         }
         guard !stopping else {
+            metrics.refused(.busy)
             let partial = PartialResult(
                 answering: invoke, device: device, status: .busy, error: "the device is shutting down", queueWaitMs: 0, computeMs: 0,
                 receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
             await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo, device: device), traceparent: invoke.traceparent)
             return
         }
-        func refuse(_ status: PartialResult.Status, _ reason: String?) async {
+        func refuse(_ status: PartialResult.Status, _ refusal: DeviceMetrics.Refusal, _ reason: String?) async {
+            metrics.refused(refusal)
             let partial = PartialResult(
                 answering: invoke, device: device, status: status, error: reason, queueWaitMs: 0, computeMs: 0,
                 receivedAtMs: receivedAtMs, startedAtMs: nil, finishedAtMs: max(Self.nowMs(), receivedAtMs))
             await publish(partial, outputs: TensorBundle(), to: topics.aggregatorPartials(invoke.replyTo, device: device), traceparent: invoke.traceparent)
         }
         guard invoke.module == topicModule else {
-            await refuse(.error, "the invocation names module '\(invoke.module)' but came on the topic of '\(topicModule)'")
+            await refuse(.error, .badInvocation, "the invocation names module '\(invoke.module)' but came on the topic of '\(topicModule)'")
             return
         }
         guard let loaded = loadedModule(answering: invoke.module) else {
-            await refuse(.error, "not-loaded: module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
+            await refuse(.error, .notLoaded, "not-loaded: module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
             return
         }
         guard invoke.deadlineMs > receivedAtMs else {
-            await refuse(.error, "deadline-exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
+            await refuse(.error, .deadlineExceeded, "deadline-exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
             return
         }
         let expected = loaded.manifest.callInputs.map(\.name)
         if let missing = expected.first(where: { bundle[$0] == nil }) {
-            await refuse(.error, "missing input '\(missing)': module '\(invoke.module)' takes \(expected) (present: \(bundle.names))")
+            await refuse(.error, .badInvocation, "missing input '\(missing)': module '\(invoke.module)' takes \(expected) (present: \(bundle.names))")
             return
         }
         nextTicket += 1
@@ -87,7 +90,7 @@ extension DeviceAgentService {
         let job = InvocationJob(invoke: invoke, inputs: bundle, module: loaded, receivedAtMs: receivedAtMs, receivedAt: receivedAt)
         switch queue.admit(ticket) {
         case .busy:
-            await refuse(.busy, "queue full (\(queue.capacity) waiting or running)")
+            await refuse(.busy, .busy, "queue full (\(queue.capacity) waiting or running)")
         case .wait:
             waitingJobs[ticket] = job
         case .start:
@@ -129,6 +132,7 @@ extension DeviceAgentService {
             computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
             if status == .ok { timings.record(module: job.invoke.module, computeMs: computeMs) }
         }
+        metrics.invoked(module: job.invoke.module, ok: status == .ok, computeMs: computeMs)
         let finishedAtMs = max(Self.nowMs(), startedAtMs)
         if let next = queue.finish(), let nextJob = waitingJobs.removeValue(forKey: next) {
             startable.yield(nextJob)
@@ -140,6 +144,7 @@ extension DeviceAgentService {
     }
 
     private func replyUnreadable(_ message: MQTTMessage, metadata: [String: String], module: String, receivedAtMs: Int, reason: String) async {
+        metrics.refused(.badInvocation)
         guard
             let reply = InvokeFailureReply(
                 metadata: metadata, properties: MessageProperties(message.properties), topicModule: module, device: device, topics: topics,

@@ -29,7 +29,13 @@ public actor DeviceAgentService: Service {
     var modules: [String: any LoadedModule] = [:]
     /// Invoke topic → module, for the modules subscribed.
     var invokeTopics: [String: String] = [:]
-    var queue: InvocationQueue<UInt64> { didSet { updateIdle() } }
+    var queue: InvocationQueue<UInt64> {
+        didSet {
+            updateIdle()
+            metrics.queue(depth: queue.depth)
+        }
+    }
+    let metrics: DeviceMetrics
     var waitingJobs: [UInt64: InvocationJob] = [:]
     var nextTicket: UInt64 = 0
     var duplicates = DuplicateFilter<InvocationKey>()
@@ -64,6 +70,7 @@ public actor DeviceAgentService: Service {
         var logger = logger
         logger[metadataKey: "device.id"] = "\(configuration.device)"
         self.logger = logger
+        metrics = DeviceMetrics(device: configuration.device)
         hosting = HostingState(
             device: configuration.device, budgetBytes: configuration.memoryBudgetBytes,
             catalogDigests: Dictionary(loader.catalog.modules.map { ($0.id, $0.digest) }, uniquingKeysWith: { first, _ in first }))

@@ -32,6 +32,7 @@ enum ConnectionCallbacks {
             let payload: [UInt8] = m.payloadlen > 0 && m.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen)))
                 : []
+            core.metrics.received(payloadBytes: payload.count)
             core.messages.push(MQTTMessage(
                 topic: m.topic.map { String(cString: $0) } ?? "",
                 payload: payload,

@@ -58,6 +58,7 @@ final class ConnectionCore: Sendable {
     let logger: Logger
     let state: LockedState<State>
     let messages = AsyncBuffer<MQTTMessage>()
+    let metrics = BusMetrics()
     let events = AsyncBuffer<MQTTConnectionEvent>(limit: 256)
     /// Interrupts the network thread's back-off sleeps.
     let wake = ConditionLock()

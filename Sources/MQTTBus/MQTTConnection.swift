@@ -33,7 +33,10 @@ public final class MQTTConnection: Sendable {
     /// PUBCOMP), waiting through a reconnect if needed, and throw
     /// ``MQTTError/Code/publishRefused`` on a refusal (e.g. 0x87 not authorised). Throws
     /// ``MQTTError/Code/payloadTooLarge`` above the broker's maximum packet size.
-    public func publish(_ message: MQTTMessage) async throws { try await core.publish(message) }
+    public func publish(_ message: MQTTMessage) async throws {
+        try await core.publish(message)
+        core.metrics.sent(payloadBytes: message.payload.count)
+    }
 
     /// Subscribes to `filter` (wildcards and `$share/group/…` allowed) and returns on SUBACK.
     /// The subscription is restored after every reconnect.

@@ -43,6 +43,7 @@ public actor PlannerService: Service {
     private var lastPlanAtMs: Int?
     /// Set once `offline` is being said: no telemetry after it.
     private var saidOffline = false
+    private let metrics = PlannerMetrics()
     /// The most one decision's solves may take together (``PlacementOptions/deadline``).
     public static let solveLimit: Duration = .seconds(3)
 
@@ -193,6 +194,7 @@ public actor PlannerService: Service {
         let solved = await runOffPool("s2m3-placement") { job.solve(deadline: deadline) }
         let took = ContinuousClock.now - started
         lastSolveMs = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
+        metrics.solved(in: took)
         let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
         if case .publishPlan(let plan)? = actions.first {
             replans += 1
@@ -210,6 +212,7 @@ public actor PlannerService: Service {
                 case .publishPlan(let plan):
                     logger.info("plan epoch \(plan.epoch) for \(plan.devices), \(plan.moves.count) move(s)")
                     try await connection.publish(MQTTMessage(topic: topics.plan, control: plan, retain: true))
+                    metrics.published(plan)
                 case .publishAssignment(let assignment):
                     try await connection.publish(
                         MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, retain: true))

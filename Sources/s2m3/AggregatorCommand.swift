@@ -21,6 +21,8 @@ struct AggregatorCommand: AsyncParsableCommand {
 
     @OptionGroup var bus: BrokerOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: "Shared-subscription group of the aggregators.")
     var group: String = Topics.aggregatorGroup
 
@@ -99,6 +101,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "s2m3.aggregator")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let endpoint = try metrics.services(logger: logger)
         var configuration = AggregatorConfiguration(id: id, topics: Topics(root: bus.topicRoot))
         configuration.group = group
         configuration.defaultTimeoutMs = defaultTimeoutMs
@@ -117,7 +120,7 @@ struct AggregatorCommand: AsyncParsableCommand {
             fflush(nil)
         }
         do {
-            try await ProcessServices.run([service], logger: logger)
+            try await ProcessServices.run(endpoint + [service], logger: logger)
         } catch {
             throw BrokerConnectHint.explain(error, broker: broker)
         }

@@ -28,6 +28,8 @@ struct DeviceCommand: AsyncParsableCommand {
 
     @OptionGroup var modules: CatalogOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: "Invocations waiting or running before the device answers busy.")
     var queueCapacity = 16
 
@@ -64,6 +66,7 @@ struct DeviceCommand: AsyncParsableCommand {
             throw DeviceAgentError(.invalidSetting, "device id '\(id)' must be 1–128 letters, digits, '-', '_' or '.'")
         }
         let broker = try bus.configuration()
+        let endpoint = try metrics.services(logger: logger)
         let root = bus.topicRoot
         let budget = try MemoryAmount.parse(memory)
         let sensorList = try DeviceAgentConfiguration.sensors(parsing: sensors)
@@ -96,7 +99,7 @@ struct DeviceCommand: AsyncParsableCommand {
             threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-device-\(id)"), limits: limits)
         let service = DeviceAgentService(connection: connection, configuration: configuration, loader: loader, logger: logger)
         // SIGTERM / SIGINT: stop taking work, finish what is queued, say offline, disconnect.
-        do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+        do { try await ProcessServices.run(endpoint + [service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 }
 

@@ -21,6 +21,8 @@ struct PlannerCommand: AsyncParsableCommand {
 
     @OptionGroup var bus: BrokerOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: "Module catalog (default: catalog/default.json unless --instance is given).")
     var catalog: String?
 
@@ -45,6 +47,7 @@ struct PlannerCommand: AsyncParsableCommand {
         guard Topics.isValidIdentifier(id) else { throw ValidationError("--id '\(id)' must be 1–128 letters, digits, '-', '_', '.'") }
         var logger = Logger(label: "s2m3.planner")
         logger.logLevel = .info
+        let endpoint = try metrics.services(logger: logger)
         let problem: PlacementInstance
         var digests: [String: String] = [:]
         if let instance {
@@ -64,7 +67,7 @@ struct PlannerCommand: AsyncParsableCommand {
             connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
             digests: digests, presence: presence, logger: logger)
         // SIGTERM / SIGINT: no new plan, a publication in progress finishes, disconnect, exit 0.
-        do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+        do { try await ProcessServices.run(endpoint + [service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 
     static func readInstance(_ path: String) throws -> PlacementInstance {

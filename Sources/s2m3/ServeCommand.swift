@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var modules: CatalogOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: "Inference threads (parallel branches and concurrent requests run at once up to this many).")
     var threads = 2
 
@@ -63,6 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "s2m3.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let endpoint = try metrics.services(logger: logger)
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: "s2m3-serve-\(getpid())"), logger: logger)
         let server = MonolithicServer(
@@ -73,7 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
             print(ready)
             fflush(nil)
         }
-        do { try await ProcessServices.run([service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
+        do { try await ProcessServices.run(endpoint + [service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
 }
 
@@ -119,6 +122,7 @@ struct MonolithicServer: Sendable {
     let runner: TaskRunner
     let maxPayloadBytes: Int
     let logger: Logger
+    var metrics: RequestMetrics { RequestMetrics(tasks: bindings.keys) }
 
     /// Runs one request message and publishes its result or error.
     func handle(_ message: MQTTMessage) async {
@@ -154,11 +158,13 @@ struct MonolithicServer: Sendable {
         do {
             switch answer {
             case .result(let result):
+                metrics.result(task: result.task, totalMs: result.totalMs)
                 (onTask, bus) = (topics.results(task), result.properties(correlationData: properties.correlationData, traceparent: traceparent))
                 payload = try result.jsonBytes()
             case .error(let raw):
                 // Always publishable (an empty or invalid task goes to errors/-, long values are cut).
                 let error = raw.publishable()
+                metrics.error(task: error.task, code: error.code.rawValue)
                 (onTask, bus) = (topics.errors(error.task), error.properties(correlationData: properties.correlationData, traceparent: traceparent))
                 payload = try error.jsonBytes()
                 logger.info("request failed", metadata: ["task.id": "\(task)", "error.code": "\(error.code)", "error.reason": "\(error.reason)"])

@@ -60,6 +60,11 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Give every device this compute speed (GFLOP/s) instead of measuring it (a reproducible plan).")
     var deviceGflops: Double?
 
+    @Option(help: ArgumentHelp(
+        "Give every service a Prometheus metrics endpoint on 127.0.0.1: the planner this port, the aggregator the next, the devices the ones after (printed by up; default: none).",
+        valueName: "port"))
+    var metricsPortBase: Int?
+
     @Flag(help: "Make the aggregator send one invocation of a request at a time (to measure what parallel branches gain).")
     var sequential = false
 
@@ -67,6 +72,9 @@ struct UpCommand: AsyncParsableCommand {
         guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
         guard readyTimeout > 0, readyTimeout <= 86_400 else { throw ValidationError("--ready-timeout must be in (0, 86400] seconds") }
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535") }
+        if let metricsPortBase, !(1...(65535 - devices - 1)).contains(metricsPortBase) {
+            throw ValidationError("--metrics-port-base must be 1…\(65535 - devices - 1): the \(devices + 2) services get consecutive ports from it")
+        }
         if bus.broker != nil {
             guard !secure else {
                 throw ValidationError("--secure starts its own broker; for an existing secure broker give --tls-ca, --username and --password-file with --broker")
@@ -126,7 +134,7 @@ struct UpCommand: AsyncParsableCommand {
             logDirectory: logDirectory,
             readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto,
             deviceArguments: deviceGflops.map { ["--compute-gflops", String($0)] } ?? [],
-            aggregatorArguments: sequential ? ["--sequential"] : [])
+            aggregatorArguments: sequential ? ["--sequential"] : [], metricsPortBase: metricsPortBase)
         // The session runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
         let service = UpService(session: session, demo: demo)
         var logger = Logger(label: "s2m3.up")

@@ -19,6 +19,8 @@ struct UpSession {
     /// Extra arguments for every `s2m3 device` and for the aggregator.
     var deviceArguments: [String] = []
     var aggregatorArguments: [String] = []
+    /// The planner's metrics port; the aggregator gets the next, the devices the ones after (nil: none).
+    var metricsPortBase: Int?
 
     private enum Event: Sendable {
         case ready(ClusterReadiness.Snapshot)
@@ -30,6 +32,12 @@ struct UpSession {
 
     var deviceIDs: [String] { Self.deviceIDs(devices) }
     static func deviceIDs(_ count: Int) -> [String] { (1...max(count, 1)).map { "box-\($0)" } }
+
+    /// Service name → metrics port: the planner `metricsPortBase`, `agg-1` the next, then the devices.
+    var metricsPorts: [String: Int] {
+        guard let base = metricsPortBase else { return [:] }
+        return Dictionary(uniqueKeysWithValues: (["planner", "agg-1"] + deviceIDs).enumerated().map { ($1, base + $0) })
+    }
 
     /// Returns nil when it ended as asked (a signal, or a demo that answered everything), else why not.
     func run(demo: Bool) async -> String? {
@@ -52,15 +60,25 @@ struct UpSession {
         func common(_ identity: String) -> [String] { access.serviceArguments(identity: identity) + ["--root", root] }
         let catalog = ["--catalog", cluster.catalogPath, "--models", cluster.modelsDirectory]
         var started: [String] = []
-        let planner = try processes.start("planner", ["planner"] + common(UpCredentials.planner) + catalog)
+        let ports = metricsPorts
+        func metrics(_ name: String) -> [String] {
+            ports[name].map { ["--metrics-port", String($0), "--metrics-host", "127.0.0.1"] } ?? []
+        }
+        let planner = try processes.start("planner", ["planner"] + common(UpCredentials.planner) + catalog + metrics("planner"))
         started.append("planner (pid \(planner.process.processIdentifier))")
-        let aggregator = try processes.start("agg-1", ["aggregator", "--id", UpCredentials.aggregator] + common(UpCredentials.aggregator) + catalog + aggregatorArguments)
+        let aggregator = try processes.start(
+            "agg-1", ["aggregator", "--id", UpCredentials.aggregator] + common(UpCredentials.aggregator) + catalog + aggregatorArguments + metrics("agg-1"))
         started.append("aggregator agg-1 (pid \(aggregator.process.processIdentifier))")
         for id in deviceIDs {
-            let device = try processes.start(id, ["device", "--id", id, "--memory", String(budget)] + common(id) + catalog + deviceArguments)
+            let device = try processes.start(
+                id, ["device", "--id", id, "--memory", String(budget)] + common(id) + catalog + deviceArguments + metrics(id))
             started.append("\(id) (pid \(device.process.processIdentifier))")
         }
         print("services: " + started.joined(separator: ", "))
+        if !ports.isEmpty {
+            let names = ["planner", "agg-1"] + deviceIDs
+            print("metrics: " + names.compactMap { name in ports[name].map { "\(name) http://127.0.0.1:\($0)/metrics" } }.joined(separator: ", "))
+        }
         print("logs: \(logDirectory)")
         fflush(nil)
     }

@@ -37,9 +37,14 @@ struct ComposeServicesTests {
         let addresses = ["\(brokerService.name):\(brokerPort)", "127.0.0.1:\(brokerPort)", "localhost:\(brokerPort)"]
 
         var processes: [(name: String, process: ChildProcess)] = []
+        // Each service's --metrics-port 9400 becomes a port of its own here.
+        let metricsBase = try MetricsScrape.freePortBase(count: services.count)
+        var metricsPorts: [String: Int] = [:]
         do {
-            for service in services where service.name != brokerService.name {
-                processes.append((service.name, try run.start(service, mapping: mapping, broker: local, brokerAddresses: addresses)))
+            for (index, service) in services.enumerated() where service.name != brokerService.name {
+                if service.command.contains("--metrics-port") { metricsPorts[service.name] = metricsBase + index }
+                processes.append((service.name, try run.start(
+                    service, mapping: mapping, broker: local, brokerAddresses: addresses, metricsPort: metricsPorts[service.name])))
             }
             let devices = services.filter { $0.command.first == "device" }.compactMap { service in
                 service.command.firstIndex(of: "--id").map { service.command[$0 + 1] }
@@ -65,6 +70,19 @@ struct ComposeServicesTests {
             guard case .labels(let labels)? = result.outputs["top"] else { throw ClusterTestError("no labels in \(result)") }
             #expect(labels.first?.label == "Egyptian cat")
             #expect(Set(result.timeline.map(\.device)).isSubset(of: Set(devices)))
+
+            // Every s2m3 service serves its metrics on its --metrics-port, and they saw this request.
+            #expect(Set(metricsPorts.keys) == Set(services.filter { ["planner", "aggregator", "device"].contains($0.command.first ?? "") }.map(\.name)))
+            for (name, port) in metricsPorts {
+                let response = try await within(.seconds(10), "\(name)'s /metrics") { try await MetricsScrape.get(port: port) }
+                #expect(response.status == 200, "\(name)")
+                let samples = MetricsScrape.samples(response.body)
+                #expect(samples.total("s2m3_plan_epoch") >= 1, "\(name): no plan epoch")
+                #expect(samples.total("s2m3_bus_messages_total", ["direction": "in"]) > 0, "\(name)")
+                if name == "agg-1" {
+                    #expect(samples.total("s2m3_requests_total", ["task": "classify-image", "outcome": "result"]) == 1)
+                }
+            }
 
             // Each service's own health check, run here against the same processes.
             for service in services {
@@ -127,8 +145,12 @@ extension ComposeServicesTests {
                 service.command.firstIndex(of: "--id").map { service.command[$0 + 1] }
             }
             #expect(devices.count == 3)
-            for service in services where service.name != brokerService.name {
-                processes.append((service.name, try run.start(service, mapping: mapping, broker: local, brokerAddresses: addresses)))
+            // Each service's --metrics-port moved to a free local port (in containers they all use 9400).
+            let metricsBase = try MetricsScrape.freePortBase(count: services.count)
+            for (index, service) in services.enumerated() where service.name != brokerService.name {
+                let port = service.command.contains("--metrics-port") ? metricsBase + index : nil
+                processes.append((service.name, try run.start(
+                    service, mapping: mapping, broker: local, brokerAddresses: addresses, metricsPort: port)))
             }
             // Followed as a monitor identity (which may read the plan, device states and telemetry);
             // the request sent as the client identity. The broker makes the user name the client id,
@@ -200,8 +222,10 @@ struct ComposeRun {
     }
 
     /// Starts one service from its mapped compose command line, its output in its log.
-    func start(_ service: ComposeFile.Service, mapping: ContainerMapping, broker: String, brokerAddresses: [String]) throws -> ChildProcess {
-        let (executable, arguments) = try mapping.commandLine(service, broker: broker, brokerAddresses: brokerAddresses)
+    func start(
+        _ service: ComposeFile.Service, mapping: ContainerMapping, broker: String, brokerAddresses: [String], metricsPort: Int? = nil
+    ) throws -> ChildProcess {
+        let (executable, arguments) = try mapping.commandLine(service, broker: broker, brokerAddresses: brokerAddresses, metricsPort: metricsPort)
         let log = logs + "/\(service.name).log"
         try Data("$ \(([executable] + arguments).joined(separator: " "))\n".utf8).write(to: URL(fileURLWithPath: log))
         return try ChildProcess.spawn(executable, arguments, stdout: .appendToFile(log), stderr: .appendToFile(log))

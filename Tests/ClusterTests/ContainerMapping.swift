@@ -92,7 +92,11 @@ struct ContainerMapping {
     }
 
     /// The service's entry point and command, mapped: `/usr/bin/env VAR=… executable arguments…`.
-    func commandLine(_ service: ComposeFile.Service, broker: String, brokerAddresses: [String]) throws -> (String, [String]) {
+    /// Services share this host's ports, unlike containers: `metricsPort` replaces the value of a
+    /// `--metrics-port` (and the endpoint listens on loopback).
+    func commandLine(
+        _ service: ComposeFile.Service, broker: String, brokerAddresses: [String], metricsPort: Int? = nil
+    ) throws -> (String, [String]) {
         let full = service.entrypoint + service.command
         guard let name = full.first, let executable = executables[name] else {
             throw ClusterTestError("\(service.name): no local executable for '\(full.first ?? "")'")
@@ -101,7 +105,11 @@ struct ContainerMapping {
         let environment = try variables.sorted { $0.key < $1.key }.map { key, value in
             "\(key)=" + (value.hasPrefix("/") ? try path(value, mounts: service) : value)
         }
-        let arguments = full.dropFirst().map { argument($0, of: service, broker: broker, brokerAddresses: brokerAddresses) }
+        var arguments = full.dropFirst().map { argument($0, of: service, broker: broker, brokerAddresses: brokerAddresses) }
+        if let metricsPort, let flag = arguments.firstIndex(of: "--metrics-port"), flag + 1 < arguments.count {
+            arguments[flag + 1] = String(metricsPort)
+            arguments += ["--metrics-host", "127.0.0.1"]
+        }
         return ("/usr/bin/env", environment + [executable] + arguments)
     }
 

@@ -84,6 +84,61 @@ struct DockerFilesTests {
         #expect(compose == dev.map { $0 == "listener 1883 127.0.0.1" ? "listener 1883" : $0 })
     }
 
+    @Test("every S2M3 service serves metrics on 9400, and docker/prometheus.yml scrapes exactly those services")
+    func metricsAreScraped() async throws {
+        var expected: Set<String> = []
+        for profile in [nil, "secure"] {
+            let compose = try await ComposeFile.load(profile: profile)
+            for service in compose.services.values where ["planner", "aggregator", "device"].contains(service.command.first ?? "") {
+                let port = service.command.firstIndex(of: "--metrics-port").map { service.command[$0 + 1] }
+                #expect(port == "9400", "\(service.name): --metrics-port \(port ?? "missing")")
+                expected.insert("\(service.name):9400")
+            }
+        }
+        #expect(expected.count == 10)
+        let config = try String(contentsOf: TestPaths.repository.appendingPathComponent("docker/prometheus.yml"), encoding: .utf8)
+        var targets: Set<String> = []
+        for line in config.split(separator: "\n") where line.contains("targets:") {
+            for piece in line.split(separator: "\"") where piece.contains(":9400") { targets.insert(String(piece)) }
+        }
+        #expect(targets == expected)
+    }
+
+    @Test("the monitoring profile runs Prometheus with docker/prometheus.yml and Grafana with the dashboard, on loopback")
+    func monitoringProfile() async throws {
+        let compose = try await ComposeFile.load(profile: "monitoring")
+        let prometheus = try #require(compose.services["prometheus"])
+        let grafana = try #require(compose.services["grafana"])
+        #expect(prometheus.profiles == ["monitoring"] && grafana.profiles == ["monitoring"])
+        #expect(prometheus.mountSource(of: "/etc/prometheus/prometheus.yml")?.hasSuffix("docker/prometheus.yml") == true)
+        #expect(grafana.mountSource(of: "/var/lib/grafana/dashboards/s2m3.json")?.hasSuffix("docker/grafana-dashboard.json") == true)
+        #expect(prometheus.command.contains("--config.file=/etc/prometheus/prometheus.yml"))
+    }
+
+    @Test("docker/grafana-dashboard.json uses only documented metrics, through the provisioned data source")
+    func dashboardUsesDocumentedMetrics() throws {
+        let data = try Data(contentsOf: TestPaths.repository.appendingPathComponent("docker/grafana-dashboard.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        #expect(panels.count >= 10)
+        let operations = try String(contentsOf: TestPaths.repository.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let provisioning = try String(contentsOf: TestPaths.repository.appendingPathComponent("docker/grafana-provisioning.yml"), encoding: .utf8)
+        var used: Set<String> = []
+        for panel in panels {
+            let source = try #require(panel["datasource"] as? [String: String])
+            #expect(provisioning.contains("uid: \(source["uid"] ?? "-")"), "panel \(panel["title"] ?? "")")
+            for target in panel["targets"] as? [[String: Any]] ?? [] {
+                let expr = try #require(target["expr"] as? String)
+                for match in expr.matches(of: /s2m3_[a-z_]+/) { used.insert(String(match.output)) }
+            }
+        }
+        #expect(used.count >= 15)
+        for name in used {
+            let base = name.replacing(/_(bucket|sum|count)$/, with: "")
+            #expect(operations.contains("`\(base)`"), "\(name) is not documented in docs/operations.md")
+        }
+    }
+
     /// `300MiB`, `512m`, `1GiB`, `1g`, bytes.
     static func bytes(_ text: String) throws -> Int {
         let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)]

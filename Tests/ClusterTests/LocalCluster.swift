@@ -14,6 +14,8 @@ final class LocalCluster: Sendable {
     let endpoint: MQTTEndpoint
     /// Service name (`planner`, `agg-1`, `box-1`, …) → process id, as `up` printed them.
     let pids: [String: Int32]
+    /// Service name → metrics port, as `up --metrics-port-base` printed them (empty without).
+    let metricsPorts: [String: Int]
     let logs: String
     /// The private `S2M3_CACHE` of this `up` (its `cluster.env`).
     let cache: String
@@ -71,6 +73,16 @@ final class LocalCluster: Sendable {
             }
         }
         self.pids = pids
+        var ports: [String: Int] = [:]
+        if let metrics = seen.first(where: { $0.hasPrefix("metrics: ") }) {
+            // "planner http://127.0.0.1:9400/metrics, agg-1 http://127.0.0.1:9401/metrics, …"
+            for part in metrics.dropFirst("metrics: ".count).components(separatedBy: ", ") {
+                let fields = part.split(separator: " ")
+                guard fields.count == 2, let port = Int(fields[1].split(separator: ":").last?.prefix { $0.isNumber } ?? "") else { continue }
+                ports[String(fields[0])] = port
+            }
+        }
+        metricsPorts = ports
     }
 
     /// Stops the cluster the way a user does (SIGTERM to `up`) and waits for it.

@@ -10,16 +10,18 @@ import Testing
 /// driven by `S2M3Client`.
 @Suite("s2m3 serve", .serialized)
 struct ServeTests {
-    @Test("serve answers classify-image, and a bad request with a clear error")
+    @Test("serve answers classify-image, and a bad request with a clear error; its /metrics counts them")
     func serveAnswersAndRejects() async throws {
         let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(
             template: TestPaths.repository.appendingPathComponent("broker-config/dev.conf").path))
         let log = NSTemporaryDirectory() + "s2m3-serve-test-\(UUID().uuidString.prefix(8)).log"
+        let metricsPort = try MetricsScrape.freePortBase(count: 1)
         let serve = try ChildProcess.spawn(
             try TestPaths.s2m3Executable,
             ["serve", "--broker", "\(broker.host):\(broker.port)", "--root", "serve-test",
              "--catalog", TestPaths.repository.appendingPathComponent("catalog/default.json").path,
-             "--models", TestPaths.cache.appendingPathComponent("models").path, "--log-level", "warning"],
+             "--models", TestPaths.cache.appendingPathComponent("models").path, "--log-level", "warning",
+             "--metrics-port", String(metricsPort), "--metrics-host", "127.0.0.1"],
             stdout: .pipe, stderr: .appendToFile(log))
         let client = S2M3Client(
             connection: MQTTConnection(
@@ -63,6 +65,16 @@ struct ServeTests {
                 task: "classify-image", inputs: ["image": try ClusterTests.image("coffee.jpg")], timeout: .seconds(60))
             guard case .labels(let second)? = again.outputs["top"] else { throw ClusterTestError("no labels in \(again)") }
             #expect(second.first?.label == "espresso")
+
+            // Its metrics: answers by task and outcome (an unknown task counts as `other`).
+            let response = try await within(.seconds(10), "serve's /metrics") { try await MetricsScrape.get(port: metricsPort) }
+            let samples = MetricsScrape.samples(response.body)
+            #expect(samples.total("s2m3_requests_total", ["task": "classify-image", "outcome": "result"]) == 2)
+            #expect(samples.total("s2m3_requests_total", ["task": "classify-image", "outcome": "missing-input"]) == 1)
+            #expect(samples.total("s2m3_requests_total", ["task": "other", "outcome": "unknown-task"]) == 1)
+            #expect(samples.total("s2m3_requests_total") == 4)
+            #expect(samples.total("s2m3_request_duration_seconds_count", ["task": "classify-image"]) == 2)
+            #expect(samples.total("s2m3_bus_messages_total", ["direction": "in"]) >= 4)
         } catch {
             await client.close()
             serve.send(SIGKILL)

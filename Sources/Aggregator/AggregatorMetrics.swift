@@ -1,0 +1,44 @@
+import CoreMetrics
+import S2M3Core
+import ServiceSupport
+
+/// What an aggregator counts (docs/operations.md): answers by task and outcome, the latency of
+/// results, invocations sent by module, retries, duplicates, dropped partials, overload refusals, requests in flight and the
+/// plan epoch in use. Made from the global `MetricsSystem` factory (a no-op until an executable
+/// bootstraps one). Task labels are held to the catalog's tasks (``RequestMetrics``).
+struct AggregatorMetrics {
+    private let requests: RequestMetrics
+    private let retries = Counter(label: "s2m3_aggregator_retries_total")
+    private let duplicates = Counter(label: "s2m3_aggregator_duplicate_requests_total")
+    private let droppedPartials = Counter(label: "s2m3_aggregator_dropped_partials_total")
+    private let overloaded = Counter(label: "s2m3_aggregator_overloaded_total")
+    private let inFlight = Gauge(label: "s2m3_aggregator_requests_in_flight")
+    private let planEpoch = Gauge(label: "s2m3_plan_epoch")
+    private var seen = AggregatorStateMachine.Statistics()
+
+    init(tasks: some Sequence<String>) {
+        requests = RequestMetrics(tasks: tasks)
+    }
+
+    func answered(_ result: TaskResult) { requests.result(task: result.task, totalMs: result.totalMs) }
+
+    func answered(_ error: TaskErrorMessage) {
+        requests.error(task: error.task, code: error.code.rawValue)
+        if error.code == .overloaded { overloaded.increment() }
+    }
+
+    func sent(_ invocation: RequestExecution.Invocation) {
+        Counter(label: "s2m3_aggregator_invocations_total", dimensions: [("module", invocation.request.module)]).increment()
+        if invocation.request.attempt > 1 { retries.increment() }
+    }
+
+    func plan(epoch: Int) { planEpoch.record(epoch) }
+
+    /// Counts what the state machine's counters gained since the last call.
+    mutating func update(_ statistics: AggregatorStateMachine.Statistics, activeRequests: Int) {
+        duplicates.increment(by: statistics.duplicateRequests - seen.duplicateRequests)
+        droppedPartials.increment(by: statistics.droppedPartials - seen.droppedPartials)
+        seen = statistics
+        inFlight.record(activeRequests)
+    }
+}
