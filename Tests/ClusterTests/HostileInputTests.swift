@@ -101,43 +101,22 @@ extension ClusterTests {
     }
 }
 
-/// Media an attacker wrote, and a direct invocation of one device.
-enum HostileMedia {
-    /// 48 bytes: a WAV header saying 0xFFFFFFFF samples per second.
-    static let wavRateFFFFFFFF: [UInt8] = Array("RIFF(\0\0\0WAVEfmt \u{10}\0\0\0\u{1}\0\u{1}\0".utf8)
-        + [0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0x02, 0x00, 0x10, 0x00] + Array("data".utf8) + [0x04, 0, 0, 0, 0x10, 0, 0x10, 0]
-
-    /// A PNG whose header (with correct CRCs) says `width` × `height`; its one IDAT holds an empty
-    /// zlib stream, so the pixels exist only in the header's claim.
-    static func png(width: Int, height: Int) -> [UInt8] {
-        func be32(_ v: Int) -> [UInt8] { [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> $0) } }
-        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-            let body = Array(type.utf8) + data
-            return be32(data.count) + body + be32(Int(crc32(body)))
-        }
-        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-            + chunk("IHDR", be32(width) + be32(height) + [8, 2, 0, 0, 0])
-            + chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])
-            + chunk("IEND", [])
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-        }
-        return ~crc
-    }
-
+/// A direct invocation of one device, and a burst of requests (the media are TestSupport's).
+extension HostileMedia {
     /// Publishes `count` bare "JPEG" requests of `bytes` each (a JPEG signature, then zeros) as
     /// fast as the broker takes them, each with its own id, and collects the error codes answered
     /// per id on one response topic (waiting a moment for any second answer).
     static func burst(_ cluster: LocalCluster, count: Int, bytes: Int) async throws -> (answers: [String: [String]], seconds: Double) {
-        let topics = Topics()
         let connection = cluster.connection("hostile-burst")
         try await connection.connect()
-        defer { Task { await connection.disconnect() } }
+        let outcome: Result<(answers: [String: [String]], seconds: Double), any Error>
+        do { outcome = .success(try await burst(on: connection, count: count, bytes: bytes)) } catch { outcome = .failure(error) }
+        await connection.disconnect()
+        return try outcome.get()
+    }
+
+    private static func burst(on connection: MQTTConnection, count: Int, bytes: Int) async throws -> (answers: [String: [String]], seconds: Double) {
+        let topics = Topics()
         let inbox = connection.messages
         let reply = topics.clientReplies("hostile-burst")
         try await connection.subscribe(reply)
@@ -176,11 +155,25 @@ enum HostileMedia {
     static func invoke(
         _ cluster: LocalCluster, plan: PlanMessage, module: String, node: String, task: String, file: [UInt8], contentType: String
     ) async throws -> PartialResult {
-        let topics = Topics()
         let device = try #require(plan.placement[module]?.first, "\(module) is placed: \(plan.placement)")
         let connection = cluster.connection("hostile-invoke")
         try await connection.connect()
-        defer { Task { await connection.disconnect() } }
+        let outcome: Result<PartialResult, any Error>
+        do {
+            outcome = .success(try await invoke(
+                on: connection, plan: plan, device: device, module: module, node: node, task: task, file: file, contentType: contentType))
+        } catch {
+            outcome = .failure(error)
+        }
+        await connection.disconnect()
+        return try outcome.get()
+    }
+
+    private static func invoke(
+        on connection: MQTTConnection, plan: PlanMessage, device: String, module: String, node: String, task: String,
+        file: [UInt8], contentType: String
+    ) async throws -> PartialResult {
+        let topics = Topics()
         let inbox = connection.messages
         let replyTo = "hostile-\(UInt32.random(in: 0...UInt32.max))"
         try await connection.subscribe(topics.allAggregatorPartials(replyTo))
