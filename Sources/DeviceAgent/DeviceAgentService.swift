@@ -82,7 +82,7 @@ public actor DeviceAgentService: Service {
     /// The last will to register on the agent's connection: its `offline` state, reason `last-will`.
     public static func will(for configuration: DeviceAgentConfiguration) throws(MessageError) -> MQTTMessage {
         let state = DeviceState.lastWill(device: configuration.device, session: configuration.session, timestampMs: nowMs())
-        return try MQTTMessage(topic: configuration.topics.deviceState(configuration.device), control: state, retain: true)
+        return try MQTTMessage(topic: configuration.topics.deviceState(configuration.device), control: state, on: configuration.topics)
     }
 
     /// Connects, announces, subscribes, and serves until ``shutdown()`` (or the connection's end).
@@ -230,7 +230,7 @@ public actor DeviceAgentService: Service {
 
     func publishState(_ status: DeviceState.Status, reason: String? = nil) async throws {
         let state = DeviceState(device: device, status: status, session: configuration.session, timestampMs: Self.nowMs(), reason: reason)
-        try await connection.publish(MQTTMessage(topic: topics.deviceState(device), control: state, retain: true))
+        try await connection.publish(MQTTMessage(topic: topics.deviceState(device), control: state, on: topics))
     }
 
     private func publishCapabilities() async throws {
@@ -241,7 +241,7 @@ public actor DeviceAgentService: Service {
             limits: .init(queueCapacity: configuration.queueCapacity, inferenceThreads: configuration.inferenceThreads),
             softwareVersion: configuration.softwareVersion, timestampMs: Self.nowMs())
         try await connection.publish(
-            MQTTMessage(topic: topics.deviceCapabilities(device), control: capabilities, retain: true))
+            MQTTMessage(topic: topics.deviceCapabilities(device), control: capabilities, on: topics))
     }
 
     /// The current telemetry (also what is published).
@@ -256,7 +256,7 @@ public actor DeviceAgentService: Service {
         guard !stopping else { return }
         do {
             try await connection.publish(
-                MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), qos: .atMostOnce, retain: false))
+                MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), on: topics))
         } catch {
             logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
         }

@@ -211,13 +211,13 @@ public actor PlannerService: Service {
                 switch action {
                 case .publishPlan(let plan):
                     logger.info("plan epoch \(plan.epoch) for \(plan.devices), \(plan.moves.count) move(s)")
-                    try await connection.publish(MQTTMessage(topic: topics.plan, control: plan, retain: true))
+                    try await connection.publish(MQTTMessage(topic: topics.plan, control: plan, on: topics))
                     metrics.published(plan)
                 case .publishAssignment(let assignment):
                     try await connection.publish(
-                        MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, retain: true))
+                        MQTTMessage(topic: topics.deviceAssignment(assignment.device), control: assignment, on: topics))
                 case .clearAssignment(let device):
-                    try await connection.publish(MQTTMessage(topic: topics.deviceAssignment(device), payload: [], retain: true))
+                    try await connection.publish(MQTTMessage.clearing(topics.deviceAssignment(device), on: topics))
                 }
             } catch {
                 logger.error("publishing failed: \(error)")

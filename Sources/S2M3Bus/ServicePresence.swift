@@ -38,7 +38,7 @@ public struct ServicePresence: Sendable, Hashable {
     /// The retained state message: `online`, or `offline` with a reason.
     public func state(_ status: DeviceState.Status, reason: String? = nil) throws(MessageError) -> MQTTMessage {
         let state = ServiceState(role: role, id: id, status: status, session: session, timestampMs: Self.nowMs(), reason: reason)
-        return try MQTTMessage(topic: stateTopic, control: state, retain: true)
+        return try MQTTMessage(topic: stateTopic, control: state, on: topics)
     }
 
     /// The last will to register on the service's connection: `offline`, reason `last-will`.
@@ -53,7 +53,7 @@ public struct ServicePresence: Sendable, Hashable {
 
     /// A telemetry message (QoS 0, not retained, with the message's own expiry).
     public func telemetry<Message: ControlMessage>(_ message: Message) throws(MessageError) -> MQTTMessage {
-        try MQTTMessage(topic: telemetryTopic, control: message, qos: .atMostOnce, retain: false)
+        try MQTTMessage(topic: telemetryTopic, control: message, on: topics)
     }
 
     /// Now, Unix ms.

@@ -187,6 +187,23 @@ public struct Topics: Sendable, Hashable {
         "clients/{client}/replies": Delivery(qos: 1, retained: false),
     ]
 
+    /// The ``Delivery`` of a topic this type built (under this root): the pattern whose literal
+    /// levels match and whose `{name}` levels are each one non-empty level. Nil for a topic of no
+    /// pattern.
+    public func delivery(of topic: String) -> Delivery? {
+        guard topic.hasPrefix(root + "/") else { return nil }
+        let levels = topic.dropFirst(root.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        for (pattern, delivery) in Self.delivery {
+            let parts = pattern.split(separator: "/")
+            guard parts.count == levels.count else { continue }
+            let matches = zip(parts, levels).allSatisfy { part, level in
+                part.hasPrefix("{") ? !level.isEmpty : part == level
+            }
+            if matches { return delivery }
+        }
+        return nil
+    }
+
     /// The default shared-subscription group of the aggregators (see ``sharedRequests(group:)``).
     public static let aggregatorGroup = "s2m3-aggregators"
 

@@ -44,6 +44,22 @@ struct TopicsTests {
         #expect(topics.task(fromErrorTopic: "test/root/errors/") == nil)
     }
 
+    /// Publishers take QoS and retain from the pattern a built topic belongs to.
+    @Test func deliveryOfBuiltTopics() throws {
+        #expect(topics.delivery(of: topics.deviceState("box-1")) == Topics.Delivery(qos: 1, retained: true))
+        #expect(topics.delivery(of: topics.deviceTelemetry("box-1")) == Topics.Delivery(qos: 0, retained: false))
+        #expect(topics.delivery(of: topics.plan) == Topics.Delivery(qos: 1, retained: true))
+        #expect(topics.delivery(of: topics.aggregatorState("agg-1")) == Topics.Delivery(qos: 1, retained: true))
+        #expect(topics.delivery(of: topics.aggregatorPartials("agg-1", device: "box-2")) == Topics.Delivery(qos: 1, retained: false))
+        for pattern in Topics.patterns {
+            let concrete = "test/root/" + pattern.replacingOccurrences(of: #"\{[a-z]+\}"#, with: "x", options: .regularExpression)
+            #expect(topics.delivery(of: concrete) == Topics.delivery[pattern], "\(pattern)")
+        }
+        for foreign in ["other/root/plan", "test/root/devices//state", "test/root/devices/box-1/state/x", "test/root/plans", "test/root"] {
+            #expect(topics.delivery(of: foreign) == nil, "\(foreign)")
+        }
+    }
+
     @Test func parsesInvocations() {
         let built = topics.moduleInvoke(module: "minilm-l6", device: "box-2")
         #expect(topics.invocation(fromInvokeTopic: built)?.module == "minilm-l6")
