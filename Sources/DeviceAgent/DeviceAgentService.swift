@@ -262,5 +262,5 @@ public actor DeviceAgentService: Service {
         }
     }
 
-    static func nowMs() -> Int { Int((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func nowMs() -> Int { WallClock.milliseconds }
 }

@@ -183,7 +183,7 @@ public actor PlannerService: Service {
         if republishPending {
             republishPending = false
             planning.update(idle: false)
-            await publish(machine.republication(nowMs: Int(Date().timeIntervalSince1970 * 1000)))
+            await publish(machine.republication(nowMs: WallClock.milliseconds))
             planning.update(idle: true)
         }
         guard let job = machine.beginPlan() else { return }
@@ -195,7 +195,7 @@ public actor PlannerService: Service {
         let took = ContinuousClock.now - started
         lastSolveMs = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
         metrics.solved(in: took)
-        let actions = machine.finishPlan(job, solved, nowMs: Int(Date().timeIntervalSince1970 * 1000))
+        let actions = machine.finishPlan(job, solved, nowMs: WallClock.milliseconds)
         if case .publishPlan(let plan)? = actions.first {
             replans += 1
             lastPlanAtMs = plan.createdAtMs

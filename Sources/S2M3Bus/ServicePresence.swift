@@ -57,5 +57,5 @@ public struct ServicePresence: Sendable, Hashable {
     }
 
     /// Now, Unix ms.
-    public static func nowMs() -> Int { Int((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    public static func nowMs() -> Int { WallClock.milliseconds }
 }

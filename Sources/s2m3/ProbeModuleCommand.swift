@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Planner
 import Runtime
+import ServiceSupport
 
 /// `s2m3 probe-module FILE`: measures one ONNX module in this (fresh) process and prints the figures
 /// as its last line. `s2m3 catalog`, `s2m3 planner` and `s2m3 up` run it as a child per module,
@@ -57,7 +58,7 @@ enum ModuleProbeChild {
     static func memory(file: String, runtimeWarmUp: String?, interface: String? = nil, module: String) async throws -> Int {
         let arguments = ["probe-module", file] + (runtimeWarmUp.map { ["--runtime-warm-up", $0] } ?? [])
             + (interface.map { ["--expect-interface", $0] } ?? [])
-        return try await offPool { () throws(CatalogError) in
+        return try await runOffPool("s2m3-probe") { () throws(CatalogError) in
             try ModuleMemoryProbe.measureInChildProcess(executable: "/proc/self/exe", arguments: arguments, module: module)
         }
     }
@@ -66,16 +67,8 @@ enum ModuleProbeChild {
     static func measure(runtimeWarmUp: String?) -> CatalogCosts.Measure {
         { module in
             let arguments = ["probe-module", module.filePath ?? "", "--timed"] + (runtimeWarmUp.map { ["--runtime-warm-up", $0] } ?? [])
-            return try await offPool { () throws(CatalogError) in
+            return try await runOffPool("s2m3-probe") { () throws(CatalogError) in
                 try ModuleCostProbe.measureInChildProcess(executable: "/proc/self/exe", arguments: arguments, module: module.id)
-            }
-        }
-    }
-
-    private static func offPool<Value: Sendable>(_ work: @escaping @Sendable () throws(CatalogError) -> Value) async throws -> Value {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { () throws(CatalogError) in try work() })
             }
         }
     }

@@ -198,7 +198,7 @@ struct MonolithicServer: Sendable {
         return TaskErrorMessage(requestID: requestID, task: task, code: code, reason: error.message, field: field, timestampMs: nowMs())
     }
 
-    static func nowMs() -> Int { Int(Date().timeIntervalSince1970 * 1000) }
+    static func nowMs() -> Int { WallClock.milliseconds }
 
     private enum Answer {
         case result(TaskResult)

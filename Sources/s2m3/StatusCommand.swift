@@ -98,7 +98,7 @@ struct StatusCommand: AsyncParsableCommand {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func nowMs() -> Int { Int((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func nowMs() -> Int { WallClock.milliseconds }
 }
 
 /// The status shared by the task reading the bus and the one drawing (one lock around it).

@@ -85,11 +85,7 @@ struct ComposeServicesTests {
             }
 
             // Each service's own health check, run here against the same processes.
-            for service in services {
-                let (executable, arguments) = try mapping.healthCheck(service, broker: local, brokerAddresses: addresses)
-                let check = try await Tool.run(executable, arguments)
-                #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
-            }
+            try await ComposeRun.expectHealthy(services, mapping: mapping, broker: local, brokerAddresses: addresses)
             // …and one that must fail: a device that is not running.
             let device = try #require(services.first { $0.command.first == "device" })
             var absent = device.healthcheck
@@ -175,11 +171,7 @@ extension ComposeServicesTests {
             guard case .labels(let labels)? = result.outputs["top"] else { throw ClusterTestError("no labels in \(result)") }
             #expect(labels.first?.label == "Egyptian cat")
 
-            for service in services {
-                let (executable, arguments) = try mapping.healthCheck(service, broker: local, brokerAddresses: addresses)
-                let check = try await Tool.run(executable, arguments)
-                #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
-            }
+            try await ComposeRun.expectHealthy(services, mapping: mapping, broker: local, brokerAddresses: addresses)
             // A device's check with another identity's password is refused.
             let device = try #require(services.first { $0.command.first == "device" })
             var wrong = device.healthcheck
@@ -238,6 +230,17 @@ struct ComposeRun {
         for (name, process) in processes {
             let status = try await within(.seconds(15), "\(name) to stop on SIGTERM") { await process.waitUntilExit() }
             #expect(status == 0, "\(name) exited with \(status.map(String.init) ?? "-")\n\(logTails([name]))")
+        }
+    }
+
+    /// Every service's own health check, mapped to the test's processes, exits 0.
+    static func expectHealthy(
+        _ services: [ComposeFile.Service], mapping: ContainerMapping, broker: String, brokerAddresses: [String]
+    ) async throws {
+        for service in services {
+            let (executable, arguments) = try mapping.healthCheck(service, broker: broker, brokerAddresses: brokerAddresses)
+            let check = try await Tool.run(executable, arguments)
+            #expect(check.status == 0, "\(service.name): health check \(service.healthcheck) failed: \(check.errors)")
         }
     }
 
