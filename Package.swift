@@ -113,7 +113,7 @@ let package = Package(
             ]
         ),
         // Sends a request and awaits its result over a response topic.
-        .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "S2M3Client", dependencies: ["S2M3Core", "MQTTBus", "S2M3Bus", .product(name: "Logging", package: "swift-log")]),
         // The device agent: hosts assigned modules and answers invocations (topics.md, device topics).
         .target(
             name: "DeviceAgent",

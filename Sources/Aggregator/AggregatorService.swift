@@ -81,7 +81,7 @@ public actor AggregatorService: Service {
         let stream = connection.messages
         try await connection.subscribe(topics.plan)
         try await connection.subscribe(topics.allDeviceStates)
-        try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+        try await connection.subscribe(topics.allDeviceTelemetry, on: topics)
         try await connection.subscribe(topics.allAggregatorPartials(configuration.id))
         try await connection.subscribe(topics.sharedRequests(group: configuration.group))
         let (messages, continuation) = AsyncStream.makeStream(of: MQTTMessage.self)
@@ -229,25 +229,26 @@ public actor AggregatorService: Service {
                     let request = invocation.request
                     metrics.sent(invocation)
                     let payload = try request.bundle(inputs: invocation.arguments).encoded()
-                    send(MQTTMessage(
+                    send(try MQTTMessage(
                         topic: topics.moduleInvoke(module: request.module, device: invocation.device), payload: payload,
-                        properties: MQTTProperties(request.properties(topics: topics, device: invocation.device, nowMs: Int(Self.nowMs())))))
+                        properties: MQTTProperties(request.properties(topics: topics, device: invocation.device, nowMs: Int(Self.nowMs()))),
+                        on: topics))
                 case .result(let result, let reply):
                     metrics.answered(result)
                     let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
                     recent.result(nowMs: Self.nowMs())
-                    send(try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties))
+                    send(try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties, on: topics))
                     if let topic = reply.responseTopic {
-                        send(try MQTTMessage(topic: topic, control: result, properties: properties))
+                        send(try MQTTMessage(responseTopic: topic, control: result, properties: properties))
                     }
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
                 case .error(let error, let reply, let onTaskTopic):
                     recent.error(error.code, nowMs: Self.nowMs())
                     metrics.answered(error)
                     let properties = error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
-                    if onTaskTopic { send(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties)) }
+                    if onTaskTopic { send(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties, on: topics)) }
                     if let topic = reply.responseTopic {
-                        send(try MQTTMessage(topic: topic, control: error, properties: properties))
+                        send(try MQTTMessage(responseTopic: topic, control: error, properties: properties))
                     }
                     logger.info("request failed", metadata: [
                         "request.id": "\(error.requestID ?? "-")", "task.id": "\(error.task)", "error.code": "\(error.code)",

@@ -8,12 +8,11 @@ import S2M3Core
 import ServiceLifecycle
 import ServiceSupport
 
-/// Runs a device agent over an MQTT connection (topics.md, device topics): announces the device
-/// (retained `online` state and capabilities; the connection's will marks it offline), follows its
-/// retained assignment (``HostingState`` decides, the ``ModuleLoader`` loads), answers
-/// invocations of the hosted modules through a bounded ``InvocationQueue``, and publishes telemetry
-/// about once a second. ``shutdown()`` drains the queue, says `offline` (reason `shutdown`) and
-/// disconnects.
+/// Runs a device agent over an MQTT connection (topics.md, device topics). The decisions are
+/// ``DeviceAgentStateMachine``'s: this shell feeds it bus messages, load and run completions,
+/// deadlines and telemetry ticks, and carries out the actions it returns (publish, subscribe,
+/// load, unload, run, cancel). ``shutdown()`` drains the queue, says `offline` (reason
+/// `shutdown`) and disconnects.
 ///
 /// The connection must be configured with ``will(for:)`` as its will, clean start, no session expiry.
 /// A ServiceLifecycle `Service`: graceful shutdown runs ``shutdown()``, and ``run()`` returns.
@@ -25,36 +24,20 @@ public actor DeviceAgentService: Service {
     var topics: Topics { configuration.topics }
     var device: String { configuration.device }
 
-    var hosting: HostingState
+    var machine: DeviceAgentStateMachine
+    /// The loaded modules, by id (the machine decides which).
     var modules: [String: any LoadedModule] = [:]
-    /// Invoke topic → module, for the modules subscribed.
-    var invokeTopics: [String: String] = [:]
-    var queue: InvocationQueue<UInt64> {
-        didSet {
-            updateIdle()
-            metrics.queue(depth: queue.depth)
-        }
-    }
+    /// Ends the cancel stream of a running invocation, by ticket.
+    var cancels: [UInt64: AsyncStream<Void>.Continuation] = [:]
     let metrics: DeviceMetrics
-    var waitingJobs: [UInt64: InvocationJob] = [:]
-    var nextTicket: UInt64 = 0
-    var duplicates = DuplicateFilter<InvocationKey>()
-    var timings = ModuleTimings()
-    var pendingAssignment: PendingAssignment?
-    /// Wakes the assignment task (one pending wake is enough: it applies the newest).
-    let assignmentSignal: AsyncStream<Void>.Continuation
-    private let assignmentWakes: AsyncStream<Void>
-    /// Invocations that may start now, taken by the worker tasks (at most `workers` are handed out).
-    let startable: AsyncStream<InvocationJob>.Continuation
-    private let startableJobs: AsyncStream<InvocationJob>
-    var stopping = false
+    /// Loads and runs to start, each in a child task of ``run()``.
+    let work: AsyncStream<Work>.Continuation
+    private let pendingWork: AsyncStream<Work>
     /// Answers being published now; ``shutdown()`` lets them finish before it disconnects (a
     /// publish racing the disconnect could otherwise wait for an acknowledgement forever).
     var answersInFlight = 0 { didSet { updateIdle() } }
     /// Set just before disconnecting: nothing new is published.
     var closing = false
-    /// An assignment is being applied (loads, subscriptions).
-    var applyingAssignment = false { didSet { updateIdle() } }
     /// Idle: nothing queued or running, no answer being published, no assignment being applied.
     private let idle = IdleSignal()
     /// No answer being published.
@@ -71,50 +54,42 @@ public actor DeviceAgentService: Service {
         logger[metadataKey: "device.id"] = "\(configuration.device)"
         self.logger = logger
         metrics = DeviceMetrics(device: configuration.device)
-        hosting = HostingState(
-            device: configuration.device, budgetBytes: configuration.memoryBudgetBytes,
-            catalogDigests: Dictionary(loader.catalog.modules.map { ($0.id, $0.digest) }, uniquingKeysWith: { first, _ in first }))
-        queue = InvocationQueue(capacity: configuration.queueCapacity, workers: configuration.inferenceThreads)
-        (assignmentWakes, assignmentSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        (startableJobs, startable) = AsyncStream.makeStream(of: InvocationJob.self)
+        let catalog = loader.catalog
+        machine = DeviceAgentStateMachine(
+            configuration: configuration,
+            modules: catalog.modules.map { (id: $0.id, digest: $0.digest, sharedID: catalog.sharedID[$0.id] ?? $0.id) },
+            cores: ProcessInfo.processInfo.activeProcessorCount)
+        (pendingWork, work) = AsyncStream.makeStream(of: Work.self)
     }
 
     /// The last will to register on the agent's connection: its `offline` state, reason `last-will`.
     public static func will(for configuration: DeviceAgentConfiguration) throws(MessageError) -> MQTTMessage {
-        let state = DeviceState.lastWill(device: configuration.device, session: configuration.session, timestampMs: nowMs())
+        let state = DeviceState.lastWill(device: configuration.device, session: configuration.session, timestampMs: WallClock.milliseconds)
         return try MQTTMessage(topic: configuration.topics.deviceState(configuration.device), control: state, on: configuration.topics)
     }
 
     /// Connects, announces, subscribes, and serves until ``shutdown()`` (or the connection's end).
-    /// Its child tasks: the invocation workers, the assignment task, telemetry, reconnect events.
+    /// Its child tasks: loads and runs, telemetry, reconnect events.
     public func run() async throws {
         try configuration.validate()
         try await connection.connect()
         let stream = connection.messages
-        try await publishCapabilities()
-        try await publishState(.online)
-        try await connection.subscribe(topics.deviceState(device))
-        try await connection.subscribe(topics.deviceAssignment(device))
-        try await connection.subscribe(topics.plan)
+        for action in machine.start(nowMs: Self.nowMs()) { try await carryOut(action) }
         logger.info(
             "device online",
             metadata: ["session": "\(configuration.session)", "budget.bytes": "\(configuration.memoryBudgetBytes)"])
         let events = connection.events
         await withTaskGroup(of: Void.self) { group in
-            // The queue hands out at most `workers` jobs at a time; each runs in its own child task.
             group.addTask {
                 await withDiscardingTaskGroup { jobs in
-                    for await job in self.startableJobs {
-                        jobs.addTask { await self.execute(job) }
+                    for await item in self.pendingWork {
+                        jobs.addTask { await self.execute(item) }
                     }
                 }
             }
-            group.addTask {
-                for await _ in self.assignmentWakes { await self.applyPendingAssignments() }
-            }
             group.addTask { [interval = configuration.telemetryInterval] in
                 while !Task.isCancelled {
-                    await self.publishTelemetry()
+                    await self.telemetryDue()
                     try? await Task.sleep(for: interval)
                 }
             }
@@ -126,14 +101,14 @@ public actor DeviceAgentService: Service {
             group.addTask {
                 for await event in events {
                     guard case .reconnected = event else { continue }
-                    await self.reannounce()
+                    await self.reconnected()
                 }
             }
             for await message in stream {
-                await receive(message)
+                await perform(machine.receive(
+                    topic: message.topic, payload: message.payload, properties: MessageProperties(message.properties), nowMs: Self.nowMs()))
             }
-            startable.finish()
-            assignmentSignal.finish()
+            work.finish()
             group.cancelAll()
         }
     }
@@ -142,9 +117,8 @@ public actor DeviceAgentService: Service {
     /// finish (up to ``drainLimit``), publishes `offline` (reason `shutdown`) and disconnects;
     /// ``run()`` then returns.
     public func shutdown() async {
-        guard !stopping else { return }
-        stopping = true
-        for topic in invokeTopics.keys.sorted() { try? await connection.unsubscribe(topic) }
+        guard !machine.stopping else { return }
+        await perform(machine.stop())
         // Woken by the idle signal, re-checked here: work can start between the signal and this
         // task running again (an answer is published right after its queue slot is freed).
         let deadline = ContinuousClock.now + Self.drainLimit
@@ -152,12 +126,7 @@ public actor DeviceAgentService: Service {
             updateIdle()
             await idle.wait(timeout: deadline - ContinuousClock.now)
         }
-        if queue.depth > 0 { logger.warning("stopping with invocations unanswered", metadata: ["queue.depth": "\(queue.depth)"]) }
-        do {
-            try await publishState(.offline, reason: DeviceState.shutdownReason)
-        } catch {
-            logger.warning("offline state not published", metadata: ["error": "\(error)"])
-        }
+        await perform(machine.offline(nowMs: Self.nowMs()))
         // Answers started meanwhile (busy replies to late invocations) end before the disconnect.
         let answersDeadline = ContinuousClock.now + .seconds(2)
         while answersInFlight > 0, ContinuousClock.now < answersDeadline {
@@ -169,98 +138,92 @@ public actor DeviceAgentService: Service {
         logger.info("device stopped")
     }
 
-    private var isIdle: Bool { queue.depth == 0 && answersInFlight == 0 && !applyingAssignment }
+    private var isIdle: Bool { machine.isIdle && answersInFlight == 0 }
 
     private func updateIdle() {
         idle.update(idle: isIdle)
         answersDone.update(idle: answersInFlight == 0)
     }
 
-    private func reannounce() async {
-        guard !stopping else { return }
-        logger.info("reconnected; announcing again")
-        do {
-            try await publishCapabilities()
-            try await publishState(.online)
-        } catch {
-            logger.warning("announcing after the reconnect failed", metadata: ["error": "\(error)"])
-        }
-    }
+    private func reconnected() async { await perform(machine.reconnected(nowMs: Self.nowMs())) }
+
+    private func telemetryDue() async { await perform(machine.telemetryDue()) }
+
+    /// A deadline of a running invocation passed.
+    func tick() async { await perform(machine.tick(nowMs: Self.nowMs())) }
 
     /// Loaded module ids (for tests and logs).
-    public var loadedModules: [String] { modules.keys.sorted() }
-
-    private func receive(_ message: MQTTMessage) async {
-        if let module = invokeModule(topic: message.topic) {
-            await receiveInvoke(message, module: module)
-        } else if message.topic == topics.deviceAssignment(device) {
-            receiveAssignment(message)
-        } else if message.topic == topics.deviceState(device) {
-            await receiveOwnState(message)
-        } else if message.topic == topics.plan {
-            if let plan = try? PlanMessage(json: message.payload) { logger.debug("plan", metadata: ["plan.epoch": "\(plan.epoch)"]) }
-        }
-    }
-
-    /// Re-announces `online` when a will (or shutdown) of another session of this device lands
-    /// after this session's `online` (topics.md, last will), and when an `offline` of this very
-    /// session arrives while it runs (a will of a connection it has since replaced, or a forgery
-    /// on a broker without ACLs): a live device is never left evicted.
-    private func receiveOwnState(_ message: MQTTMessage) async {
-        guard !message.payload.isEmpty, !stopping else { return }
-        guard let state = try? DeviceState(json: message.payload) else {
-            logger.warning("ignoring an invalid state", metadata: ["mqtt.topic": "\(message.topic)"])
-            return
-        }
-        guard state.session != configuration.session else {
-            if state.status == .offline {
-                logger.warning("offline state of this running session; announcing online again", metadata: ["state.reason": "\(state.reason ?? "-")"])
-                try? await publishState(.online)
-            }
-            return
-        }
-        switch state.status {
-        case .offline:
-            logger.info("offline state of another session; announcing online again", metadata: ["other.session": "\(state.session)"])
-            try? await publishState(.online)
-        case .online:
-            logger.warning("another agent claims this device id", metadata: ["other.session": "\(state.session)"])
-        }
-    }
-
-    func publishState(_ status: DeviceState.Status, reason: String? = nil) async throws {
-        let state = DeviceState(device: device, status: status, session: configuration.session, timestampMs: Self.nowMs(), reason: reason)
-        try await connection.publish(MQTTMessage(topic: topics.deviceState(device), control: state, on: topics))
-    }
-
-    private func publishCapabilities() async throws {
-        let capabilities = DeviceCapabilities(
-            device: device, session: configuration.session, memoryBudgetBytes: configuration.memoryBudgetBytes,
-            computeGflops: configuration.computeGflops, cores: ProcessInfo.processInfo.activeProcessorCount,
-            sensors: configuration.sensors,
-            limits: .init(queueCapacity: configuration.queueCapacity, inferenceThreads: configuration.inferenceThreads),
-            softwareVersion: configuration.softwareVersion, timestampMs: Self.nowMs())
-        try await connection.publish(
-            MQTTMessage(topic: topics.deviceCapabilities(device), control: capabilities, on: topics))
-    }
+    public var loadedModules: [String] { machine.loadedModules }
 
     /// The current telemetry (also what is published).
     public func telemetry() -> DeviceTelemetry {
-        DeviceTelemetry(
-            device: device, timestampMs: Self.nowMs(), queueDepth: queue.depth, queueCapacity: queue.capacity,
-            residentMemoryBytes: (try? ResidentMemory.currentBytes()) ?? 0, loadedModules: loadedModules,
-            modules: timings.snapshot, assignment: hosting.report)
+        machine.telemetry(nowMs: Self.nowMs(), residentMemoryBytes: (try? ResidentMemory.currentBytes()) ?? 0)
     }
 
-    func publishTelemetry() async {
-        guard !stopping else { return }
-        do {
-            try await connection.publish(
-                MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), on: topics))
-        } catch {
-            logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
+    /// Carries out the machine's actions in order; a failed one is logged and the rest still done.
+    func perform(_ actions: [DeviceAgentAction]) async {
+        for action in actions {
+            do {
+                try await carryOut(action)
+            } catch {
+                logger.warning("action failed", metadata: ["action": "\(Self.name(of: action))", "error": "\(error)"])
+            }
+        }
+        metrics.queue(depth: machine.queueDepth)
+        updateIdle()
+    }
+
+    private func carryOut(_ action: DeviceAgentAction) async throws {
+        switch action {
+        case .publish(.state(let state)):
+            try await connection.publish(MQTTMessage(topic: topics.deviceState(device), control: state, on: topics))
+        case .publish(.capabilities(let capabilities)):
+            try await connection.publish(MQTTMessage(topic: topics.deviceCapabilities(device), control: capabilities, on: topics))
+        case .publish(.answer(let answer)):
+            await publish(answer)
+        case .publishTelemetry:
+            guard !closing else { return }
+            do {
+                try await connection.publish(MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), on: topics))
+            } catch {
+                logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
+            }
+        case .subscribe(let topic):
+            try await connection.subscribe(topic, on: topics)
+        case .unsubscribe(let topic):
+            try await connection.unsubscribe(topic)
+        case .load(let module):
+            work.yield(.load(module))
+        case .unload(let id):
+            modules[id] = nil
+        case .run(let run):
+            guard let module = modules[run.module] else {
+                // Cannot happen (the machine runs only loaded modules); answered, not lost.
+                let failure = ModuleError(.unknownModule, module: run.module, "module '\(run.module)' is not loaded")
+                await perform(machine.runFinished(run.ticket, .finished(.failure(failure)), computeMs: 0, nowMs: Self.nowMs()))
+                return
+            }
+            let (cancelled, cancel) = AsyncStream.makeStream(of: Void.self)
+            cancels[run.ticket] = cancel
+            work.yield(.run(run, module, cancelled))
+        case .cancel(let ticket):
+            cancels[ticket]?.finish()
+        case .count(let count):
+            metrics.count(count)
+        case .log(let level, let message, let metadata):
+            logger.log(level: level, "\(message)", metadata: metadata)
         }
     }
 
-    static func nowMs() -> Int { WallClock.milliseconds }
+    private static func name(of action: DeviceAgentAction) -> String {
+        switch action {
+        case .publish(.state): "publish state"
+        case .publish(.capabilities): "publish capabilities"
+        case .subscribe(let topic): "subscribe \(topic)"
+        case .unsubscribe(let topic): "unsubscribe \(topic)"
+        default: "\(action)"
+        }
+    }
+
+    static func nowMs() -> Double { WallClock.exactMilliseconds }
 }

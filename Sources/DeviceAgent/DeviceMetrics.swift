@@ -31,19 +31,7 @@ struct DeviceMetrics: Sendable {
 
     func queue(depth: Int) { queueDepth.record(depth) }
 
-    /// Why an invocation was answered without being run.
-    enum Refusal: String {
-        /// The queue was full, or the device is shutting down.
-        case busy
-        /// The module is not loaded here (the plan changed).
-        case notLoaded = "not-loaded"
-        /// Its deadline had passed when it arrived.
-        case deadlineExceeded = "deadline-exceeded"
-        /// Unreadable, on another module's topic, or missing an input.
-        case badInvocation = "bad-invocation"
-    }
-
-    func refused(_ refusal: Refusal) {
+    func refused(_ refusal: DeviceAgentAction.Refusal) {
         Counter(label: "s2m3_device_refused_total", dimensions: [("device", device), ("reason", refusal.rawValue)]).increment()
     }
     func droppedDuplicate() { duplicates.increment() }
@@ -52,5 +40,17 @@ struct DeviceMetrics: Sendable {
     func hosting(usedBytes: Int, appliedEpoch: Int?) {
         moduleMemory.record(usedBytes)
         if let appliedEpoch { planEpoch.record(appliedEpoch) }
+    }
+}
+
+extension DeviceMetrics {
+    /// Counts what the state machine reports.
+    func count(_ count: DeviceAgentAction.Count) {
+        switch count {
+        case .refused(let refusal): refused(refusal)
+        case .duplicate: droppedDuplicate()
+        case .invoked(let module, let ok, let computeMs): invoked(module: module, ok: ok, computeMs: computeMs)
+        case .hosting(let usedBytes, let appliedEpoch): hosting(usedBytes: usedBytes, appliedEpoch: appliedEpoch)
+        }
     }
 }

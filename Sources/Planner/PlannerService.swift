@@ -78,7 +78,7 @@ public actor PlannerService: Service {
         try await connection.subscribe(topics.plan)
         try await connection.subscribe(topics.allDeviceStates)
         try await connection.subscribe(topics.allDeviceCapabilities)
-        try await connection.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+        try await connection.subscribe(topics.allDeviceTelemetry, on: topics)
         try await connection.publish(presence.state(.online))
         let (changes, changed, connection, planning) = (changes, changed, connection, planning)
         let events = connection.events

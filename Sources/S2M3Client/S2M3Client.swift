@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 import Synchronization
 
@@ -115,7 +116,12 @@ public final class S2M3Client: Sendable {
             userProperties: [MQTTUserProperty(MessageProperties.requestIDName, id)],
             correlationData: Array(id.utf8), responseTopic: replyTopic,
             messageExpiry: UInt32(clamping: (timeoutMs + 999) / 1000))
-        let message = MQTTMessage(topic: topics.requests(task), payload: payload, properties: properties)
+        let message: MQTTMessage
+        do {
+            message = try MQTTMessage(topic: topics.requests(task), payload: payload, properties: properties, on: topics)
+        } catch {
+            throw S2M3ClientError(.invalidRequest, error.description)
+        }
         if requestID == nil { pending.add(message, id: id) }
         defer { pending.remove(id) }
         try await connection.publish(message)

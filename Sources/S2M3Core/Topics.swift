@@ -187,6 +187,10 @@ public struct Topics: Sendable, Hashable {
         "clients/{client}/replies": Delivery(qos: 1, retained: false),
     ]
 
+    /// The ``Delivery`` of an answer on a requester's MQTT 5 response topic (any topic the
+    /// requester chose): that of `clients/{client}/replies`.
+    public static let responseDelivery = delivery["clients/{client}/replies"]!
+
     /// The ``Delivery`` of a topic this type built (under this root): the pattern whose literal
     /// levels match and whose `{name}` levels are each one non-empty level. Nil for a topic of no
     /// pattern.

@@ -6,6 +6,7 @@ import LocalBroker
 import Logging
 import MQTTBus
 import Runtime
+import S2M3Bus
 import S2M3Client
 import S2M3Core
 
@@ -121,7 +122,7 @@ final class BenchClusterRig: Sendable {
         try await watcher.connect()
         let topics = Topics(root: root)
         try await watcher.subscribe(topics.plan)
-        try await watcher.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+        try await watcher.subscribe(topics.allDeviceTelemetry, on: topics)
         let snapshot = await ClusterReadiness(topics: topics, devices: ids).wait(messages: watcher.messages, timeout: .seconds(300)) { _ in }
         await watcher.disconnect()
         guard snapshot.isReady(devices: ids), let plan = snapshot.plan else {

@@ -46,12 +46,12 @@ struct DeviceAnnounceCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(
                 endpoints: [endpoint], clientID: "s2m3-device-\(id)",
-                will: try MQTTMessage(topic: topics.deviceState(id), control: will, retain: true)),
+                will: try MQTTMessage(topic: topics.deviceState(id), control: will, on: topics)),
             logger: Logger(label: "s2m3.device-announce"))
         try await connection.connect()
-        try await connection.publish(MQTTMessage(topic: topics.deviceCapabilities(id), control: capabilities, retain: true))
+        try await connection.publish(MQTTMessage(topic: topics.deviceCapabilities(id), control: capabilities, on: topics))
         let online = DeviceState(device: id, status: .online, session: session, timestampMs: now)
-        try await connection.publish(MQTTMessage(topic: topics.deviceState(id), control: online, retain: true))
+        try await connection.publish(MQTTMessage(topic: topics.deviceState(id), control: online, on: topics))
         print("ready")
         fflush(nil)
         while true { try await Task.sleep(for: .seconds(3600)) }

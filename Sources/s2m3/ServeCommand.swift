@@ -175,9 +175,9 @@ struct MonolithicServer: Sendable {
         }
         do {
             let mqtt = MQTTProperties(bus, utf8: true)
-            try await connection.publish(MQTTMessage(topic: onTask, payload: payload, properties: mqtt))
+            try await connection.publish(MQTTMessage(topic: onTask, payload: payload, properties: mqtt, on: topics))
             if let reply = properties.responseTopic {
-                try await connection.publish(MQTTMessage(topic: reply, payload: payload, properties: mqtt))
+                try await connection.publish(MQTTMessage(responseTopic: reply, payload: payload, properties: mqtt))
             }
         } catch {
             logger.warning("cannot publish an answer", metadata: ["task.id": "\(task)", "error": "\(error)"])

@@ -2,6 +2,7 @@ import Foundation
 import LocalBroker
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 import ServiceLifecycle
 
@@ -111,7 +112,7 @@ struct UpSession {
         do {
             try await watcher.connect()
             try await watcher.subscribe(topics.plan)
-            try await watcher.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
+            try await watcher.subscribe(topics.allDeviceTelemetry, on: topics)
         } catch {
             return "cannot follow the cluster on the broker: \(error)"
         }

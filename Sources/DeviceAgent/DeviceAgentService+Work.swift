@@ -1,0 +1,137 @@
+import Inference
+import Logging
+import MQTTBus
+import Runtime
+import S2M3Bus
+import S2M3Core
+
+extension DeviceAgentService {
+    /// A load or a run, done in a child task of ``run()``.
+    enum Work: Sendable {
+        case load(HostingState.Hosted)
+        /// The run, its module, and the stream that ends when the machine cancels it.
+        case run(DeviceAgentAction.Run, any LoadedModule, AsyncStream<Void>)
+    }
+
+    func execute(_ work: Work) async {
+        switch work {
+        case .load(let module): await load(module)
+        case .run(let run, let module, let cancelled): await execute(run, module: module, cancelled: cancelled)
+        }
+    }
+
+    private func load(_ module: HostingState.Hosted) async {
+        let before = try? ResidentMemory.currentBytes()
+        let loaded: any LoadedModule
+        do {
+            loaded = try await loader.load(module.module)
+        } catch {
+            await perform(machine.loadFinished(module.module, callInputs: .failure(.init("\(error)"))))
+            return
+        }
+        modules[module.module] = loaded
+        let grown = (try? ResidentMemory.currentBytes()).flatMap { after in before.map { after - $0 } } ?? 0
+        let metadata: Logger.Metadata = ["module.id": "\(module.module)", "memory.counted": "\(module.memoryBytes)", "memory.resident-growth": "\(grown)"]
+        logger.info("module loaded", metadata: metadata)
+        if module.memoryBytes > 0, grown > module.memoryBytes * 3 / 2 {
+            logger.warning(
+                "loading grew resident memory by more than 1.5 × the memory counted for the module; the planner's figure may be low",
+                metadata: metadata)
+        }
+        await perform(machine.loadFinished(module.module, callInputs: .success(loaded.manifest.callInputs.map(\.name))))
+    }
+
+    /// Runs an admitted invocation until it finishes or the machine cancels it (its deadline
+    /// passed). At a cancel the run's task is cancelled: ONNX Runtime stops at its next operator
+    /// boundary (the terminate flag of `InferenceSession.run`), and a multi-step driver (Whisper's
+    /// greedy decoder, OCR's per-line recogniser) skips its remaining runs. The machine hears of
+    /// the end only once the work has stopped, so the queue slot is freed only when its core is.
+    private func execute(_ run: DeviceAgentAction.Run, module: any LoadedModule, cancelled: AsyncStream<Void>) async {
+        let startedAt = ContinuousClock.now
+        let inputs = run.inputs
+        let outcome = await withTaskGroup(of: DeviceAgentRunOutcome?.self) { group in
+            group.addTask {
+                do throws(ModuleError) { return .finished(.success(try await module.run(inputs))) } catch { return .finished(.failure(error)) }
+            }
+            group.addTask {
+                for await _ in cancelled {}
+                return Task.isCancelled ? nil : .stopped
+            }
+            group.addTask {
+                await self.watchDeadline(run.deadlineMs)
+                return nil
+            }
+            var outcome: DeviceAgentRunOutcome?
+            while outcome == nil, let next = await group.next() {
+                outcome = next
+                if outcome != nil { group.cancelAll() }
+            }
+            // Every child is done here; nil only when the agent itself was cancelled first.
+            return outcome ?? .stopped
+        }
+        cancels[run.ticket] = nil
+        let computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
+        await perform(machine.runFinished(run.ticket, outcome, computeMs: computeMs, nowMs: Self.nowMs()))
+    }
+
+    /// Sleeps until `deadlineMs` (Unix ms), then tells the machine the time.
+    private nonisolated func watchDeadline(_ deadlineMs: Int) async {
+        while !Task.isCancelled {
+            let remaining = Double(deadlineMs) - Self.nowMs()
+            guard remaining > 0 else {
+                await tick()
+                return
+            }
+            do {
+                try await Task.sleep(for: .microseconds(Int64((remaining * 1000).rounded(.up))))
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Publishes an answer; one that cannot be encoded or published (e.g. outputs over the
+    /// broker's packet limit) is answered with an error instead, so the aggregator does not wait
+    /// for the deadline.
+    func publish(_ answer: DeviceAgentAction.Answer) async {
+        var partial = answer.partial
+        let bundle: TensorBundle
+        do {
+            bundle = try partial.bundle(outputs: answer.outputs)
+        } catch {
+            // A result that does not validate (should not happen): answer an error instead.
+            partial.status = .error
+            partial.error = "internal: the device could not encode its answer: \(error)"
+            guard let fallback = try? partial.bundle() else {
+                logger.error("cannot encode an answer", metadata: ["request.id": "\(partial.requestID)", "error": "\(error)"])
+                return
+            }
+            bundle = fallback
+        }
+        let payload = bundle.encoded(), properties = MQTTProperties(partial.properties(traceparent: answer.traceparent))
+        // A partials topic, or an unreadable invocation's MQTT 5 response topic.
+        let message = (try? MQTTMessage(topic: answer.topic, payload: payload, properties: properties, on: topics))
+            ?? MQTTMessage(responseTopic: answer.topic, payload: payload, properties: properties)
+        guard !closing else {
+            logger.info("not answered: the device is disconnecting", metadata: ["request.id": "\(partial.requestID)"])
+            return
+        }
+        answersInFlight += 1
+        defer { answersInFlight -= 1 }
+        do {
+            try await connection.publish(message)
+        } catch let error as MQTTError where partial.status == .ok && error.code != .closed {
+            logger.warning("answer not published; answering an error", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
+            partial.status = .error
+            partial.error = "the outputs (\(message.payload.count) bytes) could not be published: \(error.message)"
+            await publish(.init(partial: partial, outputs: TensorBundle(), topic: answer.topic, traceparent: answer.traceparent))
+        } catch {
+            logger.warning("answer not published", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return max(0, Double(parts.seconds) * 1000 + Double(parts.attoseconds) * 1e-15)
+    }
+}

@@ -1,0 +1,172 @@
+import Runtime
+import S2M3Core
+
+extension DeviceAgentStateMachine {
+    /// The module of an invoke topic of this device (`{root}/modules/{module}/{device}/invoke`), or nil.
+    func invokeModule(topic: String) -> String? {
+        if let module = invokeTopics[topic] { return module }
+        guard let named = topics.invocation(fromInvokeTopic: topic), named.device == device else { return nil }
+        return named.module
+    }
+
+    /// An invocation: answered at once (unreadable, repeated, busy, not loaded, past its deadline,
+    /// missing an input), or admitted to the queue and run when a worker is free.
+    mutating func receiveInvoke(
+        topic: String, payload: [UInt8], properties: MessageProperties, module topicModule: String, nowMs: Double
+    ) -> [DeviceAgentAction] {
+        let bundle: TensorBundle
+        let invoke: InvokeRequest
+        do {
+            bundle = try TensorBundle(decoding: payload)
+        } catch {
+            return unreadable(topic: topic, metadata: [:], properties: properties, module: topicModule, nowMs: nowMs,
+                reason: "the invocation is not a tensor bundle (\(error)); send a safetensors bundle as topics.md describes")
+        }
+        do {
+            invoke = try InvokeRequest(bundle: bundle, properties: properties)
+        } catch {
+            return unreadable(topic: topic, metadata: bundle.metadata, properties: properties, module: topicModule, nowMs: nowMs,
+                reason: "the invocation's metadata is invalid: \(error)")
+        }
+        guard duplicates.firstTime(InvocationKey(requestID: invoke.requestID, node: invoke.node, attempt: invoke.attempt)) else {
+            return [
+                .count(.duplicate),
+                .log(.debug, "repeated invocation ignored", ["request.id": "\(invoke.requestID)", "node": "\(invoke.node)", "attempt": "\(invoke.attempt)"]),
+            ]
+        }
+        func refuse(_ status: PartialResult.Status, _ refusal: DeviceAgentAction.Refusal, _ reason: String) -> [DeviceAgentAction] {
+            let partial = PartialResult(
+                answering: invoke, device: device, status: status, error: reason, queueWaitMs: 0, computeMs: 0,
+                receivedAtMs: Self.ms(nowMs), startedAtMs: nil, finishedAtMs: Self.ms(nowMs))
+            return [.count(.refused(refusal)), answer(partial, to: invoke)]
+        }
+        guard !stopping else { return refuse(.busy, .busy, "the device is shutting down") }
+        guard invoke.module == topicModule else {
+            return refuse(.error, .badInvocation, "the invocation names module '\(invoke.module)' but came on the topic of '\(topicModule)'")
+        }
+        guard let module = loadedModule(answering: invoke.module), let expected = loaded[module] else {
+            return refuse(.error, .notLoaded, "not-loaded: module '\(invoke.module)' is not loaded on device '\(device)' (loaded: \(loadedModules)); the plan may have changed, retry on another replica")
+        }
+        let receivedAtMs = Self.ms(nowMs)
+        guard invoke.deadlineMs > receivedAtMs else {
+            return refuse(.error, .deadlineExceeded, "deadline-exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
+        }
+        if let missing = expected.first(where: { bundle[$0] == nil }) {
+            return refuse(.error, .badInvocation, "missing input '\(missing)': module '\(invoke.module)' takes \(expected) (present: \(bundle.names))")
+        }
+        nextTicket += 1
+        let ticket = nextTicket
+        let job = Job(invoke: invoke, inputs: bundle, module: module, receivedAtMs: nowMs)
+        switch queue.admit(ticket) {
+        case .busy:
+            return refuse(.busy, .busy, "queue full (\(queue.capacity) waiting or running)")
+        case .wait:
+            waiting[ticket] = job
+            return []
+        case .start:
+            return start(ticket, job, nowMs: nowMs)
+        }
+    }
+
+    /// Time passed: runs past their deadline are cancelled (each answers when it has stopped).
+    public mutating func tick(nowMs: Double) -> [DeviceAgentAction] {
+        var actions: [DeviceAgentAction] = []
+        for (ticket, job) in running.sorted(by: { $0.key < $1.key }) where !job.cancelled && Double(job.invoke.deadlineMs) <= nowMs {
+            running[ticket]?.cancelled = true
+            actions.append(.cancel(ticket: ticket))
+        }
+        return actions
+    }
+
+    /// A run ended (finished, failed, or stopped after a cancel): answers it and starts the next
+    /// waiting invocation. `computeMs` is the run's time as the service measured it.
+    public mutating func runFinished(_ ticket: UInt64, _ outcome: DeviceAgentRunOutcome, computeMs: Double, nowMs: Double) -> [DeviceAgentAction] {
+        guard let job = running.removeValue(forKey: ticket) else { return [] }
+        var status = PartialResult.Status.ok
+        var failure: String?
+        var outputs = TensorBundle()
+        switch (outcome, job.cancelled) {
+        case (.finished(.success(let values)), false):
+            outputs = values
+            timings.record(module: job.invoke.module, computeMs: computeMs)
+        case (.finished(.failure(let error)), false):
+            status = .error
+            // topics.md: an input that cannot be used is `bad-input: …` (not retried elsewhere).
+            let blamesInput: Set<ModuleError.Code> = [.badInput, .wrongInput, .missingInput]
+            failure = blamesInput.contains(error.code) ? "bad-input: \(error)" : "\(error.code.rawValue): \(error)"
+        case (.stopped, _), (.finished, true):
+            status = .error
+            failure = "deadline-exceeded: the deadline \(job.invoke.deadlineMs) passed \(max(0, Self.ms(nowMs) - job.invoke.deadlineMs)) ms ago while module '\(job.invoke.module)' ran; the run was stopped"
+        }
+        let startedAtMs = Self.ms(job.startedAtMs)
+        let partial = PartialResult(
+            answering: job.invoke, device: device, status: status, error: failure, queueWaitMs: Self.queueWait(job),
+            computeMs: computeMs, receivedAtMs: Self.ms(job.receivedAtMs), startedAtMs: startedAtMs,
+            finishedAtMs: max(Self.ms(nowMs), startedAtMs))
+        return [.count(.invoked(module: job.invoke.module, ok: status == .ok, computeMs: computeMs))]
+            + next(nowMs: nowMs) + [answer(partial, outputs: outputs, to: job.invoke)]
+    }
+
+    /// A worker is free: the next waiting invocation starts.
+    private mutating func next(nowMs: Double) -> [DeviceAgentAction] {
+        guard let ticket = queue.finish(), let job = waiting.removeValue(forKey: ticket) else { return [] }
+        return start(ticket, job, nowMs: nowMs)
+    }
+
+    /// Starts an admitted invocation, or answers `deadline-exceeded` when its deadline passed while
+    /// it waited (and starts the next one).
+    private mutating func start(_ ticket: UInt64, _ job: Job, nowMs: Double) -> [DeviceAgentAction] {
+        var job = job
+        job.startedAtMs = max(nowMs, job.receivedAtMs)
+        let startedAtMs = Self.ms(job.startedAtMs)
+        guard job.invoke.deadlineMs <= startedAtMs else {
+            running[ticket] = job
+            return [.run(.init(ticket: ticket, module: job.module, inputs: job.inputs, deadlineMs: job.invoke.deadlineMs))]
+        }
+        let queueWaitMs = Self.queueWait(job)
+        let partial = PartialResult(
+            answering: job.invoke, device: device, status: .error,
+            error: "deadline-exceeded: the deadline \(job.invoke.deadlineMs) passed while the invocation waited \(Int(queueWaitMs)) ms in the queue",
+            queueWaitMs: queueWaitMs, computeMs: 0, receivedAtMs: Self.ms(job.receivedAtMs), startedAtMs: startedAtMs,
+            finishedAtMs: startedAtMs)
+        return [.count(.invoked(module: job.invoke.module, ok: false, computeMs: 0))] + next(nowMs: nowMs) + [answer(partial, to: job.invoke)]
+    }
+
+    private static func queueWait(_ job: Job) -> Double { max(0, job.startedAtMs - job.receivedAtMs) }
+
+    private func answer(_ partial: PartialResult, outputs: TensorBundle = TensorBundle(), to invoke: InvokeRequest) -> DeviceAgentAction {
+        .publish(.answer(.init(
+            partial: partial, outputs: outputs, topic: topics.aggregatorPartials(invoke.replyTo, device: device),
+            traceparent: invoke.traceparent)))
+    }
+
+    private func unreadable(
+        topic: String, metadata: [String: String], properties: MessageProperties, module: String, nowMs: Double, reason: String
+    ) -> [DeviceAgentAction] {
+        guard
+            let reply = InvokeFailureReply(
+                metadata: metadata, properties: properties, topicModule: module, device: device, topics: topics,
+                reason: reason, receivedAtMs: Self.ms(nowMs), finishedAtMs: Self.ms(nowMs))
+        else {
+            return [
+                .count(.refused(.badInvocation)),
+                .log(.warning, "bad invocation without a request id or reply topic; not answered", ["mqtt.topic": "\(topic)", "reason": "\(reason)"]),
+            ]
+        }
+        return [
+            .count(.refused(.badInvocation)),
+            .log(.warning, "bad invocation answered with an error", ["mqtt.topic": "\(topic)", "reason": "\(reason)"]),
+            .publish(.answer(.init(partial: reply.partial, outputs: TensorBundle(), topic: reply.topic, traceparent: nil))),
+        ]
+    }
+
+    /// The catalog ids that are the same module as `id` (equal digests), `id` first.
+    func aliases(of id: String) -> [String] {
+        [id] + catalogIDs.filter { $0 != id && sharedID[$0] != nil && sharedID[$0] == sharedID[id] }
+    }
+
+    /// The loaded module answering invocations addressed to `id` (itself or an alias).
+    func loadedModule(answering id: String) -> String? {
+        aliases(of: id).first { loaded[$0] != nil }
+    }
+}
