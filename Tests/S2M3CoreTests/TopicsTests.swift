@@ -83,4 +83,30 @@ struct TopicsTests {
             #expect(document.contains("`\(pattern)`"), "topics.md does not document \(pattern)")
         }
     }
+
+    /// topics.md's table of topics and ``Topics/delivery`` name the same patterns with the same
+    /// QoS and retain flag, and the table covers every pattern the code builds.
+    @Test func deliveryTableIsTopicsDocumentTable() throws {
+        let document = try String(contentsOf: TestPaths.repository.appendingPathComponent("topics.md"), encoding: .utf8)
+        let table = try Self.deliveryTable(document)
+        #expect(table.count >= Topics.patterns.count)
+        #expect(Set(table.keys) == Set(Topics.patterns), "patterns in topics.md's table vs Topics.patterns")
+        #expect(Set(Topics.delivery.keys) == Set(Topics.patterns), "Topics.delivery vs Topics.patterns")
+        for (pattern, delivery) in table {
+            #expect(Topics.delivery[pattern] == delivery, "\(pattern): topics.md says \(delivery)")
+        }
+        #expect(Topics.responseDelivery == table["clients/{client}/replies"])
+    }
+
+    /// The rows `| `pattern` | who | QoS | retained | …` of the table under `## Topics`.
+    static func deliveryTable(_ document: String) throws -> [String: Topics.Delivery] {
+        let section = try #require(document.components(separatedBy: "## Topics\n").dropFirst().first)
+        var table: [String: Topics.Delivery] = [:]
+        for line in section.split(separator: "\n").prefix(while: { $0.hasPrefix("|") }) {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count >= 4, cells[0].hasPrefix("`"), let qos = Int(cells[2]), ["yes", "no"].contains(cells[3]) else { continue }
+            table[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = Topics.Delivery(qos: qos, retained: cells[3] == "yes")
+        }
+        return table
+    }
 }
