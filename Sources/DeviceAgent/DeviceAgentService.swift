@@ -215,13 +215,14 @@ public actor DeviceAgentService: Service {
         }
     }
 
+    /// Names the actions that can fail (publishing the state or capabilities, subscriptions).
     private static func name(of action: DeviceAgentAction) -> String {
         switch action {
         case .publish(.state): "publish state"
         case .publish(.capabilities): "publish capabilities"
         case .subscribe(let topic): "subscribe \(topic)"
         case .unsubscribe(let topic): "unsubscribe \(topic)"
-        default: "\(action)"
+        default: "other"
         }
     }
 

@@ -119,7 +119,7 @@ extension DeviceAgentStateMachine {
         var job = job
         job.startedAtMs = max(nowMs, job.receivedAtMs)
         let startedAtMs = Self.ms(job.startedAtMs)
-        guard job.invoke.deadlineMs <= startedAtMs else {
+        if job.invoke.deadlineMs > startedAtMs {
             running[ticket] = job
             return [.run(.init(ticket: ticket, module: job.module, inputs: job.inputs, deadlineMs: job.invoke.deadlineMs))]
         }
