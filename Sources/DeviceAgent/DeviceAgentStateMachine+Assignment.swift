@@ -35,12 +35,10 @@ extension DeviceAgentStateMachine {
             case .ignore(let why):
                 actions.append(.log(.info, "assignment ignored", ["reason": "\(why)"]))
             case .refuse(let reason):
-                actions += [
-                    .log(.warning, "assignment refused", ["assignment.epoch": "\(next?.epoch ?? 0)", "reason": "\(reason)"]),
-                    .publishTelemetry,
-                ]
+                actions.append(.log(.warning, "assignment refused", ["assignment.epoch": "\(next?.epoch ?? 0)", "reason": "\(reason)"]))
+                actions += telemetryDue()
             case .apply(let change):
-                if !change.load.isEmpty { actions.append(.publishTelemetry) }  // reports `loading`
+                if !change.load.isEmpty { actions += telemetryDue() }  // reports `loading`
                 if change.unloadFirst {
                     for id in change.unload { actions += unload(id) }
                 }
@@ -113,7 +111,7 @@ extension DeviceAgentStateMachine {
             actions.append(.log(.info, "assignment applied", ["assignment.epoch": "\(epoch)", "modules": "\(loadedModules)"]))
         }
         applying = nil
-        return actions + [.publishTelemetry]
+        return actions + telemetryDue()
     }
 
     private mutating func unload(_ id: String) -> [DeviceAgentAction] {

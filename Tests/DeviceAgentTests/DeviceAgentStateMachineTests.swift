@@ -322,6 +322,18 @@ struct DeviceAgentStateMachineTests {
         #expect(Self.telemetryPublished(machine.telemetryDue()) == 1)
     }
 
+    @Test func loadUnderWayWhenStoppingFinishesQuietly() throws {
+        var machine = Self.machine()
+        _ = try Self.assign(&machine, 1, [("a", 40), ("b", 30)])
+        _ = machine.stop()
+        #expect(!machine.isIdle)  // shutdown waits for the application under way
+        let afterA = machine.loadFinished("a", callInputs: .success(["x"]))
+        #expect(Self.loads(afterA) == ["b"] && Self.telemetryPublished(afterA) == 0)
+        let afterB = machine.loadFinished("b", callInputs: .success(["x"]))
+        #expect(Self.telemetryPublished(afterB) == 0)  // no telemetry once stopping
+        #expect(machine.isIdle && machine.hosting.report == .init(epoch: 1, status: .applied))
+    }
+
     @Test func stoppingUnsubscribesAnswersBusyAndSaysOffline() throws {
         var machine = Self.machine()
         try Self.host(&machine, 1, [("a", 40)])
