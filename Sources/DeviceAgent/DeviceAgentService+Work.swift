@@ -83,7 +83,8 @@ extension DeviceAgentService {
                 return
             }
             do {
-                try await Task.sleep(for: .microseconds(Int64((remaining * 1000).rounded(.up))))
+                // At most an hour per sleep: any deadline in ValueRange.timestampMs converts safely.
+                try await Task.sleep(for: .microseconds(Int64((min(remaining, 3_600_000) * 1000).rounded(.up))))
             } catch {
                 return
             }
