@@ -30,8 +30,12 @@ struct AdmissionTests {
     ) -> [TaskErrorMessage] {
         var errors: [TaskErrorMessage] = []
         for index in 0..<count {
-            let payload = task == "classify-image" ? classify("\(prefix)-\(index)") : match("\(prefix)-\(index)")
-            for action in machine.receiveRequest(task: task, payload: payload, properties: bundleType, retained: false, nowMs: nowMs) {
+            let id = "\(prefix)-\(index)"
+            let payload = task == "classify-image" ? classify(id) : match(id)
+            // A refusal comes before the payload is read: its id is the correlation data's.
+            var properties = bundleType
+            properties.correlationData = Array(id.utf8)
+            for action in machine.receiveRequest(task: task, payload: payload, properties: properties, retained: false, nowMs: nowMs) {
                 if case .error(let error, _, _) = action { errors.append(error) }
             }
         }
