@@ -75,8 +75,12 @@ extension ReplicaChooser {
     /// in total, the queue capacities of the plan's online devices. Without a plan (or a module
     /// without replicas) one device's capacity. The retry hint is the predicted time to work off
     /// the task's requests in flight on its slowest module (at least 10 ms).
+    ///
+    /// The task limit is also held to what the replicas can work off within `latencyBudgetMs` (half
+    /// the default deadline): `budget / (p50 / replicas)` for each module, so admitted requests do
+    /// not wait in queues past their deadline when modules are slow.
     public func admissionCapacity(
-        for binding: TaskBinding, inFlight: Int, configuration: AdmissionConfiguration
+        for binding: TaskBinding, inFlight: Int, configuration: AdmissionConfiguration, latencyBudgetMs: Double = 5_000
     ) -> AdmissionCapacity {
         guard configuration.enabled else { return .unlimited }
         let assumed = configuration.assumedQueueCapacity
@@ -85,10 +89,14 @@ extension ReplicaChooser {
         var drainMs = 0.0
         for module in Set(binding.nodes.map(\.module)) {
             let hosts = replicas(of: module)
-            let room = hosts.isEmpty ? assumed : hosts.reduce(0) { $0 + capacity($1) }
-            perTask = min(perTask, room)
+            var room = hosts.isEmpty ? assumed : hosts.reduce(0) { $0 + capacity($1) }
             let each = hosts.isEmpty ? defaultModuleMs : hosts.map { moduleMs(module, on: $0) }.min() ?? defaultModuleMs
-            drainMs = max(drainMs, Double(max(inFlight, 1)) * each / Double(max(hosts.count, 1)))
+            let perSlotMs = each / Double(max(hosts.count, 1))
+            if perSlotMs > 0, latencyBudgetMs.isFinite {
+                room = min(room, max(max(hosts.count, 1), Int(min(latencyBudgetMs / perSlotMs, Double(Int32.max)))))
+            }
+            perTask = min(perTask, room)
+            drainMs = max(drainMs, Double(max(inFlight, 1)) * perSlotMs)
         }
         if perTask == .max { perTask = assumed }
         let devices = (plan?.devices ?? []).filter(isOnline)

@@ -69,7 +69,8 @@ public struct AggregatorStateMachine: Sendable {
 
     private func capacity(for binding: TaskBinding) -> AdmissionCapacity {
         router.admissionCapacity(
-            for: binding, inFlight: intake.inFlightByTask[binding.task.id] ?? 0, configuration: configuration.admission)
+            for: binding, inFlight: intake.inFlightByTask[binding.task.id] ?? 0, configuration: configuration.admission,
+            latencyBudgetMs: Double(configuration.defaultTimeoutMs) / 2)
     }
 
     // MARK: Requests
@@ -81,9 +82,10 @@ public struct AggregatorStateMachine: Sendable {
     ) -> [AggregatorAction] {
         let router = self.router
         let admission = configuration.admission
+        let budget = Double(configuration.defaultTimeoutMs) / 2
         let inFlightByTask = intake.inFlightByTask
         let decision = intake.receive(task: task, payload: payload, properties: properties, retained: retained, nowMs: nowMs) { binding in
-            router.admissionCapacity(for: binding, inFlight: inFlightByTask[binding.task.id] ?? 0, configuration: admission)
+            router.admissionCapacity(for: binding, inFlight: inFlightByTask[binding.task.id] ?? 0, configuration: admission, latencyBudgetMs: budget)
         }
         let admitted: AdmittedRequest
         switch decision {

@@ -6,7 +6,7 @@ import Synchronization
 /// What one run of ``RequestLoad`` saw: every request sent, and the answer each got (or none).
 public struct LoadOutcome: Sendable {
     public var sent = 0
-    /// Seconds from the first request sent to the last.
+    /// Seconds from the first request sent until sending stopped.
     public var sendingSeconds = 0.0
     public var results = 0
     /// Error answers by code.
@@ -17,8 +17,10 @@ public struct LoadOutcome: Sendable {
     public var resultLatenciesMs: [Double] = []
     /// Send → `overloaded` error, ms.
     public var rejectionLatenciesMs: [Double] = []
-    /// Results that arrived while requests were still being sent, and how long that was (s).
+    /// Results that arrived while requests were still being sent.
     public var resultsWhileSending = 0
+    /// When each result arrived, seconds after the first request was sent.
+    public var resultOffsets: [Double] = []
 
     /// Requests with no answer.
     public var silent: Int { sent - results - errors.values.reduce(0, +) }
@@ -26,6 +28,12 @@ public struct LoadOutcome: Sendable {
     /// Results per second while requests were being sent.
     public var answeredPerSecond: Double { sendingSeconds > 0 ? Double(resultsWhileSending) / sendingSeconds : 0 }
     public var offeredPerSecond: Double { sendingSeconds > 0 ? Double(sent) / sendingSeconds : 0 }
+    /// Results per second from the first request sent to the last result (through the drain): the
+    /// throughput of the whole run; nil without results.
+    public var throughputPerSecond: Double? {
+        guard let last = resultOffsets.max(), last > 0 else { return nil }
+        return Double(resultOffsets.count) / last
+    }
 
     /// The `q`-quantile (0…1) of `values` (nearest rank), nil when empty.
     public static func quantile(_ values: [Double], _ q: Double) -> Double? {
@@ -96,7 +104,6 @@ public struct RequestLoad: Sendable {
             var outcome = LoadOutcome()
             var sending = true
             var firstSent: ContinuousClock.Instant?
-            var lastSent: ContinuousClock.Instant?
         }
         let state = Mutex(State())
     }
@@ -131,6 +138,10 @@ public struct RequestLoad: Sendable {
                         state.outcome.results += 1
                         state.outcome.resultLatenciesMs.append(ms)
                         if state.sending { state.outcome.resultsWhileSending += 1 }
+                        if let first = state.firstSent {
+                            let offset = now - first
+                            state.outcome.resultOffsets.append(Double(offset.components.seconds) + Double(offset.components.attoseconds) * 1e-18)
+                        }
                     }
                     return !state.sending && state.answered.count == state.outcome.sent
                 }
@@ -148,7 +159,6 @@ public struct RequestLoad: Sendable {
                 state.sentAt[index] = now
                 state.outcome.sent += 1
                 if state.firstSent == nil { state.firstSent = now }
-                state.lastSent = now
             }
             try await connection.publish(MQTTMessage(
                 topic: topics.requests(task), payload: payload,
@@ -162,8 +172,10 @@ public struct RequestLoad: Sendable {
         }
         let allAnswered: Bool = book.state.withLock { state in
             state.sending = false
-            if let first = state.firstSent, let last = state.lastSent {
-                state.outcome.sendingSeconds = Double((last - first).components.attoseconds) * 1e-18 + Double((last - first).components.seconds)
+            if let first = state.firstSent {
+                // Until sending stopped (not the last send: a closed loop may wait long for answers).
+                let span = ContinuousClock.now - first
+                state.outcome.sendingSeconds = Double(span.components.attoseconds) * 1e-18 + Double(span.components.seconds)
             }
             return state.answered.count == state.outcome.sent
         }

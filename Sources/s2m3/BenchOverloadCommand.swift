@@ -48,7 +48,8 @@ struct BenchOverloadCommand: AsyncParsableCommand {
                 _ = try await load("warm-\(admission)").closedLoop(concurrency: 4, seconds: 2)
                 // One capacity for both modes (measured on the first cluster), so the loads are alike.
                 if capacity == nil {
-                    capacity = try await load("capacity").closedLoop(concurrency: 8, seconds: seconds).answeredPerSecond
+                    let measured = try await load("capacity").closedLoop(concurrency: 8, seconds: seconds)
+                    capacity = measured.throughputPerSecond ?? measured.answeredPerSecond
                     print("capacity: \(String(format: "%.1f", capacity!)) classify-image results/s")
                 }
                 for multiple in steps {
@@ -79,7 +80,7 @@ struct BenchOverloadCommand: AsyncParsableCommand {
         let seconds = max(outcome.sendingSeconds, 1e-9)
         let others = outcome.errors.filter { $0.key != "overloaded" }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         return "| \(admission ? "admission" : "no admission (before)") | \(String(format: "%g", multiple))× "
-            + "| \(String(format: "%.1f", outcome.offeredPerSecond)) | \(String(format: "%.1f", outcome.answeredPerSecond)) "
+            + "| \(String(format: "%.1f", outcome.offeredPerSecond)) | \(String(format: "%.1f", outcome.throughputPerSecond ?? outcome.answeredPerSecond)) "
             + "| \(String(format: "%.1f", Double(outcome.rejected) / seconds)) | \(others.isEmpty ? "0" : others) | \(outcome.silent) "
             + "| \(ms(LoadOutcome.quantile(outcome.rejectionLatenciesMs, 0.5))) | \(ms(LoadOutcome.quantile(outcome.rejectionLatenciesMs, 0.99))) "
             + "| \(ms(LoadOutcome.quantile(outcome.resultLatenciesMs, 0.5))) |"

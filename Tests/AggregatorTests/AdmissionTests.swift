@@ -70,6 +70,20 @@ struct AdmissionTests {
         #expect(machine.statistics.invocations == invocations)
     }
 
+    /// A slow module holds the limit to what its replicas work off in half the default deadline:
+    /// 1 s per request on the one replica, 10 s deadline → 5 in flight (not the queue's 16); the
+    /// retry hint is the time to work those off.
+    @Test func aSlowModuleLowersTheLimitToTheDeadline() throws {
+        var machine = try Self.machine()
+        machine.receiveTelemetry(DeviceTelemetry(
+            device: "box-a", timestampMs: 1, queueDepth: 0, queueCapacity: 16, residentMemoryBytes: 1,
+            loadedModules: [], modules: ["effnet-lite0-trunk": .init(p50Ms: 1_000, count: 10)]), nowMs: 1)
+        #expect(machine.admissionCapacity(of: "classify-image")?.perTask == 5)
+        let errors = Self.offer(&machine, task: "classify-image", count: 6, prefix: "s")
+        #expect(errors.count == 1)
+        #expect(errors.first?.retryAfterMs == 5_000, "\(errors)")
+    }
+
     /// A request that ends frees its place: the next one is taken.
     @Test func anEndedRequestFreesItsPlace() throws {
         var machine = try Self.machine { $0.admission.maxInFlightPerTask["classify-image"] = 2 }
