@@ -20,6 +20,9 @@ struct AdmissionOptions: ParsableArguments {
     @Option(help: "Rounds of 'busy' answers from every replica a request waits out (25 ms, doubling) before it is answered 'overloaded'.")
     var maxBusyRetries: Int = 5
 
+    @Option(help: "Longest wait between those rounds, ms.")
+    var busyBackoffCapMs: Int = 1_000
+
     /// The configuration the flags set, or why not.
     func configuration() throws -> AdmissionConfiguration {
         var admission = AdmissionConfiguration()
@@ -35,6 +38,7 @@ struct AdmissionOptions: ParsableArguments {
         admission.priorityTasks = (priorityTasks ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         do { try admission.validate() } catch { throw ValidationError("\(error.field ?? "admission"): \(error.message)") }
         guard maxBusyRetries >= 0 else { throw ValidationError("--max-busy-retries must be at least 0") }
+        guard busyBackoffCapMs >= 1 else { throw ValidationError("--busy-backoff-cap-ms must be at least 1") }
         return admission
     }
 }

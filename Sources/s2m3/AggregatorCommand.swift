@@ -113,6 +113,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.sequential = sequential
         configuration.admission = try admission.configuration()
         configuration.maxBusyRetries = admission.maxBusyRetries
+        configuration.busyBackoffCapMs = Double(admission.busyBackoffCapMs)
         // The will marks the aggregator offline on aggregators/{id}/state when its connection dies.
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)", will: try AggregatorService.will(for: configuration)),

@@ -30,6 +30,7 @@ struct OverloadTests {
             let p95 = LoadOutcome.quantile(over.rejectionLatenciesMs, 0.95) ?? .infinity
             let summary = "capacity \(capacity)/s; offered \(over.offeredPerSecond)/s: \(over.sent) sent, \(over.results) results (throughput \(over.throughputPerSecond ?? 0)/s while sending), errors \(over.errors), silent \(over.silent), rejection p50 \(p50) ms p95 \(p95) ms"
             print("overload: \(summary)")
+            print("overload: result arrivals (s) \(over.resultOffsets.sorted().map { String(format: "%.2f", $0) }.joined(separator: " "))")
             #expect(over.silent == 0, "\(summary)")
             #expect(over.repeated == 0, "\(summary)")
             #expect(over.results + over.rejected == over.sent, "only results and overloaded: \(summary)")
