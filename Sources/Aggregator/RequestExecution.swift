@@ -10,7 +10,8 @@ import S2M3Core
 /// replica chosen by predicted finish time. A branch is retried (`attempt + 1`) on another replica
 /// when its device goes offline, does not answer within its invocation timeout, answers `busy`, or
 /// fails for a reason other than its input; with no replica left it waits for a newer plan (a
-/// replica that was only slow is asked again).
+/// replica that was only slow is asked again). When every replica is busy it backs off (doubling
+/// each round) and, after ``Settings/maxBusyRetries`` rounds, fails with `overloaded`.
 /// Partials are taken once per (node, attempt); any attempt's `ok` completes its node.
 public struct RequestExecution: Sendable {
     /// An invocation to publish on `modules/{module}/{device}/invoke`.
