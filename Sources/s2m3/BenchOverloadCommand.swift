@@ -79,7 +79,7 @@ struct BenchOverloadCommand: AsyncParsableCommand {
         func ms(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "–" }
         let seconds = max(outcome.sendingSeconds, 1e-9)
         let others = outcome.errors.filter { $0.key != "overloaded" }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        return "| \(admission ? "admission" : "no admission (before)") | \(String(format: "%g", multiple))× "
+        return "| \(admission ? "admission" : "before (no admission)") | \(String(format: "%g", multiple))× "
             + "| \(String(format: "%.1f", outcome.offeredPerSecond)) | \(String(format: "%.1f", outcome.throughputPerSecond ?? outcome.answeredPerSecond)) "
             + "| \(String(format: "%.1f", Double(outcome.rejected) / seconds)) | \(others.isEmpty ? "0" : others) | \(outcome.silent) "
             + "| \(ms(LoadOutcome.quantile(outcome.rejectionLatenciesMs, 0.5))) | \(ms(LoadOutcome.quantile(outcome.rejectionLatenciesMs, 0.99))) "
