@@ -167,6 +167,14 @@ extension RequestExecution {
                 choice = router.choose(module: module, excluding: avoid)
             }
             guard let device = choice else {
+                if router.replicas(of: module).contains(where: { !avoid.contains($0) && !router.hasRoom($0) }) {
+                    // A usable replica's queue is full of this aggregator's own invocations: the
+                    // node waits here (nothing is sent) and is looked at again each tick until an
+                    // answer frees a place.
+                    nodes[node.id] = .ready(notBefore: nowMs + settings.roomWaitMs)
+                    if settings.sequential { break }
+                    continue
+                }
                 if !(busy[node.id] ?? []).isEmpty {
                     // Every usable replica is busy: back off (longer each round), then try them
                     // again; after maxBusyRetries rounds the request is refused, not kept sending.

@@ -45,6 +45,8 @@ public struct RequestExecution: Sendable {
         /// Rounds of `busy` answers from every replica a node may wait out; after that the request
         /// is answered `overloaded` (the invocation is not sent again in a loop until the deadline).
         public var maxBusyRetries = 5
+        /// How often a node waiting for room on a full replica looks again, ms.
+        public var roomWaitMs: Double = 10
         /// Wait before re-trying a node whose replicas answered that the module is not loaded yet.
         public var notLoadedBackoffMs: Double = 100
 

@@ -145,6 +145,38 @@ struct AdmissionTests {
 
 @Suite("Request execution: busy back-off")
 struct BusyBackoffTests {
+    /// A replica whose reported queue is full of this aggregator's invocations is not sent more:
+    /// the node waits in the aggregator (no tensor sent) until an answer frees a place.
+    @Test func aFullReplicaIsNotSentMoreUntilAnAnswerFreesAPlace() throws {
+        var router = ReplicaChooser()
+        router.apply(plan: AggregatorFixture.plan(epoch: 1, [:]))
+        router.apply(telemetry: AdmissionTests.telemetry("box-a", capacity: 1), nowMs: 0)
+        let binding = AggregatorFixture.binding("classify-image")
+        let inputs = try binding.inputValues(
+            TaskRequest(inputs: ["image": .media(contentType: MediaType.jpeg, bytes: AggregatorFixture.jpeg)]).bundle())
+        func make(_ id: String) -> RequestExecution {
+            RequestExecution(
+                requestID: id, binding: binding, inputs: inputs, settings: .init(aggregator: "agg-1"), receivedAtMs: 0, deadlineMs: 60_000)
+        }
+        var first = make("r-1"), second = make("r-2")
+        let sent = first.start(router: &router, nowMs: 0).invocations
+        #expect(sent.count == 1)
+        #expect(second.start(router: &router, nowMs: 0).isEmpty, "box-a's one place is taken")
+        #expect(second.tick(router: &router, nowMs: 50).isEmpty)
+        // The first request's next nodes take each freed place until it completes.
+        var pending = sent
+        var now = 60.0
+        while let invocation = pending.first {
+            let (partial, bundle) = AggregatorFixture.answer(invocation)
+            pending = first.receive(partial, outputs: bundle, router: &router, nowMs: now).invocations
+            #expect(pending.count <= 1)
+            now += 10
+            if !pending.isEmpty { #expect(second.tick(router: &router, nowMs: now).isEmpty) }
+        }
+        #expect(first.isFinished)
+        #expect(second.tick(router: &router, nowMs: now + 10).invocations.count == 1)
+    }
+
     /// One replica answering `busy` every time: the invocation is sent at most `maxBusyRetries + 1`
     /// times, each wait twice the one before, then the request is answered `overloaded` well
     /// before its deadline.
