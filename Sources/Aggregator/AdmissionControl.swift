@@ -77,8 +77,8 @@ extension ReplicaChooser {
     /// the task's requests in flight on its slowest module (at least 10 ms).
     ///
     /// The task limit is also held to what the replicas can work off within `latencyBudgetMs` (half
-    /// the default deadline): `budget / (p50 / replicas)` for each module, so admitted requests do
-    /// not wait in queues past their deadline when modules are slow.
+    /// the default deadline): `budget / Σ (p50 / replicas)` over the task's modules, so admitted
+    /// requests do not wait in queues past their deadline when modules are slow.
     public func admissionCapacity(
         for binding: TaskBinding, inFlight: Int, configuration: AdmissionConfiguration, latencyBudgetMs: Double = 5_000
     ) -> AdmissionCapacity {
@@ -86,19 +86,21 @@ extension ReplicaChooser {
         let assumed = configuration.assumedQueueCapacity
         func capacity(_ device: String) -> Int { telemetry[device]?.queueCapacity ?? assumed }
         var perTask = Int.max
-        var drainMs = 0.0
+        // One request's work, each module's time divided among its replicas, summed over the
+        // task's modules: the replicas share devices and queues are FIFO, so requests in flight
+        // advance together and each waits for about (in flight × this).
+        var requestMs = 0.0
         for module in Set(binding.nodes.map(\.module)) {
             let hosts = replicas(of: module)
-            var room = hosts.isEmpty ? assumed : hosts.reduce(0) { $0 + capacity($1) }
+            perTask = min(perTask, hosts.isEmpty ? assumed : hosts.reduce(0) { $0 + capacity($1) })
             let each = hosts.isEmpty ? defaultModuleMs : hosts.map { moduleMs(module, on: $0) }.min() ?? defaultModuleMs
-            let perSlotMs = each / Double(max(hosts.count, 1))
-            if perSlotMs > 0, latencyBudgetMs.isFinite {
-                room = min(room, max(max(hosts.count, 1), Int(min(latencyBudgetMs / perSlotMs, Double(Int32.max)))))
-            }
-            perTask = min(perTask, room)
-            drainMs = max(drainMs, Double(max(inFlight, 1)) * perSlotMs)
+            requestMs += each / Double(max(hosts.count, 1))
         }
         if perTask == .max { perTask = assumed }
+        if requestMs > 0, latencyBudgetMs.isFinite {
+            perTask = min(perTask, max(1, Int(min(latencyBudgetMs / requestMs, Double(Int32.max)))))
+        }
+        let drainMs = Double(max(inFlight, 1)) * requestMs
         let devices = (plan?.devices ?? []).filter(isOnline)
         var total = devices.isEmpty ? assumed : devices.reduce(0) { $0 + capacity($1) }
         total = max(total, perTask)
