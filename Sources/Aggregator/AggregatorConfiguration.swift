@@ -17,6 +17,14 @@ public struct AggregatorConfiguration: Sendable {
         get { limits.maxPayloadBytes }
         set { limits.maxPayloadBytes = newValue }
     }
+    /// How many requests are taken at once; the rest are answered `overloaded` at once.
+    public var admission = AdmissionConfiguration()
+    /// Times a node is sent again after every replica answered `busy` before the request is
+    /// answered `overloaded` (each wait twice the one before, from 25 ms).
+    public var maxBusyRetries: Int = 5
+    /// Longest wait between those rounds, ms (25 with a huge ``maxBusyRetries``: the behaviour
+    /// before admission control, a resend every 25 ms until the deadline).
+    public var busyBackoffCapMs: Double = 1_000
     /// Dispatch at most one node of a request at a time (benchmark baseline).
     public var sequential: Bool = false
     /// How long a finished request id is remembered (per client), so a repeat gets
@@ -45,6 +53,8 @@ public struct AggregatorConfiguration: Sendable {
     var executionSettings: RequestExecution.Settings {
         var settings = RequestExecution.Settings(aggregator: id, sequential: sequential)
         settings.invocationTimeoutFloorMs = invocationTimeoutFloorMs
+        settings.maxBusyRetries = maxBusyRetries
+        settings.busyBackoffCapMs = busyBackoffCapMs
         return settings
     }
 }

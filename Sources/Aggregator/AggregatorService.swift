@@ -219,7 +219,7 @@ public actor AggregatorService: Service {
     private func perform(_ actions: [AggregatorAction]) {
         defer {
             updateIdle()
-            metrics.update(machine.statistics, activeRequests: machine.activeRequests)
+            metrics.update(machine.statistics, activeRequests: machine.activeRequests, byTask: machine.inFlightByTask)
         }
         let topics = configuration.topics
         for action in actions {
@@ -233,24 +233,17 @@ public actor AggregatorService: Service {
                         topic: topics.moduleInvoke(module: request.module, device: invocation.device), payload: payload,
                         properties: MQTTProperties(request.properties(topics: topics, device: invocation.device, nowMs: Int(Self.nowMs()))),
                         on: topics))
-                case .result(let result, let reply):
+                case .result(let result, _):
                     metrics.answered(result)
-                    let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
                     recent.result(nowMs: Self.nowMs())
-                    send(try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties, on: topics))
-                    if let topic = reply.responseTopic {
-                        send(try MQTTMessage(responseTopic: topic, control: result, properties: properties))
-                    }
+                    for message in try action.answerMessages(topics: topics) { send(message) }
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
-                case .error(let error, let reply, let onTaskTopic):
+                case .error(let error, _, _):
                     recent.error(error.code, nowMs: Self.nowMs())
                     metrics.answered(error)
-                    let properties = error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
-                    if onTaskTopic { send(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties, on: topics)) }
-                    if let topic = reply.responseTopic {
-                        send(try MQTTMessage(responseTopic: topic, control: error, properties: properties))
-                    }
-                    logger.info("request failed", metadata: [
+                    for message in try action.answerMessages(topics: topics) { send(message) }
+                    // Refusals under overload come by the thousand: below info.
+                    logger.log(level: error.code == .overloaded ? .debug : .info, "request failed", metadata: [
                         "request.id": "\(error.requestID ?? "-")", "task.id": "\(error.task)", "error.code": "\(error.code)",
                         "error.reason": "\(error.reason)",
                     ])

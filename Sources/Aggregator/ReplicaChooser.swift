@@ -109,11 +109,19 @@ public struct ReplicaChooser: Sendable {
         return Double(queued) * each + each + (loading ? notLoadedPenaltyMs : 0)
     }
 
-    /// The online replica of `module` with the earliest predicted finish, skipping `excluded`;
-    /// nil when there is none.
+    /// Whether this aggregator's unanswered invocations on `device` are below the queue capacity it
+    /// reported (a device that has not reported has room): one more would not be answered `busy`
+    /// for want of room from this aggregator's own work.
+    public func hasRoom(_ device: String) -> Bool {
+        guard let capacity = telemetry[device]?.queueCapacity else { return true }
+        return (outstanding[device] ?? 0) < capacity
+    }
+
+    /// The online replica of `module` with room (``hasRoom(_:)``) and the earliest predicted
+    /// finish, skipping `excluded`; nil when there is none.
     public func choose(module: String, excluding excluded: Set<String> = []) -> String? {
         var best: (device: String, finish: Double)?
-        for device in replicas(of: module) where !excluded.contains(device) {
+        for device in replicas(of: module) where !excluded.contains(device) && hasRoom(device) {
             let finish = predictedFinishMs(module, on: device)
             if best == nil || finish < best!.finish { best = (device, finish) }
         }

@@ -167,10 +167,30 @@ extension RequestExecution {
                 choice = router.choose(module: module, excluding: avoid)
             }
             guard let device = choice else {
+                if router.replicas(of: module).contains(where: { !avoid.contains($0) && !router.hasRoom($0) }) {
+                    // A usable replica's queue is full of this aggregator's own invocations: the
+                    // node waits here (nothing is sent) and is looked at again each tick until an
+                    // answer frees a place.
+                    nodes[node.id] = .ready(notBefore: nowMs + settings.roomWaitMs)
+                    if settings.sequential { break }
+                    continue
+                }
                 if !(busy[node.id] ?? []).isEmpty {
-                    // Every usable replica is busy: back off, then try them again.
+                    // Every usable replica is busy: back off (longer each round), then try them
+                    // again; after maxBusyRetries rounds the request is refused, not kept sending.
                     busy[node.id] = nil
-                    nodes[node.id] = .ready(notBefore: nowMs + (backoffMs ?? settings.busyBackoffMs))
+                    var wait = backoffMs ?? settings.busyBackoffMs
+                    if backoffMs == nil {
+                        let rounds = busyRounds[node.id, default: 0] + 1
+                        busyRounds[node.id] = rounds
+                        if rounds > settings.maxBusyRetries {
+                            return actions + fail(
+                                .overloaded, "every replica of module '\(module)' (node '\(node.id)') answered busy \(rounds) times; the cluster is at capacity",
+                                field: nil, router: &router)
+                        }
+                        wait = min(settings.busyBackoffMs * Double(1 << min(rounds - 1, 20)), settings.busyBackoffCapMs)
+                    }
+                    nodes[node.id] = .ready(notBefore: nowMs + wait)
                 } else if let failures = errors[node.id], !failures.isEmpty,
                           router.replicas(of: module).allSatisfy({ excluded[node.id]?.contains($0) ?? false }) {
                     return actions + fail(

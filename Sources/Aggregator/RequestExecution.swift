@@ -10,7 +10,8 @@ import S2M3Core
 /// replica chosen by predicted finish time. A branch is retried (`attempt + 1`) on another replica
 /// when its device goes offline, does not answer within its invocation timeout, answers `busy`, or
 /// fails for a reason other than its input; with no replica left it waits for a newer plan (a
-/// replica that was only slow is asked again).
+/// replica that was only slow is asked again). When every replica is busy it backs off (doubling
+/// each round) and, after ``Settings/maxBusyRetries`` rounds, fails with `overloaded`.
 /// Partials are taken once per (node, attempt); any attempt's `ok` completes its node.
 public struct RequestExecution: Sendable {
     /// An invocation to publish on `modules/{module}/{device}/invoke`.
@@ -37,8 +38,15 @@ public struct RequestExecution: Sendable {
         /// An invocation is given up after `max(floor, factor × predicted finish)`.
         public var invocationTimeoutFloorMs: Double = 2000
         public var invocationTimeoutFactor: Double = 4
-        /// Wait before re-trying a node every replica of which answered `busy`.
+        /// Wait before re-trying a node every replica of which answered `busy`; doubled for each
+        /// further round, up to ``busyBackoffCapMs``.
         public var busyBackoffMs: Double = 25
+        public var busyBackoffCapMs: Double = 1_000
+        /// Rounds of `busy` answers from every replica a node may wait out; after that the request
+        /// is answered `overloaded` (the invocation is not sent again in a loop until the deadline).
+        public var maxBusyRetries = 5
+        /// How often a node waiting for room on a full replica looks again, ms.
+        public var roomWaitMs: Double = 10
         /// Wait before re-trying a node whose replicas answered that the module is not loaded yet.
         public var notLoadedBackoffMs: Double = 100
 
@@ -92,6 +100,8 @@ public struct RequestExecution: Sendable {
     var errors: [String: [String]] = [:]
     /// Nodes whose latest answer was `busy` (at the deadline: `overloaded`, not `deadline-exceeded`).
     var lastAnsweredBusy: Set<String> = []
+    /// Back-offs a node has waited because every replica was busy.
+    var busyRounds: [String: Int] = [:]
     var timeline: [TaskTimelineEntry] = []
     var epoch = 0
     public internal(set) var isFinished = false

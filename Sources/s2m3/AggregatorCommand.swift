@@ -53,6 +53,8 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Option(help: "On SIGTERM/SIGINT, time allowed to finish the requests in flight, ms.")
     var drainMs: Int = 5_000
 
+    @OptionGroup var admission: AdmissionOptions
+
     @Flag(help: "Dispatch one node of a request at a time (the benchmark's sequential baseline).")
     var sequential = false
 
@@ -70,6 +72,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("--\(error.field.map(Self.flag) ?? "limits"): \(error.message)")
         }
+        _ = try admission.configuration()
         guard invocationTimeoutMs >= 1 else { throw ValidationError("--invocation-timeout-ms must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
     }
@@ -108,6 +111,9 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.limits = limits
         configuration.invocationTimeoutFloorMs = Double(invocationTimeoutMs)
         configuration.sequential = sequential
+        configuration.admission = try admission.configuration()
+        configuration.maxBusyRetries = admission.maxBusyRetries
+        configuration.busyBackoffCapMs = Double(admission.busyBackoffCapMs)
         // The will marks the aggregator offline on aggregators/{id}/state when its connection dies.
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)", will: try AggregatorService.will(for: configuration)),

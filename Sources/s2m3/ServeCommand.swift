@@ -1,3 +1,4 @@
+import Aggregator
 import ArgumentParser
 import Catalog
 import Foundation
@@ -9,6 +10,7 @@ import S2M3Bus
 import S2M3Core
 import ServiceLifecycle
 import ServiceSupport
+import Synchronization
 
 /// `s2m3 serve`: the monolithic runner as a service. Every module of the catalog's tasks is loaded
 /// in this one process; requests arrive through the aggregators' shared subscription (so it can
@@ -40,7 +42,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @OptionGroup var admission: AdmissionOptions
+
+    /// Serve's admission limits: no plan to derive them from, so `--max-in-flight` (default 16 per
+    /// inference thread) for all tasks and per task unless `--task-max-in-flight` says otherwise.
+    func capacity(_ configuration: AdmissionConfiguration) -> AdmissionCapacity {
+        guard configuration.enabled else { return .unlimited }
+        let total = configuration.maxInFlight ?? configuration.assumedQueueCapacity * threads
+        return AdmissionCapacity(perTask: total, total: total, retryAfterMs: 100)
+    }
+
     func validate() throws {
+        _ = try admission.configuration()
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
@@ -55,8 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
         do { loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory) } catch {
             throw ValidationError("\(error.code): \(error.message)")
         }
-        var bindings: [String: TaskBinding] = [:]
-        for task in loaded.tasks { bindings[task.id] = try TaskBinding(task: task, catalog: loaded) }
+        var configuration = AggregatorConfiguration(id: "serve-\(getpid())", topics: Topics(root: root))
+        configuration.limits.maxPayloadBytes = maxPayloadBytes
+        configuration.admission = try admission.configuration()
+        let intake = try RequestIntake(configuration: configuration, catalog: loaded)
+        let bindings = intake.bindings
         let loadedModules = LocalModules(loader: ModuleLoader(
             catalog: loaded, modelsDirectory: modelsDirectory,
             threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-serve")))
@@ -69,8 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: "s2m3-serve-\(getpid())"), logger: logger)
         let server = MonolithicServer(
-            connection: connection, topics: Topics(root: root), bindings: bindings,
-            runner: TaskRunner(modules: loadedModules), maxPayloadBytes: maxPayloadBytes, logger: logger)
+            connection: connection, topics: Topics(root: root), intake: SharedIntake(intake),
+            runner: TaskRunner(modules: loadedModules), capacity: capacity(configuration.admission), perTask: configuration.admission.maxInFlightPerTask, logger: logger)
         let ready = "ready: \(bindings.count) tasks, \(await loadedModules.loadedIDs.count) modules, broker \(broker) root \(root)"
         let service = MonolithicService(server: server, group: group, drainTimeout: .seconds(30)) {
             print(ready)
@@ -114,94 +130,98 @@ struct MonolithicService: Service {
     }
 }
 
-/// Answers requests with the one-process runner (``ServeCommand``).
+/// Answers requests with the one-process runner (``ServeCommand``). Requests come in through the
+/// aggregator's own ``RequestIntake`` (the same decoding, checks, duplicate ids, limits and
+/// admission) and are answered through ``AggregatorAction/answerMessages(topics:)``; only the
+/// execution differs: ``TaskRunner`` in this process instead of invocations on devices.
 struct MonolithicServer: Sendable {
     let connection: MQTTConnection
     let topics: Topics
-    let bindings: [String: TaskBinding]
+    let intake: SharedIntake
     let runner: TaskRunner
-    let maxPayloadBytes: Int
+    /// The admission limits (fixed: there is no plan); ``AdmissionCapacity/unlimited`` when off.
+    let capacity: AdmissionCapacity
+    /// `--task-max-in-flight`.
+    let perTask: [String: Int]
     let logger: Logger
-    var metrics: RequestMetrics { RequestMetrics(tasks: bindings.keys) }
+    var metrics: RequestMetrics { RequestMetrics(tasks: intake.tasks) }
 
     /// Runs one request message and publishes its result or error.
     func handle(_ message: MQTTMessage) async {
-        guard let task = topics.task(fromRequestTopic: message.topic), !message.retain else { return }
-        let properties = MessageProperties(
-            contentType: message.properties.contentType, responseTopic: message.properties.responseTopic,
-            correlationData: message.properties.correlationData, messageExpirySeconds: message.properties.messageExpiry,
-            userProperties: message.properties.userProperties.map { .init($0.name, $0.value) })
-        let traceparent = MessageProperties.validTraceparent(in: properties)
-        var requestID = properties.correlationData.flatMap(RequestID.from(correlationData:))
-        let answer: Answer
-        do {
-            let request = try TaskRequest(payload: message.payload, properties: properties, topicTask: task, maxPayloadBytes: maxPayloadBytes)
-            let id = request.requestID ?? UUID().uuidString.lowercased()
-            requestID = id
-            if let binding = bindings[task] {
-                do {
-                    answer = .result(try await runner.run(binding, request: try request.bundle(), requestID: id))
-                } catch let error as TaskRunError {
-                    answer = .error(Self.taskError(error, requestID: id, task: task))
-                }
-            } else {
-                answer = .error(TaskErrorMessage(requestID: id, task: task, code: .unknownTask,
-                    reason: "no task '\(task)' in the catalog; tasks: \(bindings.keys.sorted().joined(separator: ", "))", timestampMs: Self.nowMs()))
-            }
-        } catch let error as MessageError {
-            answer = .error(TaskErrorMessage(requestID: requestID, task: task, parsing: error, timestampMs: Self.nowMs()))
-        } catch {
-            answer = .error(TaskErrorMessage(requestID: requestID, task: task, code: .internalError, reason: "\(error)", timestampMs: Self.nowMs()))
+        guard let task = topics.task(fromRequestTopic: message.topic) else { return }
+        let decision = intake.receive(
+            task: task, payload: message.payload, properties: MessageProperties(message.properties), retained: message.retain,
+            nowMs: Self.nowMs()
+        ) { [capacity, perTask] binding in
+            var room = capacity
+            if let limit = perTask[binding.task.id], room != .unlimited { room.perTask = limit }
+            return room
         }
-        let (onTask, bus): (String, MessageProperties)
-        let payload: [UInt8]
-        do {
-            switch answer {
-            case .result(let result):
-                metrics.result(task: result.task, totalMs: result.totalMs)
-                (onTask, bus) = (topics.results(task), result.properties(correlationData: properties.correlationData, traceparent: traceparent))
-                payload = try result.jsonBytes()
-            case .error(let raw):
-                // Always publishable (an empty or invalid task goes to errors/-, long values are cut).
-                let error = raw.publishable()
-                metrics.error(task: error.task, code: error.code.rawValue)
-                (onTask, bus) = (topics.errors(error.task), error.properties(correlationData: properties.correlationData, traceparent: traceparent))
-                payload = try error.jsonBytes()
-                logger.info("request failed", metadata: ["task.id": "\(task)", "error.code": "\(error.code)", "error.reason": "\(error.reason)"])
-            }
-        } catch {
-            logger.error("cannot encode an answer", metadata: ["task.id": "\(task)", "error": "\(error)"])
+        let answer: AggregatorAction
+        switch decision {
+        case .ignore:
             return
+        case .refuse(let refusal):
+            answer = refusal
+        case .admit(let request):
+            do {
+                var result = try await runner.run(request.binding, request: request.bundle, requestID: request.clientID)
+                result.requestID = request.clientID
+                answer = .result(result, request.reply)
+            } catch {
+                let (code, field) = Self.classify(error)
+                answer = intake.error(request, code, error.message, field: field, nowMs: Self.nowMs())
+            }
+            intake.retire(request, nowMs: Self.nowMs())
+        }
+        switch answer {
+        case .result(let result, _): metrics.result(task: result.task, totalMs: result.totalMs)
+        case .error(let error, _, _):
+            metrics.error(task: error.task, code: error.code.rawValue)
+            logger.info("request failed", metadata: ["task.id": "\(task)", "error.code": "\(error.code)", "error.reason": "\(error.reason)"])
+        case .invoke: break
         }
         do {
-            let mqtt = MQTTProperties(bus, utf8: true)
-            try await connection.publish(MQTTMessage(topic: onTask, payload: payload, properties: mqtt, on: topics))
-            if let reply = properties.responseTopic {
-                try await connection.publish(MQTTMessage(responseTopic: reply, payload: payload, properties: mqtt))
-            }
+            for reply in try answer.answerMessages(topics: topics) { try await connection.publish(reply) }
         } catch {
             logger.warning("cannot publish an answer", metadata: ["task.id": "\(task)", "error": "\(error)"])
         }
     }
 
-    /// The error message for a request the runner could not complete.
-    static func taskError(_ error: TaskRunError, requestID: String, task: String) -> TaskErrorMessage {
-        let code: TaskErrorCode
-        var field: String?
-        if let binding = error.bindingError {
-            (code, field) = (.missingInput, "inputs.\(binding.field)")
-        } else if let module = error.moduleError, [.badInput, .wrongInput, .missingInput].contains(module.code) {
-            (code, field) = (.badInput, module.input.map { "\(error.node ?? module.module).\($0)" })
-        } else {
-            code = .moduleFailed
+    /// The error code (and field) for a request the runner could not complete.
+    static func classify(_ error: TaskRunError) -> (TaskErrorCode, String?) {
+        if let binding = error.bindingError { return (.missingInput, "inputs.\(binding.field)") }
+        if let module = error.moduleError, [.badInput, .wrongInput, .missingInput].contains(module.code) {
+            return (.badInput, module.input.map { "\(error.node ?? module.module).\($0)" })
         }
-        return TaskErrorMessage(requestID: requestID, task: task, code: code, reason: error.message, field: field, timestampMs: nowMs())
+        return (.moduleFailed, nil)
     }
 
-    static func nowMs() -> Int { WallClock.milliseconds }
+    static func nowMs() -> Double { Double(WallClock.milliseconds) }
+}
 
-    private enum Answer {
-        case result(TaskResult)
-        case error(TaskErrorMessage)
+/// ``RequestIntake`` shared by the requests `s2m3 serve` runs at once (a `Mutex` guards it).
+final class SharedIntake: Sendable {
+    private let state: Mutex<RequestIntake>
+    let tasks: [String]
+
+    init(_ intake: RequestIntake) {
+        tasks = intake.bindings.keys.sorted()
+        state = Mutex(intake)
+    }
+
+    func receive(
+        task: String, payload: [UInt8], properties: MessageProperties, retained: Bool, nowMs: Double,
+        capacity: (TaskBinding) -> AdmissionCapacity
+    ) -> RequestIntake.Decision {
+        state.withLock { $0.receive(task: task, payload: payload, properties: properties, retained: retained, nowMs: nowMs, capacity: capacity) }
+    }
+
+    func retire(_ request: AdmittedRequest, nowMs: Double) {
+        state.withLock { $0.retire(request, nowMs: nowMs) }
+    }
+
+    func error(_ request: AdmittedRequest, _ code: TaskErrorCode, _ reason: String, field: String?, nowMs: Double) -> AggregatorAction {
+        state.withLock { $0.error(request.clientID, task: request.task, code, reason, field: field, reply: request.reply, nowMs: nowMs) }
     }
 }

@@ -68,6 +68,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Make the aggregator send one invocation of a request at a time (to measure what parallel branches gain).")
     var sequential = false
 
+    @Flag(help: "Start the aggregator as before admission control: every request taken, busy resent every 25 ms until the deadline (the overload benchmark's baseline).")
+    var noAdmission = false
+
     func validate() throws {
         guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
         guard readyTimeout > 0, readyTimeout <= 86_400 else { throw ValidationError("--ready-timeout must be in (0, 86400] seconds") }
@@ -134,7 +137,7 @@ struct UpCommand: AsyncParsableCommand {
             logDirectory: logDirectory,
             readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto,
             deviceArguments: deviceGflops.map { ["--compute-gflops", String($0)] } ?? [],
-            aggregatorArguments: sequential ? ["--sequential"] : [], metricsPortBase: metricsPortBase)
+            aggregatorArguments: (sequential ? ["--sequential"] : []) + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : []), metricsPortBase: metricsPortBase)
         // The session runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
         let service = UpService(session: session, demo: demo)
         var logger = Logger(label: "s2m3.up")

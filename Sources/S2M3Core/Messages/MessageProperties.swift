@@ -14,6 +14,8 @@ public struct MessageProperties: Sendable, Hashable {
     public static let requestIDName = "s2m3-request-id"
     /// User property carrying the plan epoch a message was routed under.
     public static let epochName = "s2m3-epoch"
+    /// User property of an `overloaded` error: ms to wait before retrying (as its `retryAfterMs`).
+    public static let retryAfterName = "retry-after-ms"
     /// W3C Trace Context, as the W3C MQTT binding names it.
     public static let traceparentName = "traceparent"
     public static let tracestateName = "tracestate"

@@ -13,19 +13,29 @@ public struct TaskErrorMessage: ControlMessage {
     /// The offending field or input, when one is to blame (e.g. `inputs.image`).
     public var field: String?
     public var timestampMs: Int
+    /// For `overloaded`: how long the client should wait before sending the request again, ms
+    /// (the aggregator's estimate of when room frees up). Also the `retry-after-ms` user property.
+    public var retryAfterMs: Int?
 
     private enum CodingKeys: String, CodingKey {
-        case requestID = "requestId", task, code, reason, field, timestampMs
+        case requestID = "requestId", task, code, reason, field, timestampMs, retryAfterMs
     }
 
-    public init(requestID: String?, task: String, code: TaskErrorCode, reason: String, field: String? = nil, timestampMs: Int) {
+    public init(
+        requestID: String?, task: String, code: TaskErrorCode, reason: String, field: String? = nil, timestampMs: Int,
+        retryAfterMs: Int? = nil
+    ) {
         self.requestID = requestID
         self.task = task
         self.code = code
         self.reason = reason
         self.field = field
         self.timestampMs = timestampMs
+        self.retryAfterMs = retryAfterMs
     }
+
+    /// Range of ``retryAfterMs``: up to an hour.
+    public static let retryAfterRange: ClosedRange<Int> = 0...3_600_000
 
     /// The error answering a request that failed to parse.
     public init(requestID: String?, task: String, parsing error: MessageError, timestampMs: Int) {
@@ -41,6 +51,7 @@ public struct TaskErrorMessage: ControlMessage {
         try MessageCheck.nonEmpty(reason, "reason")
         if let field { try MessageCheck.nonEmpty(field, "field", maxLength: 256) }
         try MessageCheck.within(timestampMs, ValueRange.timestampMs, "timestampMs")
+        if let retryAfterMs { try MessageCheck.within(retryAfterMs, Self.retryAfterRange, "retryAfterMs") }
     }
 
     /// Longest `reason`, UTF-8 bytes (``validate()`` refuses longer ones).
@@ -58,6 +69,7 @@ public struct TaskErrorMessage: ControlMessage {
         copy.reason = Self.cut(reason.isEmpty ? "no reason given" : reason, maxBytes: Self.maxReasonBytes)
         copy.field = field.flatMap { $0.isEmpty ? nil : Self.cut($0, maxBytes: 256) }
         if !ValueRange.timestampMs.contains(timestampMs) { copy.timestampMs = 0 }
+        copy.retryAfterMs = retryAfterMs.map { min(max($0, Self.retryAfterRange.lowerBound), Self.retryAfterRange.upperBound) }
         return copy
     }
 
@@ -84,6 +96,7 @@ public struct TaskErrorMessage: ControlMessage {
     public func properties(correlationData: [UInt8]?, traceparent: String?) -> MessageProperties {
         var user: [MessageProperties.UserProperty] = []
         if let requestID { user = MessageProperties.requestProperties(requestID: requestID, epoch: nil, traceparent: traceparent) }
+        if let retryAfterMs { user.append(.init(MessageProperties.retryAfterName, String(retryAfterMs))) }
         return MessageProperties(contentType: MediaType.json, correlationData: correlationData, userProperties: user)
     }
 }
