@@ -133,20 +133,20 @@ private final class Outcome: Sendable {
 
     /// The first call wins.
     func finish(_ value: LocalClusterError?) {
-        let waiters: [CheckedContinuation<LocalClusterError?, Never>] = state.withLock {
-            guard $0.value == nil else { return [] }
-            $0.value = .some(value)
-            defer { $0.waiters = [:] }
-            return Array($0.waiters.values)
+        let waiters: [CheckedContinuation<LocalClusterError?, Never>] = state.withLock { state in
+            guard state.value == nil else { return [] }
+            state.value = .some(value)
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume(returning: value) }
     }
 
     /// The outcome, or nil when the waiting task is cancelled first.
     func wait() async -> LocalClusterError? {
-        let id: UInt64 = state.withLock {
-            $0.next += 1
-            return $0.next
+        let id: UInt64 = state.withLock { state in
+            state.next += 1
+            return state.next
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: CheckedContinuation<LocalClusterError?, Never>) in

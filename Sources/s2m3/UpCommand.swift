@@ -112,13 +112,17 @@ struct UpCommand: AsyncParsableCommand {
             fflush(nil)
         }
         let root = configuration.root
-        // The cluster runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
-        let service = LocalClusterService(
-            configuration, events: { text.event($0) }, onReady: { text.ready($0) },
-            whileReady: !demo ? nil : { running in
+        var whileReady: (@Sendable (LocalCluster) async throws -> Void)?
+        if demo {
+            whileReady = { running in
                 let broker = try running.access.configuration(identity: UpCredentials.client)
                 guard await DemoRunner(broker: broker, root: root).run() else { throw LocalClusterError("the demo did not answer every task") }
-            })
+            }
+        }
+        // The cluster runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
+        let service = LocalClusterService(
+            configuration, events: { (event: ClusterEvent) in text.event(event) }, onReady: { (running: LocalCluster) in text.ready(running) },
+            whileReady: whileReady)
         var logger = Logger(label: "s2m3.up")
         logger.logLevel = .critical
         do {

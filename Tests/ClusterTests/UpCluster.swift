@@ -48,7 +48,7 @@ final class UpCluster: Sendable {
             stderr: .null, environment: ["S2M3_CACHE": cache])
         lines = up.outputLines()
         let lines = lines
-        let reader = Task {
+        let reader = Task { () -> (ClusterReadyReport?, [String]) in
             var seen: [String] = []
             for await line in lines {
                 seen.append(line)
