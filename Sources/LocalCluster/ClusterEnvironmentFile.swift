@@ -6,7 +6,7 @@ import Glibc
 
 /// `${S2M3_CACHE:-.cache}/cluster.env`: where a running `s2m3 up` tells the other commands how to
 /// reach its broker. `up` writes it once the broker runs and removes it when it stops; a command
-/// given no `--broker` reads it (``BrokerOptions``). `KEY=value` lines, so a shell can source it:
+/// given no `--broker` reads it (the CLI's `BrokerOptions`). `KEY=value` lines, so a shell can source it:
 ///
 ///     S2M3_MQTT_BROKER=127.0.0.1:1883
 ///     S2M3_MQTT_ROOT=s2m3/v1

@@ -1,6 +1,6 @@
 import S2M3Core
 
-/// What a ``LocalCluster`` tells its caller while it starts, serves and stops (`s2m3 up` prints
+/// What a ``RunningCluster`` tells its caller while it starts, serves and stops (`s2m3 up` prints
 /// each as a line).
 public enum ClusterEvent: Sendable {
     /// The broker runs (or the existing one is used).

@@ -5,7 +5,7 @@ import LocalBroker
 import Glibc
 #endif
 
-/// The service processes of a local cluster (``LocalCluster``, `s2m3 bench cluster`): each a child of this executable in its
+/// The service processes of a local cluster (``RunningCluster``, `s2m3 bench cluster`): each a child of this executable in its
 /// own process group (a terminal's Ctrl-C reaches only `up`, which then stops them in order), with
 /// its output in `<logDirectory>/<name>.log`.
 ///

@@ -14,6 +14,7 @@ final class ClusterSupervisor: Sendable {
     private let mosquitto: MosquittoProcess?
     private let policy: RestartPolicy?
     private let access: UpBrokerAccess
+    private let metricsPorts: [String: Int]
     private let events: @Sendable (ClusterEvent) -> Void
     private let ready = Mutex(false)
     private let task = Mutex<Task<Void, Never>?>(nil)
@@ -21,12 +22,13 @@ final class ClusterSupervisor: Sendable {
 
     init(
         processes: ClusterProcesses, mosquitto: MosquittoProcess?, policy: RestartPolicy?, access: UpBrokerAccess,
-        events: @escaping @Sendable (ClusterEvent) -> Void
+        metricsPorts: [String: Int], events: @escaping @Sendable (ClusterEvent) -> Void
     ) {
         self.processes = processes
         self.mosquitto = mosquitto
         self.policy = policy
         self.access = access
+        self.metricsPorts = metricsPorts
         self.events = events
         let names = processes.all.map(\.name)
         let watching = Task { [self] in outcome.finish(await self.watchAll(names)) }
@@ -84,7 +86,7 @@ final class ClusterSupervisor: Sendable {
                 do {
                     guard let restarted = try processes.restart(name) else { return nil }
                     events(.serviceRestarted(ClusterService(
-                        name: name, pid: restarted.process.processIdentifier, metricsPort: nil, log: restarted.logPath)))
+                        name: name, pid: restarted.process.processIdentifier, metricsPort: metricsPorts[name], log: restarted.logPath)))
                 } catch {
                     return LocalClusterError("cannot restart \(name): \(error); its log is \(member.logPath)")
                 }
@@ -114,7 +116,7 @@ final class ClusterSupervisor: Sendable {
                 guard (try? await Task.sleep(for: delay)) != nil, !stopped else { return nil }
                 // A failed start leaves an exited broker process: the next turn counts it as a crash.
                 if (try? await mosquitto.restart()) != nil, !stopped {
-                    events(.brokerRestarted(LocalCluster.describe(access, mosquitto, portTaken: false)))
+                    events(.brokerRestarted(RunningCluster.describe(access, mosquitto, portTaken: false)))
                 }
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
 import S2M3Core
 
-/// What a ``LocalCluster`` runs: a broker (started here, or an existing one), the planner, one
+/// What a ``RunningCluster`` runs: a broker (started here, or an existing one), the planner, one
 /// aggregator and ``devices`` device agents, each a child process of ``executable`` (`s2m3`).
 public struct LocalClusterConfiguration: Sendable {
     /// The broker the services use.

@@ -1,20 +1,20 @@
 import ServiceLifecycle
 
-/// A ``LocalCluster`` as a ServiceLifecycle `Service`: ``run()`` starts it (a graceful shutdown
+/// A ``RunningCluster`` as a ServiceLifecycle `Service`: ``run()`` starts it (a graceful shutdown
 /// during start-up cancels the start, which stops what was started), hands it to `whileReady`
 /// (nil: none), then serves until a graceful shutdown, `whileReady` returns, or the cluster fails
 /// (a crash loop: thrown), and stops it.
 public final class LocalClusterService: Service, Sendable {
     public let configuration: LocalClusterConfiguration
     private let events: @Sendable (ClusterEvent) -> Void
-    private let onReady: @Sendable (LocalCluster) -> Void
-    private let whileReady: (@Sendable (LocalCluster) async throws -> Void)?
+    private let onReady: @Sendable (RunningCluster) -> Void
+    private let whileReady: (@Sendable (RunningCluster) async throws -> Void)?
 
     /// `onReady` is called once the cluster is ready, before `whileReady` runs.
     public init(
         _ configuration: LocalClusterConfiguration, events: @escaping @Sendable (ClusterEvent) -> Void = { _ in },
-        onReady: @escaping @Sendable (LocalCluster) -> Void = { _ in },
-        whileReady: (@Sendable (LocalCluster) async throws -> Void)? = nil
+        onReady: @escaping @Sendable (RunningCluster) -> Void = { _ in },
+        whileReady: (@Sendable (RunningCluster) async throws -> Void)? = nil
     ) {
         self.configuration = configuration
         self.events = events
@@ -25,9 +25,9 @@ public final class LocalClusterService: Service, Sendable {
     public func run() async throws {
         let configuration = configuration
         let events = events
-        let cluster: LocalCluster
+        let cluster: RunningCluster
         do {
-            cluster = try await cancelWhenGracefulShutdown { try await LocalCluster.start(configuration, events: events) }
+            cluster = try await cancelWhenGracefulShutdown { try await RunningCluster.start(configuration, events: events) }
         } catch {
             // Stopped by a signal while starting: not a failure.
             if Task.isShuttingDownGracefully || Task.isCancelled { return }

@@ -5,7 +5,7 @@ import LocalCluster
 import Planner
 import S2M3Core
 
-/// The text `s2m3 up` prints from its ``LocalCluster``'s typed values: device budgets, where each
+/// The text `s2m3 up` prints from its ``RunningCluster``'s typed values: device budgets, where each
 /// module went, the memory saved by sharing, and how to send a request.
 enum ClusterReport {
     static func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }

@@ -5,7 +5,7 @@ import Logging
 import S2M3Core
 import ServiceSupport
 
-/// `s2m3 up`: the embedded default, a local cluster on this machine (the ``LocalCluster`` library;
+/// `s2m3 up`: the embedded default, a local cluster on this machine (the LocalCluster library's ``RunningCluster``;
 /// this command parses options and prints its typed values): a Mosquitto broker from
 /// `broker-config/dev.conf` (or `secure.conf` with `--secure`) on loopback, on its config's port
 /// when free (or an existing broker given with `--broker`),
@@ -112,7 +112,7 @@ struct UpCommand: AsyncParsableCommand {
             fflush(nil)
         }
         let root = configuration.root
-        var whileReady: (@Sendable (LocalCluster) async throws -> Void)?
+        var whileReady: (@Sendable (RunningCluster) async throws -> Void)?
         if demo {
             whileReady = { running in
                 let broker = try running.access.configuration(identity: UpCredentials.client)
@@ -121,7 +121,7 @@ struct UpCommand: AsyncParsableCommand {
         }
         // The cluster runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
         let service = LocalClusterService(
-            configuration, events: { (event: ClusterEvent) in text.event(event) }, onReady: { (running: LocalCluster) in text.ready(running) },
+            configuration, events: { (event: ClusterEvent) in text.event(event) }, onReady: { (running: RunningCluster) in text.ready(running) },
             whileReady: whileReady)
         var logger = Logger(label: "s2m3.up")
         logger.logLevel = .critical

@@ -78,7 +78,7 @@ struct UpText: Sendable {
         return "restarting it in \(String(format: "%.1f", seconds)) s (crash \(crash)\(window))"
     }
 
-    func ready(_ running: LocalCluster) {
+    func ready(_ running: RunningCluster) {
         let report = running.report
         if json {
             say(ClusterJSONLine(ready: report).encoded())

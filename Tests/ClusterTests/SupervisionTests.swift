@@ -93,7 +93,7 @@ struct SupervisionTests {
     @Test("a SIGKILLed broker and a SIGKILLed device are restarted and the cluster answers again", .timeLimit(.minutes(8)))
     func brokerAndDeviceRestart() async throws {
         let events = Events()
-        let cluster = try await LocalCluster.start(try await Self.configuration(devices: 2)) { events.append($0) }
+        let cluster = try await RunningCluster.start(try await Self.configuration(devices: 2)) { events.append($0) }
         do {
             let endpoint = cluster.endpoint
             _ = try await Self.firstAnswer(endpoint, since: .now)
@@ -160,7 +160,7 @@ struct SupervisionTests {
 
     /// Waits until `device` runs as a new process, the plan names it and its telemetry reports
     /// that plan's assignment applied; returns when.
-    static func deviceApplied(_ device: String, _ endpoint: MQTTEndpoint, notPID: Int32, cluster: LocalCluster) async throws -> ContinuousClock.Instant {
+    static func deviceApplied(_ device: String, _ endpoint: MQTTEndpoint, notPID: Int32, cluster: RunningCluster) async throws -> ContinuousClock.Instant {
         let connection = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "supervision-watch-\(UUID().uuidString.prefix(8))"),
             logger: UpCluster.logger)
@@ -194,7 +194,7 @@ struct SupervisionTests {
         let start = ContinuousClock.now
         var thrown: (any Error)?
         do {
-            let cluster = try await LocalCluster.start(configuration) { events.append($0) }
+            let cluster = try await RunningCluster.start(configuration) { events.append($0) }
             await cluster.stop()
         } catch {
             thrown = error

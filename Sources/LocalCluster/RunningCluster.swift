@@ -5,7 +5,7 @@ import MQTTBus
 import S2M3Core
 import Synchronization
 
-/// A local cluster on this machine (what `s2m3 up` runs): a Mosquitto broker (or an existing
+/// A running local cluster on this machine (what `s2m3 up` runs): a Mosquitto broker (or an existing
 /// one), the planner, one aggregator and N device agents, each a child process of `s2m3`.
 ///
 /// ``start(_:events:)`` returns once every device applied the plan; from the moment the children
@@ -13,7 +13,7 @@ import Synchronization
 /// configuration's ``RestartPolicy`` says, and a crash loop ends the cluster (``failure()``).
 /// ``stop()`` stops the services (devices first), then the broker, and removes `cluster.env`.
 /// ``LocalClusterService`` runs it as a ServiceLifecycle service.
-public final class LocalCluster: Sendable {
+public final class RunningCluster: Sendable {
     public let configuration: LocalClusterConfiguration
     public let access: UpBrokerAccess
     public let processes: ClusterProcesses
@@ -77,7 +77,7 @@ public final class LocalCluster: Sendable {
     /// failure (or cancellation) everything started is stopped again and the error says why.
     public static func start(
         _ configuration: LocalClusterConfiguration, events: @escaping @Sendable (ClusterEvent) -> Void = { _ in }
-    ) async throws -> LocalCluster {
+    ) async throws -> RunningCluster {
         try configuration.validate()
         try FileManager.default.createDirectory(atPath: configuration.logDirectory, withIntermediateDirectories: true)
         let (access, mosquitto) = try await startBroker(configuration, events: events)
@@ -106,7 +106,8 @@ public final class LocalCluster: Sendable {
             throw LocalClusterError("cannot start the services: \(error)")
         }
         let supervisor = ClusterSupervisor(
-            processes: processes, mosquitto: mosquitto, policy: configuration.restarts, access: access, events: events)
+            processes: processes, mosquitto: mosquitto, policy: configuration.restarts, access: access,
+            metricsPorts: configuration.metricsPorts, events: events)
         events(.servicesStarted(processes.all.map {
             ClusterService(name: $0.name, pid: $0.process.processIdentifier, metricsPort: configuration.metricsPorts[$0.name], log: $0.logPath)
         }))
@@ -114,7 +115,7 @@ public final class LocalCluster: Sendable {
         switch outcome {
         case .success(let (snapshot, plan)):
             supervisor.markReady()
-            return LocalCluster(
+            return RunningCluster(
                 configuration: configuration, access: access, processes: processes, readiness: snapshot, plan: plan, mosquitto: mosquitto,
                 supervisor: supervisor, clusterFile: clusterFile, events: events)
         case .failure(let error):
