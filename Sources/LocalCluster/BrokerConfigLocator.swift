@@ -9,7 +9,7 @@ public enum BrokerConfigLocator {
             return dir + "/" + name
         }
         guard let path = RepositoryFile.find(folder + "/" + name) else {
-            throw LocalClusterError("cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
+            throw LocalClusterError(.configuration, "cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
         }
         return path
     }

@@ -70,13 +70,14 @@ final class ClusterSupervisor: Sendable {
             guard status != 0, var crashes = history else {
                 events(.serviceExited(name: name, status: status, logTail: tail, restartIn: nil, crash: 0))
                 if !ready.withLock({ $0 }) {
-                    return LocalClusterError("\(name) exited during start-up (status \(status ?? -1)); its log \(member.logPath) ends:\n\(tail)")
+                    return LocalClusterError(.start, "\(name) exited during start-up (status \(status ?? -1)); its log \(member.logPath) ends:\n\(tail)")
                 }
                 return nil
             }
             switch crashes.record(at: .now) {
             case .crashLoop(let count):
                 return LocalClusterError(
+                    .crashLoop,
                     "\(name) crashed \(count) times within \(crashes.policy.window) (a crash loop; status \(status ?? -1)), so the cluster stops; "
                         + "its log \(member.logPath) ends:\n\(tail)")
             case .restart(let delay, let crash):
@@ -88,7 +89,7 @@ final class ClusterSupervisor: Sendable {
                     events(.serviceRestarted(ClusterService(
                         name: name, pid: restarted.process.processIdentifier, metricsPort: metricsPorts[name], log: restarted.logPath)))
                 } catch {
-                    return LocalClusterError("cannot restart \(name): \(error); its log is \(member.logPath)")
+                    return LocalClusterError(.start, "cannot restart \(name): \(error); its log is \(member.logPath)")
                 }
             }
         }
@@ -103,11 +104,12 @@ final class ClusterSupervisor: Sendable {
             let tail = mosquitto.logTail()
             guard status != 0, var crashes = history else {
                 events(.brokerExited(status: status, logTail: tail, restartIn: nil, crash: 0))
-                return LocalClusterError("the broker exited unexpectedly (status \(status ?? -1)); its log \(mosquitto.logPath) ends:\n\(tail)")
+                return LocalClusterError(.brokerExited, "the broker exited unexpectedly (status \(status ?? -1)); its log \(mosquitto.logPath) ends:\n\(tail)")
             }
             switch crashes.record(at: .now) {
             case .crashLoop(let count):
                 return LocalClusterError(
+                    .crashLoop,
                     "the broker crashed \(count) times within \(crashes.policy.window) (a crash loop; status \(status ?? -1)), so the cluster stops; "
                         + "its log \(mosquitto.logPath) ends:\n\(tail)")
             case .restart(let delay, let crash):

@@ -62,15 +62,15 @@ public struct LocalClusterConfiguration: Sendable {
 
     /// Checks the numbers before anything starts.
     public func validate() throws {
-        guard (1...64).contains(devices) else { throw LocalClusterError("the number of devices must be between 1 and 64") }
-        if let deviceMemory, deviceMemory <= 0 { throw LocalClusterError("the device memory must be positive") }
-        guard readyTimeout > .zero, readyTimeout <= .seconds(86_400) else { throw LocalClusterError("the ready timeout must be in (0, 86400] seconds") }
-        if case .start(_, _, let port?) = broker, !(0...65535).contains(port) { throw LocalClusterError("the broker port must be 0…65535") }
+        guard (1...64).contains(devices) else { throw LocalClusterError(.configuration, "the number of devices must be between 1 and 64") }
+        if let deviceMemory, deviceMemory <= 0 { throw LocalClusterError(.configuration, "the device memory must be positive") }
+        guard readyTimeout > .zero, readyTimeout <= .seconds(86_400) else { throw LocalClusterError(.configuration, "the ready timeout must be in (0, 86400] seconds") }
+        if case .start(_, _, let port?) = broker, !(0...65535).contains(port) { throw LocalClusterError(.configuration, "the broker port must be 0…65535") }
         if let metricsPortBase, !(1...(65535 - devices - 1)).contains(metricsPortBase) {
-            throw LocalClusterError("the metrics port base must be 1…\(65535 - devices - 1): the \(devices + 2) services get consecutive ports from it")
+            throw LocalClusterError(.configuration, "the metrics port base must be 1…\(65535 - devices - 1): the \(devices + 2) services get consecutive ports from it")
         }
         if let restarts, restarts.crashLimit < 1 || restarts.firstDelay < .zero || restarts.window <= .zero {
-            throw LocalClusterError("the restart policy needs a crash limit ≥ 1, a delay ≥ 0 and a window > 0")
+            throw LocalClusterError(.configuration, "the restart policy needs a crash limit ≥ 1, a delay ≥ 0 and a window > 0")
         }
     }
 }

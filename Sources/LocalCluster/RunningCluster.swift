@@ -103,7 +103,7 @@ public final class RunningCluster: Sendable {
             try startServices(configuration, access: access, processes: processes)
         } catch {
             await undo()
-            throw LocalClusterError("cannot start the services: \(error)")
+            throw LocalClusterError(.start, "cannot start the services: \(error)")
         }
         let supervisor = ClusterSupervisor(
             processes: processes, mosquitto: mosquitto, policy: configuration.restarts, access: access,
@@ -216,7 +216,7 @@ public final class RunningCluster: Sendable {
             // The cluster follows the plan and the devices' telemetry as a monitor, which may read both.
             broker = try access.configuration(identity: UpCredentials.monitors[0])
         } catch {
-            return .failure(LocalClusterError("cannot read the credentials: \(error)"))
+            return .failure(LocalClusterError(.start, "cannot read the credentials: \(error)"))
         }
         let watcher = MQTTConnection(configuration: broker.configuration(clientID: "s2m3-up-\(getpid())"), logger: logger)
         let topics = Topics(root: configuration.root)
@@ -225,7 +225,7 @@ public final class RunningCluster: Sendable {
             try await watcher.subscribe(topics.plan)
             try await watcher.subscribe(topics.allDeviceTelemetry, qos: .atMostOnce)
         } catch {
-            return .failure(LocalClusterError("cannot follow the cluster on the broker: \(error)"))
+            return .failure(LocalClusterError(.start, "cannot follow the cluster on the broker: \(error)"))
         }
         let devices = configuration.deviceIDs
         let readiness = ClusterReadiness(topics: topics, devices: devices)
@@ -240,17 +240,17 @@ public final class RunningCluster: Sendable {
             while let next = await group.next() {
                 if let next { return next }
             }
-            return .failure(LocalClusterError("cancelled while starting"))
+            return .failure(LocalClusterError(.start, "cancelled while starting"))
         }
         await watcher.disconnect()
-        if Task.isCancelled { return .failure(LocalClusterError("cancelled while starting")) }
+        if Task.isCancelled { return .failure(LocalClusterError(.start, "cancelled while starting")) }
         let snapshot: ClusterReadiness.Snapshot
         switch outcome {
         case .success(let seen): snapshot = seen
         case .failure(let error): return .failure(error)
         }
         guard snapshot.isReady(devices: devices), let plan = snapshot.plan else {
-            return .failure(LocalClusterError(notReady(snapshot, configuration)))
+            return .failure(LocalClusterError(.notReady, notReady(snapshot, configuration)))
         }
         return .success((snapshot, plan))
     }

@@ -90,7 +90,7 @@ public struct UpCredentials: Sendable {
         let script = try BrokerConfigLocator.find("make-credentials.sh")
         var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-secrets-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw LocalClusterError("cannot create a folder for the credentials: \(String(cString: strerror(errno)))")
+            throw LocalClusterError(.configuration, "cannot create a folder for the credentials: \(String(cString: strerror(errno)))")
         }
         let credentials = UpCredentials(directory: String(cString: made))
         let log = (logDirectory as NSString).appendingPathComponent("make-credentials.log")
@@ -105,7 +105,7 @@ public struct UpCredentials: Sendable {
         guard status == 0, missing.isEmpty else {
             credentials.remove()
             let absent = missing.isEmpty ? "" : "; missing " + missing.joined(separator: ", ")
-            throw LocalClusterError("\(script) failed (status \(status ?? -1)\(absent)): \(ClusterProcesses.logTail(log))")
+            throw LocalClusterError(.configuration, "\(script) failed (status \(status ?? -1)\(absent)): \(ClusterProcesses.logTail(log))")
         }
         return credentials
     }

@@ -116,7 +116,7 @@ struct UpCommand: AsyncParsableCommand {
         if demo {
             whileReady = { running in
                 let broker = try running.access.configuration(identity: UpCredentials.client)
-                guard await DemoRunner(broker: broker, root: root).run() else { throw LocalClusterError("the demo did not answer every task") }
+                guard await DemoRunner(broker: broker, root: root).run() else { throw LocalClusterError(.task, "the demo did not answer every task") }
             }
         }
         // The cluster runs as this process's one service: SIGTERM / SIGINT stop it gracefully.

@@ -200,7 +200,9 @@ struct SupervisionTests {
             thrown = error
         }
         let elapsed = Self.seconds(ContinuousClock.now - start)
-        let message = "\(try #require(thrown, "the cluster did not start"))"
+        let error = try #require(thrown as? LocalClusterError, "the cluster did not start: \(String(describing: thrown))")
+        #expect(error.code == .crashLoop)
+        let message = error.description
         #expect(message.contains("box-1 crashed 5 times") && message.contains("crash loop"), "\(message)")
         #expect(message.contains(configuration.logDirectory + "/box-1.log"), "names the log: \(message)")
         let restarted = events.all.filter { if case .serviceRestarted(let service) = $0 { service.name == "box-1" } else { false } }
