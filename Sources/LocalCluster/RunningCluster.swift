@@ -93,7 +93,10 @@ public final class RunningCluster: Sendable {
             }
         }
         func undo() async {
-            if let mosquitto { await mosquitto.stop() }
+            if let mosquitto {
+                await mosquitto.stop()
+                events(.brokerStopped)
+            }
             if let path = configuration.clusterFile { clusterFile?.remove(path: path) }
             access.credentials?.remove()
         }
@@ -120,7 +123,8 @@ public final class RunningCluster: Sendable {
                 supervisor: supervisor, clusterFile: clusterFile, events: events)
         case .failure(let error):
             supervisor.cancel()
-            await processes.stopAll()
+            events(.stopping(count: processes.all.count))
+            events(.servicesStopped(killed: await processes.stopAll()))
             await undo()
             throw error
         }
