@@ -30,6 +30,10 @@ final class ClusterSupervisor: Sendable {
         self.access = access
         self.metricsPorts = metricsPorts
         self.events = events
+    }
+
+    /// Starts watching every child started so far; ``cancel()`` (or ``RunningCluster/stop()``) ends it.
+    func begin() {
         let names = processes.all.map(\.name)
         let watching = Task { [self] in outcome.finish(await self.watchAll(names)) }
         task.withLock { $0 = watching }

@@ -25,7 +25,7 @@ public final class RunningCluster: Sendable {
     let supervisor: ClusterSupervisor
     let events: @Sendable (ClusterEvent) -> Void
     private let clusterFile: ClusterEnvironmentFile?
-    private let planFollower: Task<Void, Never>
+    private let planFollower = Mutex<Task<Void, Never>?>(nil)
     private let stopped = Mutex(false)
 
     public var root: String { configuration.root }
@@ -66,11 +66,14 @@ public final class RunningCluster: Sendable {
         self.supervisor = supervisor
         self.clusterFile = clusterFile
         self.events = events
-        let plans = try? access.configuration(identity: UpCredentials.monitors[1])
-        planFollower = Task {
-            guard let plans else { return }
-            await PlanFollower(broker: plans, root: configuration.root, events: events).follow(after: plan)
-        }
+    }
+
+    /// Tells each later plan that moves modules (``ClusterEvent/replanned(_:)``) until ``stop()``.
+    private func followPlans() {
+        guard let plans = try? access.configuration(identity: UpCredentials.monitors[1]) else { return }
+        let (root, plan, events) = (configuration.root, plan, events)
+        let task = Task { await PlanFollower(broker: plans, root: root, events: events).follow(after: plan) }
+        planFollower.withLock { $0 = task }
     }
 
     /// Starts the broker and the services and waits until every device applied the plan. On
@@ -111,6 +114,7 @@ public final class RunningCluster: Sendable {
         let supervisor = ClusterSupervisor(
             processes: processes, mosquitto: mosquitto, policy: configuration.restarts, access: access,
             metricsPorts: configuration.metricsPorts, events: events)
+        supervisor.begin()
         events(.servicesStarted(processes.all.map {
             ClusterService(name: $0.name, pid: $0.process.processIdentifier, metricsPort: configuration.metricsPorts[$0.name], log: $0.logPath)
         }))
@@ -118,9 +122,11 @@ public final class RunningCluster: Sendable {
         switch outcome {
         case .success(let (snapshot, plan)):
             supervisor.markReady()
-            return RunningCluster(
+            let running = RunningCluster(
                 configuration: configuration, access: access, processes: processes, readiness: snapshot, plan: plan, mosquitto: mosquitto,
                 supervisor: supervisor, clusterFile: clusterFile, events: events)
+            running.followPlans()
+            return running
         case .failure(let error):
             supervisor.cancel()
             events(.stopping(count: processes.all.count))
@@ -141,7 +147,7 @@ public final class RunningCluster: Sendable {
     public func stop() async {
         guard stopped.withLock({ was in defer { was = true }; return !was }) else { return }
         supervisor.cancel()
-        planFollower.cancel()
+        planFollower.withLock { $0 }?.cancel()
         events(.stopping(count: processes.all.count))
         let killed = await processes.stopAll()
         events(.servicesStopped(killed: killed))
