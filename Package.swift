@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Aggregator", targets: ["Aggregator"]),
         .library(name: "S2M3Client", targets: ["S2M3Client"]),
         .library(name: "DeviceAgent", targets: ["DeviceAgent"]),
+        .library(name: "LocalCluster", targets: ["LocalCluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -123,13 +124,22 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        // A local cluster (what `s2m3 up` runs): broker, planner, aggregator and devices as child
+        // processes of `s2m3`, supervised (crashed children restarted), with a typed ready report.
+        .target(
+            name: "LocalCluster",
+            dependencies: [
+                "S2M3Core", "MQTTBus", "S2M3Bus", "LocalBroker", "Catalog", "Planner",
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Layer 3.
         .executableTarget(
             name: "s2m3",
             dependencies: [
                 "S2M3Core", "PlacementPlanning", "PlacementGenerators", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime",
                 "Inference", "Aggregator", "S2M3Client", "ServiceSupport", "MetricsExport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                "DeviceAgent",
+                "DeviceAgent", "LocalCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -181,11 +191,11 @@ let package = Package(
                 "Preprocessing", .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // End to end: `s2m3 up` as a process, real models (Tests/ClusterTests).
+        // End to end: `s2m3 up` as a process and the LocalCluster library, real models (Tests/ClusterTests).
         .testTarget(
             name: "ClusterTests",
             dependencies: [
-                "TestSupport", "Runtime", "Catalog", "S2M3Core", "S2M3Client", "MQTTBus", "LocalBroker", "Inference",
+                "TestSupport", "Runtime", "LocalCluster", "Planner", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), "Catalog", "S2M3Core", "S2M3Client", "MQTTBus", "LocalBroker", "Inference",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LocalBroker
+import LocalCluster
 import Logging
 import MQTTBus
 

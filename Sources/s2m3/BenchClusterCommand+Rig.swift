@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Inference
 import LocalBroker
+import LocalCluster
 import Logging
 import MQTTBus
 import Runtime

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import LocalCluster
 import Logging
 import S2M3Core
 import ServiceLifecycle

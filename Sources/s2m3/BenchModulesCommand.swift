@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Inference
+import LocalCluster
 import Runtime
 import S2M3Core
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalCluster
 import MQTTBus
 import S2M3Core
 

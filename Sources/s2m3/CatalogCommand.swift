@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import LocalCluster
 
 /// `s2m3 catalog`: validates the catalog, measures each module's memory in a fresh process and
 /// prints memory with and without sharing per task and for all tasks.

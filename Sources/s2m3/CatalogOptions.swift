@@ -1,4 +1,5 @@
 import ArgumentParser
+import LocalCluster
 
 /// `--catalog` and `--models`, as the commands that load modules take them.
 struct CatalogOptions: ParsableArguments {

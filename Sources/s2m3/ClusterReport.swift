@@ -1,22 +1,14 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import LocalCluster
 import Planner
 import S2M3Core
 
-/// The text `s2m3 up` prints: device budgets, where each module went, the memory saved by sharing,
-/// and how to send a request.
+/// The text `s2m3 up` prints from its ``RunningCluster``'s typed values: device budgets, where each
+/// module went, the memory saved by sharing, and how to send a request.
 enum ClusterReport {
     static func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-
-    /// Memory budget for each of `devices` devices: room for the largest module and a fair share of
-    /// the total with slack for packing (×1.5 / N, the largest ×1.25), but less than the total, so
-    /// that no single device can hold every module while all of them together can.
-    static func deviceBudget(total: Int, largest: Int, devices: Int) -> Int {
-        let share = Int((Double(total) * 1.5 / Double(max(devices, 1))).rounded(.up))
-        let budget = max(share, Int((Double(largest) * 1.25).rounded(.up)))
-        return devices > 1 ? min(budget, total - 1) : budget
-    }
 
     static func catalogLine(_ cluster: ClusterCatalog) -> String {
         let (total, largest) = cluster.placement.moduleMemory

@@ -1,4 +1,5 @@
 import Foundation
+import LocalCluster
 import Logging
 import MQTTBus
 import S2M3Client

@@ -3,6 +3,7 @@ import Catalog
 import DeviceAgent
 import Foundation
 import Inference
+import LocalCluster
 import Logging
 import MQTTBus
 import Runtime

@@ -1,21 +1,19 @@
 import ArgumentParser
-import Dispatch
 import Foundation
-import LocalBroker
+import LocalCluster
 import Logging
-import MQTTBus
 import S2M3Core
-import ServiceLifecycle
 import ServiceSupport
-import Synchronization
 
-/// `s2m3 up`: the embedded default, a local cluster on this machine: a Mosquitto broker from
+/// `s2m3 up`: the embedded default, a local cluster on this machine (the LocalCluster library's ``RunningCluster``;
+/// this command parses options and prints its typed values): a Mosquitto broker from
 /// `broker-config/dev.conf` (or `secure.conf` with `--secure`) on loopback, on its config's port
 /// when free (or an existing broker given with `--broker`),
 /// then as child processes of this executable the planner, one aggregator and N device agents
 /// with memory budgets chosen so that no single device can hold every module. It waits until
 /// every device has applied the plan, prints where each module went, and serves until Ctrl-C or
-/// SIGTERM (with `--demo`: runs the demo, then stops), stopping the children and then the broker.
+/// SIGTERM (with `--demo`: runs the demo, then stops), restarting a child that crashes (a crash
+/// loop stops it with status 1), stopping the children and then the broker.
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
@@ -88,107 +86,73 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
+    @Flag(help: "Print one JSON object per line instead of the text: the services once started, the ready report, each exit and restart.")
+    var json = false
+
+    @Flag(help: "Let a service or the broker that dies stay dead, as without supervision (a dead broker stops the cluster).")
+    var noRestart = false
+
     func run() async throws {
         let cluster = try await ClusterCatalog.load(catalog: modules.catalog, models: modules.models)
-        print(ClusterReport.catalogLine(cluster))
-        let (total, largest) = cluster.placement.moduleMemory
-        let budget = deviceMemory?.bytes ?? ClusterReport.deviceBudget(total: total, largest: largest, devices: devices)
-        print("devices: \(devices) × \(ClusterReport.mib(budget)) (together \(ClusterReport.mib(budget * devices)); "
-            + (budget < total ? "no single device can hold all \(ClusterReport.mib(total))" : "one device can hold every module") + ")")
-        let root = bus.root ?? Topics.defaultRoot
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())")
-        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-
-        let access: UpBrokerAccess
-        let mosquitto: MosquittoProcess?
-        if bus.broker != nil {
-            access = try UpBrokerAccess.external(bus)
-            mosquitto = nil
-            print("broker: \(access.scheme)://\(access.endpoint) (external)")
-        } else {
-            let credentials = secure ? try await UpCredentials.make(logDirectory: logDirectory, devices: UpSession.deviceIDs(devices)) : nil
-            let template = try brokerConfig ?? BrokerConfigLocator.find(secure ? "secure.conf" : "dev.conf")
-            var configuration = MosquittoProcessConfiguration(template: template, secretsDirectory: credentials?.directory)
-            if let port, port != 0 { configuration.ports = [port] }
-            configuration.preferTemplatePorts = port == nil
-            let started: MosquittoProcess
-            do {
-                started = try await MosquittoProcess.start(configuration)
-            } catch {
-                credentials?.remove()
-                throw error
+        var configuration = LocalClusterConfiguration(cluster: cluster, logDirectory: logDirectory)
+        configuration.devices = devices
+        configuration.deviceMemory = deviceMemory?.bytes
+        configuration.root = bus.root ?? Topics.defaultRoot
+        configuration.broker = bus.broker != nil ? .existing(try bus.upAccess()) : .start(secure: secure, template: brokerConfig, port: port)
+        configuration.readyTimeout = .milliseconds(Int(readyTimeout * 1000))
+        configuration.deviceArguments = deviceGflops.map { ["--compute-gflops", String($0)] } ?? []
+        configuration.aggregatorArguments = (sequential ? ["--sequential"] : [])
+            + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : [])
+        configuration.metricsPortBase = metricsPortBase
+        configuration.restarts = noRestart ? nil : RestartPolicy()
+        let budget = configuration.budget
+        let text = UpText(json: json, cluster: cluster, budget: budget, devices: devices, restarts: configuration.restarts)
+        if !json {
+            print(ClusterReport.catalogLine(cluster))
+            let (total, _) = cluster.placement.moduleMemory
+            print("devices: \(devices) × \(ClusterReport.mib(budget)) (together \(ClusterReport.mib(budget * devices)); "
+                + (budget < total ? "no single device can hold all \(ClusterReport.mib(total))" : "one device can hold every module") + ")")
+            fflush(nil)
+        }
+        let root = configuration.root
+        var whileReady: (@Sendable (RunningCluster) async throws -> Void)?
+        if demo {
+            whileReady = { running in
+                let broker = try running.access.configuration(identity: UpCredentials.client)
+                guard await DemoRunner(broker: broker, root: root).run() else { throw LocalClusterError(.task, "the demo did not answer every task") }
             }
-            mosquitto = started
-            access = UpBrokerAccess.local(MQTTEndpoint(host: started.host, port: started.port), credentials: credentials)
-            let note = port == nil && started.port != 1883 && started.port != 8883 ? ", its config's port was taken" : ""
-            print("broker: \(access.scheme)://\(started.host):\(started.port) (Mosquitto\(note), log \(started.logPath))")
-            if let credentials { print("credentials: \(credentials.directory) (made by make-credentials.sh; removed when up stops)") }
         }
-        let clusterFile = access.clusterFile(root: root)
-        do {
-            try clusterFile.write()
-            print("cluster file: \(ClusterEnvironmentFile.path) (the other s2m3 commands read it when given no --broker)")
-        } catch {
-            print("s2m3 up: cannot write \(ClusterEnvironmentFile.path) (\(error)); give the other commands --broker")
-        }
-        fflush(nil)
-        let session = UpSession(
-            cluster: cluster, access: access, root: root, devices: devices, budget: budget,
-            logDirectory: logDirectory,
-            readyTimeout: .milliseconds(Int(readyTimeout * 1000)), mosquitto: mosquitto,
-            deviceArguments: deviceGflops.map { ["--compute-gflops", String($0)] } ?? [],
-            aggregatorArguments: (sequential ? ["--sequential"] : []) + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : []), metricsPortBase: metricsPortBase)
-        // The session runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
-        let service = UpService(session: session, demo: demo)
+        // The cluster runs as this process's one service: SIGTERM / SIGINT stop it gracefully.
+        let service = LocalClusterService(
+            configuration, events: { (event: ClusterEvent) in text.event(event) }, onReady: { (running: RunningCluster) in text.ready(running) },
+            whileReady: whileReady)
         var logger = Logger(label: "s2m3.up")
-        logger.logLevel = .warning
-        try await ProcessServices.run([service], logger: logger, maximumShutdown: .seconds(60))
-        let failure = await service.failure
-        if let mosquitto {
-            await mosquitto.stop()
-            print("s2m3 up: broker stopped")
-        }
-        clusterFile.remove()
-        access.credentials?.remove()
-        if let failure {
-            print("s2m3 up: \(failure)")
+        logger.logLevel = .critical
+        do {
+            try await ProcessServices.run([service], logger: logger, maximumShutdown: .seconds(60))
+        } catch {
+            print("s2m3 up: \(error)")
             throw ExitCode(1)
         }
     }
 }
 
-/// Finds a file in `broker-config/` (or another folder of the repository): in
-/// `$S2M3_BROKER_CONFIG_DIR`, else as ``RepositoryFile`` finds it.
-enum BrokerConfigLocator {
-    static func find(_ name: String, folder: String = "broker-config") throws -> String {
-        if folder == "broker-config", let dir = ProcessInfo.processInfo.environment["S2M3_BROKER_CONFIG_DIR"],
-           FileManager.default.fileExists(atPath: dir + "/" + name) {
-            return dir + "/" + name
+extension BrokerOptions {
+    /// An existing broker for `up --broker`: the checked configuration and the same TLS and login
+    /// options (paths made absolute) for every service.
+    func upAccess() throws -> UpBrokerAccess {
+        let configuration = try configuration()
+        func absolute(_ path: String?) -> String? {
+            path.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
         }
-        guard let path = RepositoryFile.find(folder + "/" + name) else {
-            throw ValidationError("cannot find \(folder)/\(name); run from the S2M3 repository, or pass --broker-config or set S2M3_BROKER_CONFIG_DIR")
+        var arguments: [String] = []
+        for (flag, value) in [
+            ("--tls-ca", absolute(tlsCA)), ("--tls-cert", absolute(tlsCert)), ("--tls-key", absolute(tlsKey)),
+            ("--tls-server-name", tlsServerName), ("--username", username), ("--password-file", absolute(passwordFile)),
+        ] {
+            if let value { arguments += [flag, value] }
         }
-        return path
-    }
-}
-
-/// ``UpSession`` as a ServiceLifecycle `Service` (its graceful shutdown stops the cluster), keeping
-/// the reason it ended badly, if any.
-final class UpService: Service, Sendable {
-    let session: UpSession
-    let demo: Bool
-    private let outcome = Mutex<String?>(nil)
-
-    init(session: UpSession, demo: Bool) {
-        self.session = session
-        self.demo = demo
-    }
-
-    /// Why the session did not end as asked (nil: a signal, or a demo that answered everything).
-    var failure: String? { outcome.withLock { $0 } }
-
-    func run() async throws {
-        let failure = await session.run(demo: demo)
-        outcome.withLock { $0 = failure }
+        return UpBrokerAccess.external(configuration, arguments: arguments, tlsCA: absolute(tlsCA), passwordFile: absolute(passwordFile))
     }
 }

@@ -92,7 +92,7 @@ struct ClusterTests {
         let requests = try Self.requests()
         let expected = try await Self.monolithic(requests)
         // Equal announced speeds: the plan does not depend on how busy the machine is while the agents start.
-        let cluster = try await LocalCluster(["--devices", "3", "--device-gflops", "100"])
+        let cluster = try await UpCluster(["--devices", "3", "--device-gflops", "100"])
         do {
             let client = try await cluster.client()
             var separated: [String] = []
@@ -142,7 +142,7 @@ struct ClusterTests {
 extension ClusterTests {
     @Test("mosquitto_pub/sub complete a request; bad requests get clear errors and the cluster keeps serving")
     func externalClientAndBadRequests() async throws {
-        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB"])
+        let cluster = try await UpCluster(["--devices", "2", "--device-memory", "600MB"])
         do {
             let photo = try Self.file("chelsea.jpg")
             let answer = try await ExternalClient.request(
@@ -212,7 +212,7 @@ extension ClusterTests {
 
     @Test("a device killed while requests flow: every request is answered exactly once")
     func deviceKilledWhileRequestsFlow() async throws {
-        let cluster = try await LocalCluster(["--devices", "3", "--device-memory", "400MB"])
+        let cluster = try await UpCluster(["--devices", "3", "--device-memory", "400MB", "--no-restart"])
         do {
             let plan = try await cluster.plan()
             let victim = try #require(plan.placement["effnet-lite0-trunk"]?.first, "effnet-lite0-trunk is placed")

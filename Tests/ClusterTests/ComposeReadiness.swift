@@ -17,7 +17,7 @@ enum ComposeReadiness {
         _ devices: [String], broker: MQTTBrokerConfiguration, clientID: String = TestBroker.unique("compose-readiness"),
         timeout: Duration, logs: @escaping @Sendable () -> String
     ) async throws -> PlanMessage {
-        let connection = MQTTConnection(configuration: broker.configuration(clientID: clientID), logger: LocalCluster.logger)
+        let connection = MQTTConnection(configuration: broker.configuration(clientID: clientID), logger: UpCluster.logger)
         try await connection.connect()
         let outcome: Result<PlanMessage, any Error>
         do {

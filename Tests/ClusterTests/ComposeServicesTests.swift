@@ -63,7 +63,7 @@ struct ComposeServicesTests {
             // The aggregator answers a real request over the devices.
             let client = S2M3Client(connection: MQTTConnection(
                 configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("compose-client")),
-                logger: LocalCluster.logger), logger: LocalCluster.logger)
+                logger: UpCluster.logger), logger: UpCluster.logger)
             try await client.connect()
             let result = try await client.request(task: "classify-image", inputs: ["image": try ClusterTests.image("chelsea.jpg")], timeout: .seconds(60))
             await client.close()
@@ -164,7 +164,7 @@ extension ComposeServicesTests {
                 run.logTails(names)
             }
             #expect(Set(plan.devices) == Set(devices))
-            let client = S2M3Client(broker: asClient, clientID: "client", logger: LocalCluster.logger)
+            let client = S2M3Client(broker: asClient, clientID: "client", logger: UpCluster.logger)
             try await client.connect()
             let result = try await client.request(task: "classify-image", inputs: ["image": try ClusterTests.image("chelsea.jpg")], timeout: .seconds(60))
             await client.close()

@@ -10,7 +10,7 @@ import Testing
 extension ClusterTests {
     @Test("hostile inputs: every service stays up and every request gets exactly one explicit answer")
     func hostileInputsGetAnswersAndKillNothing() async throws {
-        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB"])
+        let cluster = try await UpCluster(["--devices", "2", "--device-memory", "600MB", "--no-restart"])
         do {
             func expectAlive(_ step: String) {
                 for (name, pid) in cluster.pids { #expect(kill(pid, 0) == 0, "\(name) died after \(step)") }
@@ -106,7 +106,7 @@ extension HostileMedia {
     /// Publishes `count` bare "JPEG" requests of `bytes` each (a JPEG signature, then zeros) as
     /// fast as the broker takes them, each with its own id, and collects the error codes answered
     /// per id on one response topic (waiting a moment for any second answer).
-    static func burst(_ cluster: LocalCluster, count: Int, bytes: Int) async throws -> (answers: [String: [String]], seconds: Double) {
+    static func burst(_ cluster: UpCluster, count: Int, bytes: Int) async throws -> (answers: [String: [String]], seconds: Double) {
         let connection = cluster.connection("hostile-burst")
         try await connection.connect()
         let outcome: Result<(answers: [String: [String]], seconds: Double), any Error>
@@ -153,7 +153,7 @@ extension HostileMedia {
 
     /// Sends `file` straight to a device hosting `module` (as an aggregator would) and returns its answer.
     static func invoke(
-        _ cluster: LocalCluster, plan: PlanMessage, module: String, node: String, task: String, file: [UInt8], contentType: String
+        _ cluster: UpCluster, plan: PlanMessage, module: String, node: String, task: String, file: [UInt8], contentType: String
     ) async throws -> PartialResult {
         let device = try #require(plan.placement[module]?.first, "\(module) is placed: \(plan.placement)")
         let connection = cluster.connection("hostile-invoke")

@@ -28,7 +28,7 @@ struct MetricsClusterTests {
     func metricsAfterDemo() async throws {
         let base = try MetricsScrape.freePortBase(count: 4)
         // Equal announced speeds: the plan does not depend on how busy the machine is while the agents start.
-        let cluster = try await LocalCluster([
+        let cluster = try await UpCluster([
             "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100", "--metrics-port-base", String(base),
         ])
         do {
@@ -40,7 +40,7 @@ struct MetricsClusterTests {
         await cluster.stop()
     }
 
-    private func check(_ cluster: LocalCluster, base: Int) async throws {
+    private func check(_ cluster: UpCluster, base: Int) async throws {
         #expect(cluster.metricsPorts == ["planner": base, "agg-1": base + 1, "box-1": base + 2, "box-2": base + 3])
         // The cluster's private cache holds its cluster.env; the fixtures are the set-up's.
         let fixtures = TestPaths.cache.appendingPathComponent("fixtures").path

@@ -12,7 +12,7 @@ import Testing
 struct OverloadTests {
     @Test("10× capacity: every request answered or refused at once, results at ≥ 80 % of capacity")
     func shedsInsteadOfCollapsing() async throws {
-        let cluster = try await LocalCluster(["--devices", "2", "--device-memory", "600MB"])
+        let cluster = try await UpCluster(["--devices", "2", "--device-memory", "600MB"])
         let connection = cluster.connection("overload")
         do {
             try await connection.connect()

@@ -38,7 +38,7 @@ struct SecureClusterTests {
     /// connecting under box-1's client id, does not take over box-1's connection, reads no
     /// invocation, partial, assignment or telemetry, and may not write a device's state, a partial or
     /// the plan; after it, the cluster still has both devices on the same plan and answers.
-    static func expectLeastPrivilege(_ cluster: LocalCluster, credentials: String) async throws {
+    static func expectLeastPrivilege(_ cluster: UpCluster, credentials: String) async throws {
         let topics = Topics()
         var configuration = MQTTConfiguration(endpoints: [cluster.endpoint], clientID: "box-1")
         configuration.username = "client"
@@ -47,7 +47,7 @@ struct SecureClusterTests {
         configuration.tls = MQTTTLSConfiguration(caFile: credentials + "/ca.crt")
         /// The retained plan, read as the client identity (which may read it).
         func plan() async throws -> PlanMessage {
-            let connection = MQTTConnection(configuration: configuration, logger: LocalCluster.logger)
+            let connection = MQTTConnection(configuration: configuration, logger: UpCluster.logger)
             try await connection.connect()
             let inbox = connection.messages
             try await connection.subscribe(topics.plan)
@@ -59,7 +59,7 @@ struct SecureClusterTests {
             return try PlanMessage(json: payload)
         }
         let before = try await plan()
-        let imposter = MQTTConnection(configuration: configuration, logger: LocalCluster.logger)
+        let imposter = MQTTConnection(configuration: configuration, logger: UpCluster.logger)
         try await imposter.connect()
         let inbox = imposter.messages
         // A client may read every service's presence and telemetry (what `s2m3 status` shows), never
@@ -92,7 +92,7 @@ struct SecureClusterTests {
 
     @Test(.timeLimit(.minutes(10)))
     func everyTaskIsAnsweredThroughTheSecureBrokerWithSettingsFromClusterEnv() async throws {
-        let cluster = try await LocalCluster(["--secure", "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100"])
+        let cluster = try await UpCluster(["--secure", "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100"])
         let clusterFile = cluster.cache + "/cluster.env"
         var credentials: String?
         do {

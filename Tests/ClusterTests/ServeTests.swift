@@ -26,8 +26,8 @@ struct ServeTests {
         let client = S2M3Client(
             connection: MQTTConnection(
                 configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: broker.host, port: broker.port)], clientID: "serve-test-client"),
-                logger: LocalCluster.logger),
-            topics: Topics(root: "serve-test"), logger: LocalCluster.logger)
+                logger: UpCluster.logger),
+            topics: Topics(root: "serve-test"), logger: UpCluster.logger)
         do {
             let lines = serve.outputLines()
             let ready = Task { () -> String? in

@@ -53,7 +53,7 @@ struct ServiceShutdownTests {
     static func firstInvocation(on endpoint: MQTTEndpoint) async throws -> (MQTTConnection, MQTTMessageStream) {
         let watcher = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [endpoint], clientID: TestBroker.unique("shutdown-watch")),
-            logger: LocalCluster.logger)
+            logger: UpCluster.logger)
         try await watcher.connect()
         let messages = watcher.messages
         try await watcher.subscribe(Topics().allModuleInvocations)
@@ -71,8 +71,8 @@ struct ServiceShutdownTests {
         let client = S2M3Client(
             connection: MQTTConnection(
                 configuration: MQTTConfiguration(endpoints: [rig.endpoint], clientID: TestBroker.unique("shutdown-client")),
-                logger: LocalCluster.logger),
-            logger: LocalCluster.logger)
+                logger: UpCluster.logger),
+            logger: UpCluster.logger)
         do {
             if target == .serve {
                 try rig.start("serve", ["serve", "--log-level", "warning"])

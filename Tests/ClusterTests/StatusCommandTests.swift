@@ -9,7 +9,7 @@ import Testing
 @Suite("s2m3 status on a local cluster", .serialized)
 struct StatusCommandTests {
     /// One `s2m3 status --once --json` run, reading the cluster's `cluster.env` (no `--broker`).
-    static func snapshot(_ cluster: LocalCluster) async throws -> ClusterSnapshot {
+    static func snapshot(_ cluster: UpCluster) async throws -> ClusterSnapshot {
         let base = NSTemporaryDirectory() + "s2m3-status-\(getpid())-\(UUID().uuidString.prefix(8))"
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
@@ -31,7 +31,7 @@ struct StatusCommandTests {
 
     /// Runs `s2m3 status` until `condition` holds of its snapshot (or `limit` passes).
     static func waitFor(
-        _ what: String, _ cluster: LocalCluster, limit: Duration = .seconds(60), _ condition: @escaping @Sendable (ClusterSnapshot) -> Bool
+        _ what: String, _ cluster: UpCluster, limit: Duration = .seconds(60), _ condition: @escaping @Sendable (ClusterSnapshot) -> Bool
     ) async throws -> ClusterSnapshot {
         let deadline = ContinuousClock.now + limit
         var last: ClusterSnapshot?
@@ -46,7 +46,7 @@ struct StatusCommandTests {
     @Test("lists every device, module, aggregator and the planner with the plan's epoch; shows who died or stopped",
           .timeLimit(.minutes(8)))
     func showsTheClusterAndWhoLeft() async throws {
-        let cluster = try await LocalCluster(["--devices", "3", "--device-gflops", "100"])
+        let cluster = try await UpCluster(["--devices", "3", "--device-gflops", "100", "--no-restart"])
         do {
             try await check(cluster)
         } catch {
@@ -57,7 +57,7 @@ struct StatusCommandTests {
     }
 
     /// The live view: redrawn (at least twice here) until SIGINT, then exit 0.
-    func liveView(_ cluster: LocalCluster, epoch: Int) async throws {
+    func liveView(_ cluster: UpCluster, epoch: Int) async throws {
         let child = try ChildProcess.spawn(
             try TestPaths.s2m3Executable, ["status", "--interval-ms", "300"], stdout: .pipe, stderr: .null,
             environment: ["S2M3_CACHE": cluster.cache])
@@ -80,7 +80,7 @@ struct StatusCommandTests {
     /// and `s2m3 status`, with the `client` login of `cluster.env`, may read all of it.
     @Test("works on the secure broker with the client login", .timeLimit(.minutes(5)))
     func secureCluster() async throws {
-        let cluster = try await LocalCluster(["--secure", "--devices", "2", "--device-memory", "600MB"])
+        let cluster = try await UpCluster(["--secure", "--devices", "2", "--device-memory", "600MB"])
         do {
             let plan = try await Self.waitFor("every service online with telemetry", cluster) { snapshot in
                 snapshot.plan != nil && snapshot.devices.count == 2
@@ -99,7 +99,7 @@ struct StatusCommandTests {
     /// A planner and an aggregator that die (SIGKILL) are shown offline by their last will.
     @Test("a killed planner and aggregator show offline (last-will)", .timeLimit(.minutes(5)))
     func killedServicesShowTheirWill() async throws {
-        let cluster = try await LocalCluster(["--devices", "1", "--device-memory", "2GiB", "--device-gflops", "100"])
+        let cluster = try await UpCluster(["--devices", "1", "--device-memory", "2GiB", "--device-gflops", "100", "--no-restart"])
         do {
             _ = try await Self.waitFor("the planner and agg-1 online", cluster) { snapshot in
                 snapshot.aggregators.contains { $0.id == "agg-1" && $0.status == .online }
@@ -121,7 +121,7 @@ struct StatusCommandTests {
         await cluster.stop()
     }
 
-    func check(_ cluster: LocalCluster) async throws {
+    func check(_ cluster: UpCluster) async throws {
         // One request answered with an error, so the aggregator's recent counts have something.
         let client = try await cluster.client()
         _ = try? await client.request(task: "classify-image", inputs: ["text": .text("not an image")], timeout: .seconds(10))

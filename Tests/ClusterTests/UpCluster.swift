@@ -1,5 +1,6 @@
 import Foundation
 import LocalBroker
+import LocalCluster
 import Logging
 import MQTTBus
 import S2M3Client
@@ -7,20 +8,25 @@ import S2M3Core
 import TestSupport
 import Testing
 
-/// A real local cluster for end-to-end tests: `s2m3 up` as a child process (broker, planner,
-/// aggregator and device agents, each its own process), read until it serves.
-final class LocalCluster: Sendable {
+/// A real local cluster for end-to-end tests: `s2m3 up --json` as a child process (broker,
+/// planner, aggregator and device agents, each its own process), read until it prints its ready
+/// report (``ClusterReadyReport``, the LocalCluster library's typed value, as JSON).
+final class UpCluster: Sendable {
     let up: ChildProcess
+    /// What `up` reported once ready.
+    let report: ClusterReadyReport
     let endpoint: MQTTEndpoint
-    /// Service name (`planner`, `agg-1`, `box-1`, …) → process id, as `up` printed them.
+    /// Service name (`planner`, `agg-1`, `box-1`, …) → process id, from the ready report.
     let pids: [String: Int32]
-    /// Service name → metrics port, as `up --metrics-port-base` printed them (empty without).
+    /// Service name → metrics port (empty without `--metrics-port-base`).
     let metricsPorts: [String: Int]
     let logs: String
     /// The private `S2M3_CACHE` of this `up` (its `cluster.env`).
     let cache: String
-    /// The log of the broker `up` started (nil when `up` printed none).
-    let brokerLog: String?
+    /// The log of the broker `up` started (nil with an existing broker).
+    var brokerLog: String? { report.broker.log }
+    /// The rest of `up`'s JSON lines (exits and restarts).
+    let lines: AsyncStream<String>
 
     static let logger: Logger = {
         var logger = Logger(label: "s2m3.cluster-tests")
@@ -28,8 +34,8 @@ final class LocalCluster: Sendable {
         return logger
     }()
 
-    /// Starts `s2m3 up` with `arguments` and waits until it prints that it serves. The broker gets
-    /// a free port (`--port 0`) and `up` a private `S2M3_CACHE` (so no collision with a developer's
+    /// Starts `s2m3 up --json` with `arguments` and waits for its ready report. The broker gets a
+    /// free port (`--port 0`) and `up` a private `S2M3_CACHE` (so no collision with a developer's
     /// cluster on 1883 or its `cluster.env`).
     init(_ arguments: [String]) async throws {
         logs = NSTemporaryDirectory() + "s2m3-cluster-tests-\(UUID().uuidString.prefix(8))"
@@ -38,51 +44,32 @@ final class LocalCluster: Sendable {
         let catalog = TestPaths.repository.appendingPathComponent("catalog/default.json").path
         up = try ChildProcess.spawn(
             try TestPaths.s2m3Executable,
-            ["up", "--logs", logs, "--catalog", catalog, "--models", models, "--port", "0"] + arguments, stdout: .pipe, stderr: .null,
-            environment: ["S2M3_CACHE": cache])
-        let lines = up.outputLines()
-        let reader = Task {
+            ["up", "--json", "--logs", logs, "--catalog", catalog, "--models", models, "--port", "0"] + arguments, stdout: .pipe,
+            stderr: .null, environment: ["S2M3_CACHE": cache])
+        lines = up.outputLines()
+        let lines = lines
+        let reader = Task { () -> (ClusterReadyReport?, [String]) in
             var seen: [String] = []
             for await line in lines {
                 seen.append(line)
-                if line.hasPrefix("Ctrl-C stops the cluster.") { break }
+                if let ready = try? JSONDecoder().decode(ClusterJSONLine.self, from: Data(line.utf8)).ready { return (ready, seen) }
             }
-            return seen
+            return (nil, seen)
         }
         let timeout = Task {
             try await Task.sleep(for: .seconds(300))
             reader.cancel()
         }
-        let seen = await reader.value
+        let (ready, seen) = await reader.value
         timeout.cancel()
-        guard seen.last?.hasPrefix("Ctrl-C stops the cluster.") == true,
-              let brokerLine = seen.first(where: { $0.hasPrefix("broker: mqtt://") || $0.hasPrefix("broker: mqtts://") })
-        else {
+        guard let ready else {
             up.send(SIGKILL)
-            throw ClusterTestError("s2m3 up did not start serving:\n" + seen.joined(separator: "\n") + "\n(logs in \(logs))")
+            throw ClusterTestError("s2m3 up did not report ready:\n" + seen.joined(separator: "\n") + "\n(logs in \(logs))")
         }
-        endpoint = try MQTTEndpoint(parsing: String(brokerLine.drop { $0 != "/" }.dropFirst(2).prefix { $0 != " " }))
-        // "broker: mqtt://127.0.0.1:PORT (Mosquitto, log PATH)"
-        brokerLog = brokerLine.components(separatedBy: ", log ").dropFirst().last.map { String($0.dropLast()) }
-        var pids: [String: Int32] = [:]
-        if let services = seen.first(where: { $0.hasPrefix("services: ") }) {
-            // "planner (pid 12), aggregator agg-1 (pid 13), box-1 (pid 14), …"
-            for part in services.dropFirst("services: ".count).components(separatedBy: "), ") {
-                let name = part.components(separatedBy: " (pid ").first?.components(separatedBy: " ").last ?? part
-                if let pid = part.components(separatedBy: "(pid ").last.flatMap({ Int32($0.filter(\.isNumber)) }) { pids[name] = pid }
-            }
-        }
-        self.pids = pids
-        var ports: [String: Int] = [:]
-        if let metrics = seen.first(where: { $0.hasPrefix("metrics: ") }) {
-            // "planner http://127.0.0.1:9400/metrics, agg-1 http://127.0.0.1:9401/metrics, …"
-            for part in metrics.dropFirst("metrics: ".count).components(separatedBy: ", ") {
-                let fields = part.split(separator: " ")
-                guard fields.count == 2, let port = Int(fields[1].split(separator: ":").last?.prefix { $0.isNumber } ?? "") else { continue }
-                ports[String(fields[0])] = port
-            }
-        }
-        metricsPorts = ports
+        report = ready
+        endpoint = try MQTTEndpoint(parsing: ready.broker.endpoint)
+        pids = Dictionary(uniqueKeysWithValues: ready.services.map { ($0.name, $0.pid) })
+        metricsPorts = Dictionary(uniqueKeysWithValues: ready.services.compactMap { service in service.metricsPort.map { (service.name, $0) } })
     }
 
     /// Stops the cluster the way a user does (SIGTERM to `up`) and waits for it.

@@ -1,77 +1,85 @@
 import Foundation
 import LocalBroker
 
-/// The service processes of a local cluster (`s2m3 up`): each a child of this executable in its
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The service processes of a local cluster (``RunningCluster``, `s2m3 bench cluster`): each a child of this executable in its
 /// own process group (a terminal's Ctrl-C reaches only `up`, which then stops them in order), with
 /// its output in `<logDirectory>/<name>.log`.
 ///
 /// A watchdog `sh` holds a pipe only this process writes to: if `up` dies without stopping the
 /// children (SIGKILL), the pipe closes and the watchdog sends them SIGTERM.
-final class ClusterProcesses: @unchecked Sendable {
-    struct Member: Sendable {
-        let name: String
-        let process: ChildProcess
-        let logPath: String
+public final class ClusterProcesses: @unchecked Sendable {
+    public struct Member: Sendable {
+        public let name: String
+        public let process: ChildProcess
+        public let logPath: String
+        /// What it was started with (a restart uses the same).
+        public let arguments: [String]
     }
 
-    let executable: String
-    let logDirectory: String
+    public let executable: String
+    public let logDirectory: String
     private let lock = NSLock()
     private var members: [Member] = []
     private var stopping = false
     private var watchdog: ChildProcess?
 
-    init(executable: String, logDirectory: String) throws {
+    public init(executable: String, logDirectory: String) throws {
         self.executable = executable
         self.logDirectory = logDirectory
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
     }
 
     /// The running executable (`/proc/self/exe` resolved), so children are the same build.
-    static var currentExecutable: String {
+    public static var currentExecutable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    var all: [Member] { lock.withLock { members } }
-    var isStopping: Bool { lock.withLock { stopping } }
+    public var all: [Member] { lock.withLock { members } }
+    public var isStopping: Bool { lock.withLock { stopping } }
+
+    /// The current process of `name` (a restart replaces it).
+    public func member(_ name: String) -> Member? { lock.withLock { members.first { $0.name == name } } }
 
     /// Starts `s2m3 arguments…` as `name`.
     @discardableResult
-    func start(_ name: String, _ arguments: [String]) throws -> Member {
+    public func start(_ name: String, _ arguments: [String]) throws -> Member {
         let log = (logDirectory as NSString).appendingPathComponent("\(name).log")
         let process = try ChildProcess.spawn(
             executable, arguments, stdout: .appendToFile(log), stderr: .appendToFile(log), newProcessGroup: true)
-        let member = Member(name: name, process: process, logPath: log)
+        let member = Member(name: name, process: process, logPath: log, arguments: arguments)
         lock.withLock { members.append(member) }
         restartWatchdog()
         return member
     }
 
-    /// Waits for the first child (not named in `excluding`) to exit while not stopping; returns it
-    /// with its status, or nil when cancelled or stopping.
-    func firstUnexpectedExit(excluding: Set<String> = []) async -> (Member, Int32?)? {
-        let current = all.filter { !excluding.contains($0.name) }
-        guard !current.isEmpty else { return nil }
-        return await withTaskGroup(of: (Member, Int32?)?.self) { group in
-            for member in current {
-                group.addTask {
-                    let status = await member.process.waitUntilExit()
-                    return Task.isCancelled ? nil : (member, status)
-                }
-            }
-            defer { group.cancelAll() }
-            while let next = await group.next() {
-                if let next, !isStopping { return next }
-            }
+    /// Starts `name` again with its arguments (its log continues), unless stopping; nil then.
+    public func restart(_ name: String) throws -> Member? {
+        guard let old = member(name), !isStopping else { return nil }
+        let process = try ChildProcess.spawn(
+            executable, old.arguments, stdout: .appendToFile(old.logPath), stderr: .appendToFile(old.logPath), newProcessGroup: true)
+        let member = Member(name: name, process: process, logPath: old.logPath, arguments: old.arguments)
+        let replaced: Bool = lock.withLock {
+            guard !stopping, let index = members.firstIndex(where: { $0.name == name }) else { return false }
+            members[index] = member
+            return true
+        }
+        guard replaced else {
+            process.send(SIGKILL)
             return nil
         }
+        restartWatchdog()
+        return member
     }
 
     /// SIGTERM to every child (devices first, planner last: `order` gives the name prefixes in
     /// stopping order), SIGKILL to those still running after `grace`; waits for every exit.
     /// Returns the names that needed SIGKILL.
     @discardableResult
-    func stopAll(grace: Duration = .seconds(5)) async -> [String] {
+    public func stopAll(grace: Duration = .seconds(5)) async -> [String] {
         let current: [Member] = lock.withLock {
             stopping = true
             return members.reversed()
@@ -92,7 +100,7 @@ final class ClusterProcesses: @unchecked Sendable {
     }
 
     /// The last lines of a child's log.
-    static func logTail(_ path: String, lines: Int = 12) -> String {
+    public static func logTail(_ path: String, lines: Int = 12) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "(no log)" }
         return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .suffix(lines).joined(separator: "\n")

@@ -4,37 +4,44 @@ import S2M3Core
 
 /// Follows a cluster coming up: the retained `plan` and every device's telemetry, until a plan
 /// names all the expected devices and each of them reports that plan's assignment `applied`.
-struct ClusterReadiness {
+public struct ClusterReadiness: Sendable {
     /// What was seen by the time the cluster was ready (or the wait ended).
-    struct Snapshot: Sendable {
-        var plan: PlanMessage?
+    public struct Snapshot: Sendable {
+        public var plan: PlanMessage?
         /// Device → the latest assignment report.
-        var assignments: [String: DeviceTelemetry.AssignmentReport] = [:]
+        public var assignments: [String: DeviceTelemetry.AssignmentReport] = [:]
         /// Device → the latest telemetry.
-        var telemetry: [String: DeviceTelemetry] = [:]
+        public var telemetry: [String: DeviceTelemetry] = [:]
         /// When the first plan naming every device arrived (since the wait began).
-        var planAfter: Duration?
-        var readyAfter: Duration?
+        public var planAfter: Duration?
+        public var readyAfter: Duration?
 
-        func isReady(devices: [String]) -> Bool {
+        public init() {}
+
+        public func isReady(devices: [String]) -> Bool {
             guard let plan, Set(plan.devices) == Set(devices) else { return false }
             return devices.allSatisfy { assignments[$0]?.epoch == plan.epoch && assignments[$0]?.status == .applied }
         }
 
         /// Devices that refused the current plan's assignment, with the reason.
-        func refusals() -> [String: String] {
+        public func refusals() -> [String: String] {
             guard let plan else { return [:] }
             return assignments.filter { $0.value.epoch == plan.epoch && $0.value.status == .refused }
                 .mapValues { $0.reason ?? "no reason given" }
         }
     }
 
-    let topics: Topics
-    let devices: [String]
+    public let topics: Topics
+    public let devices: [String]
+
+    public init(topics: Topics, devices: [String]) {
+        self.topics = topics
+        self.devices = devices
+    }
 
     /// Reads `messages` (already subscribed to `plan` and `devices/+/telemetry`) until ready or
     /// `timeout`; `progress` is told each new plan epoch and each refusal once.
-    func wait(
+    public func wait(
         messages: MQTTMessageStream, timeout: Duration, progress: @escaping @Sendable (String) -> Void
     ) async -> Snapshot {
         let start = ContinuousClock.now

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import LocalBroker
 import MQTTBus
@@ -11,40 +10,33 @@ import MQTTBus
 /// follows the cluster as the monitors `up` and `up-plans`, the demo and `cluster.env` use
 /// `client`). An existing broker (`--broker`) is reached with the TLS and login options given to
 /// `up`, the same for every service.
-struct UpBrokerAccess: Sendable {
-    let endpoint: MQTTEndpoint
-    let credentials: UpCredentials?
+public struct UpBrokerAccess: Sendable {
+    public let endpoint: MQTTEndpoint
+    public let credentials: UpCredentials?
     /// For an existing broker: the checked configuration and the options that give it.
     private let external: (configuration: MQTTBrokerConfiguration, arguments: [String], tlsCA: String?, username: String?, passwordFile: String?)?
 
-    var scheme: String {
+    public var scheme: String {
         credentials != nil || external?.configuration.tls != nil ? "mqtts" : "mqtt"
     }
 
-    static func external(_ bus: BrokerOptions) throws -> UpBrokerAccess {
-        let configuration = try bus.configuration()
-        func absolute(_ path: String?) -> String? {
-            path.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
-        }
-        var arguments: [String] = []
-        for (flag, value) in [
-            ("--tls-ca", absolute(bus.tlsCA)), ("--tls-cert", absolute(bus.tlsCert)), ("--tls-key", absolute(bus.tlsKey)),
-            ("--tls-server-name", bus.tlsServerName), ("--username", bus.username), ("--password-file", absolute(bus.passwordFile)),
-        ] {
-            if let value { arguments += [flag, value] }
-        }
-        // A password from $S2M3_MQTT_PASSWORD reaches the services through their environment.
-        return UpBrokerAccess(
+    /// An existing broker: its checked configuration, and the options (`--tls-ca`, `--username`,
+    /// … with absolute paths) that give every service the same. A password from
+    /// `$S2M3_MQTT_PASSWORD` reaches the services through their environment.
+    public static func external(
+        _ configuration: MQTTBrokerConfiguration, arguments: [String], tlsCA: String?, passwordFile: String?
+    ) -> UpBrokerAccess {
+        UpBrokerAccess(
             endpoint: configuration.endpoints[0], credentials: nil,
-            external: (configuration, arguments, absolute(bus.tlsCA), configuration.username, absolute(bus.passwordFile)))
+            external: (configuration, arguments, tlsCA, configuration.username, passwordFile))
     }
 
-    static func local(_ endpoint: MQTTEndpoint, credentials: UpCredentials?) -> UpBrokerAccess {
+    public static func local(_ endpoint: MQTTEndpoint, credentials: UpCredentials?) -> UpBrokerAccess {
         UpBrokerAccess(endpoint: endpoint, credentials: credentials, external: nil)
     }
 
     /// `--broker` and, where needed, TLS and login for an `s2m3` service running as `identity`.
-    func serviceArguments(identity: String) -> [String] {
+    public func serviceArguments(identity: String) -> [String] {
         var arguments = ["--broker", endpoint.description]
         if let credentials {
             arguments += ["--tls-ca", credentials.caFile, "--username", identity, "--password-file", credentials.passwordFile(identity)]
@@ -55,7 +47,7 @@ struct UpBrokerAccess: Sendable {
     }
 
     /// The configuration of a connection `up` makes itself as `identity`.
-    func configuration(identity: String) throws -> MQTTBrokerConfiguration {
+    public func configuration(identity: String) throws -> MQTTBrokerConfiguration {
         if let external { return external.configuration }
         guard let credentials else { return MQTTBrokerConfiguration(endpoints: [endpoint]) }
         return try MQTTBrokerConfiguration(
@@ -64,7 +56,7 @@ struct UpBrokerAccess: Sendable {
     }
 
     /// What the other commands need to reach this broker as a client.
-    func clusterFile(root: String) -> ClusterEnvironmentFile {
+    public func clusterFile(root: String) -> ClusterEnvironmentFile {
         if let credentials {
             return ClusterEnvironmentFile(
                 broker: endpoint.description, root: root, tlsCA: credentials.caFile, username: UpCredentials.client,
@@ -80,25 +72,25 @@ struct UpBrokerAccess: Sendable {
 /// private folder (a test CA, the broker's certificate for localhost/127.0.0.1, one password per
 /// identity of the cluster in `<identity>.password`, the ACL for exactly those identities),
 /// removed when `up` stops.
-struct UpCredentials: Sendable {
-    static let client = "client"
-    static let planner = "planner"
-    static let aggregator = "agg-1"
+public struct UpCredentials: Sendable {
+    public static let client = "client"
+    public static let planner = "planner"
+    public static let aggregator = "agg-1"
     /// `up`'s own connections: one following readiness and telemetry, one printing plan changes
     /// (two identities, since the broker makes the user name the client id).
-    static let monitors = ["up", "up-plans"]
-    let directory: String
+    public static let monitors = ["up", "up-plans"]
+    public let directory: String
 
-    var caFile: String { directory + "/ca.crt" }
-    func passwordFile(_ role: String) -> String { directory + "/\(role).password" }
+    public var caFile: String { directory + "/ca.crt" }
+    public func passwordFile(_ role: String) -> String { directory + "/\(role).password" }
 
     /// Runs make-credentials.sh into a new folder under the temporary directory; its output goes
     /// to `<logDirectory>/make-credentials.log`.
-    static func make(logDirectory: String, devices: [String]) async throws -> UpCredentials {
+    public static func make(logDirectory: String, devices: [String]) async throws -> UpCredentials {
         let script = try BrokerConfigLocator.find("make-credentials.sh")
         var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-secrets-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw ValidationError("cannot create a folder for the credentials: \(String(cString: strerror(errno)))")
+            throw LocalClusterError(.configuration, "cannot create a folder for the credentials: \(String(cString: strerror(errno)))")
         }
         let credentials = UpCredentials(directory: String(cString: made))
         let log = (logDirectory as NSString).appendingPathComponent("make-credentials.log")
@@ -113,10 +105,10 @@ struct UpCredentials: Sendable {
         guard status == 0, missing.isEmpty else {
             credentials.remove()
             let absent = missing.isEmpty ? "" : "; missing " + missing.joined(separator: ", ")
-            throw ValidationError("\(script) failed (status \(status ?? -1)\(absent)): \(ClusterProcesses.logTail(log))")
+            throw LocalClusterError(.configuration, "\(script) failed (status \(status ?? -1)\(absent)): \(ClusterProcesses.logTail(log))")
         }
         return credentials
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }

@@ -6,7 +6,7 @@ import Glibc
 
 /// `${S2M3_CACHE:-.cache}/cluster.env`: where a running `s2m3 up` tells the other commands how to
 /// reach its broker. `up` writes it once the broker runs and removes it when it stops; a command
-/// given no `--broker` reads it (``BrokerOptions``). `KEY=value` lines, so a shell can source it:
+/// given no `--broker` reads it (the CLI's `BrokerOptions`). `KEY=value` lines, so a shell can source it:
 ///
 ///     S2M3_MQTT_BROKER=127.0.0.1:1883
 ///     S2M3_MQTT_ROOT=s2m3/v1
@@ -16,18 +16,18 @@ import Glibc
 ///     S2M3_UP_PID=12345
 ///
 /// A file whose `S2M3_UP_PID` no longer runs (an `up` killed with SIGKILL) is ignored.
-struct ClusterEnvironmentFile: Equatable {
-    var broker: String
-    var root: String
-    var tlsCA: String?
-    var username: String?
-    var passwordFile: String?
-    var upProcess: Int32
+public struct ClusterEnvironmentFile: Equatable, Sendable {
+    public var broker: String
+    public var root: String
+    public var tlsCA: String?
+    public var username: String?
+    public var passwordFile: String?
+    public var upProcess: Int32
 
     /// `${S2M3_CACHE:-.cache}/cluster.env`.
-    static var path: String { CacheDirectory.file("cluster.env") }
+    public static var path: String { CacheDirectory.file("cluster.env") }
 
-    var text: String {
+    public var text: String {
         var lines = ["# Written by `s2m3 up` (pid \(upProcess)) for the other s2m3 commands; removed when it stops."]
         lines.append("S2M3_MQTT_BROKER=\(broker)")
         lines.append("S2M3_MQTT_ROOT=\(root)")
@@ -38,7 +38,7 @@ struct ClusterEnvironmentFile: Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    init(broker: String, root: String, tlsCA: String? = nil, username: String? = nil, passwordFile: String? = nil, upProcess: Int32 = getpid()) {
+    public init(broker: String, root: String, tlsCA: String? = nil, username: String? = nil, passwordFile: String? = nil, upProcess: Int32 = getpid()) {
         self.broker = broker
         self.root = root
         self.tlsCA = tlsCA
@@ -48,7 +48,7 @@ struct ClusterEnvironmentFile: Equatable {
     }
 
     /// Parses the file's text; nil when it names no broker.
-    init?(text: String) {
+    public init?(text: String) {
         var values: [String: String] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
@@ -62,7 +62,7 @@ struct ClusterEnvironmentFile: Equatable {
     }
 
     /// The file of a running `up`, or nil (no file, unreadable, or its `up` has gone).
-    static func current(path: String = ClusterEnvironmentFile.path) -> ClusterEnvironmentFile? {
+    public static func current(path: String = ClusterEnvironmentFile.path) -> ClusterEnvironmentFile? {
         guard let data = FileManager.default.contents(atPath: path),
               let file = ClusterEnvironmentFile(text: String(decoding: data, as: UTF8.self))
         else { return nil }
@@ -71,7 +71,7 @@ struct ClusterEnvironmentFile: Equatable {
     }
 
     /// Writes the file (creating the cache folder if needed), readable by this user only.
-    func write(path: String = ClusterEnvironmentFile.path) throws {
+    public func write(path: String = ClusterEnvironmentFile.path) throws {
         let folder = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder.isEmpty ? "." : folder, withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -79,7 +79,7 @@ struct ClusterEnvironmentFile: Equatable {
     }
 
     /// Removes the file if it is still this one (another `up` may have replaced it since).
-    func remove(path: String = ClusterEnvironmentFile.path) {
+    public func remove(path: String = ClusterEnvironmentFile.path) {
         guard let data = FileManager.default.contents(atPath: path),
               ClusterEnvironmentFile(text: String(decoding: data, as: UTF8.self)) == self
         else { return }
