@@ -64,7 +64,10 @@ struct UpSession {
         func metrics(_ name: String) -> [String] {
             ports[name].map { ["--metrics-port", String($0), "--metrics-host", "127.0.0.1"] } ?? []
         }
-        let planner = try processes.start("planner", ["planner"] + common(UpCredentials.planner) + catalog + metrics("planner"))
+        // With fresh credentials (--secure) the broker runs the dynamic-security plugin and the
+        // planner identity administers it: devices receive only their modules' invocations.
+        let dynamicSecurity = access.credentials != nil ? ["--dynamic-security"] : []
+        let planner = try processes.start("planner", ["planner"] + common(UpCredentials.planner) + catalog + metrics("planner") + dynamicSecurity)
         started.append("planner (pid \(planner.process.processIdentifier))")
         let aggregator = try processes.start(
             "agg-1", ["aggregator", "--id", UpCredentials.aggregator] + common(UpCredentials.aggregator) + catalog + aggregatorArguments + metrics("agg-1"))
