@@ -112,6 +112,8 @@ dynsec_role() { # role-name role identity
 
 rm -f passwd credentials.env acl identities dynamic-security.json ./*.password
 : > passwd
+: > credentials.env
+: > identities
 # The ACL: the template's lines outside role blocks once, then each role's block per identity
 # (devices and planners: a role each in dynamic-security.json instead).
 awk '/^#@role /{skip=1} !skip{print} /^#@end/{skip=0}' "$here/acl" > acl
@@ -143,7 +145,8 @@ printf '{"defaultACLAccess":{"publishClientSend":false,"publishClientReceive":fa
   "$dynsec_clients" "$dynsec_roles" > dynamic-security.json
 
 chmod 644 ca.crt server.crt
-chmod 600 ca.key server.key passwd acl dynamic-security.json credentials.env ./*.password
+chmod 600 ca.key server.key passwd acl dynamic-security.json credentials.env
+for file in ./*.password; do [ ! -e "$file" ] || chmod 600 "$file"; done
 chmod 644 identities
 if [ -n "${S2M3_BROKER_USER:-}" ]; then
   chown "$S2M3_BROKER_USER" server.key passwd acl dynamic-security.json
