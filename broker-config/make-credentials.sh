@@ -13,8 +13,12 @@
 # included). Existing credentials are kept unless --force is given. Writes:
 #   ca.crt ca.key                 test CA (trust ca.crt in clients)
 #   server.crt server.key         broker certificate signed by the CA
-#   passwd                        mosquitto password file (mosquitto_passwd), one user per identity
-#   acl                           the broker's ACL: broker-config/acl's role blocks, one per identity
+#   passwd                        mosquitto password file (mosquitto_passwd): aggregators, clients, monitors
+#   acl                           the broker's ACL: broker-config/acl's role blocks, one per such identity
+#   dynamic-security.json         the dynamic-security plugin's config: devices and planners as its
+#                                 clients (PBKDF2-SHA512 password hashes), one role per identity from
+#                                 its acl block, an empty `s2m3-invoke-<device>` role per device that
+#                                 the planner fills from the plan (docs/security.md)
 #   identities                    "<role> <identity>" lines
 #   credentials.env               S2M3_MQTT_PASSWORD_<IDENTITY>=… lines ('-' and '.' as '_')
 #   <identity>.password           each identity's password alone, for `s2m3 … --password-file`
@@ -49,7 +53,7 @@ for tool in openssl mosquitto_passwd; do
   command -v "$tool" >/dev/null || { echo "make-credentials: '$tool' not found; run scripts/setup.sh" >&2; exit 1; }
 done
 
-if [ -f "$out/ca.crt" ] && [ -f "$out/passwd" ] && [ -f "$out/acl" ] && [ "$force" -eq 0 ]; then
+if [ -f "$out/ca.crt" ] && [ -f "$out/passwd" ] && [ -f "$out/acl" ] && [ -f "$out/dynamic-security.json" ] && [ "$force" -eq 0 ]; then
   echo "make-credentials: keeping existing credentials in $out (use --force to replace)"
   exit 0
 fi
@@ -71,30 +75,80 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out s
   -extfile server.ext 2>/dev/null
 rm -f server.csr server.ext ca.srl
 
-rm -f passwd credentials.env acl identities ./*.password
+# A role's block of the ACL template for one identity: its lines, {id} replaced.
+block() {
+  awk -v role="$1" -v id="$2" '
+    $0 == "#@role " role {inside=1; next}
+    inside && /^#@end/ {inside=0}
+    inside && (!/^#/ || /^#@dynsec /) {gsub(/\{id\}/, id); print}' "$here/acl"
+}
+# One dynamic-security client: "salt" and "password" are base64 of the 12-byte salt and of
+# PBKDF2-HMAC-SHA512(password, salt, 101 iterations, 64 bytes), as the plugin stores them.
+dynsec_client() { # identity password role-names...
+  local id="$1" password="$2" salt_hex hash salt roles="" priority=0; shift 2
+  salt_hex="$(openssl rand -hex 12)"
+  hash="$(openssl kdf -keylen 64 -kdfopt digest:SHA512 -kdfopt "pass:$password" -kdfopt "hexsalt:$salt_hex" \
+    -kdfopt iter:101 -binary PBKDF2 | base64 -w0)"
+  salt="$(printf '%b' "$(printf '%s' "$salt_hex" | sed 's/../\\x&/g')" | base64 -w0)"
+  for role in "$@"; do
+    roles="$roles${roles:+,}{\"rolename\":\"$role\",\"priority\":$priority}"; priority=$((priority + 10))
+  done
+  printf '{"username":"%s","textname":"%s","password":"%s","salt":"%s","iterations":101,"roles":[%s]}' \
+    "$id" "$id" "$hash" "$salt" "$roles"
+}
+# One dynamic-security role from an identity's block: read → subscribePattern and
+# publishClientReceive, write → publishClientSend (allow, priority 0); `#@dynsec TYPE TOPIC deny`
+# lines → that denial at priority 1 (checked first).
+dynsec_role() { # role-name role identity
+  block "$2" "$3" | awk -v name="$1" '
+    function acl(type, topic, allow, priority) {
+      out = out (out == "" ? "" : ",") sprintf("{\"acltype\":\"%s\",\"topic\":\"%s\",\"allow\":%s,\"priority\":%d}", type, topic, allow, priority)
+    }
+    $1 == "topic" && ($2 == "read" || $2 == "readwrite") { acl("subscribePattern", $3, "true", 0); acl("publishClientReceive", $3, "true", 0) }
+    $1 == "topic" && ($2 == "write" || $2 == "readwrite") { acl("publishClientSend", $3, "true", 0) }
+    $1 == "#@dynsec" { acl($2, $3, ($4 == "deny" ? "false" : "true"), 1) }
+    END { printf "{\"rolename\":\"%s\",\"acls\":[%s]}", name, out }'
+}
+
+rm -f passwd credentials.env acl identities dynamic-security.json ./*.password
 : > passwd
-# The ACL: the template's lines outside role blocks once, then each role's block per identity.
+: > credentials.env
+: > identities
+# The ACL: the template's lines outside role blocks once, then each role's block per identity
+# (devices and planners: a role each in dynamic-security.json instead).
 awk '/^#@role /{skip=1} !skip{print} /^#@end/{skip=0}' "$here/acl" > acl
+dynsec_clients="" dynsec_roles=""
 for role in "${roles[@]}"; do
   for id in ${members[$role]}; do
     password="$(openssl rand -hex 16)"
-    mosquitto_passwd -b passwd "$id" "$password"
     key="$(printf '%s' "$id" | tr 'a-z.-' 'A-Z__')"
     echo "S2M3_MQTT_PASSWORD_${key}=$password" >> credentials.env
     printf '%s\n' "$password" > "$id.password"
     echo "$role $id" >> identities
-    printf '\n# %s %s\n' "$role" "$id" >> acl
-    awk -v role="$role" -v id="$id" '
-      $0 == "#@role " role {inside=1; next}
-      inside && /^#@end/ {inside=0}
-      inside && !/^#/ {gsub(/\{id\}/, id); print}' "$here/acl" >> acl
+    case "$role" in
+      device)
+        dynsec_clients="$dynsec_clients${dynsec_clients:+,}$(dynsec_client "$id" "$password" "s2m3-device-$id" "s2m3-invoke-$id")"
+        dynsec_roles="$dynsec_roles${dynsec_roles:+,}$(dynsec_role "s2m3-device-$id" device "$id"),{\"rolename\":\"s2m3-invoke-$id\",\"acls\":[]}" ;;
+      planner)
+        dynsec_clients="$dynsec_clients${dynsec_clients:+,}$(dynsec_client "$id" "$password" "s2m3-planner-$id")"
+        dynsec_roles="$dynsec_roles${dynsec_roles:+,}$(dynsec_role "s2m3-planner-$id" planner "$id")" ;;
+      *)
+        mosquitto_passwd -b passwd "$id" "$password"
+        printf '\n# %s %s\n' "$role" "$id" >> acl
+        block "$role" "$id" | grep -v '^#' >> acl || true ;;
+    esac
   done
 done
+# Anything a dynamic-security client's roles do not name falls through to the ACL file (its
+# patterns: the client's own reply topics), so no default allows anything.
+printf '{"defaultACLAccess":{"publishClientSend":false,"publishClientReceive":false,"subscribe":false,"unsubscribe":true},"clients":[%s],"groups":[],"roles":[%s]}\n' \
+  "$dynsec_clients" "$dynsec_roles" > dynamic-security.json
 
 chmod 644 ca.crt server.crt
-chmod 600 ca.key server.key passwd acl credentials.env ./*.password
+chmod 600 ca.key server.key passwd acl dynamic-security.json credentials.env
+for file in ./*.password; do [ ! -e "$file" ] || chmod 600 "$file"; done
 chmod 644 identities
 if [ -n "${S2M3_BROKER_USER:-}" ]; then
-  chown "$S2M3_BROKER_USER" server.key passwd acl
+  chown "$S2M3_BROKER_USER" server.key passwd acl dynamic-security.json
 fi
 echo "make-credentials: wrote CA, server certificate ($san), passwords and ACL for ${!seen[*]} to $out"

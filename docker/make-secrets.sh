@@ -3,7 +3,8 @@
 # broker-config/make-credentials.sh (test CA, a server certificate that also names the broker
 # service `broker-secure` and any HOSTs given, one identity per service of compose.yaml and one
 # `<service>-health` monitor per health check, with their <identity>.password files and the ACL),
-# and hands the files to the users the containers run as: server.key, passwd and acl to the broker
+# and hands the files to the users the containers run as: server.key, passwd, acl and
+# dynamic-security.json to the broker
 # (uid 1883 in eclipse-mosquitto), the password files to S2M3 (uid 10001 in docker/Dockerfile).
 # Run as root (sudo) for the ownership.
 #
@@ -30,8 +31,9 @@ bash "$here/../broker-config/make-credentials.sh" "${force[@]}" --devices "box-1
 
 chmod 700 "$out"
 [ "$owners" -eq 1 ] || exit 0
-chown "$broker_uid:$broker_uid" "$out/server.key" "$out/passwd" "$out/acl"
+chown "$broker_uid:$broker_uid" "$out/server.key" "$out/passwd" "$out/acl" "$out/dynamic-security.json"
 chmod 400 "$out/server.key" "$out/passwd" "$out/acl"
+chmod 600 "$out/dynamic-security.json"
 chown "$s2m3_uid:$s2m3_uid" "$out"/*.password
 chmod 400 "$out"/*.password
 echo "make-secrets: $out ready for docker compose --profile secure"

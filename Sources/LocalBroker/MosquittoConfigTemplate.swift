@@ -11,7 +11,7 @@ struct MosquittoConfigTemplate {
     /// Directives whose value is a file or directory path.
     static let pathDirectives: Set<String> = [
         "password_file", "acl_file", "cafile", "capath", "certfile", "keyfile", "crlfile",
-        "dhparamfile", "psk_file", "include_dir",
+        "dhparamfile", "psk_file", "include_dir", "plugin_opt_config_file",
     ]
     /// Directives the generator sets itself.
     static let replacedDirectives: Set<String> = ["persistence_location", "log_dest", "user", "pid_file", "port"]

@@ -203,7 +203,11 @@ public final class RunningCluster: Sendable {
         func metrics(_ name: String) -> [String] {
             ports[name].map { ["--metrics-port", String($0), "--metrics-host", "127.0.0.1"] } ?? []
         }
-        try processes.start(UpCredentials.planner, ["planner"] + common(UpCredentials.planner) + catalog + metrics(UpCredentials.planner))
+        // With fresh credentials (--secure) the broker runs the dynamic-security plugin and the
+        // planner identity administers it: devices receive only their modules' invocations.
+        let dynamicSecurity = access.credentials != nil ? ["--dynamic-security"] : []
+        try processes.start(
+            UpCredentials.planner, ["planner"] + common(UpCredentials.planner) + catalog + metrics(UpCredentials.planner) + dynamicSecurity)
         try processes.start(
             UpCredentials.aggregator,
             ["aggregator", "--id", UpCredentials.aggregator] + common(UpCredentials.aggregator) + catalog + configuration.aggregatorArguments

@@ -22,10 +22,10 @@ import ServiceSupport
 /// A ServiceLifecycle `Service`: on graceful shutdown it makes no new plan, lets a publication in
 /// progress finish, says `offline` (reason `shutdown`), and disconnects.
 public actor PlannerService: Service {
-    private let connection: MQTTConnection
+    let connection: MQTTConnection
     private let topics: Topics
     private let debounce: Duration
-    private var logger: Logger
+    var logger: Logger
     private var machine: PlannerStateMachine
     /// A change that may need a plan (the newest wake is enough: the planner plans for the present).
     private let changes: AsyncStream<Void>
@@ -44,6 +44,11 @@ public actor PlannerService: Service {
     /// Set once `offline` is being said: no telemetry after it.
     private var saidOffline = false
     private let metrics = PlannerMetrics()
+    /// With the dynamic-security plugin: the devices' grants (nil: the broker's rules are not managed).
+    var access: PlanAccess?
+    /// Batches of plugin commands waiting for their answers: command count and the waiter.
+    var accessWaiters: [String: (Int, CheckedContinuation<[DynamicSecurityResponse]?, Never>)] = [:]
+    var accessBatches = 0
     /// The most one decision's solves may take together (``PlacementOptions/deadline``).
     public static let solveLimit: Duration = .seconds(3)
 
@@ -52,11 +57,16 @@ public actor PlannerService: Service {
     ///   - debounce: wait after a change before planning (also the wait for retained messages at start).
     ///   - digests: module id → catalog digest for the assignments (``CatalogPlacement/digests``).
     ///   - presence: its id and session on the bus (default: id `planner`, a fresh session).
+    ///   - dynamicSecurity: administer Mosquitto's dynamic-security plugin so that each device may
+    ///     receive only the invocations of the modules the plan gives it (the connection's identity
+    ///     must be the plugin's administrator; docs/security.md).
     public init(
         connection: MQTTConnection, instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto,
         topics: Topics = Topics(), debounce: Duration = .milliseconds(150), digests: [String: String] = [:],
-        presence: ServicePresence? = nil, telemetryInterval: Duration = .seconds(1), logger: Logger
+        presence: ServicePresence? = nil, telemetryInterval: Duration = .seconds(1), dynamicSecurity: Bool = false,
+        logger: Logger
     ) {
+        access = dynamicSecurity ? PlanAccess(topics: topics) : nil
         self.connection = connection
         self.presence = presence ?? ServicePresence(role: .planner, id: "planner", topics: topics)
         self.telemetryInterval = telemetryInterval
@@ -74,6 +84,7 @@ public actor PlannerService: Service {
     public func run() async throws {
         try await connection.connect()
         let stream = connection.messages
+        if access != nil { try await connection.subscribe(Topics.dynamicSecurityResponses) }
         // The plan first, so a retained plan is known before the retained device states.
         try await connection.subscribe(topics.plan)
         try await connection.subscribe(topics.allDeviceStates)
@@ -129,6 +140,10 @@ public actor PlannerService: Service {
     }
 
     private func receive(_ message: MQTTMessage) {
+        if message.topic == Topics.dynamicSecurityResponses {
+            receiveAccessAnswers(message.payload)
+            return
+        }
         if message.payload.isEmpty {
             // A cleared retained state forgets its device; other cleared topics mean nothing here.
             if let device = topics.device(fromDeviceTopic: message.topic), message.topic == topics.deviceState(device),
@@ -174,6 +189,7 @@ public actor PlannerService: Service {
     private func republishAfterReconnect() {
         logger.info("reconnected; publishing the plan and assignments again")
         republishPending = true
+        access?.forget()  // the broker may have restarted with the rules of its file
         changed.yield()
     }
 
@@ -186,7 +202,15 @@ public actor PlannerService: Service {
             await publish(machine.republication(nowMs: WallClock.milliseconds))
             planning.update(idle: true)
         }
-        guard let job = machine.beginPlan() else { return }
+        guard let job = machine.beginPlan() else {
+            // A plan adopted unchanged (a restart): its devices' grants are brought to it once.
+            if let plan = machine.currentPlan, let access, !access.knows(PlanAccess.hosted(by: plan)) {
+                planning.update(idle: false)
+                await syncAccess(to: PlanAccess.hosted(by: plan), widening: false)
+                planning.update(idle: true)
+            }
+            return
+        }
         planning.update(idle: false)
         defer { planning.update(idle: true) }
         let started = ContinuousClock.now
@@ -206,6 +230,9 @@ public actor PlannerService: Service {
     }
 
     private func publish(_ actions: [PlannerStateMachine.Action]) async {
+        // Grants widened before the plan is published, narrowed to it after (PlanAccess).
+        let target = actions.lazy.compactMap { if case .publishPlan(let plan) = $0 { PlanAccess.hosted(by: plan) } else { nil } }.first
+        if let target { await syncAccess(to: target, widening: true) }
         for action in actions {
             do {
                 switch action {
@@ -223,6 +250,7 @@ public actor PlannerService: Service {
                 logger.error("publishing failed: \(error)")
             }
         }
+        if let target { await syncAccess(to: target, widening: false) }
     }
 }
 

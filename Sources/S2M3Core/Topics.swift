@@ -208,6 +208,14 @@ public struct Topics: Sendable, Hashable {
         return nil
     }
 
+    // MARK: Broker administration (fixed by Mosquitto, outside the root)
+
+    /// Commands to Mosquitto's dynamic-security plugin; the planner, its administrator, grants each
+    /// device the invocations of the modules it hosts (docs/security.md).
+    public static let dynamicSecurityCommands = "$CONTROL/dynamic-security/v1"
+    /// The plugin's answers to ``dynamicSecurityCommands``, to the client that sent them.
+    public static let dynamicSecurityResponses = "$CONTROL/dynamic-security/v1/response"
+
     /// The default shared-subscription group of the aggregators (see ``sharedRequests(group:)``).
     public static let aggregatorGroup = "s2m3-aggregators"
 

@@ -7,7 +7,8 @@ import MQTTBus
 
 /// `s2m3 bench bus`: MQTTBus against mosquitto_pub/mosquitto_sub over loopback, in one run,
 /// against one broker from broker-config/dev.conf. Writes the "MQTT bus" section of
-/// docs/benchmarks.md.
+/// docs/benchmarks.md; with `--tls`, TLS vs plain instead (``BusTLSBenchmark``), the
+/// "MQTT bus: TLS vs plain" section.
 struct BenchBusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bus",
@@ -29,6 +30,9 @@ struct BenchBusCommand: AsyncParsableCommand {
     @Option(help: "The command line recorded in the document.")
     var recordedCommand = "scripts/bench-bus.sh"
 
+    @Flag(help: "Measure the cost of TLS instead: MQTTBus over a plain and a TLS listener of one broker (broker-config/bench-tls.conf).")
+    var tls = false
+
     func run() async throws {
         let tools = (pub: try Self.which("mosquitto_pub"), sub: try Self.which("mosquitto_sub"))
         let template = try BrokerConfigLocator.find("dev.conf")
@@ -42,6 +46,12 @@ struct BenchBusCommand: AsyncParsableCommand {
                 }
             }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        if tls {
+            let rows = try await BusTLSBenchmark(cases: cases, repetitions: repetitions, logger: logger, tools: tools).run()
+            let command = recordedCommand + " --tls" + (quick ? " --quick" : "")
+            try write(BusTLSBenchmark.markdown(rows: rows, command: command, load: load, repetitions: repetitions), section: "MQTT bus: TLS vs plain", template: template)
+            return
+        }
 
         var rows: [Row] = []
         try await MosquittoProcess.withRunning(MosquittoProcessConfiguration(template: template)) { broker in
@@ -75,10 +85,14 @@ struct BenchBusCommand: AsyncParsableCommand {
             }
         }
         let section = Self.markdown(rows: rows, command: recordedCommand + (quick ? " --quick" : ""), load: load, repetitions: repetitions)
-        print(section)
+        try write(section, section: "MQTT bus", template: template)
+    }
+
+    private func write(_ text: String, section: String, template: String) throws {
+        print(text)
         if !noWrite {
             let path = try output ?? Self.defaultOutput(template: template)
-            try MarkdownSections.replace(section: "MQTT bus", with: section, in: path)
+            try MarkdownSections.replace(section: section, with: text, in: path)
             print("bench bus: wrote \(path)")
         }
     }

@@ -31,12 +31,21 @@ struct BusBenchmark {
     let broker: MosquittoProcess
     let logger: Logger
     let tools: (pub: String, sub: String)
+    /// The S2M3 connections' listener (default: the broker's first) and TLS settings (nil: plain).
+    var endpoint: MQTTEndpoint
+    var tls: MQTTTLSConfiguration?
 
-    var endpoint: MQTTEndpoint { MQTTEndpoint(host: broker.host, port: broker.port) }
+    init(broker: MosquittoProcess, logger: Logger, tools: (pub: String, sub: String), port: Int? = nil, tls: MQTTTLSConfiguration? = nil) {
+        self.broker = broker
+        self.logger = logger
+        self.tools = tools
+        endpoint = MQTTEndpoint(host: broker.host, port: port ?? broker.port)
+        self.tls = tls
+    }
 
     func connection(_ name: String) async throws -> MQTTConnection {
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "bench-\(name)-\(getpid())"),
+            configuration: MQTTConfiguration(endpoints: [endpoint], clientID: "bench-\(name)-\(getpid())", tls: tls),
             logger: logger
         )
         try await connection.connect()

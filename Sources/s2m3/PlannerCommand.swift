@@ -42,6 +42,9 @@ struct PlannerCommand: AsyncParsableCommand {
     @Option(help: "Planner id (its state is planners/{id}/state).")
     var id: String = "planner"
 
+    @Flag(help: "Administer the broker's dynamic-security plugin (broker-config/secure.conf): each device may receive only the invocations of the modules the plan gives it. The login must be the plugin's administrator (the planner identity of make-credentials.sh).")
+    var dynamicSecurity = false
+
     func run() async throws {
         let broker = try bus.configuration()
         let root = bus.topicRoot
@@ -66,7 +69,7 @@ struct PlannerCommand: AsyncParsableCommand {
             configuration: broker.configuration(clientID: clientID, will: try presence.will()), logger: logger)
         let service = PlannerService(
             connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
-            digests: digests, presence: presence, logger: logger)
+            digests: digests, presence: presence, dynamicSecurity: dynamicSecurity, logger: logger)
         // SIGTERM / SIGINT: no new plan, a publication in progress finishes, disconnect, exit 0.
         do { try await ProcessServices.run(endpoint + [service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }

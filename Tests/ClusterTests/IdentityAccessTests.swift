@@ -63,6 +63,21 @@ struct IdentityAccessTests {
         }
     }
 
+    /// Lets `device` receive invocations of `module`, as the planner does from the plan: the
+    /// planner identity adds the grant through the dynamic-security plugin and waits for its answer.
+    static func grant(_ module: String, to device: String, on broker: Broker) async throws {
+        let (planner, inbox) = try await broker.connect("planner")
+        try await planner.subscribe(Topics.dynamicSecurityResponses)
+        let command = """
+            {"commands":[{"command":"addRoleACL","rolename":"s2m3-invoke-\(device)","acltype":"publishClientReceive",\
+            "topic":"\(topics.moduleInvoke(module: module, device: device))","priority":0,"allow":true}]}
+            """
+        try await planner.publish(MQTTMessage(topic: Topics.dynamicSecurityCommands, string: command))
+        let answer = try await first(inbox, "the dynamic-security answer")
+        #expect(answer.payloadString.contains("addRoleACL") && !answer.payloadString.contains("error"), "\(answer.payloadString)")
+        await planner.disconnect()
+    }
+
     /// The first message of `inbox` within 5 s.
     static func first(_ inbox: MQTTMessageStream, _ what: String) async throws -> MQTTMessage {
         try await within(.seconds(5), what) {
@@ -102,13 +117,18 @@ struct IdentityAccessTests {
         }
     }
 
+    /// A device receives the invocations of the modules granted to it (the planner grants those of
+    /// the plan: PlannerAccessTests), never another device's, nor its own of a module not granted.
     @Test func aDeviceReceivesOnlyItsOwnInvocations() async throws {
         try await Self.withBroker { broker in
+            try await Self.grant("m", to: "box-1", on: broker)
+            try await Self.grant("m", to: "box-2", on: broker)
             let (box1, inbox) = try await broker.connect("box-1")
             try await box1.subscribe("\(Self.topics.root)/modules/#")
             try await box1.subscribe(Self.topics.moduleInvoke(module: "m", device: "box-2"))
             let (aggregator, _) = try await broker.connect("agg-1")
             try await aggregator.publish(MQTTMessage(topic: Self.topics.moduleInvoke(module: "m", device: "box-2"), string: "box-2's job"))
+            try await aggregator.publish(MQTTMessage(topic: Self.topics.moduleInvoke(module: "n", device: "box-1"), string: "not granted"))
             try await aggregator.publish(MQTTMessage(topic: Self.topics.moduleInvoke(module: "m", device: "box-1"), string: "box-1's job"))
             let seen = try await Self.first(inbox, "box-1's own invocation")
             #expect(seen.payloadString == "box-1's job", "box-1 read \(seen.topic)")
@@ -177,6 +197,7 @@ struct IdentityAccessTests {
     /// receives none, and the broker never closes box-1's connection for a duplicate id.
     @Test func nobodyTakesOverAnotherIdentitysClientID() async throws {
         try await Self.withBroker { broker in
+            try await Self.grant("m", to: "box-1", on: broker)
             let (box1, inbox) = try await broker.connect("box-1")
             try await box1.subscribe(Self.topics.moduleInvoke(module: "m", device: "box-1"))
             let (imposter, imposterInbox) = try await broker.connect("client-2", clientID: "box-1")

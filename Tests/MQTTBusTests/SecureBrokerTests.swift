@@ -63,6 +63,21 @@ struct SecureBroker {
     func connect(_ identity: String, clientID: String? = nil) async throws -> MQTTConnection {
         try await BusTest.connect(configuration(identity, clientID: clientID))
     }
+
+    /// Lets `device` receive the invocations of `module`, as the planner does from the plan
+    /// (docs/security.md): the planner identity sends the dynamic-security plugin `addRoleACL`
+    /// and waits for its answer.
+    func grant(_ module: String, to device: String) async throws {
+        let planner = try await connect("planner")
+        try await planner.subscribe("$CONTROL/dynamic-security/v1/response")
+        try await planner.publish(MQTTMessage(topic: "$CONTROL/dynamic-security/v1", string: """
+            {"commands":[{"command":"addRoleACL","rolename":"s2m3-invoke-\(device)","acltype":"publishClientReceive",\
+            "topic":"s2m3/v1/modules/\(module)/\(device)/invoke","priority":0,"allow":true}]}
+            """))
+        let answer = try #require(try await planner.receive(1).first).payloadString
+        #expect(answer.contains("addRoleACL") && !answer.contains("error"), "\(answer)")
+        await planner.disconnect()
+    }
 }
 
 @Suite("MQTT secure broker", .serialized)
@@ -115,10 +130,11 @@ struct SecureBrokerTests {
     }
 
     /// Mosquitto 2.0 grants a forbidden SUBSCRIBE but delivers nothing on it: a client subscribed
-    /// to module invocations gets none, while the device they are addressed to does.
+    /// to module invocations gets none, while the device they are addressed to (and granted) does.
     @Test func aclForbiddenSubscriptionReceivesNothing() async throws {
         try await SecureBroker.with { secure in
             let name = TestBroker.unique("acl-sub")
+            try await secure.grant(name, to: "box-1")
             let client = try await secure.connect("client")
             try await client.subscribe("s2m3/v1/modules/\(name)/#")
             try await client.subscribe("s2m3/v1/clients/client/replies")
