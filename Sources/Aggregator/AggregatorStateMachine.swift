@@ -29,7 +29,7 @@ public struct AggregatorStateMachine: Sendable {
     }
 
     public let configuration: AggregatorConfiguration
-    public private(set) var router = ReplicaChooser()
+    public internal(set) var router = ReplicaChooser()
     public private(set) var statistics = Statistics()
     private let bindings: [String: TaskBinding]
     /// Requests in flight by internal id (the id their invocations and partials carry).
@@ -45,12 +45,17 @@ public struct AggregatorStateMachine: Sendable {
     public private(set) var inFlightBytes = 0
     private var assigned = 0
     private var lastPurgeMs = 0.0
+    /// Camera streams (``StreamSessions``, docs/streams.md).
+    var streams: StreamSessions
 
     public init(configuration: AggregatorConfiguration, catalog: ModuleCatalog) throws(CatalogError) {
         self.configuration = configuration
         var bindings: [String: TaskBinding] = [:]
         for task in catalog.tasks { bindings[task.id] = try TaskBinding(task: task, catalog: catalog) }
         self.bindings = bindings
+        streams = StreamSessions(context: StreamContext(
+            catalog: catalog, settings: configuration.executionSettings, limits: configuration.limits,
+            timeoutMs: configuration.defaultTimeoutMs))
         router.telemetrySilenceMs = configuration.telemetrySilenceMs
     }
 
@@ -153,7 +158,8 @@ public struct AggregatorStateMachine: Sendable {
     public mutating func receivePlan(_ plan: PlanMessage, nowMs: Double) -> [AggregatorAction] {
         guard router.apply(plan: plan) else { return [] }
         let unavailable = plan.unavailableTasks ?? [:]
-        return forEachActive(nowMs: nowMs) { execution, router in
+        let streamed = streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.planChanged(router: &$1, nowMs: nowMs) })
+        return streamed + forEachActive(nowMs: nowMs) { execution, router in
             if let why = unavailable[execution.task] {
                 // The new plan cannot serve the task: waiting would only run into the deadline.
                 return execution.fail(.taskUnavailable, "the plan of epoch \(plan.epoch) cannot serve '\(execution.task)': \(why)", field: nil, router: &router)
@@ -165,7 +171,8 @@ public struct AggregatorStateMachine: Sendable {
     /// A device state; an `offline` one re-routes that device's invocations.
     public mutating func receiveState(_ state: DeviceState, nowMs: Double) -> [AggregatorAction] {
         guard router.apply(state: state) else { return [] }
-        return forEachActive(nowMs: nowMs) { $0.deviceLost(state.device, router: &$1, nowMs: nowMs) }
+        let streamed = streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.deviceLost(state.device, router: &$1, nowMs: nowMs) })
+        return streamed + forEachActive(nowMs: nowMs) { $0.deviceLost(state.device, router: &$1, nowMs: nowMs) }
     }
 
     public mutating func receiveTelemetry(_ telemetry: DeviceTelemetry) {
@@ -180,6 +187,11 @@ public struct AggregatorStateMachine: Sendable {
     /// A device's answer (already decoded from its bundle).
     public mutating func receivePartial(_ partial: PartialResult, outputs: TensorBundle, nowMs: Double) -> [AggregatorAction] {
         guard var entry = active[partial.requestID] else {
+            if let source = streams.owner(of: partial.requestID) {
+                return streamActions(streams.forEach(source: source, router: &router, nowMs: nowMs) {
+                    $0.receive(partial, outputs: outputs, router: &$1, nowMs: nowMs)
+                })
+            }
             statistics.droppedPartials += 1
             return []
         }
@@ -200,7 +212,9 @@ public struct AggregatorStateMachine: Sendable {
         // invocations move to another live replica now rather than at their timeout.
         for device in router.checkSilence(nowMs: nowMs) {
             out += forEachActive(nowMs: nowMs) { $0.deviceSuspected(device, router: &$1, nowMs: nowMs) }
+            out += streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.deviceSuspected(device, router: &$1, nowMs: nowMs) })
         }
+        out += streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) })
         return out + forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
     }
 
