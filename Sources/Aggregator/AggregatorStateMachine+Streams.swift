@@ -31,10 +31,11 @@ extension AggregatorStateMachine {
         }
     }
 
-    /// A source's state: `offline` (its last will, or a shutdown) ends its stream.
+    /// A source's state: `offline` (its last will, or a shutdown) ends its stream; `online` after
+    /// that starts it over.
     public mutating func receiveSourceState(_ state: ServiceState) {
-        guard state.role == .source, state.status == .offline else { return }
-        streams.sourceOffline(state.id, router: &router)
+        guard state.role == .source else { return }
+        if state.status == .offline { streams.sourceOffline(state.id) } else { streams.sourceOnline(state.id) }
     }
 
     /// The telemetry of every stream served.

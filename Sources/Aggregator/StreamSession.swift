@@ -41,6 +41,8 @@ struct StreamSession: Sendable {
     var lastStartMs: [String: Double] = [:]
     var figures = StreamFigures()
     var runs = 0
+    /// False once the source said `offline`, until it says `online` again.
+    var online = true
 
     init(source: String) { self.source = source }
 
@@ -53,6 +55,12 @@ struct StreamSession: Sendable {
     mutating func receive(
         _ frame: StreamFrame, image: [UInt8], context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double
     ) -> [Output] {
+        if !online {
+            // A frame from a source that ended: it is back (its `online` may come later).
+            online = true
+            figures = StreamFigures()
+            lastSequence = nil
+        }
         figures.arrived(nowMs: nowMs)
         if let last = lastSequence, frame.sequence > last + 1 { figures.dropped("gap", count: frame.sequence - last - 1) }
         lastSequence = frame.sequence
@@ -196,11 +204,4 @@ struct StreamSession: Sendable {
         }
     }
 
-    /// Ends the stream (the source went offline): the frame in flight is abandoned, the waiting one dropped.
-    mutating func end(router: inout ReplicaChooser) {
-        current?.execution.abandon(router: &router)
-        current = nil
-        if waiting != nil { figures.dropped("ended") }
-        waiting = nil
-    }
 }

@@ -66,11 +66,24 @@ struct StreamSessions: Sendable {
         sessions[source]?.figures.dropped("bad-frame")
     }
 
-    /// The source said `offline` (its last will or a shutdown): its stream ends.
-    mutating func sourceOffline(_ source: String, router: inout ReplicaChooser) {
-        guard var session = sessions[source] else { return }
-        session.end(router: &router)
-        sessions[source] = session.plans.isEmpty ? nil : StreamSession(source: source, plans: session.plans)
+    /// The source said `offline` (its last will or a shutdown): its stream ends — the waiting frame
+    /// is dropped (`ended`), the frame in flight still finishes, the figures stay until the source
+    /// is back.
+    mutating func sourceOffline(_ source: String) {
+        guard var session = sessions[source], session.online else { return }
+        session.online = false
+        if session.waiting != nil { session.figures.dropped("ended") }
+        session.waiting = nil
+        sessions[source] = session
+    }
+
+    /// The source said `online` after having ended: its stream starts over (new figures and sequence).
+    mutating func sourceOnline(_ source: String) {
+        guard var session = sessions[source], !session.online else { return }
+        session.online = true
+        session.figures = StreamFigures()
+        session.lastSequence = nil
+        sessions[source] = session
     }
 
     /// Whether a stream's frame in flight runs under `requestID`.
@@ -94,13 +107,11 @@ struct StreamSessions: Sendable {
 
     /// Telemetry of every stream.
     func telemetry(nowMs: Double) -> [StreamTelemetry] {
-        sessions.keys.sorted().map { sessions[$0]!.figures.telemetry(source: $0, aggregator: context.settings.aggregator, nowMs: nowMs) }
-    }
-}
-
-extension StreamSession {
-    init(source: String, plans: [String: TaskPlan]) {
-        self.init(source: source)
-        self.plans = plans
+        sessions.keys.sorted().map { source in
+            let session = sessions[source]!
+            var report = session.figures.telemetry(source: source, aggregator: context.settings.aggregator, nowMs: nowMs)
+            report.sourceOnline = session.online
+            return report
+        }
     }
 }

@@ -111,14 +111,24 @@ struct StreamSessionTests {
         #expect(machine.streamSources.isEmpty)
     }
 
-    /// The source's last will ends its stream: the frame in flight is given up, late answers dropped.
+    /// The source's last will ends its stream: the waiting frame is dropped (`ended`), the frame in
+    /// flight still gets its results, the telemetry says the source is gone; back online, the
+    /// stream starts over.
     @Test func sourceLastWillEndsStream() throws {
         var machine = try Self.machine()
         let running = Self.frame(&machine, sequence: 0, nowMs: 1_000)
-        machine.receiveSourceState(ServiceState(role: .source, id: "cam-1", status: .offline, session: "s1", timestampMs: 1_001, reason: "last-will"))
+        _ = Self.frame(&machine, sequence: 1, nowMs: 1_001)
+        machine.receiveSourceState(ServiceState(role: .source, id: "cam-1", status: .offline, session: "s1", timestampMs: 1_002, reason: "last-will"))
         let (_, out) = Self.answerAll(&machine, running, nowMs: 1_010)
-        #expect(Self.results(out).isEmpty)
-        #expect(machine.router.outstanding.values.reduce(0, +) == 0, "the chooser forgot the abandoned invocations")
+        #expect(Set(Self.results(out).compactMap { $0.frame?.sequence }) == [0], "frame 1 never runs")
+        let ended = try #require(machine.streamTelemetry(nowMs: 1_100).first)
+        #expect(!ended.sourceOnline)
+        #expect(ended.drops == ["ended": 1])
+        #expect(ended.framesProcessed + 1 == ended.framesIn)
+        #expect(machine.router.outstanding.values.reduce(0, +) == 0)
+        machine.receiveSourceState(ServiceState(role: .source, id: "cam-1", status: .online, session: "s2", timestampMs: 2_000))
+        let fresh = try #require(machine.streamTelemetry(nowMs: 2_001).first)
+        #expect(fresh.sourceOnline && fresh.framesIn == 0)
     }
 
     /// A subscription naming a task that cannot take frames is refused with an error.

@@ -34,6 +34,9 @@ public struct StreamTelemetry: ControlMessage {
     public var framesProcessed: Int
     public var drops: [String: Int]
     public var tasks: [String: TaskFigures]
+    /// False once the source said `offline` (its last will or a shutdown): the stream has ended and
+    /// these are its final figures.
+    public var sourceOnline: Bool = true
 
     public init(
         source: String, aggregator: String, timestampMs: Int, windowMs: Int, framesInPerSecond: Double,
