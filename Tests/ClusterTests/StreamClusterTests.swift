@@ -147,6 +147,7 @@ struct StreamClusterTests {
             let p99 = latencies[min(latencies.count - 1, Int((0.99 * Double(latencies.count)).rounded(.up)) - 1)]
             #expect(1000 / singleMs * 5 <= 10 || latencies.count > 30, "the camera runs at ≥ 5× what the cluster sustains (single frame \(singleMs) ms)")
             #expect(p99 < 2 * singleMs, "p99 \(p99) ms vs single frame \(singleMs) ms")
+            print("stream: sent \(sent), processed \(bySequence.count), drops \(last.drops), trunk runs \(run.trunk), single frame \(Int(singleMs)) ms, p99 \(Int(p99)) ms")
             #expect(run.errors.isEmpty, "\(run.errors)")
 
             // Removing the subscription stops the results.
