@@ -185,13 +185,13 @@ struct BenchStreamsCommand: AsyncParsableCommand {
             "| compute time, ms (sum over invocations) | \(f(mergedCompute)) | \(f(independentCompute)) | \(f(mergedCompute / independentCompute, 2)) |",
             "| sustained frames/s (all 3 results) | \(f(mergedFps, 2)) (\(mergedFrames) of \(offered) offered in \(f(seconds, 0)) s) | \(f(independentFps, 2)) (\(independent.count) in \(f(independentSeconds, 1)) s) | \(f(mergedFps / independentFps, 2)) |",
             "",
-            "| latency (frame arrival → result), ms | camera fps | frames sent | frames processed | task | p50 | p99 |",
-            "|---|---|---|---|---|---|---|",
+            "| camera fps | frames sent | frames processed | task | latency p50, ms | p99, ms |",
+            "|---|---|---|---|---|---|",
         ]
         for phase in latency {
             for task in tasks {
                 let values = phase.byTask[task] ?? []
-                lines.append("| | \(f(phase.fps, 0)) | \(phase.sent) | \(phase.frames) | \(task) | \(f(percentile(values, 0.5))) | \(f(percentile(values, 0.99))) |")
+                lines.append("| \(f(phase.fps, 0)) | \(phase.sent) | \(phase.frames) | \(task) | \(f(percentile(values, 0.5))) | \(f(percentile(values, 0.99))) |")
             }
         }
         return lines.joined(separator: "\n")
