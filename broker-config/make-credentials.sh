@@ -4,10 +4,10 @@
 # id, a random password each) and the broker's ACL for exactly those identities.
 #
 #   broker-config/make-credentials.sh [--force] [--devices "box-1 box-2"] [--aggregators "agg-1"]
-#       [--planners planner] [--clients client] [--monitors up] [OUTDIR] [HOST...]
+#       [--planners planner] [--clients client] [--monitors up] [--sources "cam-1"] [OUTDIR] [HOST...]
 #
 # Each list is space- or comma-separated (defaults: devices box-1 box-2 box-3, aggregator agg-1,
-# planner planner, client client, monitor up; "" for none). Identities are letters, digits, '-', '_'
+# planner planner, client client, monitor up, no source; "" for none). Identities are letters, digits, '-', '_'
 # and '.', unique across roles. OUTDIR defaults to broker-config/secrets (git-ignored). HOSTs are
 # extra names or IP addresses for the server certificate (localhost and 127.0.0.1 are always
 # included). Existing credentials are kept unless --force is given. Writes:
@@ -26,11 +26,11 @@
 set -euo pipefail
 
 force=0
-declare -A members=([device]="box-1 box-2 box-3" [aggregator]="agg-1" [planner]="planner" [client]="client" [monitor]="up")
+declare -A members=([device]="box-1 box-2 box-3" [aggregator]="agg-1" [planner]="planner" [client]="client" [monitor]="up" [source]="")
 while [ $# -gt 0 ]; do
   case "$1" in
     --force) force=1; shift ;;
-    --devices|--aggregators|--planners|--clients|--monitors)
+    --devices|--aggregators|--planners|--clients|--monitors|--sources)
       [ $# -ge 2 ] || { echo "make-credentials: $1 needs a list" >&2; exit 2; }
       role="${1#--}"; role="${role%s}"; members[$role]="${2//,/ }"; shift 2 ;;
     *) break ;;
@@ -39,7 +39,7 @@ done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$here/secrets}"
 [ $# -gt 0 ] && shift
-roles=(device aggregator planner client monitor)
+roles=(device aggregator planner client monitor source)
 declare -A seen=()
 for role in "${roles[@]}"; do
   for id in ${members[$role]}; do

@@ -5,11 +5,12 @@ import S2M3Core
 extension AggregatorAction {
     /// The messages that publish an answer (topics.md): a result on `results/{task}`, an error on
     /// `errors/{task}` (unless `publishOnTaskTopic` is false), each also on the request's response
-    /// topic with its correlation data. Empty for an invocation. The aggregator and `s2m3 serve`
+    /// topic with its correlation data. Empty for an invocation and a stream result. The aggregator and `s2m3 serve`
     /// both answer through it.
     public func answerMessages(topics: Topics) throws -> [MQTTMessage] {
         switch self {
-        case .invoke:
+        case .invoke, .streamResult:
+            // Stream results go to their source's topic (AggregatorService+Streams).
             return []
         case .result(let result, let reply):
             let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)

@@ -23,4 +23,6 @@ public enum AggregatorAction: Sendable, Hashable {
     /// An error for `errors/{task}` and the reply address. `publishOnTaskTopic` is false when the
     /// task name cannot be a topic level.
     case error(TaskErrorMessage, ReplyAddress, publishOnTaskTopic: Bool)
+    /// A stream's result for `results/{task}/{source}` (the source is in the result's `frame`).
+    case streamResult(TaskResult)
 }

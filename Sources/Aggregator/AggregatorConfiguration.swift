@@ -43,6 +43,10 @@ public struct AggregatorConfiguration: Sendable {
     public var session: String = UUID().uuidString.lowercased()
     /// How often `aggregators/{id}/telemetry` is published.
     public var telemetryInterval: Duration = .seconds(1)
+    /// Serve camera streams (`streams/+` subscriptions, `sources/+/frames`; docs/streams.md).
+    /// Every aggregator that serves streams processes every frame: in a cluster of several
+    /// aggregators, let one serve them.
+    public var streams: Bool = true
 
     public init(id: String, topics: Topics = Topics()) {
         self.id = id

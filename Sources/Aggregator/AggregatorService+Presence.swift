@@ -28,6 +28,10 @@ extension AggregatorService {
         guard !saidOffline else { return }
         do {
             try await connection.publish(presence.telemetry(telemetry()))
+            for stream in machine.streamTelemetry(nowMs: Self.nowMs()) {
+                try await connection.publish(MQTTMessage(
+                    topic: configuration.topics.streamTelemetry(configuration.id, source: stream.source), control: stream, on: configuration.topics))
+            }
         } catch {
             logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
         }

@@ -25,7 +25,7 @@ import ServiceSupport
 public actor AggregatorService: Service {
     let connection: MQTTConnection
     let configuration: AggregatorConfiguration
-    private var machine: AggregatorStateMachine
+    var machine: AggregatorStateMachine
     let logger: Logger
     private var outbox: AsyncStream<MQTTMessage>.Continuation?
     /// Messages handed to the outbox and not yet published.
@@ -84,6 +84,7 @@ public actor AggregatorService: Service {
         try await connection.subscribe(topics.allDeviceTelemetry, on: topics)
         try await connection.subscribe(topics.allAggregatorPartials(configuration.id))
         try await connection.subscribe(topics.sharedRequests(group: configuration.group))
+        if configuration.streams { try await subscribeStreams() }
         let (messages, continuation) = AsyncStream.makeStream(of: MQTTMessage.self)
         outbox = continuation
         try await announce()
@@ -182,6 +183,7 @@ public actor AggregatorService: Service {
                 retained: message.retain, nowMs: now))
             return
         }
+        if configuration.streams, receiveStream(message, nowMs: now) { return }
         guard !message.payload.isEmpty else { return }  // a cleared retained topic
         do {
             if let sender = topics.device(fromPartialsTopic: message.topic, aggregator: configuration.id) {
@@ -216,7 +218,7 @@ public actor AggregatorService: Service {
         logger.warning("ignoring a message naming another device than its topic", metadata: ["mqtt.topic": "\(topic)", "device.claimed": "\(claimed)"])
     }
 
-    private func perform(_ actions: [AggregatorAction]) {
+    func perform(_ actions: [AggregatorAction]) {
         defer {
             updateIdle()
             metrics.update(machine.statistics, activeRequests: machine.activeRequests, byTask: machine.inFlightByTask)
@@ -238,6 +240,10 @@ public actor AggregatorService: Service {
                     recent.result(nowMs: Self.nowMs())
                     for message in try action.answerMessages(topics: topics) { send(message) }
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
+                case .streamResult(let result):
+                    guard let source = result.frame?.source else { continue }
+                    recent.result(nowMs: Self.nowMs())
+                    send(try MQTTMessage(topic: topics.streamResults(result.task, source: source), control: result, on: topics))
                 case .error(let error, _, _):
                     recent.error(error.code, nowMs: Self.nowMs())
                     metrics.answered(error)

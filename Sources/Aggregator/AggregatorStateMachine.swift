@@ -28,16 +28,21 @@ public struct AggregatorStateMachine: Sendable {
     }
 
     public let configuration: AggregatorConfiguration
-    public private(set) var router = ReplicaChooser()
+    public internal(set) var router = ReplicaChooser()
     /// Reads, checks and admits requests; remembers their ids.
     public private(set) var intake: RequestIntake
     private var counted = Statistics()
     /// Requests in flight by internal id (the id their invocations and partials carry).
     private var active: [String: Entry] = [:]
+    /// Camera streams (``StreamSessions``, docs/streams.md).
+    var streams: StreamSessions
 
     public init(configuration: AggregatorConfiguration, catalog: ModuleCatalog) throws(CatalogError) {
         self.configuration = configuration
         intake = try RequestIntake(configuration: configuration, catalog: catalog)
+        streams = StreamSessions(context: StreamContext(
+            catalog: catalog, settings: configuration.executionSettings, limits: configuration.limits,
+            timeoutMs: configuration.defaultTimeoutMs))
         router.telemetrySilenceMs = configuration.telemetrySilenceMs
     }
 
@@ -115,7 +120,8 @@ public struct AggregatorStateMachine: Sendable {
     public mutating func receivePlan(_ plan: PlanMessage, nowMs: Double) -> [AggregatorAction] {
         guard router.apply(plan: plan) else { return [] }
         let unavailable = plan.unavailableTasks ?? [:]
-        return forEachActive(nowMs: nowMs) { execution, router in
+        let streamed = streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.planChanged(router: &$1, nowMs: nowMs) })
+        return streamed + forEachActive(nowMs: nowMs) { execution, router in
             if let why = unavailable[execution.task] {
                 // The new plan cannot serve the task: waiting would only run into the deadline.
                 return execution.fail(.taskUnavailable, "the plan of epoch \(plan.epoch) cannot serve '\(execution.task)': \(why)", field: nil, router: &router)
@@ -127,7 +133,8 @@ public struct AggregatorStateMachine: Sendable {
     /// A device state; an `offline` one re-routes that device's invocations.
     public mutating func receiveState(_ state: DeviceState, nowMs: Double) -> [AggregatorAction] {
         guard router.apply(state: state) else { return [] }
-        return forEachActive(nowMs: nowMs) { $0.deviceLost(state.device, router: &$1, nowMs: nowMs) }
+        let streamed = streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.deviceLost(state.device, router: &$1, nowMs: nowMs) })
+        return streamed + forEachActive(nowMs: nowMs) { $0.deviceLost(state.device, router: &$1, nowMs: nowMs) }
     }
 
     public mutating func receiveTelemetry(_ telemetry: DeviceTelemetry) {
@@ -142,6 +149,11 @@ public struct AggregatorStateMachine: Sendable {
     /// A device's answer (already decoded from its bundle).
     public mutating func receivePartial(_ partial: PartialResult, outputs: TensorBundle, nowMs: Double) -> [AggregatorAction] {
         guard var entry = active[partial.requestID] else {
+            if let source = streams.owner(of: partial.requestID) {
+                return streamActions(streams.forEach(source: source, router: &router, nowMs: nowMs) {
+                    $0.receive(partial, outputs: outputs, router: &$1, nowMs: nowMs)
+                })
+            }
             counted.droppedPartials += 1
             return []
         }
@@ -159,7 +171,9 @@ public struct AggregatorStateMachine: Sendable {
         // invocations move to another live replica now rather than at their timeout.
         for device in router.checkSilence(nowMs: nowMs) {
             out += forEachActive(nowMs: nowMs) { $0.deviceSuspected(device, router: &$1, nowMs: nowMs) }
+            out += streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.deviceSuspected(device, router: &$1, nowMs: nowMs) })
         }
+        out += streamActions(streams.forEach(router: &router, nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) })
         return out + forEachActive(nowMs: nowMs) { $0.tick(router: &$1, nowMs: nowMs) }
     }
 

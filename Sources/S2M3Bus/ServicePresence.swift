@@ -24,6 +24,7 @@ public struct ServicePresence: Sendable, Hashable {
         switch role {
         case .planner: topics.plannerState(id)
         case .aggregator: topics.aggregatorState(id)
+        case .source: topics.sourceState(id)
         }
     }
 
@@ -32,6 +33,9 @@ public struct ServicePresence: Sendable, Hashable {
         switch role {
         case .planner: topics.plannerTelemetry(id)
         case .aggregator: topics.aggregatorTelemetry(id)
+        // A source publishes no telemetry: its stream's is the aggregator's
+        // (`aggregators/{aggregator}/streams/{source}`); never called for one.
+        case .source: topics.streamTelemetry(id, source: id)
         }
     }
 

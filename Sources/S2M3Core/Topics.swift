@@ -81,6 +81,38 @@ public struct Topics: Sendable, Hashable {
     /// read only `clients/{its client id}/…`, so `client` is the client id.
     public func clientReplies(_ client: String) -> String { "\(root)/clients/\(client)/replies" }
 
+    // MARK: Streams (docs/streams.md)
+
+    /// Retained online/offline state of a camera or microphone; its last will sets it offline.
+    public func sourceState(_ source: String) -> String { "\(root)/sources/\(source)/state" }
+    /// A camera's frames (one JPEG or PNG per message).
+    public func sourceFrames(_ source: String) -> String { "\(root)/sources/\(source)/frames" }
+    /// Filters for the aggregators: every source's state and frames.
+    public var allSourceStates: String { "\(root)/sources/+/state" }
+    public var allSourceFrames: String { "\(root)/sources/+/frames" }
+    /// Retained stream subscription: which source, which tasks; clearing it ends the stream.
+    public func streamSubscription(_ subscription: String) -> String { "\(root)/streams/\(subscription)" }
+    /// Filter: every stream subscription.
+    public var allStreamSubscriptions: String { "\(root)/streams/+" }
+    /// Results of one task on one source's stream (`results/+/{source}`: everything about a source).
+    public func streamResults(_ task: String, source: String) -> String { "\(root)/results/\(task)/\(source)" }
+    /// Stream telemetry of one source, published by the aggregator serving it.
+    public func streamTelemetry(_ aggregator: String, source: String) -> String {
+        "\(root)/aggregators/\(aggregator)/streams/\(source)"
+    }
+
+    /// The source named by a topic of the form `sources/{source}/…` (one level after it), or nil.
+    public func source(fromSourceTopic topic: String) -> String? {
+        Self.id(in: topic, prefix: "\(root)/sources/").flatMap { Self.isValidIdentifier($0) ? $0 : nil }
+    }
+    /// The subscription level of a `streams/{subscription}` topic, or nil.
+    public func subscription(fromStreamTopic topic: String) -> String? {
+        let prefix = "\(root)/streams/"
+        guard topic.hasPrefix(prefix) else { return nil }
+        let name = String(topic.dropFirst(prefix.count))
+        return Self.isValidIdentifier(name) ? name : nil
+    }
+
     // MARK: Data plane
 
     /// Invocations of one module on one device.
@@ -185,6 +217,11 @@ public struct Topics: Sendable, Hashable {
         "modules/{module}/{device}/invoke": Delivery(qos: 1, retained: false),
         "aggregators/{aggregator}/partials/{device}": Delivery(qos: 1, retained: false),
         "clients/{client}/replies": Delivery(qos: 1, retained: false),
+        "sources/{source}/state": Delivery(qos: 1, retained: true),
+        "sources/{source}/frames": Delivery(qos: 0, retained: false),
+        "streams/{subscription}": Delivery(qos: 1, retained: true),
+        "results/{task}/{source}": Delivery(qos: 1, retained: false),
+        "aggregators/{aggregator}/streams/{source}": Delivery(qos: 0, retained: false),
     ]
 
     /// The ``Delivery`` of an answer on a requester's MQTT 5 response topic (any topic the
@@ -237,5 +274,10 @@ public struct Topics: Sendable, Hashable {
         "modules/{module}/{device}/invoke",
         "aggregators/{aggregator}/partials/{device}",
         "clients/{client}/replies",
+        "sources/{source}/state",
+        "sources/{source}/frames",
+        "streams/{subscription}",
+        "results/{task}/{source}",
+        "aggregators/{aggregator}/streams/{source}",
     ]
 }

@@ -179,7 +179,7 @@ struct MonolithicServer: Sendable {
         case .error(let error, _, _):
             metrics.error(task: error.task, code: error.code.rawValue)
             logger.info("request failed", metadata: ["task.id": "\(task)", "error.code": "\(error.code)", "error.reason": "\(error.reason)"])
-        case .invoke: break
+        case .invoke, .streamResult: break
         }
         do {
             for reply in try answer.answerMessages(topics: topics) { try await connection.publish(reply) }

@@ -5,11 +5,11 @@ import TestSupport
 import Testing
 
 /// A broker from broker-config/secure.conf with fresh credentials from make-credentials.sh for
-/// ``identities``: two devices, two aggregators, the planner, two clients and a monitor.
+/// ``identities``: two devices, two aggregators, the planner, two clients, a monitor and a camera.
 struct SecureBroker {
     static let identities = [
         "--devices", "box-1 box-2", "--aggregators", "agg-1 agg-2", "--planners", "planner", "--clients", "client client-2",
-        "--monitors", "up",
+        "--monitors", "up", "--sources", "cam-1",
     ]
     let broker: MosquittoProcess
     let secrets: String
@@ -125,6 +125,30 @@ struct SecureBrokerTests {
             #expect(error.reasonCode == 0x87)
             // The connection stays usable.
             try await client.publish(MQTTMessage(topic: "s2m3/v1/requests/\(task)", string: "{}"))
+            await client.disconnect()
+        }
+    }
+
+    /// A camera writes only its own `sources/{id}/…`; a client declares stream subscriptions.
+    @Test func sourceWritesOnlyItsOwnTopics() async throws {
+        try await SecureBroker.with { secure in
+            let camera = try await secure.connect("cam-1")
+            try await camera.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/frames", payload: [0xFF, 0xD8]))
+            try await camera.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/state", string: "{}", retain: true))
+            for topic in ["s2m3/v1/sources/cam-2/frames", "s2m3/v1/streams/line-1", "s2m3/v1/results/classify-image/cam-1"] {
+                let error = try await #require(throws: MQTTError.self, "\(topic)") {
+                    try await camera.publish(MQTTMessage(topic: topic, string: "{}"))
+                }
+                #expect(error.reasonCode == 0x87, "\(topic)")
+            }
+            try await camera.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/state", payload: [], retain: true))
+            await camera.disconnect()
+            let client = try await secure.connect("client")
+            try await client.publish(MQTTMessage(topic: "s2m3/v1/streams/line-1", payload: [], retain: true))
+            let error = try await #require(throws: MQTTError.self) {
+                try await client.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/frames", payload: [0xFF, 0xD8]))
+            }
+            #expect(error.reasonCode == 0x87)
             await client.disconnect()
         }
     }

@@ -43,6 +43,8 @@ struct MessagesTopicsDocumentTests {
         TaskRequest.schema: { _ = try TaskRequest(json: $0) },
         TaskResult.schema: { _ = try TaskResult(json: $0) },
         TaskErrorMessage.schema: { _ = try TaskErrorMessage(json: $0) },
+        StreamSubscription.schema: { _ = try StreamSubscription(json: $0) },
+        StreamTelemetry.schema: { _ = try StreamTelemetry(json: $0) },
     ]
 
     /// Decoders of bundles, by their `s2m3.schema` metadata.

@@ -26,6 +26,11 @@ struct TopicsTests {
             topics.moduleInvoke(module: "{module}", device: "{device}"),
             topics.aggregatorPartials("{aggregator}", device: "{device}"),
             topics.clientReplies("{client}"),
+            topics.sourceState("{source}"),
+            topics.sourceFrames("{source}"),
+            topics.streamSubscription("{subscription}"),
+            topics.streamResults("{task}", source: "{source}"),
+            topics.streamTelemetry("{aggregator}", source: "{source}"),
         ]
         #expect(built == Topics.patterns.map { "test/root/\($0)" })
     }
@@ -42,6 +47,11 @@ struct TopicsTests {
         #expect(topics.aggregator(fromAggregatorTopic: "test/root/aggregators/agg-1/state/x") == nil)
         #expect(topics.task(fromErrorTopic: "test/root/errors/transcribe") == "transcribe")
         #expect(topics.task(fromErrorTopic: "test/root/errors/") == nil)
+        #expect(topics.source(fromSourceTopic: "test/root/sources/cam-7/frames") == "cam-7")
+        #expect(topics.source(fromSourceTopic: "test/root/sources/cam-7/frames/x") == nil)
+        #expect(topics.source(fromSourceTopic: "test/root/sources/+/frames") == nil)
+        #expect(topics.subscription(fromStreamTopic: "test/root/streams/line-3") == "line-3")
+        #expect(topics.subscription(fromStreamTopic: "test/root/streams/a/b") == nil)
     }
 
     /// Publishers take QoS and retain from the pattern a built topic belongs to.

@@ -8,6 +8,8 @@ public struct ServiceState: ControlMessage {
     /// Which kind of service; it names the topic's first level (`planners/…`, `aggregators/…`).
     public enum Role: String, MessageEnum {
         case planner, aggregator
+        /// A camera or microphone (`sources/{source}/state`, docs/streams.md).
+        case source
     }
 
     public var role: Role

@@ -16,9 +16,11 @@ public struct TaskResult: ControlMessage {
     /// The aggregator that served the request.
     public var aggregator: String
     public var completedAtMs: Int
+    /// On a stream's `results/{task}/{source}`: which frame (absent for a request's result).
+    public var frame: StreamFrameReference?
 
     private enum CodingKeys: String, CodingKey {
-        case requestID = "requestId", task, epoch, outputs, timeline, totalMs, aggregator, completedAtMs
+        case requestID = "requestId", task, epoch, outputs, timeline, totalMs, aggregator, completedAtMs, frame
     }
 
     public init(
@@ -48,6 +50,11 @@ public struct TaskResult: ControlMessage {
         try MessageCheck.nonNegative(totalMs, "totalMs")
         try MessageCheck.identifier(aggregator, "aggregator")
         try MessageCheck.within(completedAtMs, ValueRange.timestampMs, "completedAtMs")
+        if let frame {
+            try MessageCheck.identifier(frame.source, "frame.source")
+            try MessageCheck.within(frame.sequence, 0...ValueRange.epoch.upperBound, "frame.sequence")
+            try MessageCheck.within(frame.capturedMs, ValueRange.timestampMs, "frame.capturedMs")
+        }
     }
 
     /// The MQTT 5 properties to publish the result with; `correlationData` is the request's own,
@@ -56,5 +63,18 @@ public struct TaskResult: ControlMessage {
         MessageProperties(
             contentType: MediaType.json, correlationData: correlationData,
             userProperties: MessageProperties.requestProperties(requestID: requestID, epoch: epoch, traceparent: traceparent))
+    }
+}
+
+/// The frame a stream result is about: its source, sequence number and capture time.
+public struct StreamFrameReference: Codable, Sendable, Hashable {
+    public var source: String
+    public var sequence: Int
+    public var capturedMs: Int
+
+    public init(source: String, sequence: Int, capturedMs: Int) {
+        self.source = source
+        self.sequence = sequence
+        self.capturedMs = capturedMs
     }
 }

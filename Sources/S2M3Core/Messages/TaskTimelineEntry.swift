@@ -13,6 +13,9 @@ public struct TaskTimelineEntry: Codable, Sendable, Hashable {
     public var transferMs: Double
     public var startMs: Double
     public var endMs: Double
+    /// On a stream (docs/streams.md): the other tasks this one invocation also served, when the
+    /// frame's tasks shared the node (absent otherwise).
+    public var sharedWith: [String]?
 
     public init(
         node: String, module: String, device: String, attempt: Int = 1, queuedMs: Double, computeMs: Double,
@@ -39,6 +42,7 @@ public struct TaskTimelineEntry: Codable, Sendable, Hashable {
         try MessageCheck.nonNegative(transferMs, "\(field).transferMs")
         try MessageCheck.nonNegative(startMs, "\(field).startMs")
         try MessageCheck.nonNegative(endMs, "\(field).endMs")
+        if let sharedWith { try MessageCheck.identifierList(sharedWith, "\(field).sharedWith") }
         guard endMs >= startMs else { throw MessageError(.invalidField, field: "\(field).endMs", "is before startMs") }
     }
 }
