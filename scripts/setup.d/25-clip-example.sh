@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The bring-your-own-model example of docs/own-models.md and the tokenizer references
-# (scripts/models/clip_example.py), under ${S2M3_CACHE:-<repo>/.cache}/models/clip-example: CLIP's
+# (scripts/models/clip/clip_example.py), under ${S2M3_CACHE:-<repo>/.cache}/models/clip-example: CLIP's
 # BPE vocabulary from the open_clip_torch wheel, tokenizer.json files, a tiny random-weight CLIP
 # exported to ONNX with external weights, and transformers' ids, embeddings and scores to compare
 # with. A later run whose stamp matches only re-checks that the files are there.
@@ -18,7 +18,7 @@ wheel_sha256="c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce"
 made=(vocab.json merges.txt clip-tokenizer.json bert-tokenizer.json tokenizer-reference.json
   clip-vision.onnx clip-vision.onnx.data clip-text.onnx clip-text.onnx.data clip-reference.json)
 
-stamp="$(cat "$repo/scripts/models/clip_example.py" "$repo/scripts/models/clip-requirements.txt" "${BASH_SOURCE[0]}" |
+stamp="$(cat "$repo/scripts/models/clip/clip_example.py" "$repo/scripts/models/clip/requirements.txt" "${BASH_SOURCE[0]}" |
   sha256sum | cut -d' ' -f1)"
 complete() { for f in "${made[@]}"; do [ -s "$out/$f" ] || return 1; done; }
 if [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ] && complete; then
@@ -46,12 +46,12 @@ if ! "${pip[@]}" "torch==2.13.0+cpu" >/dev/null 2>&1; then
   try "installing torch==2.13.0 into $venv" "run scripts/setup.sh again once PyPI answers" "${pip[@]}" "torch==2.13.0"
 fi
 need_pypi
-try "installing scripts/models/clip-requirements.txt into $venv" "run scripts/setup.sh again once PyPI answers" \
-  "${pip[@]}" -r "$repo/scripts/models/clip-requirements.txt"
+try "installing scripts/models/clip/requirements.txt into $venv" "run scripts/setup.sh again once PyPI answers" \
+  "${pip[@]}" -r "$repo/scripts/models/clip/requirements.txt"
 
-try "making the CLIP example (scripts/models/clip_example.py)" \
+try "making the CLIP example (scripts/models/clip/clip_example.py)" \
   "rm -rf '$out' && scripts/setup.sh  (if it fails again, please report it with this output)" \
-  bash -c 'cd "$1/scripts/models" && "$2/bin/python" -W ignore clip_example.py --cache "$3" --open-clip-wheel "$4"' \
+  bash -c 'cd "$1/scripts/models/clip" && "$2/bin/python" -W ignore clip_example.py --cache "$3" --open-clip-wheel "$4"' \
   _ "$repo" "$venv" "$cache" "$wheel"
 rm -rf "$venv"
 complete || fail "checking $out" "clip_example.py did not write every file" "rm -rf '$out' && scripts/setup.sh"
