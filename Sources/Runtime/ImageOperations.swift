@@ -95,3 +95,17 @@ struct LabelBridgeOperation: BuiltinOperation {
         try RankedTexts.set(texts: texts, scores: scores, into: &outputs)
     }
 }
+
+/// `softmax-texts`: softmax over one row of logits with one column per candidate text (e.g. CLIP's
+/// `logits_per_image`); the texts best first with their probabilities.
+struct SoftmaxTextsOperation: BuiltinOperation {
+    func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
+        let (logits, shape) = try inputs.floats("logits")
+        let texts = try inputs.strings("texts")
+        guard shape.count == 2, shape[0] == 1 else {
+            throw ModuleError(.wrongInput, module: inputs.module, input: "logits", "must be one row [1, M], is \(shape)")
+        }
+        try RankedTexts.checkCount(texts, rows: shape[1], module: inputs.module)
+        try RankedTexts.set(texts: texts, scores: TaskHeads.softmax(logits), into: &outputs)
+    }
+}

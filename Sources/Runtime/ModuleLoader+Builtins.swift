@@ -36,6 +36,20 @@ extension ModuleLoader {
             operation = WordPieceOperation(tokenizer: try Self.make(manifest, file: path) { () throws(PreprocessingError) in
                 try WordPieceTokenizer(vocabularyFile: path)
             })
+        case "clip-image-preprocess":
+            operation = ImagePreprocessOperation(preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(.clip) }, maxPixels: limits.maxImagePixels)
+        case "clip-tokenize":
+            let vocabulary = try ModuleAssets.path("vocab.json", of: manifest), merges = try ModuleAssets.path("merges.txt", of: manifest)
+            let tokenizer = try Self.make(manifest, file: vocabulary) { () throws(PreprocessingError) in
+                try BPETokenizer(vocabularyFile: vocabulary, mergesFile: merges)
+            }
+            operation = TokenizeOperation(encode: tokenizer.encode, pad: tokenizer.padID, typeIDs: false)
+        case "tokenizer-json":
+            let path = try ModuleAssets.path(ofExtension: "json", of: manifest)
+            let tokenizer = try Self.make(manifest, file: path) { () throws(PreprocessingError) in try HuggingFaceTokenizer(file: path) }
+            operation = TokenizeOperation(encode: tokenizer.encode, pad: tokenizer.padID,
+                                          typeIDs: manifest.callOutputs.contains { $0.name == "token_type_ids" })
+        case "softmax-texts": operation = SoftmaxTextsOperation()
         case "label-bridge": operation = LabelBridgeOperation(labelEmbeddings: try await LabelEmbeddings.load(for: manifest, loader: self))
         case "cosine-match": operation = CosineMatchOperation()
         case "wav-decode": operation = WAVDecodeOperation(maxSeconds: limits.maxAudioSeconds)

@@ -16,7 +16,7 @@ wheel_spec="open_clip_torch==3.3.0"
 wheel="$cache/wheels/open_clip_torch-3.3.0-py3-none-any.whl"
 wheel_sha256="c549ad5ed6bfc119cc11105033c0a2b9d7a2a4afeb40a58a09aab3da1a0043ce"
 made=(vocab.json merges.txt clip-tokenizer.json bert-tokenizer.json tokenizer-reference.json
-  clip-vision.onnx clip-vision.onnx.data clip-text.onnx clip-text.onnx.data clip-reference.json)
+  clip-vision.onnx clip-vision.onnx.data clip-text.onnx clip-text.onnx.data clip-logits.onnx clip-logits.onnx.data clip-reference.json)
 
 stamp="$(cat "$repo/scripts/models/clip/clip_example.py" "$repo/scripts/models/clip/requirements.txt" "${BASH_SOURCE[0]}" |
   sha256sum | cut -d' ' -f1)"

@@ -12,6 +12,7 @@ tokenizers, onnx, onnxruntime, pillow). Writes under DIR/models/clip-example/:
   `tokenizers` library give for each (Tests/PreprocessingTests compare the Swift tokenizers with them).
 - clip-vision.onnx(+.onnx.data), clip-text.onnx(+.onnx.data): a tiny CLIP with random weights (fixed
   seed) exported through get_image_features / get_text_features, weights in external data files.
+- clip-logits.onnx(+.onnx.data): CLIPModel's logits_per_image from the two embeddings (its learnt scale).
 - clip-reference.json: transformers' embeddings and scores of the fixture photos and some captions
   (image through CLIPImageProcessor, text through CLIPTokenizer).
 """
@@ -151,6 +152,19 @@ class Text(torch.nn.Module):
         return features(self.model.get_text_features(input_ids=input_ids, attention_mask=attention_mask))
 
 
+class Logits(torch.nn.Module):
+    """CLIPModel.forward's logits_per_image from the two towers' embeddings."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, image_embeds, text_embeds):
+        image = image_embeds / image_embeds.norm(p=2, dim=-1, keepdim=True)
+        text = text_embeds / text_embeds.norm(p=2, dim=-1, keepdim=True)
+        return self.model.logit_scale.exp() * image @ text.t()
+
+
 def features(value):
     """get_*_features answer a tensor (transformers 4) or an output whose pooler_output is it (5)."""
     return value if isinstance(value, torch.Tensor) else value.pooler_output
@@ -187,6 +201,11 @@ def model_and_reference(out: Path, fixtures: Path) -> None:
     ids = torch.tensor([tokenizer("a photo", padding="max_length", max_length=CONTEXT)["input_ids"]] * 2)
     export(text, (ids, torch.ones_like(ids)), out / "clip-text.onnx", ["input_ids", "attention_mask"], ["text_embeds"],
            {"input_ids": {0: "N"}, "attention_mask": {0: "N"}, "text_embeds": {0: "N"}})
+
+    dim = config.projection_dim
+    export(Logits(model).eval(), (torch.ones(1, dim), torch.ones(3, dim)), out / "clip-logits.onnx",
+           ["image_embeds", "text_embeds"], ["logits"],
+           {"image_embeds": {0: "N"}, "text_embeds": {0: "M"}, "logits": {0: "N", 1: "M"}})
 
     reference = {"captions": CAPTIONS, "logit_scale": float(model.logit_scale.exp()), "photos": {}}
     enc = tokenizer(CAPTIONS, padding="max_length", max_length=CONTEXT, truncation=True, return_tensors="pt")
