@@ -38,12 +38,16 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
     /// greedy decoder is called with features and answers token ids. Task nodes bind to this.
     public var call: CallInterface?
     public var description: String?
+    /// Built-in modules: the operation's settings (e.g. `image-preprocess`'s size and normalisation),
+    /// checked by the built-in at load and part of the digest (docs/catalog.md).
+    public var settings: [String: JSONValue]?
 
     public init(
         id: String, kind: Kind, file: String? = nil, sha256: String? = nil, operation: String? = nil,
         assets: [String]? = nil, inputs: [TensorDeclaration], outputs: [TensorDeclaration],
-        driver: String? = nil, call: CallInterface? = nil, description: String? = nil
+        driver: String? = nil, call: CallInterface? = nil, description: String? = nil, settings: [String: JSONValue]? = nil
     ) {
+        self.settings = settings
         self.driver = driver
         self.call = call
         self.id = id
@@ -55,6 +59,43 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
         self.inputs = inputs
         self.outputs = outputs
         self.description = description
+    }
+}
+
+extension ModuleEntry {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, kind, file, sha256, operation, assets, inputs, outputs, driver, call, description, settings
+    }
+
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes an entry, rejecting keys the format does not have (a misspelt or invented key would
+    /// otherwise be ignored, and not be part of the digest).
+    public init(from decoder: any Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        for key in try decoder.container(keyedBy: AnyKey.self).allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: decoder.codingPath + [key],
+                debugDescription: "unknown module key \"\(key.stringValue)\"; a module has \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))"))
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id), kind: try container.decode(Kind.self, forKey: .kind),
+            file: try container.decodeIfPresent(String.self, forKey: .file),
+            sha256: try container.decodeIfPresent(String.self, forKey: .sha256),
+            operation: try container.decodeIfPresent(String.self, forKey: .operation),
+            assets: try container.decodeIfPresent([String].self, forKey: .assets),
+            inputs: try container.decode([TensorDeclaration].self, forKey: .inputs),
+            outputs: try container.decode([TensorDeclaration].self, forKey: .outputs),
+            driver: try container.decodeIfPresent(String.self, forKey: .driver),
+            call: try container.decodeIfPresent(CallInterface.self, forKey: .call),
+            description: try container.decodeIfPresent(String.self, forKey: .description),
+            settings: try container.decodeIfPresent([String: JSONValue].self, forKey: .settings))
     }
 }
 

@@ -141,6 +141,9 @@ public struct ModuleCatalog: Sendable {
             throw CatalogError(
                 .invalidModule, entry: entry.id, "\"driver\" and \"call\" are for onnx modules; a built-in's inputs are its call")
         }
+        if entry.kind == .onnx, entry.settings != nil {
+            throw CatalogError(.invalidModule, entry: entry.id, "\"settings\" are for built-in modules; an onnx module is configured by its file")
+        }
         switch entry.kind {
         case .onnx:
             guard let file = entry.file, !file.isEmpty else {
@@ -150,6 +153,13 @@ public struct ModuleCatalog: Sendable {
             let digest = try contentDigest(of: path, entry: entry.id, expected: entry.sha256, fileSHA256: fileSHA256)
             return ModuleManifest(entry: entry, filePath: path, contentSHA256: digest)
         case .builtin:
+            let operation = entry.operation ?? entry.id
+            guard let definition = BuiltinDefinitions.named(operation) else {
+                throw CatalogError(
+                    .invalidModule, entry: entry.id,
+                    "no built-in operation '\(operation)'; the built-ins are \(BuiltinDefinitions.all.map(\.name).joined(separator: ", ")) (docs/catalog.md)")
+            }
+            try definition.check(BuiltinSettings(entry.settings ?? [:], module: entry.id), entry)
             var content = "builtin:" + (entry.operation ?? entry.id)
             var paths: [String] = []
             for asset in entry.assets ?? [] {

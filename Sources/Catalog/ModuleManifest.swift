@@ -1,7 +1,7 @@
 /// What the catalog knows about a module after loading: its interface and digest.
 ///
 /// `digest` = sha256 of (the weights file's sha256, or the built-in operation's name and its assets'
-/// sha256s) followed by the canonical interface. Two entries with equal digests are the same module:
+/// sha256s) followed by the canonical interface and, for a built-in with settings, their canonical JSON. Two entries with equal digests are the same module:
 /// same weights, same inputs and outputs.
 public struct ModuleManifest: Sendable, Hashable {
     public let id: String
@@ -28,6 +28,8 @@ public struct ModuleManifest: Sendable, Hashable {
     public let operation: String?
     /// Built-ins: absolute paths of the asset files, in the catalog's order.
     public let assetPaths: [String]
+    /// Built-ins: the catalog's settings, validated at load (empty when none).
+    public let settings: BuiltinSettings
 
     /// The default driver of `onnx` modules: one run with the declared interface.
     public static let singleRunDriver = "single-run"
@@ -36,6 +38,7 @@ public struct ModuleManifest: Sendable, Hashable {
         id = entry.id
         operation = entry.kind == .builtin ? (entry.operation ?? entry.id) : nil
         self.assetPaths = assetPaths
+        settings = BuiltinSettings(entry.settings ?? [:], module: entry.id)
         kind = entry.kind
         self.filePath = filePath
         self.contentSHA256 = contentSHA256
@@ -50,7 +53,9 @@ public struct ModuleManifest: Sendable, Hashable {
             interface += "; driver \(driver); call " + Self.canonicalInterface(inputs: call.inputs, outputs: call.outputs)
         }
         self.interface = interface
-        digest = SHA256.hex(of: contentSHA256 + "\n" + interface)
+        // Without settings the digest is what it was before settings existed.
+        let configured = settings.canonical.isEmpty ? "" : "\nsettings " + settings.canonical
+        digest = SHA256.hex(of: contentSHA256 + "\n" + interface + configured)
     }
 
     /// Inputs then outputs, in declaration order (order is part of the interface: arguments bind by

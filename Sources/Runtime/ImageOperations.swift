@@ -1,10 +1,14 @@
+import Catalog
 import Inference
 import Preprocessing
 import S2M3Core
 
-/// `image-preprocess`: JPEG/PNG bytes → EfficientNet-Lite0's input [1,3,224,224].
+/// `image-preprocess`: JPEG/PNG bytes → a vision model's input [1,3,H,W], as the catalog's settings
+/// say (default: EfficientNet-Lite0's [1,3,224,224]).
 struct ImagePreprocessOperation: BuiltinOperation {
+    /// Works in RGB order; `bgr` swaps the first and last planes afterwards.
     let preprocess: ImagePreprocess
+    var bgr = false
     /// Largest image decoded, pixels (``LimitsConfiguration/maxImagePixels``).
     var maxPixels = ImageDecoder.defaultMaxPixels
 
@@ -12,7 +16,28 @@ struct ImagePreprocessOperation: BuiltinOperation {
         let bytes = try inputs.bytes("file")
         let tensor: Tensor
         do { tensor = try preprocess(encoded: bytes, name: "file", maxPixels: maxPixels) } catch { throw ModuleError(error, module: inputs.module, input: "file") }
-        try outputs.set("image", tensor: try BundleTensor(tensor, module: inputs.module))
+        try outputs.set("image", tensor: try BundleTensor(bgr ? Self.swappingRedAndBlue(tensor) : tensor, module: inputs.module))
+    }
+
+    /// [1,3,H,W] float32 with planes 0 and 2 exchanged.
+    static func swappingRedAndBlue(_ tensor: Tensor) -> Tensor {
+        guard case .float32(var values) = tensor.values else { return tensor }
+        let plane = values.count / 3
+        for index in 0..<plane { values.swapAt(index, 2 * plane + index) }
+        return try! Tensor(float32: values, shape: tensor.shape)
+    }
+}
+
+extension ImagePreprocessSettings {
+    /// The recipe for `ImagePreprocess`, in RGB order (mean and std are given in ``channelOrder``).
+    var configuration: ImagePreprocess.Configuration {
+        let resize: ImagePreprocess.Resize = switch (self.resize, crop) {
+        case (.shorterSide, .some(let crop)): .shorterSideThenCenterCrop(side: width, width: crop.width, height: crop.height)
+        default: .stretch(width: width, height: height)
+        }
+        let rgb = { (values: [Float]) in channelOrder == "bgr" ? values.reversed() : values }
+        return ImagePreprocess.Configuration(
+            resize: resize, filter: interpolation == "bicubic" ? .bicubic : .bilinear, mean: rgb(mean), std: rgb(std))
     }
 }
 

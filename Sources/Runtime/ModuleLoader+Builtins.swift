@@ -29,12 +29,18 @@ extension ModuleLoader {
         let operation: any BuiltinOperation
         switch manifest.operation ?? manifest.id {
         case "image-preprocess":
-            operation = ImagePreprocessOperation(preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(.efficientNetLite0) }, maxPixels: limits.maxImagePixels)
+            let settings = try Self.settings(of: manifest) { () throws(CatalogError) in try ImagePreprocessSettings(manifest.settings) }
+            operation = ImagePreprocessOperation(
+                preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(settings.configuration) },
+                bgr: settings.channelOrder == "bgr", maxPixels: limits.maxImagePixels)
         case "top-k": operation = TopKOperation(labels: try ModuleAssets.lines("imagenet-labels.txt", of: manifest))
         case "wordpiece-tokenize":
-            let path = try ModuleAssets.path("bert-vocab.txt", of: manifest)
+            let settings = try Self.settings(of: manifest) { () throws(CatalogError) in
+                try TokenizerSettings(manifest.settings, assets: manifest.assetPaths, defaultVocabulary: "bert-vocab.txt")
+            }
+            let path = try ModuleAssets.path(settings.vocabulary, of: manifest)
             operation = WordPieceOperation(tokenizer: try Self.make(manifest, file: path) { () throws(PreprocessingError) in
-                try WordPieceTokenizer(vocabularyFile: path)
+                try WordPieceTokenizer(vocabularyFile: path, configuration: .init(maxLength: settings.maxLength))
             })
         case "clip-image-preprocess":
             operation = ImagePreprocessOperation(preprocess: try Self.make(manifest) { () throws(PreprocessingError) in try ImagePreprocess(.clip) }, maxPixels: limits.maxImagePixels)
@@ -64,6 +70,12 @@ extension ModuleLoader {
             throw ModuleError(.unknownModule, module: manifest.id, "no built-in operation '\(name)' (see docs/catalog.md)")
         }
         return BuiltinModule(manifest: manifest, operation: operation, pool: threadPool)
+    }
+
+    /// A built-in's settings as its type (validated when the catalog was loaded; a failure here is a
+    /// manifest built without the catalog).
+    private static func settings<T>(of manifest: ModuleManifest, _ body: () throws(CatalogError) -> T) throws(ModuleError) -> T {
+        do { return try body() } catch { throw ModuleError(.unknownModule, module: manifest.id, error.description) }
     }
 
     private static func make<T>(

@@ -12,12 +12,12 @@ struct TaskBindingTests {
     /// `rank` (texts → labels + scores), `pick` (names, values, extra → choice), `embed` (text → vector).
     static func binding(defaults: [String: TaskInput]? = nil) throws -> TaskBinding {
         let modules = [
-            ModuleEntry(id: "rank", kind: .builtin, inputs: [tensor("texts", "string")],
+            ModuleEntry(id: "rank", kind: .builtin, operation: "combine", inputs: [tensor("texts", "string")],
                         outputs: [tensor("labels", "string"), tensor("scores", "float32")]),
-            ModuleEntry(id: "pick", kind: .builtin,
+            ModuleEntry(id: "pick", kind: .builtin, operation: "combine",
                         inputs: [tensor("names", "string"), tensor("values", "float32"), tensor("extra", "string")],
                         outputs: [tensor("choice", "string", [.fixed(1)])]),
-            ModuleEntry(id: "embed", kind: .builtin, inputs: [tensor("text", "string")], outputs: [tensor("vector", "float32")]),
+            ModuleEntry(id: "embed", kind: .builtin, operation: "combine", inputs: [tensor("text", "string")], outputs: [tensor("vector", "float32")]),
         ]
         let task = TaskEntry(
             id: "demo", inputs: ["texts", "query"],
@@ -84,7 +84,7 @@ struct TaskBindingTests {
     func defaultMustBeAnInput() throws {
         let task = TaskEntry(
             id: "t", inputs: ["a"], nodes: [.init(id: "n", module: "m", inputs: ["a"])], defaults: ["b": .text("x")])
-        let module = ModuleEntry(id: "m", kind: .builtin, inputs: [Self.tensor("x", "string")], outputs: [Self.tensor("y", "string")])
+        let module = ModuleEntry(id: "m", kind: .builtin, operation: "combine", inputs: [Self.tensor("x", "string")], outputs: [Self.tensor("y", "string")])
         #expect(throws: CatalogError.self) {
             try ModuleCatalog(document: CatalogDocument(modules: [module], tasks: [task]), modelsDirectory: "/nonexistent")
         }

@@ -22,7 +22,7 @@ struct CatalogPlacementTests {
           {"id": "head", "kind": "onnx", "file": "head.onnx",
            "inputs": [{"name": "embedding", "dtype": "float32", "shape": ["N", 16]}],
            "outputs": [{"name": "logits", "dtype": "float32", "shape": ["N", 10]}]},
-          {"id": "top", "kind": "builtin",
+          {"id": "top", "kind": "builtin", "operation": "top-k",
            "inputs": [{"name": "logits", "dtype": "float32", "shape": ["N", 10]}],
            "outputs": [{"name": "labels", "dtype": "string", "shape": ["N", "K"]}]}
         ],

@@ -36,58 +36,34 @@ enum NumberFieldLocator {
         }
         return out
     }
+}
 
-    /// A JSON document as a tree.
-    indirect enum JSONValue: Codable {
-        case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() { self = .null }
-            else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-            else if let value = try? container.decode(Double.self) { self = .number(value) }
-            else if let value = try? container.decode(String.self) { self = .string(value) }
-            else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-            else { self = .object(try container.decode([String: JSONValue].self)) }
+/// The locator's walk over a document.
+extension JSONValue {
+    func collectSuspiciousNumbers(path: [NumberFieldLocator.PathStep], into out: inout [[NumberFieldLocator.PathStep]]) {
+        switch self {
+        case .number(let value) where value.rounded() != value || abs(value) >= 9.2e18:
+            out.append(path)
+        case .array(let items):
+            for (index, item) in items.enumerated() { item.collectSuspiciousNumbers(path: path + [.index(index)], into: &out) }
+        case .object(let members):
+            for key in members.keys.sorted() { members[key]!.collectSuspiciousNumbers(path: path + [.key(key)], into: &out) }
+        default:
+            break
         }
+    }
 
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .null: try container.encodeNil()
-            case .bool(let value): try container.encode(value)
-            case .number(let value): try container.encode(value)
-            case .string(let value): try container.encode(value)
-            case .array(let value): try container.encode(value)
-            case .object(let value): try container.encode(value)
-            }
-        }
-
-        func collectSuspiciousNumbers(path: [PathStep], into out: inout [[PathStep]]) {
-            switch self {
-            case .number(let value) where value.rounded() != value || abs(value) >= 9.2e18:
-                out.append(path)
-            case .array(let items):
-                for (index, item) in items.enumerated() { item.collectSuspiciousNumbers(path: path + [.index(index)], into: &out) }
-            case .object(let members):
-                for key in members.keys.sorted() { members[key]!.collectSuspiciousNumbers(path: path + [.key(key)], into: &out) }
-            default:
-                break
-            }
-        }
-
-        func replacing(path: ArraySlice<PathStep>, with replacement: JSONValue) -> JSONValue {
-            guard let step = path.first else { return replacement }
-            switch (self, step) {
-            case (.array(var items), .index(let index)) where items.indices.contains(index):
-                items[index] = items[index].replacing(path: path.dropFirst(), with: replacement)
-                return .array(items)
-            case (.object(var members), .key(let key)) where members[key] != nil:
-                members[key] = members[key]!.replacing(path: path.dropFirst(), with: replacement)
-                return .object(members)
-            default:
-                return self
-            }
+    func replacing(path: ArraySlice<NumberFieldLocator.PathStep>, with replacement: JSONValue) -> JSONValue {
+        guard let step = path.first else { return replacement }
+        switch (self, step) {
+        case (.array(var items), .index(let index)) where items.indices.contains(index):
+            items[index] = items[index].replacing(path: path.dropFirst(), with: replacement)
+            return .array(items)
+        case (.object(var members), .key(let key)) where members[key] != nil:
+            members[key] = members[key]!.replacing(path: path.dropFirst(), with: replacement)
+            return .object(members)
+        default:
+            return self
         }
     }
 }

@@ -1,0 +1,53 @@
+/// The operations built into S2M3 (implemented in `Runtime`), as the catalog knows them: each name
+/// with the check of its settings. Every process that loads a catalog (planner and aggregator
+/// included, which do not link `Runtime`) rejects the same entries: an unknown operation, an unknown
+/// setting or an impossible value, or a declared interface the settings do not produce.
+public struct BuiltinDefinition: Sendable {
+    public let name: String
+    /// Validates the entry's settings against the entry (its assets, its declared outputs); throws
+    /// an `invalidModule` ``CatalogError`` naming the key.
+    public let check: @Sendable (BuiltinSettings, ModuleEntry) throws(CatalogError) -> Void
+
+    public init(_ name: String, check: @escaping @Sendable (BuiltinSettings, ModuleEntry) throws(CatalogError) -> Void = { settings, _ throws(CatalogError) in
+        try settings.checkNoOtherKeys(than: [])
+    }) {
+        self.name = name
+        self.check = check
+    }
+}
+
+public enum BuiltinDefinitions {
+    /// Every built-in operation, in docs/catalog.md's order. A new built-in is added here and in
+    /// `Runtime`'s `ModuleLoader.builtinModule`.
+    public static let all: [BuiltinDefinition] = [
+        BuiltinDefinition("image-preprocess") { settings, entry throws(CatalogError) in
+            let image = try ImagePreprocessSettings(settings)
+            try checkOutput(of: entry, is: image.outputShape, from: settings)
+        },
+        BuiltinDefinition("top-k"),
+        BuiltinDefinition("wordpiece-tokenize") { settings, entry throws(CatalogError) in
+            _ = try TokenizerSettings(settings, assets: entry.assets ?? [], defaultVocabulary: "bert-vocab.txt")
+        },
+        BuiltinDefinition("label-bridge"),
+        BuiltinDefinition("cosine-match"),
+        BuiltinDefinition("wav-decode"),
+        BuiltinDefinition("log-mel"),
+        BuiltinDefinition("whisper-detokenize"),
+        BuiltinDefinition("ocr-preprocess"),
+        BuiltinDefinition("ocr-crop"),
+        BuiltinDefinition("ctc-decode"),
+        BuiltinDefinition("combine"),
+    ]
+
+    public static func named(_ name: String) -> BuiltinDefinition? { all.first { $0.name == name } }
+
+    /// The entry declares exactly one output, of fixed shape `shape` (what the settings produce).
+    public static func checkOutput(of entry: ModuleEntry, is shape: [Int], from settings: BuiltinSettings) throws(CatalogError) {
+        let declared = entry.outputs.map { $0.shape.map(\.description) }
+        guard declared == [shape.map(String.init)] else {
+            throw CatalogError(
+                .invalidModule, entry: entry.id,
+                "the declared output shape \(declared.map { "[\($0.joined(separator: ","))]" }.joined(separator: ", ")) is not what the settings produce: [\(shape.map(String.init).joined(separator: ","))]\(settings.values.isEmpty ? " (the defaults)" : "")")
+        }
+    }
+}
