@@ -53,12 +53,6 @@ public struct ImagePreprocess: Sendable, Hashable {
         /// 256-then-crop-224 recipe gives 0.38 on that wide photo.)
         public static let efficientNetLite0 = Configuration()
 
-        /// CLIP's, as transformers' `CLIPImageProcessor`: shorter side 224 (bicubic), centre 224
-        /// (margin rounded down), OpenAI's CLIP mean and std.
-        public static let clip = Configuration(
-            resize: .shorterSideThenCenterCrop(side: 224, width: 224, height: 224), filter: .bicubic,
-            mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711], cropRounding: .down)
-
         /// The common torchvision ImageNet recipe: shorter side 256, centre 224, bilinear, ImageNet
         /// mean and std.
         public static let imageNetCenterCrop = Configuration(

@@ -67,15 +67,6 @@ enum ModuleAssets {
         return path
     }
 
-    /// The one asset whose name ends in `.<ext>` (e.g. the `tokenizer.json` of `tokenizer-json`).
-    static func path(ofExtension ext: String, of manifest: ModuleManifest) throws(ModuleError) -> String {
-        let found = manifest.assetPaths.filter { ($0 as NSString).pathExtension == ext }
-        guard found.count == 1 else {
-            throw ModuleError(.missingFile, module: manifest.id, input: "*.\(ext)", "the catalog must list exactly one .\(ext) asset for this module (see docs/catalog.md)")
-        }
-        return found[0]
-    }
-
     static func text(_ name: String, of manifest: ModuleManifest) throws(ModuleError) -> String {
         let path = try path(name, of: manifest)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

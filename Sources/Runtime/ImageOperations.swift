@@ -37,7 +37,8 @@ extension ImagePreprocessSettings {
         }
         let rgb = { (values: [Float]) in channelOrder == "bgr" ? values.reversed() : values }
         return ImagePreprocess.Configuration(
-            resize: resize, filter: interpolation == "bicubic" ? .bicubic : .bilinear, mean: rgb(mean), std: rgb(std))
+            resize: resize, filter: interpolation == "bicubic" ? .bicubic : .bilinear, mean: rgb(mean), std: rgb(std),
+            cropRounding: cropRounding == "down" ? .down : .halfToEven)
     }
 }
 
