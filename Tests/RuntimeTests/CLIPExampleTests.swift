@@ -23,6 +23,17 @@ extension RuntimeSuites {
             #expect(Set(catalog.tasks.map(\.id)) == ["clip-match", "clip-classify"])
         }
 
+        @Test("a text too long to tokenise is badInput naming the input; nothing runs")
+        func overlongTextIsBadInput() async throws {
+            let outcome = try await S2M3Run.run([
+                "run", "clip-match", "--image", TestPaths.cache.appendingPathComponent("fixtures/chelsea.jpg").path,
+                "--text", String(repeating: "a", count: 20_000), "--text", "a cat",
+                "--catalog", CLIPExample.catalogPath, "--models", models,
+            ])
+            #expect(outcome.status != 0)
+            #expect(outcome.output.contains("badInput") && outcome.output.contains("text"), "\(outcome.output)")
+        }
+
         @Test("s2m3 run: embeddings, cosines and probabilities equal transformers' within 1e-4 on every photo")
         func runEqualsTransformers() async throws {
             let example = try CLIPExample.load()
