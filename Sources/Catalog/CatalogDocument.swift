@@ -24,6 +24,10 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
     public var file: String?
     /// Optional expected sha256 (hex) of `file`; checked at load when present.
     public var sha256: String?
+    /// ONNX modules: the external data files the model's initializers are stored in (relative to the
+    /// model's folder, as the model names them), each with an optional expected sha256. Found in the
+    /// model when not declared; when declared, the two lists must agree.
+    public var externalData: [ExternalDataFile]?
     /// Built-in modules: the operation's name (defaults to `id`).
     public var operation: String?
     /// Built-in modules: data files they read (relative to the models folder), part of the digest.
@@ -45,9 +49,11 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
     public init(
         id: String, kind: Kind, file: String? = nil, sha256: String? = nil, operation: String? = nil,
         assets: [String]? = nil, inputs: [TensorDeclaration], outputs: [TensorDeclaration],
-        driver: String? = nil, call: CallInterface? = nil, description: String? = nil, settings: [String: JSONValue]? = nil
+        driver: String? = nil, call: CallInterface? = nil, description: String? = nil, settings: [String: JSONValue]? = nil,
+        externalData: [ExternalDataFile]? = nil
     ) {
         self.settings = settings
+        self.externalData = externalData
         self.driver = driver
         self.call = call
         self.id = id
@@ -64,7 +70,7 @@ public struct ModuleEntry: Sendable, Hashable, Codable {
 
 extension ModuleEntry {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, kind, file, sha256, operation, assets, inputs, outputs, driver, call, description, settings
+        case id, kind, file, sha256, externalData, operation, assets, inputs, outputs, driver, call, description, settings
     }
 
     private struct AnyKey: CodingKey {
@@ -95,7 +101,20 @@ extension ModuleEntry {
             driver: try container.decodeIfPresent(String.self, forKey: .driver),
             call: try container.decodeIfPresent(CallInterface.self, forKey: .call),
             description: try container.decodeIfPresent(String.self, forKey: .description),
-            settings: try container.decodeIfPresent([String: JSONValue].self, forKey: .settings))
+            settings: try container.decodeIfPresent([String: JSONValue].self, forKey: .settings),
+            externalData: try container.decodeIfPresent([ExternalDataFile].self, forKey: .externalData))
+    }
+}
+
+/// An external data file of an ONNX model: its name relative to the model's folder and, optionally,
+/// the sha256 it must have.
+public struct ExternalDataFile: Sendable, Hashable, Codable {
+    public var file: String
+    public var sha256: String?
+
+    public init(file: String, sha256: String? = nil) {
+        self.file = file
+        self.sha256 = sha256
     }
 }
 

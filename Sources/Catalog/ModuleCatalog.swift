@@ -151,7 +151,10 @@ public struct ModuleCatalog: Sendable {
             }
             let path = resolve(file, in: modelsDirectory)
             let digest = try contentDigest(of: path, entry: entry.id, expected: entry.sha256, fileSHA256: fileSHA256)
-            return ModuleManifest(entry: entry, filePath: path, contentSHA256: digest)
+            let data = try externalData(of: entry, modelPath: path, fileSHA256: fileSHA256)
+            return ModuleManifest(
+                entry: entry, filePath: path, contentSHA256: ModuleManifest.contentSHA256(model: digest, data: data),
+                externalDataFiles: data.map(\.name))
         case .builtin:
             let operation = entry.operation ?? entry.id
             guard let definition = BuiltinDefinitions.named(operation) else {
@@ -169,6 +172,32 @@ public struct ModuleCatalog: Sendable {
             }
             return ModuleManifest(entry: entry, filePath: nil, contentSHA256: SHA256.hex(of: content), assetPaths: paths)
         }
+    }
+
+    /// The model's external data files with their sha256s, sorted by name: those the model names,
+    /// which must be those the entry declares when it declares them (each checked against its
+    /// declared sha256).
+    private static func externalData(
+        of entry: ModuleEntry, modelPath: String, fileSHA256: (String) -> String?
+    ) throws(CatalogError) -> [(name: String, sha256: String)] {
+        let named = ONNXExternalData.locations(inModelAt: modelPath) ?? []
+        let declared = entry.externalData ?? []
+        if entry.externalData != nil, Set(declared.map(\.file)) != Set(named) || declared.count != named.count {
+            throw CatalogError(
+                .invalidModule, entry: entry.id,
+                "\"externalData\" declares \(declared.map(\.file).sorted()) but the model's initializers are stored in \(named): declare exactly the files the model names")
+        }
+        let folder = (modelPath as NSString).deletingLastPathComponent
+        var out: [(name: String, sha256: String)] = []
+        for name in named {
+            guard !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
+                throw CatalogError(.invalidModule, entry: entry.id, "external data location '\(name)' leaves the model's folder")
+            }
+            let expected = declared.first { $0.file == name }?.sha256
+            let path = (folder as NSString).appendingPathComponent(name)
+            out.append((name, try contentDigest(of: path, entry: entry.id, expected: expected, fileSHA256: fileSHA256)))
+        }
+        return out
     }
 
     private static func resolve(_ file: String, in directory: String) -> String {

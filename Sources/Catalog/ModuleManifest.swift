@@ -1,6 +1,8 @@
+import Foundation
+
 /// What the catalog knows about a module after loading: its interface and digest.
 ///
-/// `digest` = sha256 of (the weights file's sha256, or the built-in operation's name and its assets'
+/// `digest` = sha256 of (the weights file's sha256 — with external data files, of it and theirs — or the built-in operation's name and its assets'
 /// sha256s) followed by the canonical interface and, for a built-in with settings, their canonical JSON. Two entries with equal digests are the same module:
 /// same weights, same inputs and outputs.
 public struct ModuleManifest: Sendable, Hashable {
@@ -8,8 +10,18 @@ public struct ModuleManifest: Sendable, Hashable {
     public let kind: ModuleEntry.Kind
     /// Absolute path of the ONNX file (nil for built-ins).
     public let filePath: String?
-    /// sha256 of the weights file, or of the built-in operation and assets.
+    /// sha256 of the weights file (and its external data, ``contentSHA256(model:data:)``), or of the
+    /// built-in operation and assets.
     public let contentSHA256: String
+    /// ONNX modules: the model's external data files, relative to its folder, sorted.
+    public let externalDataFiles: [String]
+
+    /// Absolute paths of ``externalDataFiles``.
+    public var externalDataPaths: [String] {
+        guard let filePath else { return [] }
+        let folder = (filePath as NSString).deletingLastPathComponent
+        return externalDataFiles.map { (folder as NSString).appendingPathComponent($0) }
+    }
     /// Canonical interface text, e.g. `in image float32 [N,3,224,224]; out embedding float32 [N,1280]`.
     public let interface: String
     public let digest: String
@@ -34,7 +46,8 @@ public struct ModuleManifest: Sendable, Hashable {
     /// The default driver of `onnx` modules: one run with the declared interface.
     public static let singleRunDriver = "single-run"
 
-    init(entry: ModuleEntry, filePath: String?, contentSHA256: String, assetPaths: [String] = []) {
+    init(entry: ModuleEntry, filePath: String?, contentSHA256: String, assetPaths: [String] = [], externalDataFiles: [String] = []) {
+        self.externalDataFiles = externalDataFiles
         id = entry.id
         operation = entry.kind == .builtin ? (entry.operation ?? entry.id) : nil
         self.assetPaths = assetPaths
@@ -56,6 +69,24 @@ public struct ModuleManifest: Sendable, Hashable {
         // Without settings the digest is what it was before settings existed.
         let configured = settings.canonical.isEmpty ? "" : "\nsettings " + settings.canonical
         digest = SHA256.hex(of: contentSHA256 + "\n" + interface + configured)
+    }
+
+    /// The content digest of an ONNX module: the model file's sha256 alone, or with external data
+    /// files, sha256 of it followed by each file's name (as the model names it) and sha256.
+    public static func contentSHA256(model: String, data: [(name: String, sha256: String)]) -> String {
+        data.isEmpty ? model : SHA256.hex(of: model + data.map { "\n\($0.name) \($0.sha256)" }.joined())
+    }
+
+    /// This module's content digest as its files are now (nil when one cannot be read): what a loader
+    /// compares with ``contentSHA256`` before it uses the files.
+    public func currentContentSHA256() -> String? {
+        guard let filePath, let model = FileDigest.sha256(ofFileAt: filePath) else { return nil }
+        var data: [(name: String, sha256: String)] = []
+        for (name, path) in zip(externalDataFiles, externalDataPaths) {
+            guard let digest = FileDigest.sha256(ofFileAt: path) else { return nil }
+            data.append((name, digest))
+        }
+        return Self.contentSHA256(model: model, data: data)
     }
 
     /// Inputs then outputs, in declaration order (order is part of the interface: arguments bind by

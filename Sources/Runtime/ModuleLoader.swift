@@ -1,3 +1,4 @@
+import Foundation
 import Catalog
 import Inference
 import S2M3Core
@@ -47,13 +48,17 @@ public struct ModuleLoader: Sendable {
         guard let path = manifest.filePath else {
             throw ModuleError(.missingFile, module: manifest.id, "an onnx module without a file")
         }
-        guard let digest = FileDigest.sha256(ofFileAt: path) else {
-            throw ModuleError(.missingFile, module: manifest.id, input: path, "\(path) is missing: run scripts/setup.sh or check --models")
+        guard let digest = manifest.currentContentSHA256() else {
+            let missing = ([path] + manifest.externalDataPaths).filter { !FileManager.default.isReadableFile(atPath: $0) }
+            throw ModuleError(
+                .missingFile, module: manifest.id, input: missing.first ?? path,
+                "\(missing.first ?? path) is missing: run scripts/setup.sh or check --models")
         }
         guard digest == manifest.contentSHA256 else {
+            let files = ([path] + manifest.externalDataPaths).joined(separator: ", ")
             throw ModuleError(
                 .digestMismatch, module: manifest.id, input: path,
-                "\(path) has sha256 \(digest), the catalog was loaded with \(manifest.contentSHA256): the file changed; re-run scripts/setup.sh")
+                "\(files) have content sha256 \(digest), the catalog was loaded with \(manifest.contentSHA256): a file changed; re-run scripts/setup.sh")
         }
         do {
             return try await InferenceSession.load(modelPath: path, configuration: configuration, threadPool: threadPool)

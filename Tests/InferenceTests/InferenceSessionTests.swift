@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import Inference
 #if canImport(Glibc)
