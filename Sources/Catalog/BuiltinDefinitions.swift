@@ -7,11 +7,14 @@ public struct BuiltinDefinition: Sendable {
     /// Validates the entry's settings against the entry (its assets, its declared outputs); throws
     /// an `invalidModule` ``CatalogError`` naming the key.
     public let check: @Sendable (BuiltinSettings, ModuleEntry) throws(CatalogError) -> Void
+    /// Media types its `uint8` input `file` decodes (a task input bound to it is media of these types).
+    public let media: [String]
 
-    public init(_ name: String, check: @escaping @Sendable (BuiltinSettings, ModuleEntry) throws(CatalogError) -> Void = { settings, _ throws(CatalogError) in
+    public init(_ name: String, media: [String] = [], check: @escaping @Sendable (BuiltinSettings, ModuleEntry) throws(CatalogError) -> Void = { settings, _ throws(CatalogError) in
         try settings.checkNoOtherKeys(than: [])
     }) {
         self.name = name
+        self.media = media
         self.check = check
     }
 }
@@ -20,7 +23,7 @@ public enum BuiltinDefinitions {
     /// Every built-in operation, in docs/catalog.md's order. A new built-in is added here and in
     /// `Runtime`'s `ModuleLoader.builtinModule`.
     public static let all: [BuiltinDefinition] = [
-        BuiltinDefinition("image-preprocess") { settings, entry throws(CatalogError) in
+        BuiltinDefinition("image-preprocess", media: imageTypes) { settings, entry throws(CatalogError) in
             let image = try ImagePreprocessSettings(settings)
             try checkOutput(of: entry, is: image.outputShape, from: settings)
         },
@@ -38,14 +41,16 @@ public enum BuiltinDefinitions {
         BuiltinDefinition("softmax-texts"),
         BuiltinDefinition("label-bridge"),
         BuiltinDefinition("cosine-match"),
-        BuiltinDefinition("wav-decode"),
+        BuiltinDefinition("wav-decode", media: ["audio/wav"]),
         BuiltinDefinition("log-mel"),
         BuiltinDefinition("whisper-detokenize"),
-        BuiltinDefinition("ocr-preprocess"),
-        BuiltinDefinition("ocr-crop"),
+        BuiltinDefinition("ocr-preprocess", media: imageTypes),
+        BuiltinDefinition("ocr-crop", media: imageTypes),
         BuiltinDefinition("ctc-decode"),
         BuiltinDefinition("combine"),
     ]
+
+    static let imageTypes = ["image/jpeg", "image/png"]
 
     public static func named(_ name: String) -> BuiltinDefinition? { all.first { $0.name == name } }
 

@@ -8,7 +8,8 @@ import Inference
 /// always returned to the system. ``measureInChildProcess`` runs an executable (normally `s2m3
 /// catalog --measure-module FILE`) that calls ``measureHere(modelPath:)`` and prints the byte count.
 public enum ModuleMemoryProbe {
-    /// Loads the model in this process (no warm-up run) and returns the resident bytes it added.
+    /// Loads the model in this process (no warm-up run) and returns the resident bytes it added (at
+    /// least the size of its external data files).
     ///
     /// With `runtimeWarmUpModel` (a tiny model such as the onnxruntime wheel's `mul_1.onnx`), that
     /// model is loaded first and kept, so ONNX Runtime's one-off per-process start-up cost is not
@@ -35,7 +36,20 @@ public enum ModuleMemoryProbe {
 
         public init(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) {
             runtimeWarmUp = if let runtimeWarmUpModel { try await InferenceSession.load(modelPath: runtimeWarmUpModel) } else { nil }
-            (session, residentBytes) = try await InferenceSession.loadMeasured(modelPath: modelPath)
+            let (session, measured) = try await InferenceSession.loadMeasured(modelPath: modelPath)
+            self.session = session
+            residentBytes = max(measured, Self.externalDataBytes(modelPath: modelPath))
+        }
+
+        /// Bytes of the model's external data files. ONNX Runtime may map them instead of reading
+        /// them (and a process reuses freed memory), so the resident memory just after loading can
+        /// miss them; every weight is resident once the module runs, so the figure is at least this.
+        static func externalDataBytes(modelPath: String) -> Int {
+            let folder = (modelPath as NSString).deletingLastPathComponent
+            return (ONNXExternalData.locations(inModelAt: modelPath) ?? []).reduce(0) { sum, name in
+                let size = (try? FileManager.default.attributesOfItem(atPath: (folder as NSString).appendingPathComponent(name))[.size]) as? Int
+                return sum + (size ?? 0)
+            }
         }
     }
 

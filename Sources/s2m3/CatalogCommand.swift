@@ -15,9 +15,23 @@ struct CatalogCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
+    @Flag(help: "Print each task's inputs and outputs (no measuring) instead.")
+    var tasks = false
+
     func run() async throws {
         let modelsDirectory = modules.modelsDirectory
         let loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory)
+        if tasks {
+            let interfaces = TaskInterface.all(in: loaded)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(interfaces), as: UTF8.self))
+            } else {
+                print(TaskInterface.markdownTable(interfaces), terminator: "")
+            }
+            return
+        }
         // ONNX Runtime's per-process start-up, measured once by loading a tiny model, then excluded
         // from each module's figure (the module's child loads the tiny model first).
         let tiny = CacheDirectory.file("onnxruntime-datasets/mul_1.onnx")
