@@ -69,6 +69,18 @@ public struct TaskInterface: Sendable, Hashable, Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Each task input that binds to a module input of a number or byte dtype (what a tensor may
+    /// fill; media inputs are `uint8` too), by name.
+    public static func tensorDeclarations(of task: ModuleCatalog.Task, in catalog: ModuleCatalog) -> [String: TensorDeclaration] {
+        var out: [String: TensorDeclaration] = [:]
+        for input in task.graph.inputs {
+            if let declaration = declaration(of: input.id, in: task, catalog: catalog), declaration.dtype != "string" {
+                out[input.id] = declaration
+            }
+        }
+        return out
+    }
+
     /// The declaration of the module input a task input is first bound to.
     static func declaration(of input: String, in task: ModuleCatalog.Task, catalog: ModuleCatalog) -> TensorDeclaration? {
         firstUse(of: input, in: task, catalog: catalog).map { $0.module.callInputs[$0.position] }

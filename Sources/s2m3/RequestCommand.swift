@@ -40,7 +40,9 @@ struct RequestCommand: AsyncParsableCommand {
         guard let entry = loaded.tasks.first(where: { $0.id == task }) else {
             throw ValidationError("no task '\(task)' in \(catalog); tasks: \(loaded.tasks.map(\.id).joined(separator: ", "))")
         }
-        let values = try inputs.inputs(for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys), task: task)
+        let values = try inputs.inputs(
+            for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys),
+            tensors: TaskInterface.tensorDeclarations(of: entry, in: loaded), task: task)
         var logger = Logger(label: "s2m3.request")
         logger.logLevel = .error
         // With a login the client id is the user name: a secure broker (use_username_as_clientid)

@@ -37,7 +37,8 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("no task '\(task)' in \(modules.catalog); tasks: \(loaded.tasks.map(\.id).joined(separator: ", "))")
         }
         let values = try inputs.inputs(
-            for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys), task: task)
+            for: entry.graph.inputs.map(\.id), optional: Set(entry.defaults.keys),
+            tensors: TaskInterface.tensorDeclarations(of: entry, in: loaded), task: task)
         let request = try TaskRequest(requestID: "local", task: task, inputs: values).bundle()
         let binding = try TaskBinding(task: entry, catalog: loaded)
         let loader = ModuleLoader(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import S2M3Core
 
@@ -8,7 +9,9 @@ import S2M3Core
 /// ``inputs(for:optional:)`` maps them onto a task's declared input names: a file goes to the input
 /// of its kind (`image`, `audio`; the media type is read from the file's first bytes, not its name);
 /// one `--text` fills an input named `text`; the `--text` values together fill a list input (any
-/// other declared name, e.g. `texts` or `commands`) as a JSON list of strings.
+/// other declared name, e.g. `texts` or `commands`) as a JSON list of strings; `--tensor name=FILE`
+/// fills input `name` with a tensor from a `.npy` or `.safetensors` file, checked against the dtype and
+/// shape the task's first module declares for it.
 struct TaskInputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("An image file (JPEG or PNG).", valueName: "file"))
     var image: String?
@@ -22,7 +25,67 @@ struct TaskInputOptions: ParsableArguments {
             valueName: "text"))
     var text: [String] = []
 
+    @Option(
+        help: ArgumentHelp(
+            "A tensor input: name=FILE, FILE a .npy (float32, float16, int64, int32, uint8, bool; C order) or a .safetensors file.",
+            valueName: "name=file"))
+    var tensor: [String] = []
+
     init() {}
+
+    /// Largest tensor file read, bytes (the aggregator's default request limit).
+    static let maxTensorFileBytes = LimitsConfiguration().maxPayloadBytes
+
+    /// The `--tensor` values, read and checked against `declared` (a task input → the module input
+    /// it binds to).
+    func tensors(declared: [String: TensorDeclaration], task: String) throws -> [String: TaskInput] {
+        var out: [String: TaskInput] = [:]
+        for option in tensor {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                throw ValidationError("--tensor \(option): give name=FILE")
+            }
+            let name = String(option[..<equals]), path = String(option[option.index(after: equals)...])
+            guard let declaration = declared[name] else {
+                throw ValidationError("--tensor \(name): task '\(task)' has no input '\(name)' (inputs: \(declared.keys.sorted().joined(separator: ", ")))")
+            }
+            let value = try Self.readTensor(name: name, path: path)
+            try Self.check(value, against: declaration, name: name)
+            out[name] = .tensor(value)
+        }
+        return out
+    }
+
+    static func readTensor(name: String, path: String) throws -> BundleTensor {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int
+        guard let size else { throw ValidationError("--tensor \(name)=\(path): cannot read the file") }
+        guard size <= maxTensorFileBytes else {
+            throw ValidationError("--tensor \(name)=\(path): \(size) bytes, over the \(maxTensorFileBytes)-byte request limit")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--tensor \(name)=\(path): cannot read the file") }
+        if path.hasSuffix(".npy") {
+            do { return try NPYFile.tensor([UInt8](data)) } catch { throw ValidationError("--tensor \(name)=\(path): \(error)") }
+        }
+        guard path.hasSuffix(".safetensors") else { throw ValidationError("--tensor \(name)=\(path): give a .npy or .safetensors file") }
+        let bundle: TensorBundle
+        do { bundle = try TensorBundle(decoding: data) } catch { throw ValidationError("--tensor \(name)=\(path): \(error)") }
+        guard let value = bundle[name] ?? (bundle.tensors.count == 1 ? bundle.tensors.values.first : nil) else {
+            throw ValidationError("--tensor \(name)=\(path): the file holds \(bundle.tensors.keys.sorted()); name one '\(name)' or keep one tensor")
+        }
+        return value
+    }
+
+    /// The tensor's dtype and shape against the declaration: same dtype, same rank, equal fixed sizes.
+    static func check(_ value: BundleTensor, against declaration: TensorDeclaration, name: String) throws {
+        let dtypes: [String: TensorDType] = ["float32": .f32, "float16": .f16, "int64": .i64, "int32": .i32, "uint8": .u8, "bool": .bool]
+        guard dtypes[declaration.dtype] == value.dtype else {
+            throw ValidationError("--tensor \(name): is \(value.dtype.rawValue), the task's input is \(declaration.dtype)")
+        }
+        let fits = value.shape.count == declaration.shape.count
+            && zip(value.shape, declaration.shape).allSatisfy { if case .fixed(let size) = $1 { $0 == size } else { true } }
+        guard fits else {
+            throw ValidationError("--tensor \(name): has shape \(value.shape), the task's input is [\(declaration.shape.map(\.description).joined(separator: ","))]")
+        }
+    }
 
     /// Declared input names that take files (by media kind).
     static let imageInput = "image"
@@ -32,11 +95,13 @@ struct TaskInputOptions: ParsableArguments {
     /// The request inputs for a task declaring `declared` inputs. Inputs in `optional` (the task's
     /// catalog defaults) may be left out; any other missing input, or an option the task does not
     /// take, is a `ValidationError` saying which option to give.
-    func inputs(for declared: [String], optional: Set<String> = [], task: String) throws -> [String: TaskInput] {
-        var inputs: [String: TaskInput] = [:]
+    func inputs(
+        for declared: [String], optional: Set<String> = [], tensors: [String: TensorDeclaration] = [:], task: String
+    ) throws -> [String: TaskInput] {
+        var inputs = try self.tensors(declared: tensors, task: task)
         var used = (image: false, audio: false, text: false)
-        let listInputs = declared.filter { ![Self.imageInput, Self.audioInput, Self.textInput].contains($0) }
-        for name in declared {
+        let listInputs = declared.filter { ![Self.imageInput, Self.audioInput, Self.textInput].contains($0) && inputs[$0] == nil }
+        for name in declared where inputs[name] == nil {
             switch name {
             case Self.imageInput:
                 guard let image else { continue }

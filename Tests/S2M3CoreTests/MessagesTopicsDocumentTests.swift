@@ -52,12 +52,22 @@ struct MessagesTopicsDocumentTests {
         TaskRequest.schema: { _ = try TaskRequest(bundle: $0) },
     ]
 
-    /// A payload with the example header and a zero-filled data section of the size it declares.
+    /// A payload with the example header and a data section of the size it declares: zeros, except a
+    /// tensor marked as a text list (`application/json`), which holds one string `["aa…"]` of its size.
     static func payload(header: String, object: [String: Any]) -> [UInt8] {
         let end = object.values.compactMap { ($0 as? [String: Any])?["data_offsets"] as? [Int] }.map { $0.last ?? 0 }.max() ?? 0
+        var data = [UInt8](repeating: 0, count: end)
+        let metadata = object["__metadata__"] as? [String: String] ?? [:]
+        for (name, value) in object {
+            guard metadata["s2m3.content-type.\(name)"] == "application/json",
+                  let offsets = (value as? [String: Any])?["data_offsets"] as? [Int], offsets.count == 2, offsets[1] - offsets[0] >= 4
+            else { continue }
+            let list = "[\"" + String(repeating: "a", count: offsets[1] - offsets[0] - 4) + "\"]"
+            data.replaceSubrange(offsets[0]..<offsets[1], with: Array(list.utf8))
+        }
         var bytes = [UInt8]()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes + Array(header.utf8) + [UInt8](repeating: 0, count: end)
+        return bytes + Array(header.utf8) + data
     }
 
     @Test func everyJSONExampleDecodesWithItsType() throws {
