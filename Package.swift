@@ -152,7 +152,7 @@ let package = Package(
         // …and a real broker to connect to (TestBroker), bounded waits (within).
         .target(
             name: "TestSupport",
-            dependencies: ["LocalBroker", "MQTTBus", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LocalBroker", "MQTTBus", "S2M3Core", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
         // Seeded mutation fuzzing of every decoder of outside bytes (issue 10 item 7; docs/benchmarks.md).

@@ -31,6 +31,14 @@ public enum BuiltinDefinitions {
         BuiltinDefinition("wordpiece-tokenize") { settings, entry throws(CatalogError) in
             _ = try TokenizerSettings(settings, assets: entry.assets ?? [], defaultVocabulary: "bert-vocab.txt")
         },
+        BuiltinDefinition("clip-tokenize") { settings, entry throws(CatalogError) in
+            _ = try TokenizerSettings(settings, assets: entry.assets ?? [], defaultVocabulary: "vocab.json", defaultMaxLength: 77,
+                                      defaultMerges: "merges.txt")
+        },
+        BuiltinDefinition("tokenizer-json") { settings, entry throws(CatalogError) in
+            _ = try TokenizerSettings(settings, assets: entry.assets ?? [], defaultVocabulary: "tokenizer.json", defaultMaxLength: 512)
+        },
+        BuiltinDefinition("softmax-texts"),
         BuiltinDefinition("label-bridge"),
         BuiltinDefinition("cosine-match"),
         BuiltinDefinition("wav-decode", media: ["audio/wav"]),

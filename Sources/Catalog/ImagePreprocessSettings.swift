@@ -29,8 +29,11 @@ public struct ImagePreprocessSettings: Sendable, Hashable {
     public var mean: [Float], std: [Float]
     /// `rgb` or `bgr`: the order of the three output planes (mean and std are in this order).
     public var channelOrder: String
+    /// Where an odd crop margin starts: `half-to-even` (torchvision's `round(margin / 2)`) or `down`
+    /// (transformers' image processors' `margin // 2`, e.g. `CLIPImageProcessor`).
+    public var cropRounding: String
 
-    public static let keys = ["resize", "size", "crop", "interpolation", "mean", "std", "channelOrder"]
+    public static let keys = ["resize", "size", "crop", "interpolation", "mean", "std", "channelOrder", "cropRounding"]
     /// Sides S2M3 resizes to, at most (bounds the tensor allocated per image).
     public static let sides = 1...4096
 
@@ -57,6 +60,7 @@ public struct ImagePreprocessSettings: Sendable, Hashable {
         mean = try settings.numbers("mean", count: 3, default: [0.5, 0.5, 0.5])
         std = try settings.numbers("std", count: 3, default: [0.5, 0.5, 0.5], rule: "each above 0", where: { $0 > 0 })
         channelOrder = try settings.choice("channelOrder", ["rgb", "bgr"])
+        cropRounding = try settings.choice("cropRounding", ["half-to-even", "down"])
     }
 
     /// The tensor the settings produce: `[1, 3, height, width]`.
@@ -66,22 +70,31 @@ public struct ImagePreprocessSettings: Sendable, Hashable {
     }
 }
 
-/// A tokenizer's settings: `vocabulary` (one of the entry's `assets`) and `maxLength` (tokens per
-/// text, special tokens included; longer texts are truncated).
+/// A tokenizer's settings: `vocabulary` (one of the entry's `assets`), `merges` (BPE tokenizers
+/// only, also an asset) and `maxLength` (tokens per text, special tokens included; longer texts are
+/// truncated).
 public struct TokenizerSettings: Sendable, Hashable {
     public var vocabulary: String
+    /// The merges file of a BPE tokenizer (nil for the others).
+    public var merges: String?
     public var maxLength: Int
 
-    public static let keys = ["vocabulary", "maxLength"]
-
-    /// `assets`: the entry's asset files (names or paths; the vocabulary must be one of them).
-    public init(_ settings: BuiltinSettings, assets: [String], defaultVocabulary: String, defaultMaxLength: Int = 256) throws(CatalogError) {
-        try settings.checkNoOtherKeys(than: Self.keys)
-        let vocabulary = try settings.string("vocabulary", default: defaultVocabulary)
-        guard assets.contains(where: { $0 == vocabulary || $0.hasSuffix("/" + vocabulary) }) else {
-            throw settings.error("vocabulary", "names \"\(vocabulary)\", which is not one of the entry's \"assets\" (assets are part of the digest)")
+    /// `assets`: the entry's asset files (names or paths; the vocabulary and merges must be among them).
+    /// `defaultMerges`: non-nil for a BPE tokenizer, which then takes a `merges` setting.
+    public init(
+        _ settings: BuiltinSettings, assets: [String], defaultVocabulary: String, defaultMaxLength: Int = 256,
+        defaultMerges: String? = nil
+    ) throws(CatalogError) {
+        try settings.checkNoOtherKeys(than: defaultMerges == nil ? ["vocabulary", "maxLength"] : ["vocabulary", "merges", "maxLength"])
+        func asset(_ key: String, default fallback: String) throws(CatalogError) -> String {
+            let name = try settings.string(key, default: fallback)
+            guard assets.contains(where: { $0 == name || $0.hasSuffix("/" + name) }) else {
+                throw settings.error(key, "names \"\(name)\", which is not one of the entry's \"assets\" (assets are part of the digest)")
+            }
+            return name
         }
-        self.vocabulary = vocabulary
+        vocabulary = try asset("vocabulary", default: defaultVocabulary)
+        if let defaultMerges { merges = try asset("merges", default: defaultMerges) }
         maxLength = try settings.integer("maxLength", in: 2...8192, default: defaultMaxLength)
     }
 }

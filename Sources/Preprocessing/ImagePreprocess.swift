@@ -23,19 +23,27 @@ public struct ImagePreprocess: Sendable, Hashable {
         }
     }
 
+    /// Where a centre crop starts when the margin is odd: torchvision rounds half the margin to even
+    /// (`round((h - crop) / 2)`), transformers' image processors round it down (`(h - crop) // 2`).
+    public enum CropRounding: String, Sendable, Hashable, Codable {
+        case halfToEven, down
+    }
+
     public struct Configuration: Sendable, Hashable, Codable {
         public var resize: Resize
         public var filter: ImageResampler.Filter
+        public var cropRounding: CropRounding
         /// Per-channel (R, G, B) mean and standard deviation, applied after scaling to [0, 1].
         public var mean: [Float]
         public var std: [Float]
 
         public init(
             resize: Resize = .stretch(width: 224, height: 224), filter: ImageResampler.Filter = .bilinear,
-            mean: [Float] = [0.5, 0.5, 0.5], std: [Float] = [0.5, 0.5, 0.5]
+            mean: [Float] = [0.5, 0.5, 0.5], std: [Float] = [0.5, 0.5, 0.5], cropRounding: CropRounding = .halfToEven
         ) {
             self.resize = resize
             self.filter = filter
+            self.cropRounding = cropRounding
             self.mean = mean
             self.std = std
         }
@@ -95,9 +103,11 @@ public struct ImagePreprocess: Sendable, Hashable {
         case .shorterSideThenCenterCrop(let side, let cropWidth, let cropHeight):
             let (width, height) = Self.shorterSideSize(width: image.width, height: image.height, side: side)
             let resized = try! ImageResampler.resize(image, width: width, height: height, filter: configuration.filter)
-            // torchvision: top = int(round((h - crop_h) / 2)), Python's round is half-to-even.
-            let left = Int((Double(width - cropWidth) / 2).rounded(.toNearestOrEven))
-            let top = Int((Double(height - cropHeight) / 2).rounded(.toNearestOrEven))
+            // torchvision: top = int(round((h - crop_h) / 2)), Python's round is half-to-even;
+            // transformers: (h - crop_h) // 2.
+            let rule: FloatingPointRoundingRule = configuration.cropRounding == .down ? .down : .toNearestOrEven
+            let left = Int((Double(width - cropWidth) / 2).rounded(rule))
+            let top = Int((Double(height - cropHeight) / 2).rounded(rule))
             return resized.cropped(x: left, y: top, width: cropWidth, height: cropHeight)
         }
     }
@@ -109,5 +119,19 @@ public struct ImagePreprocess: Sendable, Hashable {
             return (side, max(1, Int(Double(side * height) / Double(width))))
         }
         return (max(1, Int(Double(side * width) / Double(height))), side)
+    }
+}
+
+extension ImagePreprocess.Configuration {
+    private enum CodingKeys: String, CodingKey { case resize, filter, mean, std, cropRounding }
+
+    /// `cropRounding` may be absent (torchvision's half-to-even).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            resize: try container.decode(ImagePreprocess.Resize.self, forKey: .resize),
+            filter: try container.decode(ImageResampler.Filter.self, forKey: .filter),
+            mean: try container.decode([Float].self, forKey: .mean), std: try container.decode([Float].self, forKey: .std),
+            cropRounding: try container.decodeIfPresent(ImagePreprocess.CropRounding.self, forKey: .cropRounding) ?? .halfToEven)
     }
 }

@@ -24,6 +24,9 @@ public struct PreprocessingError: Error, Sendable, Equatable, CustomStringConver
         public static let tooLarge = Code("tooLarge")
         /// A vocabulary file that cannot be used (missing special tokens, empty).
         public static let invalidVocabulary = Code("invalidVocabulary")
+        /// A `tokenizer.json` using a model, normalizer, pre-tokenizer or post-processor this build
+        /// does not implement (docs/own-models.md lists the supported ones).
+        public static let unsupportedTokenizer = Code("unsupportedTokenizer")
         /// A configuration value out of range (e.g. a crop larger than the resize).
         public static let invalidConfiguration = Code("invalidConfiguration")
     }

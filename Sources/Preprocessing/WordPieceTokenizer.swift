@@ -74,6 +74,18 @@ public struct WordPieceTokenizer: Sendable {
         normalizer.words(text).flatMap { pieces(of: $0) }.map { tokensByID[Int($0)] }
     }
 
+    var padID: Int64 { pad }
+
+    /// The token of `id` ("" when out of range).
+    func token(of id: Int64) -> String {
+        tokensByID.indices.contains(Int(id)) ? tokensByID[Int(id)] : ""
+    }
+
+    /// The ids of `text`'s word pieces, without special tokens or truncation.
+    func contentIDs(_ text: String) -> [Int64] {
+        normalizer.words(text).flatMap { pieces(of: $0) }
+    }
+
     /// Token ids, attention mask and token type ids of one text (`[CLS] text [SEP]`), or of a pair
     /// (`[CLS] text [SEP] pair [SEP]`, type ids 1 for the second part), truncated to
     /// ``Configuration/maxLength`` the way Hugging Face's `LongestFirst` strategy does.

@@ -37,7 +37,8 @@ extension ImagePreprocessSettings {
         }
         let rgb = { (values: [Float]) in channelOrder == "bgr" ? values.reversed() : values }
         return ImagePreprocess.Configuration(
-            resize: resize, filter: interpolation == "bicubic" ? .bicubic : .bilinear, mean: rgb(mean), std: rgb(std))
+            resize: resize, filter: interpolation == "bicubic" ? .bicubic : .bilinear, mean: rgb(mean), std: rgb(std),
+            cropRounding: cropRounding == "down" ? .down : .halfToEven)
     }
 }
 
@@ -118,5 +119,19 @@ struct LabelBridgeOperation: BuiltinOperation {
         let image = TaskHeads.labelBridge(probabilities: TaskHeads.softmax(logits), labelEmbeddings: labelEmbeddings)
         let scores = TaskHeads.cosineMatch(query: image, candidates: RankedTexts.rows(embeddings, shape: shape))
         try RankedTexts.set(texts: texts, scores: scores, into: &outputs)
+    }
+}
+
+/// `softmax-texts`: softmax over one row of logits with one column per candidate text (e.g. CLIP's
+/// `logits_per_image`); the texts best first with their probabilities.
+struct SoftmaxTextsOperation: BuiltinOperation {
+    func callAsFunction(_ inputs: ModuleInputs, _ outputs: inout ModuleOutputs) throws(ModuleError) {
+        let (logits, shape) = try inputs.floats("logits")
+        let texts = try inputs.strings("texts")
+        guard shape.count == 2, shape[0] == 1 else {
+            throw ModuleError(.wrongInput, module: inputs.module, input: "logits", "must be one row [1, M], is \(shape)")
+        }
+        try RankedTexts.checkCount(texts, rows: shape[1], module: inputs.module)
+        try RankedTexts.set(texts: texts, scores: TaskHeads.softmax(logits), into: &outputs)
     }
 }

@@ -42,6 +42,28 @@ extension ModuleLoader {
             operation = WordPieceOperation(tokenizer: try Self.make(manifest, file: path) { () throws(PreprocessingError) in
                 try WordPieceTokenizer(vocabularyFile: path, configuration: .init(maxLength: settings.maxLength))
             })
+        case "clip-tokenize":
+            let settings = try Self.settings(of: manifest) { () throws(CatalogError) in
+                try TokenizerSettings(manifest.settings, assets: manifest.assetPaths, defaultVocabulary: "vocab.json",
+                                      defaultMaxLength: 77, defaultMerges: "merges.txt")
+            }
+            let vocabulary = try ModuleAssets.path(settings.vocabulary, of: manifest)
+            let merges = try ModuleAssets.path(settings.merges ?? "merges.txt", of: manifest)
+            let tokenizer = try Self.make(manifest, file: vocabulary) { () throws(PreprocessingError) in
+                try BPETokenizer(vocabularyFile: vocabulary, mergesFile: merges, configuration: .init(maxLength: settings.maxLength))
+            }
+            operation = TokenizeOperation(encode: tokenizer.encode, pad: tokenizer.padID, typeIDs: false)
+        case "tokenizer-json":
+            let settings = try Self.settings(of: manifest) { () throws(CatalogError) in
+                try TokenizerSettings(manifest.settings, assets: manifest.assetPaths, defaultVocabulary: "tokenizer.json", defaultMaxLength: 512)
+            }
+            let path = try ModuleAssets.path(settings.vocabulary, of: manifest)
+            let tokenizer = try Self.make(manifest, file: path) { () throws(PreprocessingError) in
+                try HuggingFaceTokenizer(file: path, maxLength: settings.maxLength)
+            }
+            operation = TokenizeOperation(encode: tokenizer.encode, pad: tokenizer.padID,
+                                          typeIDs: manifest.callOutputs.contains { $0.name == "token_type_ids" })
+        case "softmax-texts": operation = SoftmaxTextsOperation()
         case "label-bridge": operation = LabelBridgeOperation(labelEmbeddings: try await LabelEmbeddings.load(for: manifest, loader: self))
         case "cosine-match": operation = CosineMatchOperation()
         case "wav-decode": operation = WAVDecodeOperation(maxSeconds: limits.maxAudioSeconds)

@@ -36,12 +36,12 @@ final class UpCluster: Sendable {
 
     /// Starts `s2m3 up --json` with `arguments` and waits for its ready report. The broker gets a
     /// free port (`--port 0`) and `up` a private `S2M3_CACHE` (so no collision with a developer's
-    /// cluster on 1883 or its `cluster.env`).
-    init(_ arguments: [String]) async throws {
+    /// cluster on 1883 or its `cluster.env`). `catalog` defaults to catalog/default.json.
+    init(_ arguments: [String], catalog: String? = nil) async throws {
         logs = NSTemporaryDirectory() + "s2m3-cluster-tests-\(UUID().uuidString.prefix(8))"
         cache = try S2M3Run.privateCache()
         let models = TestPaths.cache.appendingPathComponent("models").path
-        let catalog = TestPaths.repository.appendingPathComponent("catalog/default.json").path
+        let catalog = catalog ?? TestPaths.repository.appendingPathComponent("catalog/default.json").path
         up = try ChildProcess.spawn(
             try TestPaths.s2m3Executable,
             ["up", "--json", "--logs", logs, "--catalog", catalog, "--models", models, "--port", "0"] + arguments, stdout: .pipe,

@@ -84,6 +84,20 @@ struct ImagePreprocessTests {
         }
     }
 
+    @Test func oddCropMarginsStartWhereTheRoundingSays() throws {
+        // 7×4, each pixel's red value its column; the shorter side stays 4. A crop 2 wide starts at
+        // column 2 (margin 5: 2.5 → 2 both ways), one 4 wide at 2 half-to-even or 1 down (margin 3).
+        let row: [UInt8] = (0..<7).flatMap { (column: Int) -> [UInt8] in [UInt8(column * 30), 0, 0] }
+        let image = try RGBImage(width: 7, height: 4, pixels: Array([[UInt8]](repeating: row, count: 4).joined()))
+        func firstColumn(_ crop: Int, _ rounding: ImagePreprocess.CropRounding) throws -> UInt8 {
+            let preprocess = try ImagePreprocess(.init(resize: .shorterSideThenCenterCrop(side: 4, width: crop, height: crop), cropRounding: rounding))
+            return preprocess.resized(image).pixels[0]
+        }
+        #expect(try firstColumn(4, .halfToEven) == 60)
+        #expect(try firstColumn(4, .down) == 30)
+        #expect(try firstColumn(2, .halfToEven) == 60 && firstColumn(2, .down) == 60)
+    }
+
     @Test func defaultIsTheEfficientNetRecipe() throws {
         #expect(try ImagePreprocess().configuration == golden.configs["stretch224"]!.configuration)
         let image = try ImageDecoder.decode(try Fixtures.bytes("chelsea.png"))
