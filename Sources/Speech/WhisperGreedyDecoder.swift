@@ -3,9 +3,12 @@ import Preprocessing
 
 /// Greedy decoding with Whisper's decoder module alone: from encoder features to token ids.
 ///
-/// The decoder graph has no KV cache, so each step runs the whole prefix; the next token is the plain
-/// argmax of the last position's logits, until `<|endoftext|>` or ``maximumTokens`` (docs/models.md).
-/// Used by ``WhisperTranscriber`` and by the runtime's `whisper-greedy` driver.
+/// The decoder graph carries key/value caches (docs/models.md): the first call takes the prompt and
+/// the features and answers, besides the logits, the self-attention cache (`present`) and the
+/// cross-attention keys and values of the features (`feature_*`); every later call takes only the one
+/// new token, the cache so far (`past`) and those keys and values (`cross_*`), with empty features.
+/// The next token is the plain argmax of the last position's logits, until `<|endoftext|>` or
+/// ``maximumTokens``. Used by ``WhisperTranscriber`` and by the runtime's `whisper-greedy` driver.
 public struct WhisperGreedyDecoder: Sendable {
     public let decoder: InferenceSession
     /// Token ids that start every transcript: `<|startoftranscript|>`, `<|notimestamps|>`.
@@ -13,6 +16,9 @@ public struct WhisperGreedyDecoder: Sendable {
     public let endOfText: Int
     /// At most this many generated tokens (the decoder's context is 448 including the prompt).
     public var maximumTokens = 224
+    /// Decode as before the caches, the reference the cached loop must reproduce: every step runs the
+    /// whole prefix and the features, with empty caches (for tests and the benchmark's baseline).
+    public var wholePrefix = false
 
     public init(decoder: InferenceSession, prompt: [Int], endOfText: Int) {
         self.decoder = decoder
@@ -31,28 +37,93 @@ public struct WhisperGreedyDecoder: Sendable {
         self.init(decoder: decoder, prompt: [start, noTimestamps], endOfText: end)
     }
 
-    /// Generated ids (without the prompt and without `<|endoftext|>`) for encoder `features` [1,1500,384].
+    /// Generated ids (without the prompt and without `<|endoftext|>`) for encoder `features` [1,F,384].
     public func decode(features: Tensor) async throws -> [Int] {
-        var ids = prompt
-        while ids.count - prompt.count < maximumTokens {
+        let interface = try WhisperCacheInterface(decoder)
+        var inputs = try interface.firstInputs(prompt: prompt, features: features)
+        var generated: [Int] = []
+        while generated.count < maximumTokens {
             try Task.checkCancellation()
-            let input = try Tensor(int64: ids.map(Int64.init), shape: [1, ids.count])
-            let output = try await decoder.run(inputs: ["tokens": input, "features": features], outputs: ["logits"])
+            if wholePrefix {
+                inputs = try interface.firstInputs(prompt: prompt + generated, features: features)
+            }
+            let output = try await decoder.run(inputs: inputs, outputs: wholePrefix ? ["logits", "present"] : interface.outputs)
             guard let logits = output["logits"], let values = logits.float32Values, let vocabulary = logits.shape.last,
-                  values.count >= vocabulary
+                  vocabulary > 0, values.count >= vocabulary, let present = output["present"]
             else {
-                throw InferenceError(.runFailed, "the decoder returned no float `logits`", modelPath: decoder.modelPath)
+                throw InferenceError(.runFailed, "the decoder returned no float `logits` or no `present`", modelPath: decoder.modelPath)
             }
             let next = Self.argmax(values[(values.count - vocabulary)...])
             if next == endOfText { break }
-            ids.append(next)
+            generated.append(next)
+            if !wholePrefix { try interface.advance(&inputs, token: next, present: present, output: output) }
         }
-        return Array(ids.dropFirst(prompt.count))
+        return generated
     }
 
     static func argmax(_ values: ArraySlice<Float>) -> Int {
         var best = values.startIndex
         for i in values.indices where values[i] > values[best] { best = i }
         return best - values.startIndex
+    }
+}
+
+/// The names and shapes of the cached decoder's inputs and outputs, read from the session, so that
+/// the loop follows the model file: every input `cross_X` is fed, after the first call, with the
+/// first call's output `feature_X`.
+struct WhisperCacheInterface {
+    let outputs: [String]
+    private let crossNames: [String]
+    private let emptyInputs: [String: Tensor]
+
+    init(_ decoder: InferenceSession) throws(InferenceError) {
+        let declared = ["tokens", "features", "past"]
+        guard declared.allSatisfy({ name in decoder.inputs.contains { $0.name == name } }),
+              decoder.outputs.contains(where: { $0.name == "present" })
+        else {
+            throw InferenceError(
+                .runFailed, "the decoder has no key/value cache (inputs `tokens`, `features`, `past`, `cross_*`; output `present`): run scripts/setup.sh",
+                modelPath: decoder.modelPath)
+        }
+        crossNames = decoder.inputs.map(\.name).filter { $0.hasPrefix("cross_") }
+        let outputNames = Set(decoder.outputs.map(\.name))
+        guard crossNames.allSatisfy({ outputNames.contains(Self.featureName(of: $0)) }) else {
+            throw InferenceError(.runFailed, "the decoder lacks a `feature_*` output for one of its `cross_*` inputs", modelPath: decoder.modelPath)
+        }
+        outputs = ["logits", "present"] + crossNames.map(Self.featureName)
+        var empty: [String: Tensor] = [:]
+        for spec in decoder.inputs where spec.name == "past" || spec.name == "features" || spec.name.hasPrefix("cross_") {
+            guard spec.elementType == .float32, spec.shape.contains(where: { $0 == nil }) else {
+                throw InferenceError(.runFailed, "input `\(spec.name)` is not a float tensor with a dynamic length", modelPath: decoder.modelPath)
+            }
+            empty[spec.name] = try Tensor(float32: [], shape: spec.shape.map { $0 ?? 0 })
+        }
+        emptyInputs = empty
+    }
+
+    static func featureName(of cross: String) -> String { "feature_" + cross.dropFirst("cross_".count) }
+
+    /// The first call: the prompt, the features, empty caches.
+    func firstInputs(prompt: [Int], features: Tensor) throws(InferenceError) -> [String: Tensor] {
+        var inputs = emptyInputs
+        inputs["tokens"] = try Tensor(int64: prompt.map(Int64.init), shape: [1, prompt.count])
+        inputs["features"] = features
+        return inputs
+    }
+
+    /// The next call: the one new token, the grown self-attention cache, and (after the first call)
+    /// the features' keys and values in place of the features.
+    func advance(_ inputs: inout [String: Tensor], token: Int, present: Tensor, output: [String: Tensor]) throws(InferenceError) {
+        if inputs["features"]?.count != 0 {
+            for name in crossNames {
+                guard let projected = output[Self.featureName(of: name)] else {
+                    throw InferenceError(.runFailed, "the decoder returned no `\(Self.featureName(of: name))`", tensorName: name)
+                }
+                inputs[name] = projected
+            }
+            inputs["features"] = emptyInputs["features"]
+        }
+        inputs["tokens"] = try Tensor(int64: [Int64(token)], shape: [1, 1])
+        inputs["past"] = present
     }
 }
