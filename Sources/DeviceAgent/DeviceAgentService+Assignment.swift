@@ -60,6 +60,12 @@ extension DeviceAgentService {
             let before = try? ResidentMemory.currentBytes()
             do {
                 let loaded = try await loader.load(module.module)
+                do {
+                    if configuration.warmUp { try await loaded.warmUp() }
+                } catch {
+                    failure = "warming up module '\(module.module)' failed: \(error)"
+                    break
+                }
                 modules[module.module] = loaded
                 hosting.loaded(module)
                 loadedNow.append(module.module)

@@ -98,8 +98,10 @@ struct AgentHarness: Sendable {
     }
 
     /// The next telemetry satisfying `condition`.
-    func telemetry(_ what: String, _ condition: @escaping @Sendable (DeviceTelemetry) -> Bool) async throws -> DeviceTelemetry {
-        try await wait("telemetry: \(what)") { message in
+    func telemetry(
+        _ what: String, within limit: Duration = .seconds(15), _ condition: @escaping @Sendable (DeviceTelemetry) -> Bool
+    ) async throws -> DeviceTelemetry {
+        try await wait("telemetry: \(what)", within: limit) { message in
             guard message.topic == topics.deviceTelemetry(device), let telemetry = try? DeviceTelemetry(json: message.payload) else {
                 return nil
             }
