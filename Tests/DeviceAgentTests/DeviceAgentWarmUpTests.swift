@@ -9,38 +9,45 @@ import Testing
 @Suite("Device agent warm-up")
 struct DeviceAgentWarmUpTests {
     /// The first invocation after `applied` costs about what the following ones do: ONNX Runtime's
-    /// first-run work was done by the warm-up. Compared by the device's own compute time; 1.5× is
-    /// generous. The same is measured on an agent started with `--no-warm-up`, for the record.
+    /// first-run work was done by the warm-up. Compared by the device's own compute time, on three
+    /// fresh agents (one sample each is at the mercy of a shared machine's load): the median of their
+    /// first-to-rest ratios must be at most 1.5 (generous). An agent started with `--no-warm-up` is
+    /// measured too, for the record.
     @Test(.timeLimit(.minutes(3)))
     func firstInvocationIsAsFastAsTheRest() async throws {
-        let warm = try await Self.firstAndMedian(device: "box-w", arguments: [])
+        var ratios: [Double] = []
+        for index in 0..<3 {
+            let warm = try await Self.firstAndMedian(device: "box-w\(index)", arguments: [])
+            print("effnet-lite0-trunk on a device with warm-up: first invocation \(warm.first) ms, the next nine's median \(warm.median) ms")
+            ratios.append(warm.first / warm.median)
+        }
         let cold = try await Self.firstAndMedian(device: "box-c", arguments: ["--no-warm-up"])
-        print("ocr-detect on a device, 736 × 736 page: first invocation \(warm.first) ms vs the next five's median \(warm.median) ms with warm-up; "
-            + "\(cold.first) ms vs \(cold.median) ms with --no-warm-up")
-        #expect(warm.first <= 1.5 * warm.median, "first \(warm.first) ms, median of the rest \(warm.median) ms")
+        print("effnet-lite0-trunk on a device with --no-warm-up: first invocation \(cold.first) ms, the next nine's median \(cold.median) ms")
+        let ratio = ratios.sorted()[1]
+        #expect(ratio <= 1.5, "first-to-rest ratios with warm-up: \(ratios)")
     }
 
-    /// The device's compute time of the first of six invocations of the OCR detector on a white
-    /// 736 × 736 page (the detector's smallest input, the warm-up's size), and the median of the other five.
+    /// The device's compute time of the first of ten invocations of the EfficientNet trunk, and the
+    /// median of the other nine.
     static func firstAndMedian(device: String, arguments: [String]) async throws -> (first: Double, median: Double) {
         let catalog = try AgentHarness.catalog()
-        let module = "ocr-detect"
+        let module = "effnet-lite0-trunk"
         let digest = try #require(catalog.module(module)).digest
         let times = ComputeTimes()
         try await AgentHarness.with(device: device, arguments: ["--memory", "1GiB", "--compute-gflops", "10"] + arguments) { agent in
-            try await agent.assign(epoch: 1, [.init(module: module, digest: digest, memoryBytes: 300_000_000)])
+            try await agent.assign(epoch: 1, [.init(module: module, digest: digest, memoryBytes: 60_000_000)])
             _ = try await agent.telemetry("epoch 1 applied") { $0.assignment == .init(epoch: 1, status: .applied) }
-            var page = TensorBundle()
-            try page.set(BundleTensor(uint8s: [UInt8](repeating: 255, count: 736 * 736 * 3), shape: [1, 736, 736, 3]), named: "page")
-            for index in 0..<6 {
-                try await agent.invoke(module, requestID: "run-\(index)", inputs: page)
+            var image = TensorBundle()
+            try image.set(BundleTensor(floats: [Float](repeating: 0.25, count: 3 * 224 * 224), shape: [1, 3, 224, 224]), named: "image")
+            for index in 0..<10 {
+                try await agent.invoke(module, requestID: "run-\(index)", inputs: image)
                 let (partial, _, _) = try await agent.partial("run-\(index)")
                 #expect(partial.status == .ok)
                 await times.append(partial.computeMs)
             }
         }
         let computeMs = await times.values
-        try #require(computeMs.count == 6)
+        try #require(computeMs.count == 10)
         let rest = computeMs.dropFirst().sorted()
         return (computeMs[0], rest[rest.count / 2])
     }
