@@ -147,7 +147,7 @@ let package = Package(
         // The decoders of outside bytes for libFuzzer (scripts/fuzz.sh); a plain build replays files.
         .executableTarget(name: "s2m3-fuzz", dependencies: ["S2M3Core", "Preprocessing", "PlacementPlanning"]),
         // Benchmark of the engine and built-in pre-processing (not a test): swift run -c release engine-bench
-        .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing"]),
+        .executableTarget(name: "engine-bench", dependencies: ["Inference", "Preprocessing", "Speech"]),
         // Paths shared by the test targets (repository root, set-up cache).
         // …and a real broker to connect to (TestBroker), bounded waits (within).
         .target(

@@ -19,6 +19,9 @@ public struct DeviceAgentConfiguration: Sendable {
     /// How often telemetry is published.
     public var telemetryInterval: Duration
     public var softwareVersion: String
+    /// Whether each module runs once on a dummy input after loading, before it is announced
+    /// (``LoadedModule/warmUp()``); off only to measure what it saves.
+    public var warmUp = true
 
     public init(
         device: String, session: String, memoryBudgetBytes: Int, queueCapacity: Int = 16, inferenceThreads: Int = 1,

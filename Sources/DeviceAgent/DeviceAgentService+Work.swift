@@ -29,6 +29,16 @@ extension DeviceAgentService {
             await perform(machine.loadFinished(module.module, callInputs: .failure(.init("\(error)"))))
             return
         }
+        // One run on a dummy input before the module is announced, so the first real request is
+        // as fast as the rest; a module that cannot run it is refused like one that cannot load.
+        if configuration.warmUp {
+            do {
+                try await loaded.warmUp()
+            } catch {
+                await perform(machine.loadFinished(module.module, callInputs: .failure(.init("warming up module '\(module.module)' failed: \(error)"))))
+                return
+            }
+        }
         modules[module.module] = loaded
         let grown = (try? ResidentMemory.currentBytes()).flatMap { after in before.map { after - $0 } } ?? 0
         let metadata: Logger.Metadata = ["module.id": "\(module.module)", "memory.counted": "\(module.memoryBytes)", "memory.resident-growth": "\(grown)"]

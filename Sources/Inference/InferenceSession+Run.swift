@@ -81,16 +81,60 @@ extension InferenceSession {
         }
     }
 
-    /// Blocking: creates the input values, calls `Run`, copies the outputs into ``Tensor``s.
+    /// Blocking: wraps the inputs, calls `Run`, copies the outputs into ``Tensor``s.
     private func runBlocking(
         inputs: [String: Tensor], outputs wanted: [String], cancellation: RunCancellation
     ) throws(InferenceError) -> [String: Tensor] {
         let api = try ORTRuntime.api()
-        let ordered = self.inputs.map(\.name)
-        var values: [ORTHandle] = []
-        for name in ordered {
-            values.append(try makeValue(api, inputs[name]!, name: name))
+        var rawInfo: OpaquePointer?
+        try ORTRuntime.check(
+            api.CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &rawInfo), .runtimeFailure, "cannot describe CPU memory")
+        let memory = ORTHandle(rawInfo!) { api.ReleaseMemoryInfo($0) }
+        let ordered = self.inputs.map { ($0.name, inputs[$0.name]!) }
+        return try withInputValues(api, memory, ordered[...], []) { (values) throws(InferenceError) in
+            try runBlocking(api, inputNames: ordered.map(\.0), values: values, outputs: wanted, cancellation: cancellation)
         }
+    }
+
+    /// Wraps each input's Swift storage as an ONNX Runtime value without copying it (ONNX Runtime does
+    /// not write to inputs) and calls `body` with them while that storage is pinned. The decoder's
+    /// caches and features, megabytes per step, are then never copied on their way in.
+    private func withInputValues(
+        _ api: OrtApi, _ memory: ORTHandle, _ rest: ArraySlice<(String, Tensor)>, _ made: [ORTHandle],
+        _ body: ([ORTHandle]) throws(InferenceError) -> [String: Tensor]
+    ) throws(InferenceError) -> [String: Tensor] {
+        guard let (name, tensor) = rest.first else { return try body(made) }
+        let remaining = rest.dropFirst()
+        guard tensor.count > 0 else {
+            return try withInputValues(api, memory, remaining, made + [try makeEmptyValue(api, tensor, name: name)], body)
+        }
+        func wrap(_ bytes: UnsafeRawBufferPointer) -> Result<[String: Tensor], InferenceError> {
+            Result { () throws(InferenceError) in
+                var shape = tensor.shape.map(Int64.init)
+                var raw: OpaquePointer?
+                try ORTRuntime.check(
+                    api.CreateTensorWithDataAsOrtValue(
+                        memory.pointer, UnsafeMutableRawPointer(mutating: bytes.baseAddress!), bytes.count, &shape, shape.count,
+                        ORTRuntime.onnxType(tensor.elementType), &raw),
+                    .runFailed, "cannot pass input '\(name)' with shape \(tensor.shape)", modelPath: modelPath, tensorName: name)
+                let value = ORTHandle(raw!) { api.ReleaseValue($0) }
+                return try withInputValues(api, memory, remaining, made + [value], body)
+            }
+        }
+        let result: Result<[String: Tensor], InferenceError>
+        switch tensor.values {
+        case .float32(let v): result = v.withUnsafeBytes(wrap)
+        case .int64(let v): result = v.withUnsafeBytes(wrap)
+        case .int32(let v): result = v.withUnsafeBytes(wrap)
+        case .uint8(let v): result = v.withUnsafeBytes(wrap)
+        case .bool(let v): result = v.withUnsafeBytes(wrap)
+        }
+        return try result.get()
+    }
+
+    private func runBlocking(
+        _ api: OrtApi, inputNames ordered: [String], values: [ORTHandle], outputs wanted: [String], cancellation: RunCancellation
+    ) throws(InferenceError) -> [String: Tensor] {
         let inputNames = ordered.map { UnsafePointer(strdup($0)) }
         let outputNames = wanted.map { UnsafePointer(strdup($0)) }
         defer {
@@ -117,8 +161,8 @@ extension InferenceSession {
         return results
     }
 
-    /// An ONNX Runtime tensor holding a copy of `tensor`'s values.
-    private func makeValue(_ api: OrtApi, _ tensor: Tensor, name: String) throws(InferenceError) -> ORTHandle {
+    /// An ONNX Runtime tensor with no elements (a zero dimension), allocated by ONNX Runtime.
+    private func makeEmptyValue(_ api: OrtApi, _ tensor: Tensor, name: String) throws(InferenceError) -> ORTHandle {
         var allocator: UnsafeMutablePointer<OrtAllocator>?
         try ORTRuntime.check(api.GetAllocatorWithDefaultOptions(&allocator), .runtimeFailure, "cannot get the default allocator")
         var shape = tensor.shape.map(Int64.init)
@@ -126,21 +170,7 @@ extension InferenceSession {
         try ORTRuntime.check(
             api.CreateTensorAsOrtValue(allocator, &shape, shape.count, ORTRuntime.onnxType(tensor.elementType), &raw),
             .runFailed, "cannot allocate input '\(name)' with shape \(tensor.shape)", modelPath: modelPath, tensorName: name)
-        let value = ORTHandle(raw!) { api.ReleaseValue($0) }
-        guard tensor.count > 0 else { return value }
-        var data: UnsafeMutableRawPointer?
-        try ORTRuntime.check(
-            api.GetTensorMutableData(value.pointer, &data), .runFailed,
-            "cannot write input '\(name)'", modelPath: modelPath, tensorName: name)
-        guard let data else { return value }
-        switch tensor.values {
-        case .float32(let v): v.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        case .int64(let v): v.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        case .int32(let v): v.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        case .uint8(let v): v.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        case .bool(let v): v.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        }
-        return value
+        return ORTHandle(raw!) { api.ReleaseValue($0) }
     }
 
     /// Copies an output value into a ``Tensor``.

@@ -26,8 +26,10 @@ public struct ModuleCost: Sendable, Hashable, Codable {
     public static let referenceGflops = 50.0
 
     /// Model runs one invocation costs, in runs on synthetic inputs: `whisper-greedy` decodes
-    /// token by token (about 12 steps for a short sentence or command, most of them shorter than
-    /// the 32-token synthetic run), measured here as about 4 such runs; every other driver runs the
+    /// token by token (about 12 steps for a short sentence or command), counted as about 4 runs of
+    /// 32 synthetic tokens. That figure dates from before the decoder's key/value caches (each step
+    /// then re-ran the prefix and the features; now the first call projects the features once and
+    /// each later one computes one token) and was not measured again; every other driver runs the
     /// model once.
     public static func modelRunsPerInvocation(driver: String?) -> Double {
         driver == "whisper-greedy" ? 4 : 1

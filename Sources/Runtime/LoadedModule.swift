@@ -10,6 +10,13 @@ import S2M3Core
 public protocol LoadedModule: Sendable {
     var manifest: ModuleManifest { get }
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle
+    /// Runs the module once on a dummy input of its declared call shapes (``ModuleWarmUp``), so the
+    /// first real invocation is as fast as the rest. Built-ins read their tables at load and need none.
+    func warmUp() async throws(ModuleError)
+}
+
+extension LoadedModule {
+    public func warmUp() async throws(ModuleError) {}
 }
 
 /// A module could not be loaded or run: what went wrong, for which module and input.

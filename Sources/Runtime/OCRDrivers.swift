@@ -12,6 +12,8 @@ struct OCROrientModule: LoadedModule {
     let manifest: ModuleManifest
     let session: InferenceSession
 
+    func warmUp() async throws(ModuleError) { try await runOnDummyInputs(sizes: ["N": 1, "W": 192]) }
+
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
         let (x, xShape) = try checked.floats("x")
@@ -47,6 +49,8 @@ struct OCROrientModule: LoadedModule {
 struct OCRRecogniseModule: LoadedModule {
     let manifest: ModuleManifest
     let session: InferenceSession
+
+    func warmUp() async throws(ModuleError) { try await runOnDummyInputs(sizes: ["N": 1, "W": 320]) }
 
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
@@ -100,6 +104,9 @@ enum OCRLines {
 struct OCRDetectModule: LoadedModule {
     let manifest: ModuleManifest
     let session: InferenceSession
+
+    /// A black page of the smallest size the detector sees, 736 × 736 (every page's shorter side is scaled to 736).
+    func warmUp() async throws(ModuleError) { try await runOnDummyInputs(sizes: ["H": 736, "W": 736]) }
 
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)

@@ -7,6 +7,9 @@ struct SingleRunModule: LoadedModule {
     let manifest: ModuleManifest
     let session: InferenceSession
 
+    /// Symbols at 1, except a sequence length `T` of 16 tokens.
+    func warmUp() async throws(ModuleError) { try await runOnDummyInputs(sizes: ["T": 16]) }
+
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         _ = try ModuleInputs(inputs, manifest: manifest)
         var feeds: [String: Tensor] = [:]

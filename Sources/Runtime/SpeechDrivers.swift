@@ -9,6 +9,15 @@ struct WhisperGreedyModule: LoadedModule {
     let manifest: ModuleManifest
     let decoder: WhisperGreedyDecoder
 
+    /// Silent features and at most 4 tokens: the first call projects the whole 1500-frame window.
+    func warmUp() async throws(ModuleError) {
+        var short = decoder
+        short.maximumTokens = 4
+        let features = try ModuleWarmUp.inputs(for: manifest, sizes: [:])
+        let tensor = try ModuleInputs(features, manifest: manifest).tensor("features").engineTensor(module: manifest.id, input: "features")
+        _ = try await ModuleError.catching(module: manifest.id) { try await short.decode(features: tensor) }
+    }
+
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)
         let features = try checked.tensor("features").engineTensor(module: manifest.id, input: "features")
@@ -28,6 +37,9 @@ struct VADStreamModule: LoadedModule {
     var chunk = 512
     var context = 64
     var sampleRate: Int64 = 16_000
+
+    /// One second of silence.
+    func warmUp() async throws(ModuleError) { try await runOnDummyInputs(sizes: ["S": 16_000]) }
 
     func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let checked = try ModuleInputs(inputs, manifest: manifest)

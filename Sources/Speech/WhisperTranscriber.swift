@@ -4,7 +4,7 @@ import Preprocessing
 /// Speech to text with Whisper split into its modules: the log-mel front end (built in), the
 /// encoder and the decoder (ONNX), and greedy decoding with the model's own byte-level vocabulary.
 ///
-/// The decoder graph has no KV cache: each step runs the whole prefix (docs/models.md). Decoding is
+/// The decoder graph carries key/value caches, so each step runs only the new token (docs/models.md). Decoding is
 /// plain argmax until `<|endoftext|>`, which reproduces CTranslate2's greedy ids exactly.
 public struct WhisperTranscriber: Sendable {
     public let encoder: InferenceSession
@@ -16,6 +16,8 @@ public struct WhisperTranscriber: Sendable {
     public let endOfText: Int
     /// At most this many generated tokens (the decoder's context is 448 including the prompt).
     public var maximumTokens = 224
+    /// Decode without the caches (``WhisperGreedyDecoder/wholePrefix``): the benchmark's baseline.
+    public var wholePrefix = false
 
     public init(encoder: InferenceSession, decoder: InferenceSession, tokens: WhisperTokenTable) throws(PreprocessingError) {
         guard let start = tokens.id(ofSpecial: "<|startoftranscript|>"),
@@ -55,6 +57,7 @@ public struct WhisperTranscriber: Sendable {
     public func decode(features: Tensor) async throws -> Transcript {
         var greedy = WhisperGreedyDecoder(decoder: decoder, prompt: prompt, endOfText: endOfText)
         greedy.maximumTokens = maximumTokens
+        greedy.wholePrefix = wholePrefix
         let generated = try await greedy.decode(features: features)
         return Transcript(tokenIDs: generated, text: Self.text(of: generated, tokens: tokens))
     }

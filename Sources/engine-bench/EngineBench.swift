@@ -84,6 +84,11 @@ struct EngineBench {
             let rows = try await ModelBench.run(models: arguments[index + 1], fixtures: fixtures)
             table += "\nConverted models (`--models \(arguments[index + 1])`), inputs from the built-in pre-processing:\n\n"
             table += ModelBench.table(rows)
+            let whisper = try await WhisperBench.run(models: arguments[index + 1])
+            if !whisper.isEmpty {
+                table += "\nWhisper transcription, the decoder's key/value caches against re-running the whole prefix and the features at every step (`WhisperGreedyDecoder.wholePrefix`, the decoding before the caches), interleaved run by run:\n\n"
+                table += WhisperBench.table(whisper)
+            }
         }
         print(table)
 

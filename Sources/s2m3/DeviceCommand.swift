@@ -52,6 +52,9 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Longest audio decoded, seconds (read from the WAV header first).")
     var maxAudioSeconds: Double = LimitsConfiguration().maxAudioSeconds
 
+    @Flag(inversion: .prefixedNo, help: "Run each module once on a dummy input after loading, before announcing it (--no-warm-up only to measure what that saves).")
+    var warmUp = true
+
     func run() async throws {
         var limits = LimitsConfiguration()
         limits.maxImagePixels = maxImagePixels
@@ -88,9 +91,10 @@ struct DeviceCommand: AsyncParsableCommand {
                 ])
             gflops = calibration.gflops
         }
-        let configuration = DeviceAgentConfiguration(
+        var configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
             inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
+        configuration.warmUp = warmUp
         try configuration.validate()
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: clientID ?? id, will: try DeviceAgentService.will(for: configuration)),

@@ -97,9 +97,12 @@ struct AgentHarness: Sendable {
         return status
     }
 
-    /// The next telemetry satisfying `condition`.
-    func telemetry(_ what: String, _ condition: @escaping @Sendable (DeviceTelemetry) -> Bool) async throws -> DeviceTelemetry {
-        try await wait("telemetry: \(what)") { message in
+    /// The next telemetry satisfying `condition`, within `limit` (long enough for an assignment to be
+    /// applied on a busy machine: loading includes each module's warm-up run).
+    func telemetry(
+        _ what: String, within limit: Duration = .seconds(60), _ condition: @escaping @Sendable (DeviceTelemetry) -> Bool
+    ) async throws -> DeviceTelemetry {
+        try await wait("telemetry: \(what)", within: limit) { message in
             guard message.topic == topics.deviceTelemetry(device), let telemetry = try? DeviceTelemetry(json: message.payload) else {
                 return nil
             }

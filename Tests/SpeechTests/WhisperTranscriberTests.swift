@@ -68,6 +68,39 @@ struct WhisperTranscriberTests {
         }
     }
 
+    /// The decoder's key/value caches change nothing: decoding the way it ran before them (the whole
+    /// prefix and the features at every step, `wholePrefix`) gives the same ids as the cached loop.
+    @Test(.timeLimit(.minutes(2)))
+    func cachedDecodingMatchesWholePrefixDecoding() async throws {
+        let golden = try JSONDecoder().decode(
+            Golden.self, from: Data(contentsOf: Self.repo.appendingPathComponent("Tests/Fixtures/golden/models/whisper-tiny.json")))
+        var transcriber = try await Self.transcriber()
+        for name in ["cmd-open-gate.wav", "cmd-turn-on-conveyor.wav"] {
+            let clip = try #require(golden.clips[name])
+            let bytes = try #require(FileManager.default.contents(atPath: Self.cache.appendingPathComponent("fixtures/\(name)").path))
+            let features = try await transcriber.encode(try WAVDecoder.decode([UInt8](bytes), name: name))
+            transcriber.wholePrefix = false
+            let cached = try await transcriber.decode(features: features)
+            transcriber.wholePrefix = true
+            let wholePrefix = try await transcriber.decode(features: features)
+            #expect(cached.tokenIDs == clip.greedy_token_ids, "\(name)")
+            #expect(wholePrefix.tokenIDs == cached.tokenIDs, "\(name)")
+        }
+    }
+
+    /// A decoder file without the caches' inputs and outputs is a clear error, not a wrong transcript.
+    @Test func decoderWithoutCachesIsAnError() async throws {
+        let transcriber = try await Self.transcriber()
+        let greedy = WhisperGreedyDecoder(decoder: transcriber.encoder, prompt: transcriber.prompt, endOfText: transcriber.endOfText)
+        let features = try Tensor(float32: [Float](repeating: 0, count: 1500 * 384), shape: [1, 1500, 384])
+        do {
+            _ = try await greedy.decode(features: features)
+            Issue.record("decoding with the encoder's session succeeded")
+        } catch let error as InferenceError {
+            #expect(error.message.contains("key/value cache"), "\(error)")
+        }
+    }
+
     @Test func wordErrorRateCountsSubstitutions() {
         #expect(Self.wordErrorRate(reference: "stop the line", hypothesis: "Stop the line.") == 0)
         #expect(abs(Self.wordErrorRate(reference: "stop the line", hypothesis: "stop a line") - 1.0 / 3) < 1e-9)

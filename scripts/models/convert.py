@@ -145,12 +145,28 @@ def convert_whisper(cache: Cache) -> None:
     export(enc, (torch.zeros(1, 80, 3000),), enc_path, ["mel"], ["features"], None)
     with torch.no_grad():
         feats = enc(torch.tensor(mel))
-        tokens = torch.tensor([[50257, 50362, 7120, 262]])
+        tokens = torch.tensor([[50257, 50362]])
         logits = dec(tokens, feats)
-    export(dec, (torch.tensor([[50257, 50362]]), feats), dec_path, ["tokens", "features"], ["logits"],
-           {"tokens": {1: "T"}, "logits": {1: "T"}})
+    # Traced with every size distinct and non-zero (T 2, F 3, P 4, S 5), so that none is baked in.
+    heads, head = whisper.HEADS, whisper.HEAD
+    cross_in, cross_out = whisper.cache_names()
+    args = (tokens, torch.zeros(1, 3, whisper.D), torch.zeros(2 * whisper.LAYERS, heads, 4, head),
+            *[torch.zeros(heads, head, 5) if "keys" in n else torch.zeros(heads, 5, head) for n in cross_in])
+    dynamic = {"tokens": {1: "T"}, "features": {1: "F"}, "past": {2: "P"}, "logits": {1: "T"}, "present": {2: "P+T"},
+               **{n: {2 if "keys" in n else 1: "S"} for n in cross_in},
+               **{n: {2 if "keys" in n else 1: "F"} for n in cross_out}}
+    export(whisper.CachedDecoder(dec), args, dec_path, ["tokens", "features", "past", *cross_in],
+           ["logits", "present", *cross_out], dynamic)
     check(enc_path, {"mel": mel}, feats.numpy(), 1e-3)
-    check(dec_path, {"tokens": tokens.numpy(), "features": feats.numpy()}, logits.numpy(), 1e-3)
+    check(dec_path, whisper.first_feeds(feats.numpy(), [50257, 50362]), logits.numpy(), 1e-3)
+    # The cached steps must pick the same tokens as the reference decoder run on the whole prefix.
+    sess = ort.InferenceSession(str(dec_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    cached = whisper.greedy(lambda feeds: dict(zip(names, sess.run(None, feeds))), feats.numpy(), [50257, 50362], 50256)
+    reference = whisper.greedy_uncached(dec, feats, [50257, 50362], 50256)
+    if cached != reference:
+        raise SystemExit(f"convert: {dec_path.name}: cached greedy ids {cached} differ from the reference's {reference}")
+    print(f"convert: {dec_path.name}: cached greedy decoding gives the reference ids {cached}")
 
 
 def written_since(cache: Cache, start_ns: int) -> list[str]:

@@ -16,6 +16,7 @@ import torch
 
 import assets
 import fixtures
+import whisper
 from common import Cache, rounded
 from convert import log_mel, read_wav
 
@@ -38,13 +39,8 @@ def _stats(a):
 
 
 def greedy_onnx(dec, feats, limit=100):
-    tokens = list(PROMPT)
-    while len(tokens) < limit:
-        nxt = int(dec.run(None, {"tokens": np.array([tokens], dtype=np.int64), "features": feats})[0][0, -1].argmax())
-        if nxt == EOT:
-            break
-        tokens.append(nxt)
-    return tokens[len(PROMPT):]
+    names = [o.name for o in dec.get_outputs()]
+    return whisper.greedy(lambda feeds: dict(zip(names, dec.run(None, feeds))), feats, PROMPT, EOT, limit)
 
 
 def make_whisper(cache: Cache) -> dict:

@@ -138,7 +138,9 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """tokens [1, T] int64 + features [1, 1500, 384] → logits [1, T, 51864] (no KV cache)."""
+    """tokens [1, T] int64 + features [1, 1500, 384] → logits [1, T, 51864] (no KV cache).
+
+    The reference the cached decoder is checked against; not exported."""
 
     def __init__(self, v):
         super().__init__()
@@ -158,6 +160,107 @@ class Decoder(nn.Module):
         for attn, cross, ffn in zip(self.attn, self.cross, self.ffn):
             x = ffn(cross(attn(x, mask), features))
         return self.ln(x) @ self.emb_t
+
+
+HEAD = D // HEADS
+
+
+def _heads(y):
+    """[n, 384] → [6, n, 64]."""
+    return y.unflatten(-1, (HEADS, HEAD)).transpose(0, 1)
+
+
+class CachedDecoder(nn.Module):
+    """The exported decoder: one greedy step with key/value caches (the same weights as Decoder).
+
+    Inputs: `tokens` [1, T] (the tokens new since the last call: the prompt, then one at a time);
+    `features` [1, F, 384] (the encoder's features on the first call, F = 0 afterwards); `past`
+    [2·4, 6, P, 64] (self-attention keys and values of the P earlier tokens, layer by layer: keys of
+    layer l at 2l, values at 2l+1; P = 0 on the first call); `cross_keys_l` [6, 64, S] and
+    `cross_values_l` [6, S, 64] per layer (the cross-attention keys, transposed, and values of the
+    features; S = 0 on the first call).
+    Outputs: `logits` [1, T, 51864]; `present` [8, 6, P+T, 64] (the next call's `past`);
+    `feature_keys_l` [6, 64, F] and `feature_values_l` [6, F, 64] (the projection of this call's
+    `features`: the next calls' cross caches; empty when F = 0).
+    Cross-attention attends to the cached keys and to this call's features' keys at once (scores
+    concatenated, one softmax), so either may be empty and neither is copied."""
+
+    def __init__(self, dec: Decoder):
+        super().__init__()
+        self.dec = dec
+
+    def forward(self, tokens, features, past, *cross):
+        d = self.dec
+        p, t = past.shape[2], tokens.shape[1]
+        x = (d.emb_t[:, tokens[0]].transpose(0, 1) + d.pos[p:p + t])  # [T, 384]
+        cols = torch.arange(p + t)
+        rows = torch.arange(t) + p
+        mask = torch.where(cols[None, :] > rows[:, None], float("-inf"), 0.0)
+        present, fkeys, fvalues = [], [], []
+        for i, (attn, xattn, ffn) in enumerate(zip(d.attn, d.cross, d.ffn)):
+            q, k, val = attn.qkv(attn.ln(x)).split(D, dim=-1)
+            k = torch.cat([past[2 * i], _heads(k)], dim=1)
+            val = torch.cat([past[2 * i + 1], _heads(val)], dim=1)
+            present += [k, val]
+            w = torch.softmax(_heads(q) @ k.transpose(1, 2) / HEAD ** 0.5 + mask, dim=-1)
+            x = x + attn.out((w @ val).transpose(0, 1).flatten(1))
+            fk, fv = xattn.kv(features[0]).split(D, dim=-1)
+            fk, fv = _heads(fk).transpose(1, 2), _heads(fv)
+            fkeys.append(fk)
+            fvalues.append(fv)
+            ck, cv = cross[2 * i], cross[2 * i + 1]
+            q = _heads(xattn.q(xattn.ln(x)))
+            s = torch.cat([q @ ck, q @ fk], dim=-1) / HEAD ** 0.5
+            w = torch.softmax(s, dim=-1)
+            n = ck.shape[2]
+            y = w[..., :n] @ cv + w[..., n:] @ fv
+            x = ffn(x + xattn.out(y.transpose(0, 1).flatten(1)))
+        logits = (d.ln(x) @ d.emb_t)[None]
+        return (logits, torch.stack(present), *[a for pair in zip(fkeys, fvalues) for a in pair])
+
+
+def cache_names() -> tuple[list[str], list[str]]:
+    """The cross-cache inputs and the matching feature-projection outputs, in argument order."""
+    inputs = [f"cross_{kind}_{i}" for i in range(LAYERS) for kind in ("keys", "values")]
+    outputs = [f"feature_{kind}_{i}" for i in range(LAYERS) for kind in ("keys", "values")]
+    return inputs, outputs
+
+
+def first_feeds(features: np.ndarray, prompt: list[int]) -> dict:
+    """The first call's inputs: the prompt, the features, empty caches."""
+    ins, _ = cache_names()
+    empty = {n: np.zeros((HEADS, HEAD, 0) if "keys" in n else (HEADS, 0, HEAD), np.float32) for n in ins}
+    return {"tokens": np.array([prompt], np.int64), "features": features,
+            "past": np.zeros((2 * LAYERS, HEADS, 0, HEAD), np.float32), **empty}
+
+
+def greedy(step, features: np.ndarray, prompt: list[int], end: int, limit: int = 224):
+    """Greedy ids with the cached decoder: `step(feeds) -> dict of outputs` (ONNX Runtime or torch)."""
+    ins, outs = cache_names()
+    feeds, ids = first_feeds(features, prompt), []
+    while len(ids) < limit:
+        out = step(feeds)
+        nxt = int(out["logits"][0, -1].argmax())
+        if nxt == end:
+            break
+        ids.append(nxt)
+        if feeds["features"].shape[1]:
+            feeds.update({i: out[o] for i, o in zip(ins, outs)})
+            feeds["features"] = np.zeros((1, 0, D), np.float32)
+        feeds["tokens"], feeds["past"] = np.array([[nxt]], np.int64), out["present"]
+    return ids
+
+
+def greedy_uncached(dec: Decoder, features, prompt: list[int], end: int, limit: int = 224) -> list[int]:
+    """Greedy ids with the reference decoder, re-running the whole prefix at every step."""
+    ids = list(prompt)
+    with torch.no_grad():
+        while len(ids) - len(prompt) < limit:
+            nxt = int(dec(torch.tensor([ids]), features)[0, -1].argmax())
+            if nxt == end:
+                break
+            ids.append(nxt)
+    return ids[len(prompt):]
 
 
 def load(cache) -> tuple[Encoder, Decoder]:
