@@ -9,7 +9,7 @@ extension AggregatorService {
         let topics = configuration.topics
         try await connection.subscribe(topics.allStreamSubscriptions)
         try await connection.subscribe(topics.allSourceStates)
-        try await connection.subscribe(topics.allSourceFrames, qos: .atMostOnce)
+        try await connection.subscribe(topics.allSourceFrames, on: topics)
     }
 
     /// Handles a message on a stream topic; false when `message` is on none.

@@ -1,5 +1,6 @@
 import Foundation
 import MQTTBus
+import S2M3Bus
 import S2M3Core
 
 /// The planner as administrator of Mosquitto's dynamic-security plugin (``PlanAccess``): around
@@ -62,7 +63,7 @@ extension PlannerService {
             }
             Task {
                 do {
-                    try await connection.publish(MQTTMessage(topic: Topics.dynamicSecurityCommands, payload: payload))
+                    try await connection.publish(.dynamicSecurityCommands(payload))
                 } catch {
                     self.logger.error("dynamic-security commands not sent: \(error)")
                     self.finishAccess(batch, with: nil)

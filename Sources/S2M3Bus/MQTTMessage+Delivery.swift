@@ -37,6 +37,12 @@ extension MQTTMessage {
 
     /// An empty payload on a retained topic: clears what the broker keeps there (e.g. the assignment
     /// of a device that left the plan).
+    /// A batch of commands to Mosquitto's dynamic-security plugin (outside the root), with
+    /// ``Topics/dynamicSecurityDelivery``.
+    public static func dynamicSecurityCommands(_ payload: [UInt8]) -> MQTTMessage {
+        MQTTMessage(topic: Topics.dynamicSecurityCommands, payload: payload, properties: MQTTProperties(), delivery: Topics.dynamicSecurityDelivery)
+    }
+
     public static func clearing(_ topic: String, on topics: Topics) throws(MessageError) -> MQTTMessage {
         let delivery = try delivery(of: topic, on: topics)
         guard delivery.retained else {

@@ -250,6 +250,8 @@ public struct Topics: Sendable, Hashable {
     /// Commands to Mosquitto's dynamic-security plugin; the planner, its administrator, grants each
     /// device the invocations of the modules it hosts (docs/security.md).
     public static let dynamicSecurityCommands = "$CONTROL/dynamic-security/v1"
+    /// The ``Delivery`` of ``dynamicSecurityCommands``: at least once, never retained.
+    public static let dynamicSecurityDelivery = Delivery(qos: 1, retained: false)
     /// The plugin's answers to ``dynamicSecurityCommands``, to the client that sent them.
     public static let dynamicSecurityResponses = "$CONTROL/dynamic-security/v1/response"
 

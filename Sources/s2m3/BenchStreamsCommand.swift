@@ -3,6 +3,7 @@ import Foundation
 import LocalCluster
 import Logging
 import MQTTBus
+import S2M3Bus
 import S2M3Client
 import S2M3Core
 
@@ -64,7 +65,7 @@ struct BenchStreamsCommand: AsyncParsableCommand {
             .init(task: "describe-scene", inputs: ["audio": .media(contentType: MediaType.wav, bytes: audio)]),
         ])
         let name = topics.streamSubscription("bench-streams")
-        try await listener.publish(MQTTMessage(topic: name, payload: try subscription.jsonBytes(), qos: .atLeastOnce, retain: true))
+        try await listener.publish(MQTTMessage(topic: name, control: subscription, on: topics))
         try await Task.sleep(for: .milliseconds(500))
 
         // Warm-up: every module loaded and run once.
@@ -86,7 +87,7 @@ struct BenchStreamsCommand: AsyncParsableCommand {
             latency.append((fps, sent, Set(results.compactMap { $0.frame?.sequence }).count,
                             Dictionary(grouping: results, by: \.task).mapValues { $0.map(\.totalMs) }))
         }
-        try await listener.publish(MQTTMessage(topic: name, payload: [], qos: .atLeastOnce, retain: true))
+        try await listener.publish(MQTTMessage.clearing(name, on: topics))
 
         // Independent: three requests per frame, one frame at a time, for the same time.
         let client = S2M3Client(broker: broker, clientID: "s2m3-bench-streams-client-\(getpid())", topics: topics, logger: logger)
@@ -123,7 +124,7 @@ struct BenchStreamsCommand: AsyncParsableCommand {
         while clock.now < end {
             let properties = StreamFrame.properties(contentType: MediaType.jpeg, sequence: sent, capturedMs: WallClock.milliseconds, lifeMs: 2_000)
             try await connection.publish(MQTTMessage(
-                topic: topics.sourceFrames(Self.source), payload: image.bytes, qos: .atMostOnce, properties: MQTTProperties(properties)))
+                topic: topics.sourceFrames(Self.source), payload: image.bytes, properties: MQTTProperties(properties), on: topics))
             sent += 1
             next += .seconds(1 / fps)
             if next < clock.now { next = clock.now }

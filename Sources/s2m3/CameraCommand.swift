@@ -70,7 +70,7 @@ struct CameraCommand: AsyncParsableCommand {
             guard let type = MediaType.sniff(image), type == MediaType.jpeg || type == MediaType.png else { continue }
             let properties = StreamFrame.properties(contentType: type, sequence: sent, capturedMs: WallClock.milliseconds, lifeMs: lifeMs)
             try await connection.publish(MQTTMessage(
-                topic: topics.sourceFrames(source), payload: image, qos: .atMostOnce, retain: false, properties: MQTTProperties(properties)))
+                topic: topics.sourceFrames(source), payload: image, properties: MQTTProperties(properties), on: topics))
             sent += 1
             next += interval
             if next < clock.now { next = clock.now }  // late: no burst to catch up
