@@ -49,12 +49,7 @@ struct StreamContext: Sendable {
         do throws(TensorBundleError) {
             try bundle.setMedia(frame.image, contentType: frame.frame.contentType, named: Self.frameInput)
             for (name, input) in inputs.sorted(by: { $0.key < $1.key }) {
-                switch input {
-                case .text(let text): try bundle.setText(text, named: name)
-                case .texts(let texts): try bundle.setTexts(texts, named: name)
-                case .media(let contentType, let bytes): try bundle.setMedia(bytes, contentType: contentType, named: name)
-                case .tensor(let tensor): try bundle.set(tensor, named: name)
-                }
+                try bundle.set(input, named: name)
             }
         } catch {
             throw TaskBindingError(.missingInput, field: task, "the inputs of '\(task)' cannot be used: \(error.message)")

@@ -60,12 +60,7 @@ public struct TaskRequest: ControlMessage {
         bundle.metadata[BundleMetadataKey.timeoutMs] = timeoutMs.map(String.init)
         do {
             for (name, input) in inputs {
-                switch input {
-                case .text(let text): try bundle.setText(text, named: name)
-                case .texts(let texts): try bundle.setTexts(texts, named: name)
-                case .media(let contentType, let bytes): try bundle.setMedia(bytes, contentType: contentType, named: name)
-                case .tensor(let tensor): try bundle.set(tensor, named: name)
-                }
+                try bundle.set(input, named: name)
             }
         } catch {
             throw MessageError(.invalidBundle, schema: Self.schema, error.message)

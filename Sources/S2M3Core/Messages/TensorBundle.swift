@@ -73,6 +73,17 @@ public struct TensorBundle: Sendable, Hashable {
     public func contentType(of name: String) -> String? { metadata[Self.contentTypeKeyPrefix + name] }
 
     /// Stores one UTF-8 string as a `U8` tensor marked `text/plain; charset=utf-8`.
+    /// Stores one task input under `name` as its kind says: text, a list of texts, media bytes
+    /// or a tensor (the request bundle and a stream frame's inputs are built alike).
+    public mutating func set(_ input: TaskInput, named name: String) throws(TensorBundleError) {
+        switch input {
+        case .text(let text): try setText(text, named: name)
+        case .texts(let texts): try setTexts(texts, named: name)
+        case .media(let contentType, let bytes): try setMedia(bytes, contentType: contentType, named: name)
+        case .tensor(let tensor): try set(tensor, named: name)
+        }
+    }
+
     public mutating func setText(_ text: String, named name: String) throws(TensorBundleError) {
         try setMedia(Array(text.utf8), contentType: Self.textContentType, named: name)
     }
