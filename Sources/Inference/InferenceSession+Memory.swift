@@ -5,12 +5,13 @@ extension InferenceSession {
     /// Loads a session and measures the resident memory the process gained: after loading and, when
     /// `warmUp` inputs are given, after one run (which allocates ONNX Runtime's working memory).
     ///
-    /// Measure in a process that does little else meanwhile; freed memory is not always returned to
-    /// the system, so modules measured one after another in one process read low for the later ones.
+    /// Free memory the allocator kept is returned to the system first, so that the weights' pages
+    /// count even where they would have reused it; measure in a process that does little else.
     public static func loadMeasured(
         modelPath: String, configuration: InferenceSessionConfiguration = .init(),
         threadPool: InferenceThreadPool? = nil, warmUp: [String: Tensor]? = nil
     ) async throws(InferenceError) -> (session: InferenceSession, residentBytes: Int) {
+        ResidentMemory.returnFreedMemory()
         let before = try ResidentMemory.currentBytes()
         let session = try await load(modelPath: modelPath, configuration: configuration, threadPool: threadPool)
         if let warmUp { _ = try await session.run(inputs: warmUp) }

@@ -7,9 +7,20 @@ import Darwin
 /// The process's resident memory, read from `/proc/self/statm` (Linux).
 ///
 /// Used to measure what loading a module adds: read before, load (and run once, so that ONNX
-/// Runtime's arenas are allocated), read after. Freed memory is not always returned to the system,
-/// so measure each module in a fresh process, or in order of loading, for comparable figures.
+/// Runtime's arenas are allocated), read after. Freed memory that the allocator kept is reused
+/// without adding resident pages, so ``returnFreedMemory()`` hands it back before the first reading.
 public enum ResidentMemory {
+    /// Returns the allocator's free pages to the system (glibc's `malloc_trim`, looked up at run
+    /// time as `malloc.h` is not in the Glibc module), so that a later reading counts new
+    /// allocations instead of reused ones. Does nothing where the C library has no `malloc_trim`.
+    public static func returnFreedMemory() {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+        #endif
+    }
+
     /// Resident bytes of this process now.
     public static func currentBytes() throws(InferenceError) -> Int {
         let fd = open("/proc/self/statm", O_RDONLY)

@@ -93,7 +93,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let cache = ProcessInfo.processInfo.environment["S2M3_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".cache"
+        let cache = CacheDirectory.path
         let cluster = try await ClusterCatalog.load(catalog: catalog, models: models)
         let inputs = try BenchInputs(directory: fixtures ?? (cache as NSString).appendingPathComponent("fixtures")).requests()
         let tasks = cluster.catalog.tasks.map(\.id).filter { inputs[$0] != nil }
@@ -109,6 +109,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let rig = try await BenchClusterRig.start(
             cluster: cluster, logDirectory: logDirectory, deviceThreads: deviceThreads, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
         var started = BenchClusterReport(command: commandLine, tasks: tasks, started: begin, loadBefore: loadBefore)
+        started.cache = cache
         started.machine = BenchClusterRig.machine()
         started.wan = (wanDelayMs, wanRateMbit)
         started.concurrency = concurrency

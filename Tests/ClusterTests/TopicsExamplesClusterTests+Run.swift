@@ -1,7 +1,9 @@
 import Catalog
 import Foundation
 import LocalBroker
+import MQTTBus
 import S2M3Core
+import TestSupport
 import Testing
 
 extension TopicsExamplesClusterTests {
@@ -23,28 +25,68 @@ extension TopicsExamplesClusterTests {
         return object
     }
 
-    /// The bundle the Python safetensors example builds: its `np.frombuffer` tensors (the file it
-    /// opens is the fixture photo; `json.dumps` of a string list is that list's JSON text) and its
-    /// metadata, published with the bundle content type it names.
-    static func sendPythonBundle(
-        _ block: TopicsExampleBlock, photo: String, cluster: UpCluster, interfaces: [TaskInterface]
-    ) async throws -> [String: Any] {
-        let list = try #require(block.captures(#"json\.dumps\((\[[^\]]*\])\)"#).first, "no texts list")
-        #expect(block.captures(#"open\("([^"]+)""#) == ["cat.jpg"])
-        var bundle = TensorBundle()
-        for name in block.captures(#""(\w+)": np\.frombuffer"#) {
-            let bytes = name == "image" ? try [UInt8](Data(contentsOf: URL(fileURLWithPath: photo))) : Array(list.utf8)
-            try bundle.set(BundleTensor(dtype: .u8, shape: [bytes.count], bytes: bytes), named: name)
+    /// The Python of topics.md's examples: the venv of scripts/setup.d/27-python-clients.sh.
+    static var python: String { TestPaths.cache.appendingPathComponent("venv-clients/bin/python").path }
+
+    /// Runs a Python example as written in `directory` (where `cat.jpg` is a fixture photo), with
+    /// `suffix` after it (what the example leaves to its reader: waiting for the answer, or sending
+    /// the payload it built), and returns the JSON answer the suffix printed on its last line.
+    static func runPython(_ script: String, suffix: String, in directory: String, example: String) async throws -> [String: Any] {
+        let file = directory + "/example-\(UUID().uuidString.prefix(8)).py"
+        try (script + "\n\n# The test's own ending.\n" + suffix).write(toFile: file, atomically: true, encoding: .utf8)
+        let process = try ChildProcess.spawn(
+            "/bin/bash", ["-c", "cd '\(directory)' && exec timeout 60 '\(python)' '\(file)' 2>&1"], stdout: .pipe, stderr: .null)
+        var text = ""
+        for await line in process.outputLines() { text += line + "\n" }
+        let status = await process.waitUntilExit()
+        #expect(status == 0, "\(example) exited with \(status.map(String.init) ?? "?"): \(text.suffix(600))")
+        let last = text.split(separator: "\n").last.map(String.init) ?? ""
+        guard let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+            throw ClusterTestError("\(example) printed no JSON answer: '\(text.suffix(600))'")
         }
-        let keys = block.captures(#""(s2m3\.[^"]+)":"#), values = block.captures(#""s2m3\.[^"]+": "([^"]+)""#)
-        #expect(keys.count == values.count && !keys.isEmpty)
-        for (key, value) in zip(keys, values) { bundle.metadata[key] = value }
-        let names = Set(bundle.names)
-        let task = try #require(interfaces.first { interface in
+        return object
+    }
+
+    /// The paho example publishes and leaves `done[0]` to its reader: wait for it and print it.
+    static let pahoSuffix = """
+        import time
+        deadline = time.time() + 50
+        while not done and time.time() < deadline:
+            time.sleep(0.05)
+        print(json.dumps(done[0] if done else {"schema": "no answer within 50 s"}))
+        """
+
+    /// The safetensors example builds `payload` and says to publish it with the bundle content type:
+    /// publish it to `topic`, answered on the client's own reply topic, and print the answer.
+    static func bundleSuffix(topic: String, endpoint: MQTTEndpoint, client: String) -> String {
+        """
+        import json, threading, time
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        answers, subscribed = [], threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="\(client)", protocol=mqtt.MQTTv5)
+        client.on_subscribe = lambda *args: subscribed.set()
+        client.on_message = lambda c, u, message: answers.append(json.loads(message.payload))
+        client.connect("\(endpoint.host)", \(endpoint.port))
+        client.subscribe("\(Topics().clientReplies(client))", qos=1)
+        client.loop_start()
+        subscribed.wait(10)
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.ContentType = "\(TensorBundle.contentType)"
+        properties.ResponseTopic = "\(Topics().clientReplies(client))"
+        client.publish("\(topic)", payload, qos=1, properties=properties).wait_for_publish()
+        deadline = time.time() + 50
+        while not answers and time.time() < deadline:
+            time.sleep(0.05)
+        print(json.dumps(answers[0] if answers else {"schema": "no answer within 50 s"}))
+        """
+    }
+
+    /// The task whose inputs are exactly some of `names`, with every required one among them.
+    static func task(taking names: Set<String>, in interfaces: [TaskInterface]) -> String? {
+        interfaces.first { interface in
             names.isSubset(of: interface.inputs.map(\.name)) && interface.inputs.allSatisfy { !$0.required || names.contains($0.name) }
-        }?.task, "no task takes the inputs \(names.sorted())")
-        return try await ExternalClient.request(
-            cluster.endpoint, task: task, payload: bundle.encoded(), contentType: TensorBundle.contentType,
-            id: bundle.metadata["s2m3.request-id"] ?? "py-bundle", client: "topics-python-bundle")
+        }?.task
     }
 }

@@ -47,9 +47,7 @@ struct TopicsExamplesClusterTests {
                         continue
                     } else if schema == "s2m3.task-request/1" {
                         let names = Set((object["inputs"] as? [String: Any] ?? [:]).keys)
-                        let task = try #require(interfaces.first { interface in
-                            names.isSubset(of: interface.inputs.map(\.name)) && interface.inputs.allSatisfy { !$0.required || names.contains($0.name) }
-                        }?.task, "\(name): no task takes the inputs \(names.sorted())")
+                        let task = try #require(Self.task(taking: names, in: interfaces), "\(name): no task takes the inputs \(names.sorted())")
                         let answer = try await ExternalClient.request(
                             cluster.endpoint, task: task, payload: Array(block.body.utf8), contentType: "application/json",
                             id: object["requestId"] as? String ?? "req", client: "topics-json")
@@ -68,21 +66,22 @@ struct TopicsExamplesClusterTests {
                     #expect(script != block.body, "\(name): the example names no broker at 127.0.0.1:1883")
                     answers.append((name, try await Self.runShell(script, in: directory, example: name)))
                 case "python" where block.body.contains("paho.mqtt"):
-                    // paho-mqtt is not installed here: the example's topic, content type and file are
-                    // read from its code and published as it would (response topic, correlation data).
-                    let topic = try #require(block.captures(#"client\.publish\("([^"]+)""#).first, "\(name): no publish")
-                    let task = String(try #require(topic.split(separator: "/").last))
-                    #expect(topic == Topics().requests(task), "\(name): publishes to \(topic)")
-                    #expect(block.captures(#"open\("([^"]+)""#) == ["cat.jpg"])
-                    let contentType = block.captures(#"properties\.ContentType = "([^"]+)""#).first
-                    #expect(contentType == "image/jpeg")
-                    let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: photo)))
-                    answers.append((name, try await ExternalClient.request(
-                        cluster.endpoint, task: task, payload: bytes, contentType: contentType, id: "py-paho", client: "topics-paho")))
+                    if !FileManager.default.fileExists(atPath: directory + "/cat.jpg") {
+                        try FileManager.default.copyItem(atPath: photo, toPath: directory + "/cat.jpg")
+                    }
+                    let script = block.body.replacingOccurrences(
+                        of: #"connect("127.0.0.1", 1883)"#, with: #"connect("\#(cluster.endpoint.host)", \#(cluster.endpoint.port))"#)
+                    #expect(script != block.body, "\(name): the example connects to no broker at 127.0.0.1:1883")
+                    answers.append((name, try await Self.runPython(script, suffix: Self.pahoSuffix, in: directory, example: name)))
                 case "python" where block.body.contains("safetensors.numpy"):
-                    // safetensors is not installed here: the bundle the code builds (its tensors, its
-                    // metadata, the file it reads) is built from what the code names and sent as one.
-                    answers.append((name, try await Self.sendPythonBundle(block, photo: photo, cluster: cluster, interfaces: interfaces)))
+                    // Sent to the task that takes the inputs the code puts in the bundle.
+                    if !FileManager.default.fileExists(atPath: directory + "/cat.jpg") {
+                        try FileManager.default.copyItem(atPath: photo, toPath: directory + "/cat.jpg")
+                    }
+                    let inputs = Set(block.captures(#""(\w+)": np\.frombuffer"#))
+                    let task = try #require(Self.task(taking: inputs, in: interfaces), "\(name): no task takes the inputs \(inputs.sorted())")
+                    let suffix = Self.bundleSuffix(topic: Topics().requests(task), endpoint: cluster.endpoint, client: "topics-python-bundle")
+                    answers.append((name, try await Self.runPython(block.body, suffix: suffix, in: directory, example: name)))
                 case "" where block.body.hasPrefix("[8 bytes: header length N"):
                     continue  // the bundle layout diagram, not a message
                 default:
