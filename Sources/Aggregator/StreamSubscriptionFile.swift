@@ -34,9 +34,10 @@ public enum StreamSubscriptionFile {
     public static func parse(_ data: Data, path: String) throws(Problem) -> [String: StreamSubscription] {
         let top: Any
         do {
-            top = try JSONSerialization.jsonObject(with: data)
+            top = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw Problem(path: path, message: "is not JSON: \(error.localizedDescription)")
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw Problem(path: path, message: "is not JSON: \(detail)")
         }
         var entries: [(name: String, where: String, value: Any)] = []
         if let object = top as? [String: Any] {

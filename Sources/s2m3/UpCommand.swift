@@ -97,6 +97,7 @@ struct UpCommand: AsyncParsableCommand {
     var noRestart = false
 
     func run() async throws {
+        let streamsConfig = try streamsConfig.map { try Self.checked($0, catalog: modules.catalog) }
         let cluster = try await ClusterCatalog.load(catalog: modules.catalog, models: modules.models)
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())")
         var configuration = LocalClusterConfiguration(cluster: cluster, logDirectory: logDirectory)
@@ -108,7 +109,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.deviceArguments = deviceGflops.map { ["--compute-gflops", String($0)] } ?? []
         configuration.aggregatorArguments = (sequential ? ["--sequential"] : [])
             + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : [])
-        if let streamsConfig { configuration.aggregatorArguments += ["--streams-config", try Self.checked(streamsConfig, catalog: cluster)] }
+        if let streamsConfig { configuration.aggregatorArguments += ["--streams-config", streamsConfig] }
         configuration.metricsPortBase = metricsPortBase
         configuration.restarts = noRestart ? nil : RestartPolicy()
         let budget = configuration.budget
@@ -146,11 +147,11 @@ struct UpCommand: AsyncParsableCommand {
 extension UpCommand {
     /// The absolute path of a stream subscription file whose subscriptions the cluster's catalog
     /// can serve: a bad file stops `up` before anything starts.
-    static func checked(_ path: String, catalog cluster: ClusterCatalog) throws -> String {
+    static func checked(_ path: String, catalog: String) throws -> String {
         do {
             var configuration = AggregatorConfiguration(id: "up-check")
             configuration.streamSubscriptions = try StreamSubscriptionFile.load(path: path)
-            _ = try AggregatorStateMachine(configuration: configuration, catalog: cluster.catalog)
+            _ = try AggregatorStateMachine(configuration: configuration, catalog: try AggregatorCatalog.load(path: catalog))
         } catch let error as StreamSubscriptionFile.Problem {
             throw ValidationError("--streams-config \(error)")
         } catch {
