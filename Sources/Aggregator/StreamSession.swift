@@ -6,7 +6,9 @@ import S2M3Core
 /// and due (rate limit), and those tasks run it together as one ``MergedTasks`` graph executed by
 /// one ``RequestExecution``; a task still busy with an earlier frame skips it (`busy`). When every
 /// task is busy, the latest frame waits (an older waiting one is dropped, `superseded`) and starts
-/// as soon as a task is free. Each task's result is published as soon as its own outputs are ready.
+/// as soon as a task is free. A frame also waits, briefly, for a busy task expected to be free
+/// within a quarter of the free tasks' usual run time, so that tasks of similar speed keep running
+/// together and share their nodes. Each task's result is published as soon as its outputs are ready.
 struct StreamSession: Sendable {
     /// What one task of the stream needs: its inputs besides the frame and its rate limit.
     struct TaskPlan: Sendable, Hashable {
@@ -21,12 +23,15 @@ struct StreamSession: Sendable {
         var receivedMs: Double
         /// The tasks subscribed when the frame arrived: each runs it or skips it.
         var tasks: [String] = []
+        /// Until when the frame waits for a busy task expected to be free soon (set once).
+        var holdUntilMs: Double?
     }
 
     /// One frame in flight for the tasks that started it together.
     struct Running: Sendable {
         var frame: StreamFrame
         var receivedMs: Double
+        var startedMs: Double
         var merged: MergedTasks
         var execution: RequestExecution
         /// Tasks whose result (or error) is out: they are free for the next frame.
@@ -51,6 +56,8 @@ struct StreamSession: Sendable {
     var waiting: Pending?
     var lastSequence: Int?
     var lastStartMs: [String: Double] = [:]
+    /// Per task: its usual run time (start → result), ms, a moving average.
+    var usualRunMs: [String: Double] = [:]
     var figures = StreamFigures()
     var runs = 0
     /// False once the source said `offline`, until it says `online` again.
@@ -63,6 +70,12 @@ struct StreamSession: Sendable {
 
     /// Whether `task` is still on an earlier frame.
     func isBusy(_ task: String) -> Bool { running.contains { $0.holds(task) } }
+
+    /// When busy `task` is expected to be free (nil: not busy, or no run time known yet).
+    func expectedFreeMs(_ task: String) -> Double? {
+        guard let run = running.first(where: { $0.holds(task) }), let usual = usualRunMs[task] else { return nil }
+        return run.startedMs + usual
+    }
 
     /// Whether `task` may start a frame at `nowMs` under its rate limit.
     func isDue(_ task: String, nowMs: Double) -> Bool {
@@ -148,6 +161,17 @@ struct StreamSession: Sendable {
             }
             return []
         }
+        var pending = pending
+        if pending.holdUntilMs == nil {
+            // Wait a little for a busy task about to be free, so tasks of similar speed run together.
+            let slack = 0.25 * (due.compactMap { usualRunMs[$0] }.min() ?? 0)
+            let soon = subscribed.contains { expectedFreeMs($0).map { $0 <= nowMs + slack } ?? false }
+            pending.holdUntilMs = soon ? nowMs + slack : nowMs
+        }
+        if let hold = pending.holdUntilMs, nowMs < hold, subscribed.contains(where: { expectedFreeMs($0).map { $0 <= hold } ?? false }) {
+            waiting = pending
+            return []
+        }
         var out: [Output] = []
         var inputs: [String: [String: TensorBundle]] = [:]
         var tasks: [String] = []
@@ -178,7 +202,7 @@ struct StreamSession: Sendable {
             figures.processed(task)
         }
         figures.started(nowMs: nowMs)
-        var run = Running(frame: pending.frame, receivedMs: pending.receivedMs, merged: merged, execution: execution)
+        var run = Running(frame: pending.frame, receivedMs: pending.receivedMs, startedMs: nowMs, merged: merged, execution: execution)
         out += step(&run, context: context, router: &router, nowMs: nowMs) { $0.start(router: &$1, nowMs: nowMs) }
         if !run.execution.isFinished { running.append(run) }
         return out
@@ -230,6 +254,8 @@ struct StreamSession: Sendable {
             let task = member.binding.task.id
             guard run.merged.isReady(member, finished: finished) else { continue }
             run.published.insert(task)
+            let took = nowMs - run.startedMs
+            usualRunMs[task] = usualRunMs[task].map { 0.8 * $0 + 0.2 * took } ?? took
             guard plans[task] != nil else { continue }  // unsubscribed meanwhile
             out.append(publish(member, of: run, context: context, nowMs: nowMs))
         }

@@ -103,4 +103,57 @@ struct StreamPacingTests {
         #expect(telemetry.tasks["describe-scene"]?.skipped == ["superseded": 1, "busy": 1])
         #expect(telemetry.tasks["classify-image"]?.skipped == ["superseded": 1])
     }
+
+    static func trunks(_ actions: [AggregatorAction]) -> Int {
+        actions.filter { if case .invoke(let invocation) = $0 { invocation.request.module == "effnet-lite0-trunk" } else { false } }.count
+    }
+
+    /// Answers every invocation except `module`'s, which are returned held.
+    static func answer(_ machine: inout AggregatorStateMachine, _ actions: [AggregatorAction], holding module: String, nowMs: Double) -> (out: [AggregatorAction], held: [AggregatorAction]) {
+        var queue = actions, out: [AggregatorAction] = [], held: [AggregatorAction] = []
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            if case .invoke(let invocation) = action, invocation.request.module == module { held.append(action); continue }
+            out.append(action)
+            guard case .invoke(let invocation) = action else { continue }
+            let (partial, bundle) = AggregatorFixture.answer(invocation, nowMs: Int(nowMs))
+            queue += machine.receivePartial(partial, outputs: try! TensorBundle(decoding: bundle.encoded()), nowMs: nowMs)
+        }
+        return (out, held)
+    }
+
+    /// Two tasks of similar speed: when one is free a little before the other, the waiting frame
+    /// waits for it (a quarter of the usual run time at most) so both run it together, the trunk
+    /// once; when the other is later than that, the free one starts without it.
+    @Test func similarTasksKeepRunningTogether() throws {
+        var machine = try StreamSessionTests.machine()
+        // Frame 0 teaches the usual run time: 100 ms for both.
+        _ = StreamSessionTests.answerAll(&machine, StreamSessionTests.frame(&machine, sequence: 0, nowMs: 1_000), nowMs: 1_100)
+        // Frame 1: classify-image is done at 1300, match-image-text (its label-bridge) at 1310.
+        let first = StreamSessionTests.frame(&machine, sequence: 1, nowMs: 1_200)
+        #expect(StreamSessionTests.frame(&machine, sequence: 2, nowMs: 1_250).isEmpty, "both busy: frame 2 waits")
+        let (done, held) = Self.answer(&machine, first, holding: "label-bridge", nowMs: 1_300)
+        #expect(StreamSessionTests.results(done).map(\.task) == ["classify-image"])
+        #expect(Self.trunks(done) == 1, "only frame 1's trunk: frame 2 waits for match-image-text, due by 1325")
+        #expect(machine.tick(nowMs: 1_305).isEmpty)
+        let (invoked, both) = StreamSessionTests.answerAll(&machine, held, nowMs: 1_310)
+        #expect(invoked.filter { $0 == "effnet-lite0-trunk" }.count == 1, "frame 2 ran once for both")
+        let results = StreamSessionTests.results(both)
+        #expect(results.filter { $0.frame?.sequence == 2 }.map(\.task).sorted() == ["classify-image", "match-image-text"])
+
+        // Frame 3 runs both; match-image-text is late beyond the hold: frame 4 starts without it.
+        let third = StreamSessionTests.frame(&machine, sequence: 3, nowMs: 1_400)
+        #expect(StreamSessionTests.frame(&machine, sequence: 4, nowMs: 1_450).isEmpty)
+        let (late, lateHeld) = Self.answer(&machine, third, holding: "label-bridge", nowMs: 1_500)
+        #expect(StreamSessionTests.results(late).map(\.task) == ["classify-image"])
+        #expect(Self.trunks(late) == 1, "only frame 3's trunk")
+        #expect(machine.tick(nowMs: 1_520).isEmpty, "within the hold")
+        let ticked = machine.tick(nowMs: 1_530)
+        #expect(!ticked.isEmpty, "past the hold, frame 4 starts for classify-image alone")
+        let (_, fourth) = StreamSessionTests.answerAll(&machine, ticked + lateHeld, nowMs: 1_540)
+        #expect(Set(StreamSessionTests.results(fourth).map { "\($0.task)@\($0.frame?.sequence ?? -1)" }) == ["classify-image@4", "match-image-text@3"])
+        let telemetry = try #require(machine.streamTelemetry(nowMs: 1_600).first)
+        #expect(telemetry.tasks["match-image-text"]?.skipped == ["busy": 1])
+        #expect(telemetry.framesIn == telemetry.framesProcessed)
+    }
 }
