@@ -1,6 +1,7 @@
 import Aggregator
 import Foundation
 import S2M3Core
+import TestSupport
 import Testing
 
 /// Stream subscriptions declared in a file (`--streams-config`): read with the same checks as a
@@ -93,5 +94,18 @@ struct StreamSubscriptionFileTests {
             #expect(error.description.contains("stream subscription 'bad' is refused"), "\(error)")
             #expect(error.description.contains("no 'image' input"), "\(error)")
         }
+    }
+
+    /// The example of docs/streams.md "Subscriptions in a file" is a file the aggregator takes.
+    @Test func documentedExampleLoads() throws {
+        let document = try String(contentsOf: TestPaths.repository.appendingPathComponent("docs/streams.md"), encoding: .utf8)
+        let section = try #require(document.components(separatedBy: "## Subscriptions in a file").dropFirst().first)
+        let block = try #require(section.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
+        let subscriptions = try StreamSubscriptionFile.parse(Data(block.utf8), path: "docs/streams.md")
+        #expect(subscriptions.keys.sorted() == ["dock", "line-3"])
+        var configuration = AggregatorConfiguration(id: "agg-1")
+        configuration.streamSubscriptions = subscriptions
+        let machine = try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
+        #expect(machine.streamSources == ["cam-1", "cam-2"])
     }
 }

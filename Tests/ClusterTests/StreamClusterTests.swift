@@ -5,7 +5,7 @@ import S2M3Core
 import TestSupport
 import Testing
 
-/// Camera streams end to end (docs/streams.md): `s2m3 up`, a retained subscription, `s2m3 camera`
+/// Camera streams end to end (docs/streams.md): `s2m3 up`, a subscription declared in a file, `s2m3 camera`
 /// as a process publishing real photos, results read on `results/+/{source}`.
 @Suite("Camera streams on a local cluster", .serialized)
 struct StreamClusterTests {
