@@ -44,6 +44,8 @@ struct StreamSubscriptionFileTests {
             (#"{"a": {"schema": "s2m3.stream-subscription/1", "source": "cam-1", "tasks": [{"task": "classify-image"}], "maxResultsPerSecond": -1}}"#, "maxResultsPerSecond"),
             (#"[\#(Self.line3), {"name": "config-1", "schema": "s2m3.stream-subscription/1", "source": "cam-1", "tasks": [{"task": "classify-image"}]}]"#, "'config-1' is given twice"),
             ("[7]", "entry 0 ('config-1') cannot be read"),
+            (String(repeating: "[", count: 100_000), "is not JSON"),
+            (#"{"a": {"schema": "s2m3.stream-subscription/1", "source": "cam-1", "tasks": [{"task": "classify-image", "inputs": {"x": 1e400}}]}}"#, "1e400 is not representable"),
         ]
         for (text, expected) in cases {
             let problem = Self.problem(text)
