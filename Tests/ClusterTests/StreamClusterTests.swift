@@ -171,7 +171,7 @@ struct StreamClusterTests {
             }
             #expect(run.trunk == bySequence.count, "the trunk ran once per processed frame: \(run.trunk) runs, \(bySequence.count) frames")
             // The figures of this camera run (they start over when a source comes back online).
-            let dropped = ["superseded", "expired", "rate", "bad-frame", "ended", "error"].reduce(0) { $0 + (last.drops[$1] ?? 0) }
+            let dropped = ["superseded", "expired", "rate", "bad-frame", "ended", "error", "unsubscribed"].reduce(0) { $0 + (last.drops[$1] ?? 0) }
             #expect(last.framesIn == sent)
             #expect(last.framesProcessed == bySequence.count)
             #expect(dropped + last.framesProcessed == last.framesIn, "dropped \(last.drops) + processed \(last.framesProcessed) = sent \(last.framesIn)")

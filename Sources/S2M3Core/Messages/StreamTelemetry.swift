@@ -41,7 +41,7 @@ public struct StreamTelemetry: ControlMessage {
     /// Frames whose processing started per second over the window.
     public var framesProcessedPerSecond: Double
     /// Frames received, processed (started by at least one task), and dropped by no task run
-    /// (by reason: `superseded`, `expired`, `rate`, `bad-frame`, `ended`, `error`; `gap` counts
+    /// (by reason: `superseded`, `expired`, `rate`, `bad-frame`, `ended`, `error`, `unsubscribed`; `gap` counts
     /// missing sequence numbers).
     public var framesIn: Int
     public var framesProcessed: Int
