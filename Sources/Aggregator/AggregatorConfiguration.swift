@@ -47,6 +47,10 @@ public struct AggregatorConfiguration: Sendable {
     /// Every aggregator that serves streams processes every frame: in a cluster of several
     /// aggregators, let one serve them.
     public var streams: Bool = true
+    /// Stream subscriptions declared by the operator (``StreamSubscriptionFile``, name →
+    /// subscription), in force from the start; a retained `streams/{name}` of the same name
+    /// replaces one, an empty retained one ends it.
+    public var streamSubscriptions: [String: StreamSubscription] = [:]
 
     public init(id: String, topics: Topics = Topics()) {
         self.id = id

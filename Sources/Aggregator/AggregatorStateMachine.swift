@@ -44,6 +44,12 @@ public struct AggregatorStateMachine: Sendable {
             catalog: catalog, settings: configuration.executionSettings, limits: configuration.limits,
             timeoutMs: configuration.defaultTimeoutMs))
         router.telemetrySilenceMs = configuration.telemetrySilenceMs
+        for (name, subscription) in configuration.streamSubscriptions.sorted(by: { $0.key < $1.key }) {
+            // Refused as a retained one would be: here the aggregator does not start.
+            if case .error(let refusal) = streams.subscription(name, subscription, nowMs: 0).first {
+                throw CatalogError(.invalidTask, entry: "", refusal.reason)
+            }
+        }
     }
 
     public var statistics: Statistics {
@@ -149,8 +155,8 @@ public struct AggregatorStateMachine: Sendable {
     /// A device's answer (already decoded from its bundle).
     public mutating func receivePartial(_ partial: PartialResult, outputs: TensorBundle, nowMs: Double) -> [AggregatorAction] {
         guard var entry = active[partial.requestID] else {
-            if let source = streams.owner(of: partial.requestID) {
-                return streamActions(streams.forEach(source: source, router: &router, nowMs: nowMs) {
+            if streams.owner(of: partial.requestID) != nil {
+                return streamActions(streams.forEach(requestID: partial.requestID, router: &router, nowMs: nowMs) {
                     $0.receive(partial, outputs: outputs, router: &$1, nowMs: nowMs)
                 })
             }

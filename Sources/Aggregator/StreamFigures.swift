@@ -12,6 +12,10 @@ struct StreamFigures: Sendable {
     var drops: [String: Int] = [:]
     var results: [String: Int] = [:]
     var errors: [String: Int] = [:]
+    /// Per task: frames received while it was subscribed, frames it ran on, frames it skipped by reason.
+    var taskFramesIn: [String: Int] = [:]
+    var taskFramesProcessed: [String: Int] = [:]
+    var skipped: [String: [String: Int]] = [:]
     private var arrivals: [Double] = []
     private var starts: [Double] = []
     /// Per task: (when, latency ms).
@@ -29,6 +33,15 @@ struct StreamFigures: Sendable {
 
     mutating func dropped(_ reason: String, count: Int = 1) { drops[reason, default: 0] += count }
 
+    /// A frame arrived for these tasks (each will run on it or skip it).
+    mutating func arrived(for tasks: some Sequence<String>) { for task in tasks { taskFramesIn[task, default: 0] += 1 } }
+
+    /// `task` runs on a frame.
+    mutating func processed(_ task: String) { taskFramesProcessed[task, default: 0] += 1 }
+
+    /// `task` skips a frame for `reason`.
+    mutating func skipped(_ task: String, _ reason: String) { skipped[task, default: [:]][reason, default: 0] += 1 }
+
     mutating func result(_ task: String, latencyMs: Double, nowMs: Double) {
         results[task, default: 0] += 1
         var series = latencies[task] ?? []
@@ -44,11 +57,12 @@ struct StreamFigures: Sendable {
         let since = nowMs - Self.windowMs
         let seconds = Self.windowMs / 1000
         var tasks: [String: StreamTelemetry.TaskFigures] = [:]
-        for task in Set(results.keys).union(errors.keys) {
+        for task in Set(results.keys).union(errors.keys).union(taskFramesIn.keys) {
             let recent = (latencies[task] ?? []).filter { $0.at >= since }.map(\.ms).sorted()
             tasks[task] = StreamTelemetry.TaskFigures(
                 results: results[task] ?? 0, errors: errors[task] ?? 0,
-                latencyP50Ms: Self.percentile(recent, 0.5), latencyP99Ms: Self.percentile(recent, 0.99))
+                latencyP50Ms: Self.percentile(recent, 0.5), latencyP99Ms: Self.percentile(recent, 0.99),
+                framesIn: taskFramesIn[task] ?? 0, framesProcessed: taskFramesProcessed[task] ?? 0, skipped: skipped[task] ?? [:])
         }
         return StreamTelemetry(
             source: source, aggregator: aggregator, timestampMs: Int(nowMs), windowMs: Int(Self.windowMs),

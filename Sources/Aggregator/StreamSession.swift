@@ -1,10 +1,14 @@
 import Catalog
 import S2M3Core
 
-/// One source's stream on an aggregator, without I/O (docs/streams.md): for each frame the tasks
-/// subscribed to the source run as one ``MergedTasks`` graph executed by one ``RequestExecution``;
-/// each task's result is published as soon as its own outputs are ready. One frame runs at a time;
-/// the latest frame to arrive meanwhile waits (an older waiting one is dropped, `superseded`).
+/// One source's stream on an aggregator, without I/O (docs/streams.md). Each task is paced on its
+/// own: a frame starts at once for every task that is free (its previous frame's result is out)
+/// and due (rate limit), and those tasks run it together as one ``MergedTasks`` graph executed by
+/// one ``RequestExecution``; a task still busy with an earlier frame skips it (`busy`). When every
+/// task is busy, the latest frame waits (an older waiting one is dropped, `superseded`) and starts
+/// as soon as a task is free. A frame also waits, briefly, for a busy task expected to be free
+/// within a quarter of the free tasks' usual run time, so that tasks of similar speed keep running
+/// together and share their nodes. Each task's result is published as soon as its outputs are ready.
 struct StreamSession: Sendable {
     /// What one task of the stream needs: its inputs besides the frame and its rate limit.
     struct TaskPlan: Sendable, Hashable {
@@ -17,14 +21,26 @@ struct StreamSession: Sendable {
         var frame: StreamFrame
         var image: [UInt8]
         var receivedMs: Double
+        /// The tasks subscribed when the frame arrived: each runs it or skips it.
+        var tasks: [String] = []
+        /// Until when the frame waits for a busy task expected to be free soon (set once).
+        var holdUntilMs: Double?
     }
 
+    /// One frame in flight for the tasks that started it together.
     struct Running: Sendable {
         var frame: StreamFrame
         var receivedMs: Double
+        var startedMs: Double
         var merged: MergedTasks
         var execution: RequestExecution
+        /// Tasks whose result (or error) is out: they are free for the next frame.
         var published: Set<String> = []
+
+        /// Whether `task` still waits for its result of this frame.
+        func holds(_ task: String) -> Bool {
+            !published.contains(task) && merged.member(task) != nil
+        }
     }
 
     enum Output: Sendable {
@@ -35,10 +51,13 @@ struct StreamSession: Sendable {
 
     let source: String
     var plans: [String: TaskPlan] = [:]
-    var current: Running?
+    /// The frames in flight, oldest first (at most one per task: a busy task starts nothing).
+    var running: [Running] = []
     var waiting: Pending?
     var lastSequence: Int?
     var lastStartMs: [String: Double] = [:]
+    /// Per task: its usual run time (start → result), ms, a moving average.
+    var usualRunMs: [String: Double] = [:]
     var figures = StreamFigures()
     var runs = 0
     /// False once the source said `offline`, until it says `online` again.
@@ -48,6 +67,21 @@ struct StreamSession: Sendable {
 
     /// The request id of a frame's results: `{source}-{sequence}`.
     func resultID(_ frame: StreamFrame) -> String { "\(source)-\(frame.sequence)" }
+
+    /// Whether `task` is still on an earlier frame.
+    func isBusy(_ task: String) -> Bool { running.contains { $0.holds(task) } }
+
+    /// When busy `task` is expected to be free (nil: not busy, or no run time known yet).
+    func expectedFreeMs(_ task: String) -> Double? {
+        guard let run = running.first(where: { $0.holds(task) }), let usual = usualRunMs[task] else { return nil }
+        return run.startedMs + usual
+    }
+
+    /// Whether `task` may start a frame at `nowMs` under its rate limit.
+    func isDue(_ task: String, nowMs: Double) -> Bool {
+        guard let plan = plans[task], let last = lastStartMs[task] else { return true }
+        return nowMs - last >= plan.intervalMs * 0.95
+    }
 
     // MARK: Frames
 
@@ -65,14 +99,26 @@ struct StreamSession: Sendable {
         if let last = lastSequence, frame.sequence > last + 1 { figures.dropped("gap", count: frame.sequence - last - 1) }
         lastSequence = frame.sequence
         if let problem = Self.check(frame, image: image, limits: context.limits) {
-            figures.dropped("bad-frame")
+            drop(Pending(frame: frame, image: [], receivedMs: nowMs, tasks: plans.keys.sorted()), "bad-frame")
+            figures.arrived(for: plans.keys)
             return [.error(context.error(resultID(frame), task: plans.keys.sorted().first ?? "-", .badInput, problem, nowMs: nowMs))]
         }
-        let pending = Pending(frame: frame, image: image, receivedMs: nowMs)
-        guard current != nil else { return start(pending, context: &context, router: &router, nowMs: nowMs) }
-        if waiting != nil { figures.dropped("superseded") }
-        waiting = pending
-        return []
+        let pending = Pending(frame: frame, image: image, receivedMs: nowMs, tasks: plans.keys.sorted())
+        figures.arrived(for: pending.tasks)
+        if waiting != nil { dropWaiting("superseded") }
+        return start(pending, context: &context, router: &router, nowMs: nowMs)
+    }
+
+    /// Drops the waiting frame for `reason`: none of its tasks runs it.
+    mutating func dropWaiting(_ reason: String) {
+        guard let pending = waiting else { return }
+        waiting = nil
+        drop(pending, reason)
+    }
+
+    private mutating func drop(_ pending: Pending, _ reason: String) {
+        figures.dropped(reason)
+        for task in pending.tasks { figures.skipped(task, reason) }
     }
 
     /// Why a frame's bytes cannot be used, or nil.
@@ -92,59 +138,108 @@ struct StreamSession: Sendable {
         return nil
     }
 
-    /// Starts `pending` for every task due (rate limits), unless it expired.
+    /// Starts `pending` for every task of it that is free and due; busy tasks skip it. When none is
+    /// free and due but one is busy, the frame waits for it; when none is busy, it is dropped.
     private mutating func start(
         _ pending: Pending, context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double
     ) -> [Output] {
         guard Double(pending.frame.expiresMs) > nowMs else {
-            figures.dropped("expired")
+            drop(pending, "expired")
             return []
         }
-        let due = plans.keys.sorted().filter { task in
-            guard let plan = plans[task], let last = lastStartMs[task] else { return true }
-            return nowMs - last >= plan.intervalMs * 0.95
+        let subscribed = pending.tasks.filter { plans[$0] != nil }
+        guard !subscribed.isEmpty else {
+            drop(pending, "unsubscribed")
+            return []
         }
+        let due = subscribed.filter { !isBusy($0) && isDue($0, nowMs: nowMs) }
         guard !due.isEmpty else {
-            figures.dropped("rate")
+            if subscribed.contains(where: isBusy) {
+                waiting = pending
+            } else {
+                drop(pending, "rate")
+            }
+            return []
+        }
+        var pending = pending
+        if pending.holdUntilMs == nil {
+            // Wait a little for a busy task about to be free, so tasks of similar speed run together.
+            let slack = 0.25 * (due.compactMap { usualRunMs[$0] }.min() ?? 0)
+            let soon = subscribed.contains { expectedFreeMs($0).map { $0 <= nowMs + slack } ?? false }
+            pending.holdUntilMs = soon ? nowMs + slack : nowMs
+        }
+        if let hold = pending.holdUntilMs, nowMs < hold, subscribed.contains(where: { expectedFreeMs($0).map { $0 <= hold } ?? false }) {
+            waiting = pending
             return []
         }
         var out: [Output] = []
         var inputs: [String: [String: TensorBundle]] = [:]
         var tasks: [String] = []
-        for task in due {
+        for task in pending.tasks {
+            guard due.contains(task) else {
+                figures.skipped(task, plans[task] == nil ? "unsubscribed" : isBusy(task) ? "busy" : "rate")
+                continue
+            }
             do {
                 inputs[task] = try context.inputValues(task: task, frame: pending, inputs: plans[task]!.inputs)
                 tasks.append(task)
             } catch {
                 figures.error(task)
+                figures.skipped(task, "error")
                 out.append(.error(context.error(resultID(pending.frame), task: task, .missingInput, error.message, nowMs: nowMs)))
             }
         }
-        guard !tasks.isEmpty, let merged = context.merge(tasks) else { return out }
+        guard !tasks.isEmpty, let merged = context.merge(tasks) else {
+            figures.dropped("error")
+            return out
+        }
         runs += 1
         let execution = RequestExecution(
             requestID: "stream:\(source):\(runs)", binding: merged.binding, inputs: merged.inputValues(inputs),
             settings: context.settings, receivedAtMs: pending.receivedMs, deadlineMs: Int(nowMs) + context.timeoutMs)
-        for task in tasks { lastStartMs[task] = nowMs }
+        for task in tasks {
+            lastStartMs[task] = nowMs
+            figures.processed(task)
+        }
         figures.started(nowMs: nowMs)
-        current = Running(frame: pending.frame, receivedMs: pending.receivedMs, merged: merged, execution: execution)
-        return out + advance(context: &context, router: &router, nowMs: nowMs) { $0.start(router: &$1, nowMs: nowMs) }
+        var run = Running(frame: pending.frame, receivedMs: pending.receivedMs, startedMs: nowMs, merged: merged, execution: execution)
+        out += step(&run, context: context, router: &router, nowMs: nowMs) { $0.start(router: &$1, nowMs: nowMs) }
+        if !run.execution.isFinished { running.append(run) }
+        return out
     }
 
     // MARK: Execution events
 
-    /// Whether this stream's frame in flight runs under `requestID`.
-    func owns(_ requestID: String) -> Bool { current?.execution.requestID == requestID }
+    /// Whether one of this stream's frames in flight runs under `requestID`.
+    func owns(_ requestID: String) -> Bool { running.contains { $0.execution.requestID == requestID } }
 
-    /// Runs one event on the frame in flight and turns what it did into outputs: invocations, each
-    /// task's result once its outputs exist, errors for the tasks left when the frame fails; then
-    /// starts the waiting frame when this one is over.
+    /// Runs one event on the frames in flight (only the one under `requestID` when given), then
+    /// starts the waiting frame if a task of it is now free and due.
     mutating func advance(
-        context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double,
+        requestID: String? = nil, context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double,
         _ event: (inout RequestExecution, inout ReplicaChooser) -> [RequestExecution.Action]
     ) -> [Output] {
-        guard var running = current else { return [] }
-        let actions = event(&running.execution, &router)
+        var out: [Output] = []
+        for index in running.indices where requestID == nil || running[index].execution.requestID == requestID {
+            var run = running[index]
+            out += step(&run, context: context, router: &router, nowMs: nowMs, event)
+            running[index] = run
+        }
+        running.removeAll { $0.execution.isFinished }
+        if let next = waiting {
+            waiting = nil
+            out += start(next, context: &context, router: &router, nowMs: nowMs)
+        }
+        return out
+    }
+
+    /// Runs one event on `run` and turns what it did into outputs: invocations, each task's result
+    /// once its outputs exist, errors for the tasks left when the frame fails.
+    private mutating func step(
+        _ run: inout Running, context: StreamContext, router: inout ReplicaChooser, nowMs: Double,
+        _ event: (inout RequestExecution, inout ReplicaChooser) -> [RequestExecution.Action]
+    ) -> [Output] {
+        let actions = event(&run.execution, &router)
         var out: [Output] = []
         var failure: (TaskErrorCode, String)?
         for action in actions {
@@ -154,44 +249,40 @@ struct StreamSession: Sendable {
             case .fail(let code, let reason, _): failure = (code, reason)
             }
         }
-        let finished = running.execution.finishedNodes
-        for member in running.merged.members where !running.published.contains(member.binding.task.id) {
+        let finished = run.execution.finishedNodes
+        for member in run.merged.members where !run.published.contains(member.binding.task.id) {
             let task = member.binding.task.id
-            guard running.merged.isReady(member, finished: finished) else { continue }
-            running.published.insert(task)
+            guard run.merged.isReady(member, finished: finished) else { continue }
+            run.published.insert(task)
+            let took = nowMs - run.startedMs
+            usualRunMs[task] = usualRunMs[task].map { 0.8 * $0 + 0.2 * took } ?? took
             guard plans[task] != nil else { continue }  // unsubscribed meanwhile
-            out.append(publish(member, of: running, context: context, nowMs: nowMs))
+            out.append(publish(member, of: run, context: context, nowMs: nowMs))
         }
         if let (code, reason) = failure {
-            for member in running.merged.members where !running.published.contains(member.binding.task.id) {
+            for member in run.merged.members where !run.published.contains(member.binding.task.id) {
                 let task = member.binding.task.id
+                run.published.insert(task)
                 guard plans[task] != nil else { continue }
                 figures.error(task)
-                out.append(.error(context.error(resultID(running.frame), task: task, code, reason, nowMs: nowMs)))
+                out.append(.error(context.error(resultID(run.frame), task: task, code, reason, nowMs: nowMs)))
             }
         }
-        guard !running.execution.isFinished else {
-            current = nil
-            guard let next = waiting else { return out }
-            waiting = nil
-            return out + start(next, context: &context, router: &router, nowMs: nowMs)
-        }
-        current = running
         return out
     }
 
-    private mutating func publish(_ member: MergedTasks.Member, of running: Running, context: StreamContext, nowMs: Double) -> Output {
+    private mutating func publish(_ member: MergedTasks.Member, of run: Running, context: StreamContext, nowMs: Double) -> Output {
         let task = member.binding.task.id
-        let id = resultID(running.frame)
+        let id = resultID(run.frame)
         do {
-            let outputs = try running.merged.result(of: member, values: running.execution.values)
-            let entries = running.execution.timeline.enumerated()
+            let outputs = try run.merged.result(of: member, values: run.execution.values)
+            let entries = run.execution.timeline.enumerated()
                 .sorted { ($0.element.startMs, $0.offset) < ($1.element.startMs, $1.offset) }.map(\.element)
             var result = TaskResult(
-                requestID: id, task: task, epoch: max(running.execution.epoch, 1), outputs: outputs,
-                timeline: running.merged.timeline(of: member, entries: entries), totalMs: max(0, nowMs - running.receivedMs),
+                requestID: id, task: task, epoch: max(run.execution.epoch, 1), outputs: outputs,
+                timeline: run.merged.timeline(of: member, entries: entries), totalMs: max(0, nowMs - run.receivedMs),
                 aggregator: context.settings.aggregator, completedAtMs: Int(nowMs))
-            result.frame = StreamFrameReference(source: source, sequence: running.frame.sequence, capturedMs: running.frame.capturedMs)
+            result.frame = StreamFrameReference(source: source, sequence: run.frame.sequence, capturedMs: run.frame.capturedMs)
             try result.validate()
             figures.result(task, latencyMs: result.totalMs, nowMs: nowMs)
             return .result(result)

@@ -46,7 +46,7 @@ struct StreamSessions: Sendable {
                 }
             }
         }
-        if plans.isEmpty, sessions[source]?.current == nil {
+        if plans.isEmpty, sessions[source]?.running.isEmpty ?? true {
             sessions[source] = nil
             return
         }
@@ -67,13 +67,12 @@ struct StreamSessions: Sendable {
     }
 
     /// The source said `offline` (its last will or a shutdown): its stream ends — the waiting frame
-    /// is dropped (`ended`), the frame in flight still finishes, the figures stay until the source
+    /// is dropped (`ended`), the frames in flight still finish, the figures stay until the source
     /// is back.
     mutating func sourceOffline(_ source: String) {
         guard var session = sessions[source], session.online else { return }
         session.online = false
-        if session.waiting != nil { session.figures.dropped("ended") }
-        session.waiting = nil
+        session.dropWaiting("ended")
         sessions[source] = session
     }
 
@@ -86,21 +85,23 @@ struct StreamSessions: Sendable {
         sessions[source] = session
     }
 
-    /// Whether a stream's frame in flight runs under `requestID`.
+    /// The source whose stream has a frame in flight under `requestID`.
     func owner(of requestID: String) -> String? {
         sessions.first { $0.value.owns(requestID) }?.key
     }
 
-    /// Runs `event` on every frame in flight (or only `source`'s).
+    /// Runs `event` on every frame in flight (or only on the one under `requestID`), then starts
+    /// waiting frames whose tasks are free.
     mutating func forEach(
-        source only: String? = nil, router: inout ReplicaChooser, nowMs: Double,
+        requestID: String? = nil, router: inout ReplicaChooser, nowMs: Double,
         _ event: (inout RequestExecution, inout ReplicaChooser) -> [RequestExecution.Action]
     ) -> [StreamSession.Output] {
         var out: [StreamSession.Output] = []
+        let only = requestID.flatMap(owner(of:))
         for source in sessions.keys.sorted() where only == nil || only == source {
-            guard var session = sessions[source], session.current != nil else { continue }
-            out += session.advance(context: &context, router: &router, nowMs: nowMs, event)
-            sessions[source] = session.plans.isEmpty && session.current == nil ? nil : session
+            guard var session = sessions[source], !session.running.isEmpty || session.waiting != nil else { continue }
+            out += session.advance(requestID: requestID, context: &context, router: &router, nowMs: nowMs, event)
+            sessions[source] = session.plans.isEmpty && session.running.isEmpty ? nil : session
         }
         return out
     }

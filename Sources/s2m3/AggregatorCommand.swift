@@ -55,6 +55,9 @@ struct AggregatorCommand: AsyncParsableCommand {
 
     @OptionGroup var admission: AdmissionOptions
 
+    @Option(help: "A JSON file of stream subscriptions in force from the start (an object of name → s2m3.stream-subscription/1, or a list); a retained streams/{name} of the same name replaces one (docs/streams.md).")
+    var streamsConfig: String?
+
     @Flag(help: "Dispatch one node of a request at a time (the benchmark's sequential baseline).")
     var sequential = false
 
@@ -114,6 +117,13 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.admission = try admission.configuration()
         configuration.maxBusyRetries = admission.maxBusyRetries
         configuration.busyBackoffCapMs = Double(admission.busyBackoffCapMs)
+        if let streamsConfig {
+            do {
+                configuration.streamSubscriptions = try StreamSubscriptionFile.load(path: streamsConfig)
+            } catch {
+                throw ValidationError("--streams-config \(error)")
+            }
+        }
         // The will marks the aggregator offline on aggregators/{id}/state when its connection dies.
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: "s2m3-aggregator-\(id)", will: try AggregatorService.will(for: configuration)),
@@ -121,9 +131,19 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.drainTimeout = .milliseconds(drainMs)
         // SIGTERM / SIGINT: leave the shared subscription, finish the requests in flight (up to
         // --drain-ms), disconnect and exit 0.
-        let service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger) {
-            print("ready")
-            fflush(nil)
+        let service: AggregatorService
+        do {
+            service = try AggregatorService(connection: connection, catalog: loaded, configuration: configuration, logger: logger) {
+                print("ready")
+                fflush(nil)
+            }
+        } catch {
+            // The catalog was read above: what is refused here is a declared stream subscription.
+            throw ValidationError("--streams-config \(streamsConfig ?? "-"): \(error)")
+        }
+        if let streamsConfig {
+            logger.info("stream subscriptions declared", metadata: [
+                "file": "\(streamsConfig)", "stream.subscriptions": "\(configuration.streamSubscriptions.keys.sorted().joined(separator: ","))"])
         }
         do {
             try await ProcessServices.run(endpoint + [service], logger: logger)

@@ -9,8 +9,9 @@ import S2M3Core
 
 /// `s2m3 bench streams`: one camera, three image tasks, on a running cluster (scripts/bench-streams.sh
 /// starts one). Side by side in one run: a stream subscription (each frame's tasks merged, shared
-/// nodes once) vs three independent requests per frame — invocations and compute time per frame
-/// and sustained frames/s; then the stream's latency per task at several camera rates.
+/// nodes once, each task paced on its own) vs three independent requests per frame — invocations
+/// and compute time per frame, sustained frames/s and results/s per task; then the stream's
+/// latency per task at several camera rates.
 struct BenchStreamsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streams",
@@ -76,8 +77,10 @@ struct BenchStreamsCommand: AsyncParsableCommand {
         // Merged: a camera faster than the cluster; frames processed per second and cost per frame.
         let offered = try await camera(listener, topics: topics, image: image, fps: overloadFps, seconds: seconds)
         try await Task.sleep(for: .seconds(5))
-        let merged = Self.frames(await inbox.take())
+        let overload = await inbox.take()
+        let merged = Self.frames(overload)
         let mergedCosts = merged.values.map(Self.cost)
+        let mergedPerTask = Dictionary(grouping: overload, by: \.task).mapValues(\.count)
         // Latency per task at each rate.
         var latency: [(fps: Double, sent: Int, frames: Int, byTask: [String: [Double]])] = []
         for fps in rates {
@@ -113,7 +116,7 @@ struct BenchStreamsCommand: AsyncParsableCommand {
         await listener.disconnect()
 
         print(Self.tables(
-            seconds: seconds, merged: mergedCosts, mergedFrames: merged.count, offered: offered, independent: independentCosts,
+            seconds: seconds, merged: mergedCosts, mergedFrames: merged.count, mergedPerTask: mergedPerTask, offered: offered, independent: independentCosts,
             independentSeconds: independentSeconds, latency: latency))
     }
 
@@ -173,7 +176,8 @@ struct BenchStreamsCommand: AsyncParsableCommand {
     }
 
     static func tables(
-        seconds: Double, merged: [FrameCost], mergedFrames: Int, offered: Int, independent: [FrameCost], independentSeconds: Double,
+        seconds: Double, merged: [FrameCost], mergedFrames: Int, mergedPerTask: [String: Int], offered: Int, independent: [FrameCost],
+        independentSeconds: Double,
         latency: [(fps: Double, sent: Int, frames: Int, byTask: [String: [Double]])]
     ) -> String {
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
@@ -186,6 +190,10 @@ struct BenchStreamsCommand: AsyncParsableCommand {
             "| invocations | \(f(mergedInvocations, 0)) | \(f(independentInvocations, 0)) | \(f(mergedInvocations / independentInvocations, 2)) |",
             "| compute time, ms (sum over invocations) | \(f(mergedCompute)) | \(f(independentCompute)) | \(f(mergedCompute / independentCompute, 2)) |",
             "| sustained frames/s (all 3 results) | \(f(mergedFps, 2)) (\(mergedFrames) of \(offered) offered in \(f(seconds, 0)) s) | \(f(independentFps, 2)) (\(independent.count) in \(f(independentSeconds, 1)) s) | \(f(mergedFps / independentFps, 2)) |",
+        ] + tasks.map { task in
+            let rate = Double(mergedPerTask[task] ?? 0) / seconds
+            return "| \(task) results/s | \(f(rate, 2)) (\(mergedPerTask[task] ?? 0)) | \(f(independentFps, 2)) | \(f(rate / independentFps, 2)) |"
+        } + [
             "",
             "| camera fps | frames sent | frames processed | task | latency p50, ms | p99, ms |",
             "|---|---|---|---|---|---|",

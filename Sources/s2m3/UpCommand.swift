@@ -1,3 +1,4 @@
+import Aggregator
 import ArgumentParser
 import Foundation
 import LocalCluster
@@ -69,6 +70,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Start the aggregator as before admission control: every request taken, busy resent every 25 ms until the deadline (the overload benchmark's baseline).")
     var noAdmission = false
 
+    @Option(help: "A JSON file of stream subscriptions the aggregator serves from the start (see s2m3 aggregator --streams-config; docs/streams.md).")
+    var streamsConfig: String?
+
     func validate() throws {
         guard (1...64).contains(devices) else { throw ValidationError("--devices must be between 1 and 64") }
         guard readyTimeout > 0, readyTimeout <= 86_400 else { throw ValidationError("--ready-timeout must be in (0, 86400] seconds") }
@@ -93,6 +97,7 @@ struct UpCommand: AsyncParsableCommand {
     var noRestart = false
 
     func run() async throws {
+        let streamsConfig = try streamsConfig.map { try Self.checked($0, catalog: modules.catalog) }
         let cluster = try await ClusterCatalog.load(catalog: modules.catalog, models: modules.models)
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-up-\(getpid())")
         var configuration = LocalClusterConfiguration(cluster: cluster, logDirectory: logDirectory)
@@ -104,6 +109,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.deviceArguments = deviceGflops.map { ["--compute-gflops", String($0)] } ?? []
         configuration.aggregatorArguments = (sequential ? ["--sequential"] : [])
             + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : [])
+        if let streamsConfig { configuration.aggregatorArguments += ["--streams-config", streamsConfig] }
         configuration.metricsPortBase = metricsPortBase
         configuration.restarts = noRestart ? nil : RestartPolicy()
         let budget = configuration.budget
@@ -135,6 +141,23 @@ struct UpCommand: AsyncParsableCommand {
             print("s2m3 up: \(error)")
             throw ExitCode(1)
         }
+    }
+}
+
+extension UpCommand {
+    /// The absolute path of a stream subscription file whose subscriptions the cluster's catalog
+    /// can serve: a bad file stops `up` before anything starts.
+    static func checked(_ path: String, catalog: String) throws -> String {
+        do {
+            var configuration = AggregatorConfiguration(id: "up-check")
+            configuration.streamSubscriptions = try StreamSubscriptionFile.load(path: path)
+            _ = try AggregatorStateMachine(configuration: configuration, catalog: try AggregatorCatalog.load(path: catalog))
+        } catch let error as StreamSubscriptionFile.Problem {
+            throw ValidationError("--streams-config \(error)")
+        } catch {
+            throw ValidationError("--streams-config \(path): \(error)")
+        }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 }
 

@@ -4,19 +4,31 @@
 public struct StreamTelemetry: ControlMessage {
     public static let schema = "s2m3.stream-telemetry/1"
 
-    /// One task's results on the stream.
+    /// One task's frames and results on the stream. Each task is paced on its own: a frame
+    /// received while the task is subscribed is either run by it (`framesProcessed`) or skipped
+    /// for a reason (`skipped`; `busy`: the task was still on an earlier frame), so
+    /// `framesIn` = `framesProcessed` + the skips once no frame waits.
     public struct TaskFigures: Codable, Sendable, Hashable {
         public var results: Int
         public var errors: Int
         /// From the frame's arrival to the task's result, ms, over the window (nil: no result in it).
         public var latencyP50Ms: Double?
         public var latencyP99Ms: Double?
+        public var framesIn: Int
+        public var framesProcessed: Int
+        public var skipped: [String: Int]
 
-        public init(results: Int, errors: Int, latencyP50Ms: Double?, latencyP99Ms: Double?) {
+        public init(
+            results: Int, errors: Int, latencyP50Ms: Double?, latencyP99Ms: Double?,
+            framesIn: Int = 0, framesProcessed: Int = 0, skipped: [String: Int] = [:]
+        ) {
             self.results = results
             self.errors = errors
             self.latencyP50Ms = latencyP50Ms
             self.latencyP99Ms = latencyP99Ms
+            self.framesIn = framesIn
+            self.framesProcessed = framesProcessed
+            self.skipped = skipped
         }
     }
 
@@ -28,8 +40,9 @@ public struct StreamTelemetry: ControlMessage {
     public var framesInPerSecond: Double
     /// Frames whose processing started per second over the window.
     public var framesProcessedPerSecond: Double
-    /// Frames received, processed (started), and dropped by reason (`superseded`, `expired`,
-    /// `rate`, `bad-frame`, `gap` counts missing sequence numbers).
+    /// Frames received, processed (started by at least one task), and dropped by no task run
+    /// (by reason: `superseded`, `expired`, `rate`, `bad-frame`, `ended`, `error`, `unsubscribed`; `gap` counts
+    /// missing sequence numbers).
     public var framesIn: Int
     public var framesProcessed: Int
     public var drops: [String: Int]
@@ -79,6 +92,12 @@ public struct StreamTelemetry: ControlMessage {
             try MessageCheck.within(figures.errors, ValueRange.count, "tasks.\(task).errors")
             if let value = figures.latencyP50Ms { try MessageCheck.within(value, ValueRange.durationMs, "tasks.\(task).latencyP50Ms") }
             if let value = figures.latencyP99Ms { try MessageCheck.within(value, ValueRange.durationMs, "tasks.\(task).latencyP99Ms") }
+            try MessageCheck.within(figures.framesIn, ValueRange.count, "tasks.\(task).framesIn")
+            try MessageCheck.within(figures.framesProcessed, ValueRange.count, "tasks.\(task).framesProcessed")
+            for (reason, count) in figures.skipped.sorted(by: { $0.key < $1.key }) {
+                try MessageCheck.identifier(reason, "tasks.\(task).skipped.\(LimitsConfiguration.echo(reason))")
+                try MessageCheck.within(count, ValueRange.count, "tasks.\(task).skipped.\(reason)")
+            }
         }
     }
 }
