@@ -22,6 +22,10 @@ public struct DeviceAgentConfiguration: Sendable {
     /// Whether each module runs once on a dummy input after loading, before it is announced
     /// (``LoadedModule/warmUp()``); off only to measure what it saves.
     public var warmUp = true
+    /// Invocations of one batchable module run as one when they wait together (1: never). A worker
+    /// that becomes free takes the next invocation and up to `maxBatch - 1` more of the same
+    /// module and shapes from the queue; nothing waits for a batch to fill.
+    public var maxBatch = 8
 
     public init(
         device: String, session: String, memoryBudgetBytes: Int, queueCapacity: Int = 16, inferenceThreads: Int = 1,
@@ -73,6 +77,7 @@ public struct DeviceAgentConfiguration: Sendable {
         }
         guard queueCapacity >= 1 else { throw DeviceAgentError(.invalidSetting, "the queue capacity must be at least 1") }
         guard inferenceThreads >= 1 else { throw DeviceAgentError(.invalidSetting, "inference threads must be at least 1") }
+        guard (1...256).contains(maxBatch) else { throw DeviceAgentError(.invalidSetting, "the largest batch must be in 1…256 invocations") }
         guard ValueRange.gflops.contains(computeGflops) else {
             throw DeviceAgentError(
                 .invalidSetting, "computeGflops must be a number in \(ValueRange.gflops.lowerBound)…\(ValueRange.gflops.upperBound)")

@@ -1,3 +1,4 @@
+import Catalog
 import Inference
 import Logging
 import MQTTBus
@@ -48,7 +49,8 @@ extension DeviceAgentService {
                 "loading grew resident memory by more than 1.5 × the memory counted for the module; the planner's figure may be low",
                 metadata: metadata)
         }
-        await perform(machine.loadFinished(module.module, callInputs: .success(loaded.manifest.callInputs.map(\.name))))
+        await perform(machine.loadFinished(
+            module.module, callInputs: .success(loaded.manifest.callInputs.map(\.name)), batchable: loaded.manifest.isBatchable))
     }
 
     /// Runs an admitted invocation until it finishes or the machine cancels it (its deadline

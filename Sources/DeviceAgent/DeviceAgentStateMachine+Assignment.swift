@@ -62,12 +62,14 @@ extension DeviceAgentStateMachine {
 
     /// A load ended: `callInputs` are the loaded module's input names, or nil when it failed with
     /// `failure`. The next load starts, or the application finishes (a failure undoes its loads).
-    public mutating func loadFinished(_ module: String, callInputs: Result<[String], LoadFailure>) -> [DeviceAgentAction] {
+    /// - Parameter batchable: whether its invocations may run as one batch (``Catalog/ModuleManifest/isBatchable``).
+    public mutating func loadFinished(_ module: String, callInputs: Result<[String], LoadFailure>, batchable: Bool = false) -> [DeviceAgentAction] {
         guard var application = applying, let hosted = application.loading, hosted.module == module else { return [] }
         application.loading = nil
         switch callInputs {
         case .success(let inputs):
             loaded[module] = inputs
+            if batchable { self.batchable.insert(module) }
             hosting.loaded(hosted)
             application.loadedNow.append(module)
             applying = application
@@ -121,6 +123,7 @@ extension DeviceAgentStateMachine {
             if invokeTopics.removeValue(forKey: topic) != nil { actions.append(.unsubscribe(topic)) }
         }
         loaded[id] = nil
+        batchable.remove(id)
         hosting.unloaded(id)
         return actions + [.unload(id), .log(.info, "module unloaded", ["module.id": "\(id)"])]
     }

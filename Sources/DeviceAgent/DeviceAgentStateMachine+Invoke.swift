@@ -68,43 +68,77 @@ extension DeviceAgentStateMachine {
         }
     }
 
-    /// Time passed: runs past their deadline are cancelled (each answers when it has stopped).
+    /// Time passed: runs past their deadline are cancelled (each answers when it has stopped); a
+    /// batch once the last of its invocations' deadlines has passed.
     public mutating func tick(nowMs: Double) -> [DeviceAgentAction] {
         var actions: [DeviceAgentAction] = []
-        for (ticket, job) in running.sorted(by: { $0.key < $1.key }) where !job.cancelled && Double(job.invoke.deadlineMs) <= nowMs {
+        for (ticket, job) in running.sorted(by: { $0.key < $1.key }) where !job.cancelled && Double(deadline(of: ticket, job)) <= nowMs {
             running[ticket]?.cancelled = true
             actions.append(.cancel(ticket: ticket))
         }
         return actions
     }
 
-    /// A run ended (finished, failed, or stopped after a cancel): answers it and starts the next
-    /// waiting invocation. `computeMs` is the run's time as the service measured it.
+    /// The deadline of a run: its invocation's, or the latest of its batch's.
+    private func deadline(of ticket: UInt64, _ job: Job) -> Int {
+        (batches[ticket]?.riders ?? []).reduce(job.invoke.deadlineMs) { max($0, $1.job.invoke.deadlineMs) }
+    }
+
+    /// A run ended (finished, failed, or stopped after a cancel): answers it (each invocation of a
+    /// batch with its own rows of the outputs) and starts the next waiting invocation. `computeMs`
+    /// is the run's time as the service measured it.
     public mutating func runFinished(_ ticket: UInt64, _ outcome: DeviceAgentRunOutcome, computeMs: Double, nowMs: Double) -> [DeviceAgentAction] {
         guard let job = running.removeValue(forKey: ticket) else { return [] }
-        var status = PartialResult.Status.ok
-        var failure: String?
-        var outputs = TensorBundle()
-        switch (outcome, job.cancelled) {
-        case (.finished(.success(let values)), false):
-            outputs = values
-            timings.record(module: job.invoke.module, computeMs: computeMs)
-        case (.finished(.failure(let error)), false):
-            status = .error
-            // topics.md: an input that cannot be used is `bad-input: …` (not retried elsewhere).
-            let blamesInput: Set<ModuleError.Code> = [.badInput, .wrongInput, .missingInput]
-            failure = blamesInput.contains(error.code) ? "bad-input: \(error)" : "\(error.code.rawValue): \(error)"
-        case (.stopped, _), (.finished, true):
-            status = .error
-            failure = "deadline-exceeded: the deadline \(job.invoke.deadlineMs) passed \(max(0, Self.ms(nowMs) - job.invoke.deadlineMs)) ms ago while module '\(job.invoke.module)' ran; the run was stopped"
+        let batch = batches.removeValue(forKey: ticket)
+        let members = [(ticket: ticket, job: job)] + (batch?.riders ?? [])
+        if members.count > 1 { queue.release(riders: members.count - 1) }
+        // Each member's outputs, or the failure they all share.
+        var results: Result<[TensorBundle], ModuleError>
+        switch outcome {
+        case .finished(.success(let values)):
+            if let batch {
+                do throws(InvocationBatchError) {
+                    results = .success(try batch.batch.split(values))
+                } catch {
+                    results = .failure(ModuleError(.runFailed, module: job.module, "internal: the batched run's outputs could not be split per invocation: \(error)"))
+                }
+            } else {
+                results = .success([values])
+            }
+            if case .success = results { timings.record(module: job.invoke.module, computeMs: computeMs) }
+        case .finished(.failure(let error)):
+            results = .failure(error)
+        case .stopped:
+            results = .success([])
         }
-        let startedAtMs = Self.ms(job.startedAtMs)
-        let partial = PartialResult(
-            answering: job.invoke, device: device, status: status, error: failure, queueWaitMs: Self.queueWait(job),
-            computeMs: computeMs, receivedAtMs: Self.ms(job.receivedAtMs), startedAtMs: startedAtMs,
-            finishedAtMs: max(Self.ms(nowMs), startedAtMs))
-        return [.count(.invoked(module: job.invoke.module, ok: status == .ok, computeMs: computeMs))]
-            + next(nowMs: nowMs) + [answer(partial, outputs: outputs, to: job.invoke)]
+        var actions: [DeviceAgentAction] = []
+        var answers: [DeviceAgentAction] = []
+        for (index, member) in members.enumerated() {
+            var status = PartialResult.Status.ok
+            var failure: String?
+            var outputs = TensorBundle()
+            let late = Double(member.job.invoke.deadlineMs) <= nowMs && members.count > 1
+            switch (outcome, results, job.cancelled || late) {
+            case (.finished, .success(let values), false) where index < values.count:
+                outputs = values[index]
+            case (.finished, .failure(let error), false):
+                status = .error
+                // topics.md: an input that cannot be used is `bad-input: …` (not retried elsewhere).
+                let blamesInput: Set<ModuleError.Code> = [.badInput, .wrongInput, .missingInput]
+                failure = blamesInput.contains(error.code) ? "bad-input: \(error)" : "\(error.code.rawValue): \(error)"
+            default:
+                status = .error
+                failure = "deadline-exceeded: the deadline \(member.job.invoke.deadlineMs) passed \(max(0, Self.ms(nowMs) - member.job.invoke.deadlineMs)) ms ago while module '\(member.job.invoke.module)' ran; the run was stopped"
+            }
+            let startedAtMs = Self.ms(member.job.startedAtMs)
+            let partial = PartialResult(
+                answering: member.job.invoke, device: device, status: status, error: failure, queueWaitMs: Self.queueWait(member.job),
+                computeMs: computeMs, receivedAtMs: Self.ms(member.job.receivedAtMs), startedAtMs: startedAtMs,
+                finishedAtMs: max(Self.ms(nowMs), startedAtMs))
+            actions.append(.count(.invoked(module: member.job.invoke.module, ok: status == .ok, computeMs: computeMs)))
+            answers.append(answer(partial, outputs: outputs, to: member.job.invoke))
+        }
+        return actions + next(nowMs: nowMs) + answers
     }
 
     /// A worker is free: the next waiting invocation starts.
@@ -121,7 +155,8 @@ extension DeviceAgentStateMachine {
         let startedAtMs = Self.ms(job.startedAtMs)
         if job.invoke.deadlineMs > startedAtMs {
             running[ticket] = job
-            return [.run(.init(ticket: ticket, module: job.module, inputs: job.inputs, deadlineMs: job.invoke.deadlineMs))]
+            let inputs = batch(ledBy: ticket, job, nowMs: nowMs)
+            return [.run(.init(ticket: ticket, module: job.module, inputs: inputs, deadlineMs: deadline(of: ticket, job)))]
         }
         let queueWaitMs = Self.queueWait(job)
         let partial = PartialResult(
@@ -130,6 +165,38 @@ extension DeviceAgentStateMachine {
             queueWaitMs: queueWaitMs, computeMs: 0, receivedAtMs: Self.ms(job.receivedAtMs), startedAtMs: startedAtMs,
             finishedAtMs: startedAtMs)
         return [.count(.invoked(module: job.invoke.module, ok: false, computeMs: 0))] + next(nowMs: nowMs) + [answer(partial, to: job.invoke)]
+    }
+
+    /// The inputs of a starting run: its own, or joined with those of waiting invocations of the
+    /// same batchable module and shapes (up to ``DeviceAgentConfiguration/maxBatch`` in all, still
+    /// within their deadlines), which then ride with it (``batches``).
+    private mutating func batch(ledBy ticket: UInt64, _ job: Job, nowMs: Double) -> TensorBundle {
+        guard configuration.maxBatch > 1, batchable.contains(job.module), let names = loaded[job.module],
+            InvocationBatch.size(of: job.inputs, names: names) != nil
+        else { return job.inputs }
+        let startedAtMs = Self.ms(job.startedAtMs)
+        let waiting = self.waiting
+        let taken = queue.take(upTo: configuration.maxBatch - 1) { candidate in
+            guard let other = waiting[candidate] else { return false }
+            return other.module == job.module && other.invoke.deadlineMs > startedAtMs
+                && InvocationBatch.fits(other.inputs, with: job.inputs, names: names)
+        }
+        guard !taken.isEmpty else { return job.inputs }
+        var riders: [(ticket: UInt64, job: Job)] = []
+        for rider in taken {
+            guard var other = self.waiting.removeValue(forKey: rider) else { continue }
+            other.startedAtMs = max(job.startedAtMs, other.receivedAtMs)
+            riders.append((rider, other))
+        }
+        guard let (inputs, batch) = InvocationBatch.join([job.inputs] + riders.map(\.job.inputs), names: names) else {
+            // Cannot happen (each rider fits); run them one after another instead of failing them.
+            queue.release(riders: riders.count)
+            for rider in riders.reversed() { self.waiting[rider.ticket] = rider.job }
+            queue.putBack(riders.map(\.ticket))
+            return job.inputs
+        }
+        batches[ticket] = (riders, batch)
+        return inputs
     }
 
     private static func queueWait(_ job: Job) -> Double { max(0, job.startedAtMs - job.receivedAtMs) }

@@ -32,6 +32,10 @@ public struct DeviceAgentStateMachine: Sendable {
     public internal(set) var hosting: HostingState
     /// Loaded module id → the names of its call inputs.
     var loaded: [String: [String]] = [:]
+    /// Loaded modules whose invocations may run as one batch (``InvocationBatch``).
+    var batchable: Set<String> = []
+    /// A running batch's lead ticket → the invocations riding with it, and how to split its outputs.
+    var batches: [UInt64: (riders: [(ticket: UInt64, job: Job)], batch: InvocationBatch)] = [:]
     /// Invoke topic → module, for the invoke topics subscribed.
     var invokeTopics: [String: String] = [:]
     var queue: InvocationQueue<UInt64>

@@ -37,6 +37,9 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Inference threads (invocations computed at once).")
     var threads = 1
 
+    @Option(help: "Invocations of one batchable module (e.g. the EfficientNet trunk) that wait together run as one batch of at most this many (1: no batching); nothing waits for a batch to fill.")
+    var maxBatch = 8
+
     @Option(help: "Attached sensors, id:kind,… (kinds: camera, microphone, text, other).")
     var sensors = ""
 
@@ -95,6 +98,7 @@ struct DeviceCommand: AsyncParsableCommand {
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
             inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
         configuration.warmUp = warmUp
+        configuration.maxBatch = maxBatch
         try configuration.validate()
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: clientID ?? id, will: try DeviceAgentService.will(for: configuration)),
