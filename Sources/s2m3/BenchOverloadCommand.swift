@@ -94,13 +94,13 @@ struct BenchOverloadRig: Sendable {
     let up: ChildProcess
     let connection: MQTTConnection
 
-    static func start(devices: Int, admission: Bool, modules: CatalogOptions) async throws -> BenchOverloadRig {
+    static func start(devices: Int, admission: Bool, modules: CatalogOptions, upArguments: [String] = []) async throws -> BenchOverloadRig {
         let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: try BrokerConfigLocator.find("dev.conf")))
-        let logs = NSTemporaryDirectory() + "s2m3-bench-overload-\(getpid())-\(admission)"
+        let logs = NSTemporaryDirectory() + "s2m3-bench-overload-\(getpid())-\(admission)-\(UUID().uuidString.prefix(6))"
         let up = try ChildProcess.spawn(
             ClusterProcesses.currentExecutable,
             ["up", "--broker", "\(broker.host):\(broker.port)", "--devices", String(devices), "--device-memory", "600MB",
-             "--catalog", modules.catalog, "--models", modules.modelsDirectory, "--logs", logs] + (admission ? [] : ["--no-admission"]),
+             "--catalog", modules.catalog, "--models", modules.modelsDirectory, "--logs", logs] + (admission ? [] : ["--no-admission"]) + upArguments,
             stdout: .pipe, stderr: .null)
         var serving = false
         for await line in up.outputLines() where line.hasPrefix("Ctrl-C stops the cluster.") {
@@ -114,7 +114,7 @@ struct BenchOverloadRig: Sendable {
         var logger = Logger(label: "s2m3.bench-overload")
         logger.logLevel = .error
         let connection = MQTTConnection(
-            configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: broker.host, port: broker.port)], clientID: "bench-overload-\(getpid())"),
+            configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: broker.host, port: broker.port)], clientID: "bench-overload-\(getpid())-\(UUID().uuidString.prefix(6))"),
             logger: logger)
         try await connection.connect()
         return BenchOverloadRig(broker: broker, up: up, connection: connection)

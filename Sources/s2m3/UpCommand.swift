@@ -59,6 +59,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Give every device this compute speed (GFLOP/s) instead of measuring it (a reproducible plan).")
     var deviceGflops: Double?
 
+    @Option(help: "Each device's largest batch of waiting invocations of one module (default: the device's, 8; 1: no batching).")
+    var deviceMaxBatch: Int?
+
     @Option(help: ArgumentHelp(
         "Give every service a Prometheus metrics endpoint on 127.0.0.1: the planner this port, the aggregator the next, the devices the ones after (printed by up; default: none).",
         valueName: "port"))
@@ -106,7 +109,8 @@ struct UpCommand: AsyncParsableCommand {
         configuration.root = bus.root ?? Topics.defaultRoot
         configuration.broker = bus.broker != nil ? .existing(try bus.upAccess()) : .start(secure: secure, template: brokerConfig, port: port)
         configuration.readyTimeout = .milliseconds(Int(readyTimeout * 1000))
-        configuration.deviceArguments = deviceGflops.map { ["--compute-gflops", String($0)] } ?? []
+        configuration.deviceArguments = (deviceGflops.map { ["--compute-gflops", String($0)] } ?? [])
+            + (deviceMaxBatch.map { ["--max-batch", String($0)] } ?? [])
         configuration.aggregatorArguments = (sequential ? ["--sequential"] : [])
             + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : [])
         if let streamsConfig { configuration.aggregatorArguments += ["--streams-config", streamsConfig] }
