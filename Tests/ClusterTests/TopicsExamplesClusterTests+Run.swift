@@ -10,19 +10,7 @@ extension TopicsExamplesClusterTests {
     /// Runs a shell example in `directory` (where `cat.jpg` is a fixture photo) and returns the JSON
     /// answer its `mosquitto_sub` printed.
     static func runShell(_ script: String, in directory: String, example: String) async throws -> [String: Any] {
-        let file = directory + "/example-\(UUID().uuidString.prefix(8)).sh"
-        try script.write(toFile: file, atomically: true, encoding: .utf8)
-        let shell = try ChildProcess.spawn(
-            "/bin/bash", ["-c", "cd '\(directory)' && exec timeout 60 bash '\(file)'"], stdout: .pipe, stderr: .null)
-        var text = ""
-        for await line in shell.outputLines() { text += line + "\n" }
-        let status = await shell.waitUntilExit()
-        #expect(status == 0, "\(example) exited with \(status.map(String.init) ?? "?")")
-        let last = text.split(separator: "\n").last.map(String.init) ?? ""
-        guard let object = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
-            throw ClusterTestError("\(example) printed no JSON answer: '\(text.prefix(300))'")
-        }
-        return object
+        try await run(script, interpreter: "bash", fileExtension: "sh", in: directory, example: example)
     }
 
     /// The Python of topics.md's examples: the venv of scripts/setup.d/27-python-clients.sh.
@@ -32,10 +20,18 @@ extension TopicsExamplesClusterTests {
     /// `suffix` after it (what the example leaves to its reader: waiting for the answer, or sending
     /// the payload it built), and returns the JSON answer the suffix printed on its last line.
     static func runPython(_ script: String, suffix: String, in directory: String, example: String) async throws -> [String: Any] {
-        let file = directory + "/example-\(UUID().uuidString.prefix(8)).py"
-        try (script + "\n\n# The test's own ending.\n" + suffix).write(toFile: file, atomically: true, encoding: .utf8)
+        try await run(script + "\n\n# The test's own ending.\n" + suffix, interpreter: "'\(python)'", fileExtension: "py", in: directory, example: example)
+    }
+
+    /// Writes `script` to a file in `directory`, runs it there with `interpreter` (60 s at most), and
+    /// returns the JSON object on the last line of its output.
+    private static func run(
+        _ script: String, interpreter: String, fileExtension: String, in directory: String, example: String
+    ) async throws -> [String: Any] {
+        let file = directory + "/example-\(UUID().uuidString.prefix(8)).\(fileExtension)"
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
         let process = try ChildProcess.spawn(
-            "/bin/bash", ["-c", "cd '\(directory)' && exec timeout 60 '\(python)' '\(file)' 2>&1"], stdout: .pipe, stderr: .null)
+            "/bin/bash", ["-c", "cd '\(directory)' && exec timeout 60 \(interpreter) '\(file)' 2>&1"], stdout: .pipe, stderr: .null)
         var text = ""
         for await line in process.outputLines() { text += line + "\n" }
         let status = await process.waitUntilExit()
