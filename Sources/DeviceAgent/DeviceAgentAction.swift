@@ -22,6 +22,9 @@ public enum DeviceAgentAction: Sendable {
     case run(Run)
     /// Stop a run (its deadline passed); it still reports when it has stopped.
     case cancel(ticket: UInt64)
+    /// Feed ``DeviceAgentStateMachine/tick(nowMs:)`` at this time (Unix ms): a batch gathering
+    /// invocations is due to start.
+    case wake(atMs: Double)
     /// For the metrics.
     case count(Count)
     case log(Logger.Level, String, Logger.Metadata)

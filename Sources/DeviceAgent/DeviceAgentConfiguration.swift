@@ -24,8 +24,11 @@ public struct DeviceAgentConfiguration: Sendable {
     public var warmUp = true
     /// Invocations of one batchable module run as one when they wait together (1: never). A worker
     /// that becomes free takes the next invocation and up to `maxBatch - 1` more of the same
-    /// module and shapes from the queue; nothing waits for a batch to fill.
+    /// module and shapes from the queue.
     public var maxBatch = 8
+    /// How long an invocation of a batchable module that finds a worker free waits for others to
+    /// join it (ms; 0: it starts at once, and batches form only from invocations that queued).
+    public var batchWaitMs = 0.0
 
     public init(
         device: String, session: String, memoryBudgetBytes: Int, queueCapacity: Int = 16, inferenceThreads: Int = 1,
@@ -78,6 +81,7 @@ public struct DeviceAgentConfiguration: Sendable {
         guard queueCapacity >= 1 else { throw DeviceAgentError(.invalidSetting, "the queue capacity must be at least 1") }
         guard inferenceThreads >= 1 else { throw DeviceAgentError(.invalidSetting, "inference threads must be at least 1") }
         guard (1...256).contains(maxBatch) else { throw DeviceAgentError(.invalidSetting, "the largest batch must be in 1…256 invocations") }
+        guard (0...1000).contains(batchWaitMs) else { throw DeviceAgentError(.invalidSetting, "the batch wait must be in 0…1000 ms") }
         guard ValueRange.gflops.contains(computeGflops) else {
             throw DeviceAgentError(
                 .invalidSetting, "computeGflops must be a number in \(ValueRange.gflops.lowerBound)…\(ValueRange.gflops.upperBound)")

@@ -12,12 +12,15 @@ extension DeviceAgentService {
         case load(HostingState.Hosted)
         /// The run, its module, and the stream that ends when the machine cancels it.
         case run(DeviceAgentAction.Run, any LoadedModule, AsyncStream<Void>)
+        /// Sleep until then (Unix ms), then tick.
+        case wake(Double)
     }
 
     func execute(_ work: Work) async {
         switch work {
         case .load(let module): await load(module)
         case .run(let run, let module, let cancelled): await execute(run, module: module, cancelled: cancelled)
+        case .wake(let atMs): await watchDeadline(Int(atMs.rounded(.up)))
         }
     }
 

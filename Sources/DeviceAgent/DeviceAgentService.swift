@@ -206,6 +206,8 @@ public actor DeviceAgentService: Service {
             let (cancelled, cancel) = AsyncStream.makeStream(of: Void.self)
             cancels[run.ticket] = cancel
             work.yield(.run(run, module, cancelled))
+        case .wake(let atMs):
+            work.yield(.wake(atMs))
         case .cancel(let ticket):
             cancels[ticket]?.finish()
         case .count(let count):

@@ -62,16 +62,32 @@ extension DeviceAgentStateMachine {
             return refuse(.busy, .busy, "queue full (\(queue.capacity) waiting or running)")
         case .wait:
             waiting[ticket] = job
-            return []
+            // A gathering batch that is full starts without waiting out its time.
+            guard let held = gathering, held.job.module == module, let names = loaded[module],
+                waiting.values.filter({ $0.module == module && InvocationBatch.fits($0.inputs, with: held.job.inputs, names: names) }).count
+                    >= configuration.maxBatch - 1
+            else { return [] }
+            gathering = nil
+            return start(held.ticket, held.job, nowMs: nowMs)
         case .start:
+            if configuration.batchWaitMs > 0, configuration.maxBatch > 1, gathering == nil, batchable.contains(module) {
+                let untilMs = nowMs + configuration.batchWaitMs
+                gathering = (ticket, job, untilMs)
+                return [.wake(atMs: untilMs)]
+            }
             return start(ticket, job, nowMs: nowMs)
         }
     }
 
-    /// Time passed: runs past their deadline are cancelled (each answers when it has stopped); a
-    /// batch once the last of its invocations' deadlines has passed.
+    /// Time passed: a gathering batch whose wait is over starts; runs past their deadline are
+    /// cancelled (each answers when it has stopped), a batch once the last of its invocations'
+    /// deadlines has passed.
     public mutating func tick(nowMs: Double) -> [DeviceAgentAction] {
         var actions: [DeviceAgentAction] = []
+        if let held = gathering, held.untilMs <= nowMs {
+            gathering = nil
+            actions += start(held.ticket, held.job, nowMs: nowMs)
+        }
         for (ticket, job) in running.sorted(by: { $0.key < $1.key }) where !job.cancelled && Double(deadline(of: ticket, job)) <= nowMs {
             running[ticket]?.cancelled = true
             actions.append(.cancel(ticket: ticket))

@@ -36,6 +36,9 @@ public struct DeviceAgentStateMachine: Sendable {
     var batchable: Set<String> = []
     /// A running batch's lead ticket → the invocations riding with it, and how to split its outputs.
     var batches: [UInt64: (riders: [(ticket: UInt64, job: Job)], batch: InvocationBatch)] = [:]
+    /// An invocation holding a free worker while others join its batch, until `untilMs`
+    /// (``DeviceAgentConfiguration/batchWaitMs``).
+    var gathering: (ticket: UInt64, job: Job, untilMs: Double)?
     /// Invoke topic → module, for the invoke topics subscribed.
     var invokeTopics: [String: String] = [:]
     var queue: InvocationQueue<UInt64>

@@ -40,6 +40,9 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Invocations of one batchable module (e.g. the EfficientNet trunk) that wait together run as one batch of at most this many (1: no batching); nothing waits for a batch to fill.")
     var maxBatch = 8
 
+    @Option(help: "Milliseconds an invocation of a batchable module that finds a worker free waits for others to join its batch (0: none).")
+    var batchWaitMs = 0.0
+
     @Option(help: "Attached sensors, id:kind,… (kinds: camera, microphone, text, other).")
     var sensors = ""
 
@@ -99,6 +102,7 @@ struct DeviceCommand: AsyncParsableCommand {
             inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
         configuration.warmUp = warmUp
         configuration.maxBatch = maxBatch
+        configuration.batchWaitMs = batchWaitMs
         try configuration.validate()
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: clientID ?? id, will: try DeviceAgentService.will(for: configuration)),

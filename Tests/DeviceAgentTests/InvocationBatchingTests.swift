@@ -14,10 +14,11 @@ struct InvocationBatchingTests {
     typealias T = DeviceAgentStateMachineTests
 
     /// A machine with one worker hosting `a` (batchable or not), and `b` (not batchable).
-    static func machine(maxBatch: Int = 8, batchable: Bool = true) throws -> Machine {
+    static func machine(maxBatch: Int = 8, waitMs: Double = 0, batchable: Bool = true) throws -> Machine {
         var configuration = DeviceAgentConfiguration(
             device: "box-1", session: "s1", memoryBudgetBytes: 100, queueCapacity: 16, inferenceThreads: 1, computeGflops: 2, topics: T.topics)
         configuration.maxBatch = maxBatch
+        configuration.batchWaitMs = waitMs
         var machine = Machine(configuration: configuration, modules: T.catalog, cores: 1)
         var actions = try T.assign(&machine, 1, [("a", 10), ("b", 10)])
         while let load = T.loads(actions).first {
@@ -114,6 +115,27 @@ struct InvocationBatchingTests {
         let answers = Self.answered(T.answers(machine.runFinished(batch.ticket, .finished(.success(both)), computeMs: 1, nowMs: 160)))
         #expect(answers["r1"]?.0.status == .error && (answers["r1"]?.0.error ?? "").hasPrefix("deadline-exceeded"))
         #expect(answers["r2"]?.0.status == .ok && answers["r2"]?.1 == [2, 2])
+    }
+
+    @Test func aFreeWorkerWaitsForABatchToGatherWhenToldTo() throws {
+        var machine = try Self.machine(maxBatch: 3, waitMs: 2)
+        let first = try Self.invoke(&machine, 0, nowMs: 10)
+        #expect(T.runs(first).isEmpty)
+        #expect(first.contains { if case .wake(let atMs) = $0 { atMs == 12 } else { false } })
+        #expect(T.runs(try Self.invoke(&machine, module: "b", 1, nowMs: 10.5)).isEmpty, "b waits behind the held worker")
+        #expect(T.runs(try Self.invoke(&machine, 2, nowMs: 11)).isEmpty)
+        #expect(T.runs(machine.tick(nowMs: 11.5)).isEmpty, "not yet time")
+        let gathered = try #require(T.runs(machine.tick(nowMs: 12)).first)
+        let joined = try gathered.inputs["x"]?.floats()
+        #expect(joined == [0, 0, 2, 2])
+
+        // A batch that fills up starts at once.
+        var full = try Self.machine(maxBatch: 3, waitMs: 50)
+        _ = try Self.invoke(&full, 0, nowMs: 10)
+        _ = try Self.invoke(&full, 1, nowMs: 11)
+        let early = try #require(T.runs(try Self.invoke(&full, 2, nowMs: 12)).first)
+        #expect(early.inputs["x"]?.shape == [3, 2])
+        #expect(T.runs(full.tick(nowMs: 60)).isEmpty, "the wait ended with the batch")
     }
 
     /// The real EfficientNet trunk: rows of a batch equal the same images run one by one within 1e-5.
