@@ -150,7 +150,7 @@ public struct AggregatorStateMachine: Sendable {
     public mutating func receivePartial(_ partial: PartialResult, outputs: TensorBundle, nowMs: Double) -> [AggregatorAction] {
         guard var entry = active[partial.requestID] else {
             if let source = streams.owner(of: partial.requestID) {
-                return streamActions(streams.forEach(source: source, router: &router, nowMs: nowMs) {
+                return streamActions(streams.forEach(source: source, requestID: partial.requestID, router: &router, nowMs: nowMs) {
                     $0.receive(partial, outputs: outputs, router: &$1, nowMs: nowMs)
                 })
             }

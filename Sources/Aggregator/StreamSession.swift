@@ -13,14 +13,17 @@ struct StreamSession: Sendable {
         var intervalMs: Double
     }
 
+    /// A frame, or a microphone's utterance (its WAV audio), waiting for its turn.
     struct Pending: Sendable {
         var frame: StreamFrame
-        var image: [UInt8]
+        var media: [UInt8]
         var receivedMs: Double
+        var utterance: StreamUtterance? = nil
     }
 
     struct Running: Sendable {
         var frame: StreamFrame
+        var utterance: StreamUtterance?
         var receivedMs: Double
         var merged: MergedTasks
         var execution: RequestExecution
@@ -37,6 +40,10 @@ struct StreamSession: Sendable {
     var plans: [String: TaskPlan] = [:]
     var current: Running?
     var waiting: Pending?
+    /// A microphone's utterances waiting for their turn, in order (``maxQueuedUtterances``).
+    var queued: [Pending] = []
+    /// A microphone's chunks on their way to utterances (nil for a camera).
+    var audio: AudioIntake?
     var lastSequence: Int?
     var lastStartMs: [String: Double] = [:]
     var figures = StreamFigures()
@@ -46,8 +53,13 @@ struct StreamSession: Sendable {
 
     init(source: String) { self.source = source }
 
-    /// The request id of a frame's results: `{source}-{sequence}`.
-    func resultID(_ frame: StreamFrame) -> String { "\(source)-\(frame.sequence)" }
+    /// The request id of a frame's results, `{source}-{sequence}`, or an utterance's, `{source}-u{index}`.
+    func resultID(_ frame: StreamFrame, utterance: StreamUtterance? = nil) -> String {
+        utterance.map { "\(source)-u\($0.index)" } ?? "\(source)-\(frame.sequence)"
+    }
+
+    /// Whether an execution of this stream is under way (a frame or utterance, or a VAD block).
+    var isBusy: Bool { current != nil || audio?.vad != nil }
 
     // MARK: Frames
 
@@ -68,7 +80,7 @@ struct StreamSession: Sendable {
             figures.dropped("bad-frame")
             return [.error(context.error(resultID(frame), task: plans.keys.sorted().first ?? "-", .badInput, problem, nowMs: nowMs))]
         }
-        let pending = Pending(frame: frame, image: image, receivedMs: nowMs)
+        let pending = Pending(frame: frame, media: image, receivedMs: nowMs)
         guard current != nil else { return start(pending, context: &context, router: &router, nowMs: nowMs) }
         if waiting != nil { figures.dropped("superseded") }
         waiting = pending
@@ -93,7 +105,7 @@ struct StreamSession: Sendable {
     }
 
     /// Starts `pending` for every task due (rate limits), unless it expired.
-    private mutating func start(
+    mutating func start(
         _ pending: Pending, context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double
     ) -> [Output] {
         guard Double(pending.frame.expiresMs) > nowMs else {
@@ -101,6 +113,7 @@ struct StreamSession: Sendable {
             return []
         }
         let due = plans.keys.sorted().filter { task in
+            guard pending.utterance == nil else { return true }  // every utterance is heard
             guard let plan = plans[task], let last = lastStartMs[task] else { return true }
             return nowMs - last >= plan.intervalMs * 0.95
         }
@@ -117,24 +130,43 @@ struct StreamSession: Sendable {
                 tasks.append(task)
             } catch {
                 figures.error(task)
-                out.append(.error(context.error(resultID(pending.frame), task: task, .missingInput, error.message, nowMs: nowMs)))
+                out.append(.error(context.error(resultID(pending.frame, utterance: pending.utterance), task: task, .missingInput, error.message, nowMs: nowMs)))
             }
         }
-        guard !tasks.isEmpty, let merged = context.merge(tasks) else { return out }
+        let medium = pending.utterance == nil ? StreamContext.frameInput : StreamContext.utteranceInput
+        guard !tasks.isEmpty, let merged = context.merge(tasks, sharing: medium) else { return out }
         runs += 1
         let execution = RequestExecution(
             requestID: "stream:\(source):\(runs)", binding: merged.binding, inputs: merged.inputValues(inputs),
             settings: context.settings, receivedAtMs: pending.receivedMs, deadlineMs: Int(nowMs) + context.timeoutMs)
         for task in tasks { lastStartMs[task] = nowMs }
         figures.started(nowMs: nowMs)
-        current = Running(frame: pending.frame, receivedMs: pending.receivedMs, merged: merged, execution: execution)
+        current = Running(frame: pending.frame, utterance: pending.utterance, receivedMs: pending.receivedMs, merged: merged, execution: execution)
         return out + advance(context: &context, router: &router, nowMs: nowMs) { $0.start(router: &$1, nowMs: nowMs) }
     }
 
     // MARK: Execution events
 
     /// Whether this stream's frame in flight runs under `requestID`.
-    func owns(_ requestID: String) -> Bool { current?.execution.requestID == requestID }
+    func owns(_ requestID: String) -> Bool {
+        current?.execution.requestID == requestID || audio?.vad?.execution.requestID == requestID
+    }
+
+    /// Runs one event on the execution running under `requestID` (nil: on every one, the VAD's
+    /// block first).
+    mutating func advanceAll(
+        requestID: String?, context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double,
+        _ event: (inout RequestExecution, inout ReplicaChooser) -> [RequestExecution.Action]
+    ) -> [Output] {
+        var out: [Output] = []
+        if audio?.vad != nil, requestID == nil || audio?.vad?.execution.requestID == requestID {
+            out += advanceVAD(context: &context, router: &router, nowMs: nowMs, event)
+        }
+        if current != nil, requestID == nil || current?.execution.requestID == requestID {
+            out += advance(context: &context, router: &router, nowMs: nowMs, event)
+        }
+        return out
+    }
 
     /// Runs one event on the frame in flight and turns what it did into outputs: invocations, each
     /// task's result once its outputs exist, errors for the tasks left when the frame fails; then
@@ -167,14 +199,17 @@ struct StreamSession: Sendable {
                 let task = member.binding.task.id
                 guard plans[task] != nil else { continue }
                 figures.error(task)
-                out.append(.error(context.error(resultID(running.frame), task: task, code, reason, nowMs: nowMs)))
+                out.append(.error(context.error(resultID(running.frame, utterance: running.utterance), task: task, code, reason, nowMs: nowMs)))
             }
         }
         guard !running.execution.isFinished else {
             current = nil
-            guard let next = waiting else { return out }
-            waiting = nil
-            return out + start(next, context: &context, router: &router, nowMs: nowMs)
+            if let next = waiting {
+                waiting = nil
+                return out + start(next, context: &context, router: &router, nowMs: nowMs)
+            }
+            guard !queued.isEmpty else { return out }
+            return out + start(queued.removeFirst(), context: &context, router: &router, nowMs: nowMs)
         }
         current = running
         return out
@@ -182,7 +217,7 @@ struct StreamSession: Sendable {
 
     private mutating func publish(_ member: MergedTasks.Member, of running: Running, context: StreamContext, nowMs: Double) -> Output {
         let task = member.binding.task.id
-        let id = resultID(running.frame)
+        let id = resultID(running.frame, utterance: running.utterance)
         do {
             let outputs = try running.merged.result(of: member, values: running.execution.values)
             let entries = running.execution.timeline.enumerated()
@@ -191,7 +226,11 @@ struct StreamSession: Sendable {
                 requestID: id, task: task, epoch: max(running.execution.epoch, 1), outputs: outputs,
                 timeline: running.merged.timeline(of: member, entries: entries), totalMs: max(0, nowMs - running.receivedMs),
                 aggregator: context.settings.aggregator, completedAtMs: Int(nowMs))
-            result.frame = StreamFrameReference(source: source, sequence: running.frame.sequence, capturedMs: running.frame.capturedMs)
+            if let utterance = running.utterance {
+                result.utterance = utterance
+            } else {
+                result.frame = StreamFrameReference(source: source, sequence: running.frame.sequence, capturedMs: running.frame.capturedMs)
+            }
             try result.validate()
             figures.result(task, latencyMs: result.totalMs, nowMs: nowMs)
             return .result(result)

@@ -134,10 +134,10 @@ struct StreamSessionTests {
     /// A subscription naming a task that cannot take frames is refused with an error.
     @Test func badSubscriptionIsRefused() throws {
         var machine = try AggregatorStateMachine(configuration: AggregatorConfiguration(id: "agg-1"), catalog: AggregatorFixture.catalog)
-        let transcribe = StreamSubscription(source: "cam-1", tasks: [.init(task: "transcribe")])
+        let transcribe = StreamSubscription(source: "cam-1", tasks: [.init(task: "transcribe", inputs: ["audio": .media(contentType: MediaType.wav, bytes: [1])])])
         let refused = machine.receiveSubscription("s", payload: try transcribe.jsonBytes(), nowMs: 0)
         guard case .error(let error, _, _) = try #require(refused.first) else { Issue.record("\(refused)"); return }
-        #expect(error.reason.contains("no 'image' input"))
+        #expect(error.reason.contains("input 'audio' is what the stream fills"))
         let missing = StreamSubscription(source: "cam-1", tasks: [.init(task: "match-image-text")])
         let second = machine.receiveSubscription("s", payload: try missing.jsonBytes(), nowMs: 0)
         guard case .error(let other, _, _) = try #require(second.first) else { Issue.record("\(second)"); return }
