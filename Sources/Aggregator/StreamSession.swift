@@ -140,7 +140,7 @@ struct StreamSession: Sendable {
             requestID: "stream:\(source):\(runs)", binding: merged.binding, inputs: merged.inputValues(inputs),
             settings: context.settings, receivedAtMs: pending.receivedMs, deadlineMs: Int(nowMs) + context.timeoutMs)
         for task in tasks { lastStartMs[task] = nowMs }
-        figures.started(nowMs: nowMs)
+        if pending.utterance == nil { figures.started(nowMs: nowMs) }  // a microphone counts its chunks
         current = Running(frame: pending.frame, utterance: pending.utterance, receivedMs: pending.receivedMs, merged: merged, execution: execution)
         return out + advance(context: &context, router: &router, nowMs: nowMs) { $0.start(router: &$1, nowMs: nowMs) }
     }
