@@ -108,8 +108,14 @@ struct MicStreamClusterTests {
             let output = try await Self.mic(cluster, file: file, speed: 4)
             #expect(output.contains("sent "), "\(output)")
             let expected = Self.clips.count * 2
-            try await within(.seconds(60), "a result per clip and task") {
-                while await heard.snapshot().results.count < expected { try await Task.sleep(for: .milliseconds(200)) }
+            do {
+                try await within(.seconds(40), "a result per clip and task") {
+                    while await heard.snapshot().results.count < expected { try await Task.sleep(for: .milliseconds(200)) }
+                }
+            } catch {
+                let seen = await heard.snapshot()
+                Issue.record("heard \(seen.results.map { ($0.task, $0.utterance, $0.outputs) }), telemetry \(String(describing: seen.telemetry.last)), errors \(seen.errors)")
+                throw error
             }
             try await Task.sleep(for: .milliseconds(1_500))  // nothing more comes, and one more telemetry
             let run = await heard.snapshot()
