@@ -119,8 +119,13 @@ struct BenchMicCommand: AsyncParsableCommand {
             """)
     }
 
-    /// Publishes `samples` as 0.5 s chunks, in real time or as fast as the bus takes them.
+    /// Publishes `samples` as 0.5 s chunks, in real time or as fast as the bus takes them, as one
+    /// session of the microphone (online, chunks from sequence 0, offline): the capture clock of
+    /// each round starts at its own start.
     func publish(_ samples: [Int16], _ connection: MQTTConnection, topics: Topics, paced: Bool, sequence: inout Int) async throws {
+        let presence = ServicePresence(role: .source, id: Self.source, topics: topics)
+        try await connection.publish(presence.state(.online))
+        sequence = 0
         let clock = ContinuousClock(), start = clock.now
         let startMs = WallClock.exactMilliseconds
         var offset = 0
@@ -134,6 +139,7 @@ struct BenchMicCommand: AsyncParsableCommand {
             offset = end
             if paced { try await Task.sleep(until: start + .milliseconds(offset / 16)) }
         }
+        try await connection.publish(presence.shutdown())
     }
 
     /// Waits until `count` new transcripts arrived (or `limit` seconds).
