@@ -21,6 +21,12 @@ struct StreamContext: Sendable {
     let timeoutMs: Int
     private var merges: [[String]: MergedTasks] = [:]
     private var bindings: [String: TaskBinding] = [:]
+    /// Executions started by this aggregator's streams, and a token of this aggregator's life:
+    /// devices drop an invocation whose (request id, node, attempt) they saw before, so a stream's
+    /// execution ids must never repeat, whether a source's session ends and starts again or the
+    /// aggregator restarts.
+    private var executions = 0
+    private let token = String(UInt32.random(in: .min ... .max), radix: 36)
     /// `samples` → the VAD module's `speech` probability, or nil when the catalog has no
     /// `vad-stream` module (microphone streams then answer an error).
     let vadBinding: TaskBinding?
@@ -32,6 +38,12 @@ struct StreamContext: Sendable {
         self.timeoutMs = timeoutMs
         for task in catalog.tasks { bindings[task.id] = try? TaskBinding(task: task, catalog: catalog) }
         vadBinding = Self.vadBinding(catalog)
+    }
+
+    /// A new execution id: `{kind}:{source}:{token}-{n}`, unique for this aggregator's life.
+    mutating func executionID(_ kind: String, source: String) -> String {
+        executions += 1
+        return "\(kind):\(source):\(token)-\(executions)"
     }
 
     /// The one-node task `voice-activity`: input `samples` (float32, 16 kHz) → node `speech`.

@@ -26,7 +26,6 @@ extension StreamSession {
         var waiting: [AudioWork] = []
         /// The block the VAD is running on.
         var vad: (execution: RequestExecution, block: AudioBlocks.Block)?
-        var vadRuns = 0
         var utterances = 0
         /// The VAD's failure was reported (once per stream, not per block).
         var vadFailureReported = false
@@ -110,9 +109,8 @@ extension StreamSession {
                 out += vadFailed(error.message, block: block, context: &context, router: &router, nowMs: nowMs)
                 continue
             }
-            intake.vadRuns += 1
             let execution = RequestExecution(
-                requestID: "vad:\(source):\(intake.vadRuns)", binding: binding, inputs: ["samples": inputs],
+                requestID: context.executionID("vad", source: source), binding: binding, inputs: ["samples": inputs],
                 settings: context.settings, receivedAtMs: nowMs, deadlineMs: Int(nowMs) + context.timeoutMs)
             intake.vad = (execution, block)
             audio = intake

@@ -47,7 +47,6 @@ struct StreamSession: Sendable {
     var lastSequence: Int?
     var lastStartMs: [String: Double] = [:]
     var figures = StreamFigures()
-    var runs = 0
     /// False once the source said `offline`, until it says `online` again.
     var online = true
 
@@ -135,9 +134,8 @@ struct StreamSession: Sendable {
         }
         let medium = pending.utterance == nil ? StreamContext.frameInput : StreamContext.utteranceInput
         guard !tasks.isEmpty, let merged = context.merge(tasks, sharing: medium) else { return out }
-        runs += 1
         let execution = RequestExecution(
-            requestID: "stream:\(source):\(runs)", binding: merged.binding, inputs: merged.inputValues(inputs),
+            requestID: context.executionID("stream", source: source), binding: merged.binding, inputs: merged.inputValues(inputs),
             settings: context.settings, receivedAtMs: pending.receivedMs, deadlineMs: Int(nowMs) + context.timeoutMs)
         for task in tasks { lastStartMs[task] = nowMs }
         if pending.utterance == nil { figures.started(nowMs: nowMs) }  // a microphone counts its chunks
