@@ -2,14 +2,15 @@ import MQTTBus
 import S2M3Bus
 import S2M3Core
 
-/// Camera streams on the bus (docs/streams.md): the aggregator reads every stream subscription,
-/// source state and frame; results go to `results/{task}/{source}`.
+/// Camera and microphone streams on the bus (docs/streams.md): the aggregator reads every stream
+/// subscription, source state, frame and audio chunk; results go to `results/{task}/{source}`.
 extension AggregatorService {
     func subscribeStreams() async throws {
         let topics = configuration.topics
         try await connection.subscribe(topics.allStreamSubscriptions)
         try await connection.subscribe(topics.allSourceStates)
         try await connection.subscribe(topics.allSourceFrames, on: topics)
+        try await connection.subscribe(topics.allSourceAudio, on: topics)
     }
 
     /// Handles a message on a stream topic; false when `message` is on none.
@@ -25,6 +26,10 @@ extension AggregatorService {
             perform(machine.receiveFrame(source: source, payload: message.payload, properties: MessageProperties(message.properties), nowMs: nowMs))
             return true
         }
+        if message.topic == topics.sourceAudio(source) {
+            perform(machine.receiveAudio(source: source, payload: message.payload, properties: MessageProperties(message.properties), nowMs: nowMs))
+            return true
+        }
         if message.topic == topics.sourceState(source), !message.payload.isEmpty {
             do {
                 let state = try ServiceState(json: message.payload)
@@ -32,7 +37,7 @@ extension AggregatorService {
                     logger.warning("ignoring a source state naming another source", metadata: ["mqtt.topic": "\(message.topic)"])
                     return true
                 }
-                machine.receiveSourceState(state)
+                perform(machine.receiveSourceState(state, nowMs: nowMs))
             } catch {
                 logger.warning("ignoring an unreadable source state", metadata: ["mqtt.topic": "\(message.topic)", "error": "\(error)"])
             }

@@ -241,7 +241,7 @@ public actor AggregatorService: Service {
                     for message in try action.answerMessages(topics: topics) { send(message) }
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
                 case .streamResult(let result):
-                    guard let source = result.frame?.source else { continue }
+                    guard let source = result.frame?.source ?? result.utterance?.source else { continue }
                     recent.result(nowMs: Self.nowMs())
                     send(try MQTTMessage(topic: topics.streamResults(result.task, source: source), control: result, on: topics))
                 case .error(let error, _, _):

@@ -31,11 +31,34 @@ extension AggregatorStateMachine {
         }
     }
 
+    /// A message on `sources/{source}/audio`: the chunk's properties and size are read here; a
+    /// chunk that cannot be read is counted as a bad frame of its source and answered with a
+    /// `bad-input` error naming what was wrong.
+    public mutating func receiveAudio(source: String, payload: [UInt8], properties: MessageProperties, nowMs: Double) -> [AggregatorAction] {
+        do {
+            let chunk = try AudioChunk(source: source, properties: properties, payloadBytes: payload.count, receivedMs: Int(nowMs))
+            return streamActions(streams.audio(chunk, payload: payload, router: &router, nowMs: nowMs))
+        } catch {
+            guard let session = streams.sessions[source], !session.plans.isEmpty else { return [] }
+            streams.badFrame(source: source)
+            let task = session.plans.keys.sorted().first ?? "-"
+            let message = TaskErrorMessage(
+                requestID: nil, task: task, code: .badInput,
+                reason: "audio chunk of '\(source)' refused: \(error.description)", field: error.field, timestampMs: Int(nowMs))
+            return [.error(message.publishable(), ReplyAddress(), publishOnTaskTopic: true)]
+        }
+    }
+
     /// A source's state: `offline` (its last will, or a shutdown) ends its stream; `online` after
     /// that starts it over.
-    public mutating func receiveSourceState(_ state: ServiceState) {
-        guard state.role == .source else { return }
-        if state.status == .offline { streams.sourceOffline(state.id) } else { streams.sourceOnline(state.id) }
+    @discardableResult
+    public mutating func receiveSourceState(_ state: ServiceState, nowMs: Double = WallClock.exactMilliseconds) -> [AggregatorAction] {
+        guard state.role == .source else { return [] }
+        guard state.status == .offline else {
+            streams.sourceOnline(state.id)
+            return []
+        }
+        return streamActions(streams.sourceOffline(state.id, router: &router, nowMs: nowMs))
     }
 
     /// The telemetry of every stream served.

@@ -155,8 +155,8 @@ public struct AggregatorStateMachine: Sendable {
     /// A device's answer (already decoded from its bundle).
     public mutating func receivePartial(_ partial: PartialResult, outputs: TensorBundle, nowMs: Double) -> [AggregatorAction] {
         guard var entry = active[partial.requestID] else {
-            if streams.owner(of: partial.requestID) != nil {
-                return streamActions(streams.forEach(requestID: partial.requestID, router: &router, nowMs: nowMs) {
+            if let source = streams.owner(of: partial.requestID) {
+                return streamActions(streams.forEach(source: source, requestID: partial.requestID, router: &router, nowMs: nowMs) {
                     $0.receive(partial, outputs: outputs, router: &$1, nowMs: nowMs)
                 })
             }

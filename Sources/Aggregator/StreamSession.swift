@@ -9,6 +9,8 @@ import S2M3Core
 /// as soon as a task is free. A frame also waits, briefly, for a busy task expected to be free
 /// within a quarter of the free tasks' usual run time, so that tasks of similar speed keep running
 /// together and share their nodes. Each task's result is published as soon as its outputs are ready.
+/// A microphone's utterances (StreamSession+Audio.swift) run the same way, except that none is
+/// skipped or dropped for being superseded: each task hears every utterance, in order.
 struct StreamSession: Sendable {
     /// What one task of the stream needs: its inputs besides the frame and its rate limit.
     struct TaskPlan: Sendable, Hashable {
@@ -17,19 +19,23 @@ struct StreamSession: Sendable {
         var intervalMs: Double
     }
 
+    /// A frame, or a microphone's utterance (its WAV audio), waiting for its turn.
     struct Pending: Sendable {
         var frame: StreamFrame
-        var image: [UInt8]
+        var media: [UInt8]
         var receivedMs: Double
-        /// The tasks subscribed when the frame arrived: each runs it or skips it.
+        /// The tasks subscribed when the frame arrived: each runs it or skips it. For an utterance:
+        /// the tasks that have not started it yet.
         var tasks: [String] = []
         /// Until when the frame waits for a busy task expected to be free soon (set once).
         var holdUntilMs: Double?
+        var utterance: StreamUtterance? = nil
     }
 
-    /// One frame in flight for the tasks that started it together.
+    /// One frame (or utterance) in flight for the tasks that started it together.
     struct Running: Sendable {
         var frame: StreamFrame
+        var utterance: StreamUtterance?
         var receivedMs: Double
         var startedMs: Double
         var merged: MergedTasks
@@ -51,25 +57,36 @@ struct StreamSession: Sendable {
 
     let source: String
     var plans: [String: TaskPlan] = [:]
-    /// The frames in flight, oldest first (at most one per task: a busy task starts nothing).
+    /// The frames (or utterances) in flight, oldest first (at most one per task: a busy task starts nothing).
     var running: [Running] = []
     var waiting: Pending?
+    /// A microphone's utterances waiting for their tasks, in order (``maxQueuedUtterances``).
+    var queued: [Pending] = []
+    /// A microphone's chunks on their way to utterances (nil for a camera).
+    var audio: AudioIntake?
     var lastSequence: Int?
     var lastStartMs: [String: Double] = [:]
     /// Per task: its usual run time (start → result), ms, a moving average.
     var usualRunMs: [String: Double] = [:]
     var figures = StreamFigures()
-    var runs = 0
     /// False once the source said `offline`, until it says `online` again.
     var online = true
 
     init(source: String) { self.source = source }
 
-    /// The request id of a frame's results: `{source}-{sequence}`.
-    func resultID(_ frame: StreamFrame) -> String { "\(source)-\(frame.sequence)" }
+    /// The request id of a frame's results, `{source}-{sequence}`, or an utterance's, `{source}-u{index}`.
+    func resultID(_ frame: StreamFrame, utterance: StreamUtterance? = nil) -> String {
+        utterance.map { "\(source)-u\($0.index)" } ?? "\(source)-\(frame.sequence)"
+    }
 
-    /// Whether `task` is still on an earlier frame.
+    /// Whether `task` is still on an earlier frame or utterance.
     func isBusy(_ task: String) -> Bool { running.contains { $0.holds(task) } }
+
+    /// Whether an execution of this stream is under way (a frame or utterance, or a VAD block).
+    var isBusy: Bool { !running.isEmpty || audio?.vad != nil }
+
+    /// Whether the stream still has work: an execution under way, or a frame or utterance waiting.
+    var hasWork: Bool { isBusy || waiting != nil || !queued.isEmpty }
 
     /// When busy `task` is expected to be free (nil: not busy, or no run time known yet).
     func expectedFreeMs(_ task: String) -> Double? {
@@ -99,11 +116,11 @@ struct StreamSession: Sendable {
         if let last = lastSequence, frame.sequence > last + 1 { figures.dropped("gap", count: frame.sequence - last - 1) }
         lastSequence = frame.sequence
         if let problem = Self.check(frame, image: image, limits: context.limits) {
-            drop(Pending(frame: frame, image: [], receivedMs: nowMs, tasks: plans.keys.sorted()), "bad-frame")
+            drop(Pending(frame: frame, media: [], receivedMs: nowMs, tasks: plans.keys.sorted()), "bad-frame")
             figures.arrived(for: plans.keys)
             return [.error(context.error(resultID(frame), task: plans.keys.sorted().first ?? "-", .badInput, problem, nowMs: nowMs))]
         }
-        let pending = Pending(frame: frame, image: image, receivedMs: nowMs, tasks: plans.keys.sorted())
+        let pending = Pending(frame: frame, media: image, receivedMs: nowMs, tasks: plans.keys.sorted())
         figures.arrived(for: pending.tasks)
         if waiting != nil { dropWaiting("superseded") }
         return start(pending, context: &context, router: &router, nowMs: nowMs)
@@ -154,7 +171,7 @@ struct StreamSession: Sendable {
         }
         let due = subscribed.filter { !isBusy($0) && isDue($0, nowMs: nowMs) }
         guard !due.isEmpty else {
-            if subscribed.contains(where: isBusy) {
+            if subscribed.contains(where: { isBusy($0) }) {
                 waiting = pending
             } else {
                 drop(pending, "rate")
@@ -172,37 +189,45 @@ struct StreamSession: Sendable {
             waiting = pending
             return []
         }
+        for task in pending.tasks where !due.contains(task) {
+            figures.skipped(task, plans[task] == nil ? "unsubscribed" : isBusy(task) ? "busy" : "rate")
+        }
+        return launch(pending, tasks: due, context: &context, router: &router, nowMs: nowMs)
+    }
+
+    /// Runs `pending` for `due` as one merged graph (those whose inputs cannot be made get an
+    /// error instead), in flight until its tasks' results are out.
+    mutating func launch(
+        _ pending: Pending, tasks due: [String], context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double
+    ) -> [Output] {
         var out: [Output] = []
         var inputs: [String: [String: TensorBundle]] = [:]
         var tasks: [String] = []
-        for task in pending.tasks {
-            guard due.contains(task) else {
-                figures.skipped(task, plans[task] == nil ? "unsubscribed" : isBusy(task) ? "busy" : "rate")
-                continue
-            }
+        let id = resultID(pending.frame, utterance: pending.utterance)
+        for task in due {
             do {
                 inputs[task] = try context.inputValues(task: task, frame: pending, inputs: plans[task]!.inputs)
                 tasks.append(task)
             } catch {
                 figures.error(task)
                 figures.skipped(task, "error")
-                out.append(.error(context.error(resultID(pending.frame), task: task, .missingInput, error.message, nowMs: nowMs)))
+                out.append(.error(context.error(id, task: task, .missingInput, error.message, nowMs: nowMs)))
             }
         }
-        guard !tasks.isEmpty, let merged = context.merge(tasks) else {
-            figures.dropped("error")
+        let medium = pending.utterance == nil ? StreamContext.frameInput : StreamContext.utteranceInput
+        guard !tasks.isEmpty, let merged = context.merge(tasks, sharing: medium) else {
+            if pending.utterance == nil { figures.dropped("error") }
             return out
         }
-        runs += 1
         let execution = RequestExecution(
-            requestID: "stream:\(source):\(runs)", binding: merged.binding, inputs: merged.inputValues(inputs),
+            requestID: context.executionID("stream", source: source), binding: merged.binding, inputs: merged.inputValues(inputs),
             settings: context.settings, receivedAtMs: pending.receivedMs, deadlineMs: Int(nowMs) + context.timeoutMs)
         for task in tasks {
             lastStartMs[task] = nowMs
             figures.processed(task)
         }
-        figures.started(nowMs: nowMs)
-        var run = Running(frame: pending.frame, receivedMs: pending.receivedMs, startedMs: nowMs, merged: merged, execution: execution)
+        if pending.utterance == nil { figures.started(nowMs: nowMs) }  // a microphone counts its chunks
+        var run = Running(frame: pending.frame, utterance: pending.utterance, receivedMs: pending.receivedMs, startedMs: nowMs, merged: merged, execution: execution)
         out += step(&run, context: context, router: &router, nowMs: nowMs) { $0.start(router: &$1, nowMs: nowMs) }
         if !run.execution.isFinished { running.append(run) }
         return out
@@ -210,17 +235,25 @@ struct StreamSession: Sendable {
 
     // MARK: Execution events
 
-    /// Whether one of this stream's frames in flight runs under `requestID`.
-    func owns(_ requestID: String) -> Bool { running.contains { $0.execution.requestID == requestID } }
+    /// Whether one of this stream's executions (a frame or utterance in flight, or the VAD's block)
+    /// runs under `requestID`.
+    func owns(_ requestID: String) -> Bool {
+        running.contains { $0.execution.requestID == requestID } || audio?.vad?.execution.requestID == requestID
+    }
 
-    /// Runs one event on the frames in flight (only the one under `requestID` when given), then
-    /// starts the waiting frame if a task of it is now free and due.
+    /// Runs one event on the executions in flight (only the one under `requestID` when given; the
+    /// VAD's block first), then starts the waiting frame if a task of it is now free and due, and
+    /// the queued utterances whose tasks are free.
     mutating func advance(
         requestID: String? = nil, context: inout StreamContext, router: inout ReplicaChooser, nowMs: Double,
         _ event: (inout RequestExecution, inout ReplicaChooser) -> [RequestExecution.Action]
     ) -> [Output] {
         var out: [Output] = []
-        for index in running.indices where requestID == nil || running[index].execution.requestID == requestID {
+        let inFlight = running.count  // not what the VAD's block starts now
+        if let vad = audio?.vad, requestID == nil || vad.execution.requestID == requestID {
+            out += advanceVAD(context: &context, router: &router, nowMs: nowMs, event)
+        }
+        for index in 0..<inFlight where requestID == nil || running[index].execution.requestID == requestID {
             var run = running[index]
             out += step(&run, context: context, router: &router, nowMs: nowMs, event)
             running[index] = run
@@ -230,7 +263,7 @@ struct StreamSession: Sendable {
             waiting = nil
             out += start(next, context: &context, router: &router, nowMs: nowMs)
         }
-        return out
+        return out + startQueued(context: &context, router: &router, nowMs: nowMs)
     }
 
     /// Runs one event on `run` and turns what it did into outputs: invocations, each task's result
@@ -265,7 +298,7 @@ struct StreamSession: Sendable {
                 run.published.insert(task)
                 guard plans[task] != nil else { continue }
                 figures.error(task)
-                out.append(.error(context.error(resultID(run.frame), task: task, code, reason, nowMs: nowMs)))
+                out.append(.error(context.error(resultID(run.frame, utterance: run.utterance), task: task, code, reason, nowMs: nowMs)))
             }
         }
         return out
@@ -273,7 +306,7 @@ struct StreamSession: Sendable {
 
     private mutating func publish(_ member: MergedTasks.Member, of run: Running, context: StreamContext, nowMs: Double) -> Output {
         let task = member.binding.task.id
-        let id = resultID(run.frame)
+        let id = resultID(run.frame, utterance: run.utterance)
         do {
             let outputs = try run.merged.result(of: member, values: run.execution.values)
             let entries = run.execution.timeline.enumerated()
@@ -282,7 +315,11 @@ struct StreamSession: Sendable {
                 requestID: id, task: task, epoch: max(run.execution.epoch, 1), outputs: outputs,
                 timeline: run.merged.timeline(of: member, entries: entries), totalMs: max(0, nowMs - run.receivedMs),
                 aggregator: context.settings.aggregator, completedAtMs: Int(nowMs))
-            result.frame = StreamFrameReference(source: source, sequence: run.frame.sequence, capturedMs: run.frame.capturedMs)
+            if let utterance = run.utterance {
+                result.utterance = utterance
+            } else {
+                result.frame = StreamFrameReference(source: source, sequence: run.frame.sequence, capturedMs: run.frame.capturedMs)
+            }
             try result.validate()
             figures.result(task, latencyMs: result.totalMs, nowMs: nowMs)
             return .result(result)

@@ -46,11 +46,17 @@ struct StreamSessions: Sendable {
                 }
             }
         }
-        if plans.isEmpty, sessions[source]?.running.isEmpty ?? true {
+        if plans.isEmpty, sessions[source]?.isBusy != true {
             sessions[source] = nil
             return
         }
         sessions[source, default: StreamSession(source: source)].plans = plans
+        if plans.isEmpty {
+            // Ended while busy: what waits is not run (results stop at once).
+            sessions[source]?.waiting = nil
+            sessions[source]?.queued = []
+            sessions[source]?.audio?.waiting = []
+        }
     }
 
     /// A frame on `sources/{source}/frames`; ignored when no subscription names the source.
@@ -61,47 +67,56 @@ struct StreamSessions: Sendable {
         return out
     }
 
-    /// A frame whose properties could not be read: counted as a bad frame of its source.
+    /// An audio chunk on `sources/{source}/audio`; ignored when no subscription names the source.
+    mutating func audio(_ chunk: AudioChunk, payload: [UInt8], router: inout ReplicaChooser, nowMs: Double) -> [StreamSession.Output] {
+        guard var session = sessions[chunk.source], !session.plans.isEmpty else { return [] }
+        let out = session.receive(chunk, payload: payload, context: &context, router: &router, nowMs: nowMs)
+        sessions[chunk.source] = session
+        return out
+    }
+
+    /// A frame or chunk whose properties could not be read: counted as a bad frame of its source.
     mutating func badFrame(source: String) {
         sessions[source]?.figures.dropped("bad-frame")
     }
 
     /// The source said `offline` (its last will or a shutdown): its stream ends — the waiting frame
-    /// is dropped (`ended`), the frames in flight still finish, the figures stay until the source
-    /// is back.
-    mutating func sourceOffline(_ source: String) {
-        guard var session = sessions[source], session.online else { return }
+    /// is dropped (`ended`), the frames in flight still finish, a microphone's audio already
+    /// received is still heard to its end (the open utterance ends `source-ended`), the figures
+    /// stay until the source is back.
+    mutating func sourceOffline(_ source: String, router: inout ReplicaChooser, nowMs: Double) -> [StreamSession.Output] {
+        guard var session = sessions[source], session.online else { return [] }
         session.online = false
         session.dropWaiting("ended")
+        let out = session.endAudio(context: &context, router: &router, nowMs: nowMs)
         sessions[source] = session
+        return out
     }
 
     /// The source said `online` after having ended: its stream starts over (new figures and sequence).
     mutating func sourceOnline(_ source: String) {
         guard var session = sessions[source], !session.online else { return }
-        session.online = true
-        session.figures = StreamFigures()
-        session.lastSequence = nil
+        session.restart()
         sessions[source] = session
     }
 
-    /// The source whose stream has a frame in flight under `requestID`.
+    /// The source whose stream has an execution (a frame or utterance, or a VAD block) under `requestID`.
     func owner(of requestID: String) -> String? {
         sessions.first { $0.value.owns(requestID) }?.key
     }
 
-    /// Runs `event` on every frame in flight (or only on the one under `requestID`), then starts
-    /// waiting frames whose tasks are free.
+    /// Runs `event` on every execution in flight (or only `source`'s, only the one under
+    /// `requestID`), then starts waiting frames and queued utterances whose tasks are free.
     mutating func forEach(
-        requestID: String? = nil, router: inout ReplicaChooser, nowMs: Double,
+        source: String? = nil, requestID: String? = nil, router: inout ReplicaChooser, nowMs: Double,
         _ event: (inout RequestExecution, inout ReplicaChooser) -> [RequestExecution.Action]
     ) -> [StreamSession.Output] {
         var out: [StreamSession.Output] = []
-        let only = requestID.flatMap(owner(of:))
+        let only = source ?? requestID.flatMap(owner(of:))
         for source in sessions.keys.sorted() where only == nil || only == source {
-            guard var session = sessions[source], !session.running.isEmpty || session.waiting != nil else { continue }
+            guard var session = sessions[source], session.hasWork else { continue }
             out += session.advance(requestID: requestID, context: &context, router: &router, nowMs: nowMs, event)
-            sessions[source] = session.plans.isEmpty && session.running.isEmpty ? nil : session
+            sessions[source] = session.plans.isEmpty && !session.isBusy ? nil : session
         }
         return out
     }
@@ -112,6 +127,7 @@ struct StreamSessions: Sendable {
             let session = sessions[source]!
             var report = session.figures.telemetry(source: source, aggregator: context.settings.aggregator, nowMs: nowMs)
             report.sourceOnline = session.online
+            report.utterances = session.audio?.utterances
             return report
         }
     }

@@ -87,9 +87,12 @@ public struct Topics: Sendable, Hashable {
     public func sourceState(_ source: String) -> String { "\(root)/sources/\(source)/state" }
     /// A camera's frames (one JPEG or PNG per message).
     public func sourceFrames(_ source: String) -> String { "\(root)/sources/\(source)/frames" }
-    /// Filters for the aggregators: every source's state and frames.
+    /// A microphone's audio chunks (16 kHz 16-bit mono PCM per message, ``AudioChunk``).
+    public func sourceAudio(_ source: String) -> String { "\(root)/sources/\(source)/audio" }
+    /// Filters for the aggregators: every source's state, frames and audio.
     public var allSourceStates: String { "\(root)/sources/+/state" }
     public var allSourceFrames: String { "\(root)/sources/+/frames" }
+    public var allSourceAudio: String { "\(root)/sources/+/audio" }
     /// Retained stream subscription: which source, which tasks; clearing it ends the stream.
     public func streamSubscription(_ subscription: String) -> String { "\(root)/streams/\(subscription)" }
     /// Filter: every stream subscription.
@@ -219,6 +222,7 @@ public struct Topics: Sendable, Hashable {
         "clients/{client}/replies": Delivery(qos: 1, retained: false),
         "sources/{source}/state": Delivery(qos: 1, retained: true),
         "sources/{source}/frames": Delivery(qos: 0, retained: false),
+        "sources/{source}/audio": Delivery(qos: 1, retained: false),
         "streams/{subscription}": Delivery(qos: 1, retained: true),
         "results/{task}/{source}": Delivery(qos: 1, retained: false),
         "aggregators/{aggregator}/streams/{source}": Delivery(qos: 0, retained: false),
@@ -278,6 +282,7 @@ public struct Topics: Sendable, Hashable {
         "clients/{client}/replies",
         "sources/{source}/state",
         "sources/{source}/frames",
+        "sources/{source}/audio",
         "streams/{subscription}",
         "results/{task}/{source}",
         "aggregators/{aggregator}/streams/{source}",

@@ -5,7 +5,8 @@ import MQTTBus
 import S2M3Core
 
 /// `s2m3 watch`: prints a source's stream results as they come (`results/+/{source}`), one block
-/// per result (frame, task, latency, outputs, the nodes it shared), or the results as JSON lines.
+/// per result (frame or utterance with its times, task, latency, outputs, the nodes it shared),
+/// or the results as JSON lines.
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
@@ -55,7 +56,7 @@ struct WatchCommand: AsyncParsableCommand {
             if json {
                 print(String(decoding: try result.jsonData(), as: UTF8.self))
             } else {
-                let frame = result.frame.map { "#\($0.sequence)" } ?? "-"
+                let frame = result.utterance.map(Self.describe) ?? result.frame.map { "#\($0.sequence)" } ?? "-"
                 let shared = result.timeline.filter { $0.sharedWith != nil }.map(\.node)
                 print("\(source) \(frame) \(result.task) \(TaskResultText.format(result.totalMs, 1)) ms" + (shared.isEmpty ? "" : ", shared: \(shared.joined(separator: " "))"))
                 for line in TaskResultText.outputs(result, outputOrder: result.outputs.keys.sorted(), labelLimit: 3) { print("  " + line) }
@@ -65,5 +66,14 @@ struct WatchCommand: AsyncParsableCommand {
             if count > 0, seen >= count { break }
         }
         await connection.disconnect()
+    }
+
+    /// An utterance as `utterance 2 at 3.20–4.85 s` (seconds into the stream), with why it ended
+    /// when not by silence and a mark when audio was lost.
+    static func describe(_ utterance: StreamUtterance) -> String {
+        var text = "utterance \(utterance.index) at " + String(format: "%.2f–%.2f s", utterance.startMs / 1000, utterance.endMs / 1000)
+        if utterance.endReason != .silence { text += " (ended: \(utterance.endReason.rawValue))" }
+        if utterance.gap { text += " [audio lost]" }
+        return text
     }
 }

@@ -111,6 +111,23 @@ struct StreamSessionTests {
         #expect(machine.streamSources.isEmpty)
     }
 
+    /// A stream that ends and starts again never reuses an execution id: devices drop an
+    /// invocation whose (request id, node, attempt) they saw before.
+    @Test func executionIDsNeverRepeatAcrossSessions() throws {
+        var machine = try Self.machine()
+        func ids(_ actions: [AggregatorAction]) -> Set<String> {
+            Set(actions.compactMap { if case .invoke(let invocation) = $0 { return invocation.request.requestID } else { return nil } })
+        }
+        let first = Self.frame(&machine, sequence: 0, nowMs: 1_000)
+        _ = Self.answerAll(&machine, first, nowMs: 1_010)
+        #expect(machine.receiveSubscription("line-3", payload: [], nowMs: 1_020).isEmpty)
+        #expect(machine.streamSources.isEmpty)
+        _ = machine.receiveSubscription("line-3", payload: try Self.classifyAndMatch.jsonBytes(), nowMs: 1_030)
+        let second = Self.frame(&machine, sequence: 0, nowMs: 1_040)
+        #expect(!ids(first).isEmpty && !ids(second).isEmpty)
+        #expect(ids(first).isDisjoint(with: ids(second)), "\(ids(first)) vs \(ids(second))")
+    }
+
     /// The source's last will ends its stream: the waiting frame is dropped (`ended`), the frame in
     /// flight still gets its results, the telemetry says the source is gone; back online, the
     /// stream starts over.
@@ -134,10 +151,10 @@ struct StreamSessionTests {
     /// A subscription naming a task that cannot take frames is refused with an error.
     @Test func badSubscriptionIsRefused() throws {
         var machine = try AggregatorStateMachine(configuration: AggregatorConfiguration(id: "agg-1"), catalog: AggregatorFixture.catalog)
-        let transcribe = StreamSubscription(source: "cam-1", tasks: [.init(task: "transcribe")])
+        let transcribe = StreamSubscription(source: "cam-1", tasks: [.init(task: "transcribe", inputs: ["audio": .media(contentType: MediaType.wav, bytes: [1])])])
         let refused = machine.receiveSubscription("s", payload: try transcribe.jsonBytes(), nowMs: 0)
         guard case .error(let error, _, _) = try #require(refused.first) else { Issue.record("\(refused)"); return }
-        #expect(error.reason.contains("no 'image' input"))
+        #expect(error.reason.contains("input 'audio' is what the stream fills"))
         let missing = StreamSubscription(source: "cam-1", tasks: [.init(task: "match-image-text")])
         let second = machine.receiveSubscription("s", payload: try missing.jsonBytes(), nowMs: 0)
         guard case .error(let other, _, _) = try #require(second.first) else { Issue.record("\(second)"); return }

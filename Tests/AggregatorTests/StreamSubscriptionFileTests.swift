@@ -88,13 +88,13 @@ struct StreamSubscriptionFileTests {
         #expect(machine.receiveSubscription("line-3", payload: [], nowMs: 2_001).isEmpty)
         #expect(machine.streamSources.isEmpty)
 
-        configuration.streamSubscriptions = ["bad": StreamSubscription(source: "cam-1", tasks: [.init(task: "transcribe")])]
+        configuration.streamSubscriptions = ["bad": StreamSubscription(source: "cam-1", tasks: [.init(task: "match-image-text")])]
         do {
             _ = try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
             Issue.record("a subscription the catalog cannot serve was taken")
         } catch {
             #expect(error.description.contains("stream subscription 'bad' is refused"), "\(error)")
-            #expect(error.description.contains("no 'image' input"), "\(error)")
+            #expect(error.description.contains("task 'match-image-text' needs input 'texts' in the subscription"), "\(error)")
         }
     }
 

@@ -241,8 +241,8 @@ struct StreamClusterTests {
         let catalog = TestPaths.repository.appendingPathComponent("catalog/default.json").path
         let models = TestPaths.cache.appendingPathComponent("models").path
         let cases: [(String, String)] = [
-            (#"{"line-3": {"schema": "s2m3.stream-subscription/1", "source": "cam-1", "tasks": [{"task": "transcribe"}]}}"#,
-             "stream subscription 'line-3' is refused: task 'transcribe' has no 'image' input"),
+            (#"{"line-3": {"schema": "s2m3.stream-subscription/1", "source": "cam-1", "tasks": [{"task": "match-image-text"}]}}"#,
+             "stream subscription 'line-3' is refused: task 'match-image-text' needs input 'texts' in the subscription"),
             (#"{"line-3": {"schema": "s2m3.stream-subscription/1", "source": "cam 1", "tasks": [{"task": "classify-image"}]}}"#,
              "subscription 'line-3' cannot be read"),
             ("[{", "is not JSON"),

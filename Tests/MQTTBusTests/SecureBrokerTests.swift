@@ -129,13 +129,15 @@ struct SecureBrokerTests {
         }
     }
 
-    /// A camera writes only its own `sources/{id}/…`; a client declares stream subscriptions.
+    /// A camera or microphone writes only its own `sources/{id}/…` (state, frames, audio); a client
+    /// declares stream subscriptions.
     @Test func sourceWritesOnlyItsOwnTopics() async throws {
         try await SecureBroker.with { secure in
             let camera = try await secure.connect("cam-1")
             try await camera.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/frames", payload: [0xFF, 0xD8]))
             try await camera.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/state", string: "{}", retain: true))
-            for topic in ["s2m3/v1/sources/cam-2/frames", "s2m3/v1/streams/line-1", "s2m3/v1/results/classify-image/cam-1"] {
+            try await camera.publish(MQTTMessage(topic: "s2m3/v1/sources/cam-1/audio", payload: [0, 0]))
+            for topic in ["s2m3/v1/sources/cam-2/frames", "s2m3/v1/sources/cam-2/audio", "s2m3/v1/streams/line-1", "s2m3/v1/results/classify-image/cam-1"] {
                 let error = try await #require(throws: MQTTError.self, "\(topic)") {
                     try await camera.publish(MQTTMessage(topic: topic, string: "{}"))
                 }

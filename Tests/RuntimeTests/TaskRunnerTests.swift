@@ -2,6 +2,7 @@ import Foundation
 import Catalog
 import Runtime
 import S2M3Core
+import TestSupport
 import Testing
 
 extension RuntimeSuites {

@@ -28,6 +28,7 @@ struct TopicsTests {
             topics.clientReplies("{client}"),
             topics.sourceState("{source}"),
             topics.sourceFrames("{source}"),
+            topics.sourceAudio("{source}"),
             topics.streamSubscription("{subscription}"),
             topics.streamResults("{task}", source: "{source}"),
             topics.streamTelemetry("{aggregator}", source: "{source}"),

@@ -34,21 +34,9 @@ struct WhisperTranscriberTests {
             tokens: WhisperTokenTable(text: text))
     }
 
-    /// Word error rate: word-level edit distance over the reference's word count.
+    /// Word error rate (TestSupport's ``wordErrorRate(_:reference:)``).
     static func wordErrorRate(reference: String, hypothesis: String) -> Double {
-        func words(_ s: String) -> [String] {
-            s.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "'" }.map(String.init)
-        }
-        let r = words(reference), h = words(hypothesis)
-        var previous = Array(0...h.count)
-        for i in 1...max(r.count, 1) where !r.isEmpty {
-            var current = [i] + Array(repeating: 0, count: h.count)
-            for j in stride(from: 1, through: h.count, by: 1) {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r[i - 1] == h[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return Double(previous[h.count]) / Double(max(r.count, 1))
+        TestSupport.wordErrorRate(hypothesis, reference: reference)
     }
 
     @Test(.timeLimit(.minutes(2)))

@@ -50,6 +50,9 @@ public struct StreamTelemetry: ControlMessage {
     /// False once the source said `offline` (its last will or a shutdown): the stream has ended and
     /// these are its final figures.
     public var sourceOnline: Bool = true
+    /// A microphone's utterances found so far (absent for a camera); its `framesIn` and
+    /// `framesProcessed` count audio chunks.
+    public var utterances: Int?
 
     public init(
         source: String, aggregator: String, timestampMs: Int, windowMs: Int, framesInPerSecond: Double,
@@ -85,6 +88,7 @@ public struct StreamTelemetry: ControlMessage {
             try MessageCheck.identifier(reason, "drops.\(LimitsConfiguration.echo(reason))")
             try MessageCheck.within(count, ValueRange.count, "drops.\(reason)")
         }
+        if let utterances { try MessageCheck.within(utterances, ValueRange.count, "utterances") }
         guard tasks.count <= 256 else { throw MessageError(.invalidField, field: "tasks", "has \(tasks.count) tasks; at most 256") }
         for (task, figures) in tasks.sorted(by: { $0.key < $1.key }) {
             try MessageCheck.identifier(task, "tasks.\(LimitsConfiguration.echo(task))")

@@ -18,9 +18,11 @@ public struct TaskResult: ControlMessage {
     public var completedAtMs: Int
     /// On a stream's `results/{task}/{source}`: which frame (absent for a request's result).
     public var frame: StreamFrameReference?
+    /// On a microphone's `results/{task}/{source}`: which utterance (absent otherwise).
+    public var utterance: StreamUtterance?
 
     private enum CodingKeys: String, CodingKey {
-        case requestID = "requestId", task, epoch, outputs, timeline, totalMs, aggregator, completedAtMs, frame
+        case requestID = "requestId", task, epoch, outputs, timeline, totalMs, aggregator, completedAtMs, frame, utterance
     }
 
     public init(
@@ -55,6 +57,7 @@ public struct TaskResult: ControlMessage {
             try MessageCheck.within(frame.sequence, 0...ValueRange.epoch.upperBound, "frame.sequence")
             try MessageCheck.within(frame.capturedMs, ValueRange.timestampMs, "frame.capturedMs")
         }
+        try utterance?.validate()
     }
 
     /// The MQTT 5 properties to publish the result with; `correlationData` is the request's own,
@@ -76,5 +79,53 @@ public struct StreamFrameReference: Codable, Sendable, Hashable {
         self.source = source
         self.sequence = sequence
         self.capturedMs = capturedMs
+    }
+}
+
+/// The utterance a microphone stream's result is about (docs/streams.md): its source, its number
+/// in the stream, where it starts and ends (ms into the stream, by the chunks' capture clock, and
+/// the capture time of its start), why it ended, and whether chunks were lost inside or right
+/// after it.
+public struct StreamUtterance: Codable, Sendable, Hashable {
+    /// Why an utterance ended.
+    public enum EndReason: String, Codable, Sendable, Hashable {
+        /// Speech followed by enough silence.
+        case silence
+        /// It reached the longest utterance the stream cuts (the speech may go on in the next).
+        case maxLength = "max-length"
+        /// Chunks were lost right after it: it is ended at the gap, not glued across.
+        case gap
+        /// The source said `offline` (its last will or a shutdown).
+        case sourceEnded = "source-ended"
+    }
+
+    public var source: String
+    /// 0, 1, … in the stream's order.
+    public var index: Int
+    /// Start and end of the speech, ms from the stream's first chunk (capture clock).
+    public var startMs: Double
+    public var endMs: Double
+    /// Capture time of the speech's start, Unix ms.
+    public var capturedMs: Int
+    public var endReason: EndReason
+    /// Chunks were lost inside the utterance's audio or right after it.
+    public var gap: Bool
+
+    public init(source: String, index: Int, startMs: Double, endMs: Double, capturedMs: Int, endReason: EndReason, gap: Bool) {
+        self.source = source
+        self.index = index
+        self.startMs = startMs
+        self.endMs = endMs
+        self.capturedMs = capturedMs
+        self.endReason = endReason
+        self.gap = gap
+    }
+
+    public func validate() throws(MessageError) {
+        try MessageCheck.identifier(source, "utterance.source")
+        try MessageCheck.within(index, 0...ValueRange.epoch.upperBound, "utterance.index")
+        try MessageCheck.within(startMs, ValueRange.durationMs, "utterance.startMs")
+        try MessageCheck.within(endMs, startMs...ValueRange.durationMs.upperBound, "utterance.endMs")
+        try MessageCheck.within(capturedMs, ValueRange.timestampMs, "utterance.capturedMs")
     }
 }
