@@ -139,7 +139,7 @@ let package = Package(
             dependencies: [
                 "S2M3Core", "PlacementPlanning", "PlacementGenerators", "MQTTBus", "S2M3Bus", "LocalBroker", "Planner", "Catalog", "Runtime",
                 "Inference", "Aggregator", "S2M3Client", "ServiceSupport", "MetricsExport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                "DeviceAgent", "LocalCluster",
+                "DeviceAgent", "LocalCluster", "Preprocessing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
