@@ -237,7 +237,7 @@ public actor AggregatorService: Service {
                         on: topics))
                 case .result(let result, _):
                     metrics.answered(result)
-                    recent.result(nowMs: Self.nowMs())
+                    recent.result(result, nowMs: Self.nowMs())
                     for message in try action.answerMessages(topics: topics) { send(message) }
                     logger.debug("result", metadata: ["request.id": "\(result.requestID)", "result.totalMs": "\(result.totalMs)"])
                 case .streamResult(let result):

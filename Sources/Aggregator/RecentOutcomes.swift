@@ -17,6 +17,11 @@ public struct RecentOutcomes: Sendable, Hashable {
     public let rateSeconds: Int
     /// Oldest first; at most `windowSeconds` buckets, none older than the window of the newest.
     private var buckets: [Bucket] = []
+    /// Recent requests' times from receipt to result, by task (``TaskResult/totalMs``).
+    private var taskTimes = RecentTimings()
+    /// Recent invocations' time on the bus, both ways (``TaskTimelineEntry/transferMs``).
+    private var transfers = RecentTimings(window: 512)
+    private static let transferKey = "transfer"
 
     public init(windowSeconds: Int = 60, rateSeconds: Int = 10) {
         precondition(windowSeconds >= 1 && (1...windowSeconds).contains(rateSeconds))
@@ -26,6 +31,12 @@ public struct RecentOutcomes: Sendable, Hashable {
 
     public mutating func request(nowMs: Double) { update(nowMs) { $0.requests += 1 } }
     public mutating func result(nowMs: Double) { update(nowMs) { $0.results += 1 } }
+    /// A request's result: counted, and its time and its invocations' transfers measured.
+    public mutating func result(_ result: TaskResult, nowMs: Double) {
+        self.result(nowMs: nowMs)
+        taskTimes.record(result.task, ms: result.totalMs)
+        for entry in result.timeline where entry.transferMs >= 0 { transfers.record(Self.transferKey, ms: entry.transferMs) }
+    }
     public mutating func error(_ code: TaskErrorCode, nowMs: Double) { update(nowMs) { $0.errors[code.rawValue, default: 0] += 1 } }
 
     /// The counts of the window ending at `nowMs`.
@@ -39,7 +50,8 @@ public struct RecentOutcomes: Sendable, Hashable {
             aggregator: aggregator, timestampMs: Int(nowMs), epoch: epoch, inFlight: inFlight,
             requestsPerSecond: Double(rate) / Double(rateSeconds), rateWindowMs: rateSeconds * 1000,
             windowMs: windowSeconds * 1000, requests: window.reduce(0) { $0 + $1.requests },
-            results: window.reduce(0) { $0 + $1.results }, errors: errors)
+            results: window.reduce(0) { $0 + $1.results }, errors: errors,
+            tasks: taskTimes.snapshot, transfer: transfers.snapshot[Self.transferKey])
     }
 
     /// Counts into the bucket of `nowMs`'s second (a late event into its own, when still in the

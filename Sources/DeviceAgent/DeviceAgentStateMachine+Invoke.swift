@@ -121,7 +121,7 @@ extension DeviceAgentStateMachine {
             } else {
                 results = .success([values])
             }
-            if case .success = results { timings.record(module: job.invoke.module, computeMs: computeMs) }
+            if case .success = results { timings.record(job.invoke.module, ms: computeMs) }
         case .finished(.failure(let error)):
             results = .failure(error)
         case .stopped:

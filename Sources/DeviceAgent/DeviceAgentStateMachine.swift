@@ -46,7 +46,7 @@ public struct DeviceAgentStateMachine: Sendable {
     var running: [UInt64: Job] = [:]
     var nextTicket: UInt64 = 0
     var duplicates = DuplicateFilter<InvocationKey>()
-    var timings = ModuleTimings()
+    var timings = RecentTimings()
     /// The assignment being applied (loads one module at a time).
     var applying: Application?
     /// The newest assignment not yet applied (`.some(nil)`: the retained assignment was cleared).

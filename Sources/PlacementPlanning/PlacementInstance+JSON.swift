@@ -77,12 +77,14 @@ struct WireInstance: Codable {
     var modules: [WireModule]?
     var tasks: [WireTask]?
     var models: [WireModel]?
+    var transfers: String?
 
     init(_ instance: PlacementInstance) {
         devices = instance.devices.map(WireDevice.init)
         modules = instance.modules.map(WireModule.init)
         tasks = instance.tasks.map(WireTask.init)
         models = instance.models.isEmpty ? nil : instance.models.map(WireModel.init)
+        transfers = instance.transfers == .direct ? nil : instance.transfers.rawValue
     }
 
     func instance() throws(PlacementError) -> PlacementInstance {
@@ -90,6 +92,13 @@ struct WireInstance: Codable {
         guard let modules else { throw PlacementError(.missingField, "'modules' is missing") }
         guard let tasks else { throw PlacementError(.missingField, "'tasks' is missing") }
         var result = PlacementInstance(devices: [], modules: [], tasks: [])
+        if let transfers {
+            guard let mode = PlacementTransfers(rawValue: transfers) else {
+                let known = PlacementTransfers.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+                throw PlacementError(.invalidValue, "transfers must be \(known) (got '\(transfers.prefix(64))')")
+            }
+            result.transfers = mode
+        }
         for (index, device) in devices.enumerated() { result.devices.append(try device.model(at: "devices[\(index)]")) }
         for (index, module) in modules.enumerated() { result.modules.append(try module.model(at: "modules[\(index)]")) }
         for (index, task) in tasks.enumerated() { result.tasks.append(try task.model(at: "tasks[\(index)]")) }

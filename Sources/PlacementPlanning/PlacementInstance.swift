@@ -9,16 +9,30 @@ public struct PlacementInstance: Sendable, Hashable {
     public var tasks: [PlacementTask]
     /// Published models and the modules they consist of (optional; only the sharing report uses it).
     public var models: [PlacementModel]
+    /// How an output reaches the node that consumes it.
+    public var transfers: PlacementTransfers
 
     public init(
         devices: [PlacementDevice], modules: [PlacementModule], tasks: [PlacementTask],
-        models: [PlacementModel] = []
+        models: [PlacementModel] = [], transfers: PlacementTransfers = .direct
     ) {
         self.devices = devices
         self.modules = modules
         self.tasks = tasks
         self.models = models
+        self.transfers = transfers
     }
+}
+
+/// How one node's output reaches the next node (docs/placement.md, "Transfers").
+public enum PlacementTransfers: String, Sendable, Hashable, CaseIterable {
+    /// Straight from the producing device to the consuming one: free when both are the same
+    /// device (a device that runs a chain itself), else across both links.
+    case direct
+    /// Through the aggregator: every invocation's inputs cross its device's link in and its
+    /// outputs cross it back, on one device too. This is how `s2m3` runs today (the aggregator
+    /// forwards every output), so the live planner predicts with it.
+    case viaAggregator = "via-aggregator"
 }
 
 /// An edge box: how much memory the modules may use, how fast it computes, how it is connected.

@@ -2,7 +2,8 @@ import S2M3Core
 extension PlacementProblem {
     /// The critical-path latency of task `t`: every node starts when its slowest input has arrived
     /// (a task input crosses the node device's link once; another node's output crosses the
-    /// producer's and the consumer's links unless both share a device) and then computes; the task
+    /// producer's and the consumer's links unless both share a device and transfers are
+    /// ``PlacementTransfers/direct``) and then computes; the task
     /// ends when the last result has crossed its device's link back to the broker.
     ///
     /// Nodes with `route[n] < 0` are not placed yet and count as free (no compute, no transfer):
@@ -39,7 +40,7 @@ extension PlacementProblem {
                 } else {
                     arrival = finish[producer]
                     let from = route[producer]
-                    if d >= 0 && from >= 0 && from != d {
+                    if d >= 0 && from >= 0 && (from != d || sameDeviceCrosses) {
                         arrival += latency[from] + latency[d] + bytes * (secondsPerByte[from] + secondsPerByte[d])
                     }
                 }
@@ -97,7 +98,7 @@ extension PlacementProblem {
                     } else {
                         arrival = finish[producer]
                         let from = route[producer]
-                        if from >= 0 && from != d {
+                        if from >= 0 && (from != d || sameDeviceCrosses) {
                             arrival += latency[from] + latency[d] + inputBytes[k] * (secondsPerByte[from] + secondsPerByte[d])
                         }
                     }
@@ -126,7 +127,7 @@ extension PlacementProblem {
                     } else {
                         arrival = finish[producer]
                         let from = route[producer]
-                        if from >= 0 && from != c {
+                        if from >= 0 && (from != c || sameDeviceCrosses) {
                             arrival += latency[from] + latency[c] + inputBytes[k] * (secondsPerByte[from] + secondsPerByte[c])
                         }
                     }
@@ -187,7 +188,7 @@ extension PlacementProblem {
                         } else {
                             arrival = finish[producer]
                             let from = route[producer]
-                            if from >= 0 && from != d { arrival += leg(from, inputBytes[k]) + leg(d, inputBytes[k]) }
+                            if from >= 0 && (from != d || sameDeviceCrosses) { arrival += leg(from, inputBytes[k]) + leg(d, inputBytes[k]) }
                         }
                         ready = max(ready, arrival)
                     }

@@ -13,6 +13,9 @@ struct PlacementProblem: Sendable {
     let speed: [Double]  // GFLOP/s
     let latency: [Double]  // seconds, one link crossing
     let secondsPerByte: [Double]
+    /// Whether an output between two nodes on one device crosses the links anyway
+    /// (``PlacementTransfers/viaAggregator``).
+    let sameDeviceCrosses: Bool
     /// Devices with equal memory, speed and link share a class (used for symmetry breaking).
     let deviceClass: [Int]
     /// Device indices, fastest first (ties: declaration order): where local search and the replica
@@ -60,6 +63,7 @@ struct PlacementProblem: Sendable {
         speed = instance.devices.map(\.gflops)
         latency = instance.devices.map { $0.link.latencyMs / 1000 }
         secondsPerByte = instance.devices.map { 8 / ($0.link.bandwidthMbps * 1_000_000) }
+        sameDeviceCrosses = instance.transfers == .viaAggregator
         let speeds = instance.devices.map(\.gflops)
         devicesBySpeed = speeds.indices.sorted { speeds[$0] != speeds[$1] ? speeds[$0] > speeds[$1] : $0 < $1 }
         var classes: [String: Int] = [:]

@@ -13,11 +13,19 @@ import Foundation
 /// module's GFLOP divided by its measured p50. Only a drift past ``DriftPolicy/threshold`` from the
 /// speed in use changes it (so noise never re-plans), and at most once per
 /// ``DriftPolicy/minimumIntervalMs`` per device (so alternating reports cannot flap the plan).
+///
+/// Telemetry also teaches the cost model (``LearnedCosts``): each module's compute from the times
+/// devices measure, the link latency from the transfers aggregators measure. When the learned
+/// figures move past ``LearningPolicy`` (at most once per its interval), the planner plans again:
+/// it keeps the placement, with new predictions, unless a fresh solve beats it by
+/// ``LearningPolicy/minimumGain`` (moves counted in the plan).
 public struct PlannerStateMachine: Sendable {
     public enum Event: Sendable, Hashable {
         case state(DeviceState)
         case capabilities(DeviceCapabilities)
         case telemetry(DeviceTelemetry)
+        /// An aggregator's telemetry (its measured transfers teach the link latency).
+        case aggregatorTelemetry(AggregatorTelemetry)
         /// The retained plan read back from the broker (e.g. after a planner restart).
         case retainedPlan(PlanMessage)
         /// A device's retained state was cleared (empty retained payload on `devices/{device}/state`):
@@ -31,7 +39,7 @@ public struct PlannerStateMachine: Sendable {
             case .capabilities(let caps): caps.device
             case .telemetry(let report): report.device
             case .stateCleared(let device): device
-            case .retainedPlan: nil
+            case .retainedPlan, .aggregatorTelemetry: nil
             }
         }
     }
@@ -61,11 +69,35 @@ public struct PlannerStateMachine: Sendable {
         public init() {}
     }
 
+    /// When measured costs re-plan.
+    public struct LearningPolicy: Sendable, Hashable {
+        /// Off: the plan keeps the catalog's figures (speeds are still calibrated).
+        public var enabled = true
+        /// Relative change of a module's compute (or the link latency) that re-plans.
+        public var threshold = 0.25
+        /// …and by at least this much compute time on the slowest live device, ms (noise on
+        /// tiny modules never re-plans).
+        public var minimumMs = 1.0
+        /// At most one re-plan for costs in this interval (telemetry clock).
+        public var minimumIntervalMs = 30_000
+        /// A fresh placement replaces the current one only if its objective is lower by this
+        /// fraction (else the modules stay and only the predictions change).
+        public var minimumGain = 0.1
+        public init() {}
+    }
+
     public let instance: PlacementInstance
     public let algorithm: PlacementAlgorithm
     /// Module id → catalog digest, sent in assignments (modules missing here get a stand-in digest).
     public let digests: [String: String]
     public var drift = DriftPolicy()
+    public var learning = LearningPolicy()
+    /// The costs learned from telemetry so far, and those the current plan was made with.
+    public private(set) var learned = LearnedCosts()
+    public private(set) var plannedCosts = LearnedCosts()
+    /// Telemetry clock: the newest report, and the last plan made with learned costs.
+    private var latestTelemetryMs = 0
+    private var lastCostPlanMs: Int?
     /// Speeds measured from telemetry that replaced the announced ones, by device.
     public private(set) var calibratedGflops: [String: Double] = [:]
     private var lastCalibrationMs: [String: Int] = [:]
@@ -112,11 +144,21 @@ public struct PlannerStateMachine: Sendable {
             if capabilities[caps.device]?.session != caps.session {
                 calibratedGflops[caps.device] = nil
                 lastCalibrationMs[caps.device] = nil
+                learned.forget(device: caps.device)
             }
             capabilities[caps.device] = caps
         case .telemetry(let report):
             telemetry[report.device] = report
             calibrate(with: report)
+            if let caps = capabilities[report.device] {
+                learned.learn(
+                    from: report, gflops: calibratedGflops[report.device] ?? caps.computeGflops, known: moduleIDs,
+                    minimumSamples: drift.minimumSamples)
+            }
+            latestTelemetryMs = max(latestTelemetryMs, report.timestampMs)
+        case .aggregatorTelemetry(let report):
+            learned.learn(from: report, minimumSamples: drift.minimumSamples)
+            latestTelemetryMs = max(latestTelemetryMs, report.timestampMs)
         case .retainedPlan(let plan):
             if currentPlan == nil || plan.epoch > currentPlan!.epoch { currentPlan = plan }
         case .stateCleared(let device):
@@ -125,6 +167,7 @@ public struct PlannerStateMachine: Sendable {
             telemetry[device] = nil
             calibratedGflops[device] = nil
             lastCalibrationMs[device] = nil
+            learned.forget(device: device)
         }
         return needsPlan
     }
@@ -145,7 +188,22 @@ public struct PlannerStateMachine: Sendable {
             // First decision of this run: a retained plan for exactly the live devices is adopted.
             return !(currentPlan.map { Set($0.devices) == Set(liveDevices.map(\.id)) } ?? false)
         }
-        return planned != liveDevices
+        return planned != liveDevices || costsDue
+    }
+
+    /// Whether learned costs moved past the policy since the current plan, and its interval passed.
+    public var costsDue: Bool {
+        guard learning.enabled, let planned = plannedDevices, !planned.isEmpty else { return false }
+        if let last = lastCostPlanMs, latestTelemetryMs - last < learning.minimumIntervalMs { return false }
+        let slowest = planned.map(\.gflops).min() ?? 1
+        return learned.differs(
+            from: plannedCosts, declared: declaredGflop, declaredLatencyMs: link.latencyMs, threshold: learning.threshold,
+            minimumMs: learning.minimumMs, gflops: slowest)
+    }
+
+    private var moduleIDs: Set<String> { Set(instance.modules.map(\.id)) }
+    private var declaredGflop: [String: Double] {
+        Dictionary(instance.modules.map { ($0.id, $0.gflop) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// One planning decision between ``beginPlan()`` and ``finishPlan(_:_:nowMs:)``: what the
@@ -159,6 +217,10 @@ public struct PlannerStateMachine: Sendable {
         let problem: PlacementInstance
         let algorithm: PlacementAlgorithm
         let previousHosts: [String: [String]]?
+        /// Planned again for learned costs on the same devices: the placement stays unless a
+        /// fresh solve is better by `minimumGain`.
+        let costDriven: Bool
+        let minimumGain: Double
 
         /// The placement serving as many tasks as fit (``solveServingMost``), every solve ending by
         /// `deadline`. Pure and possibly long: run it off the cooperative pool.
@@ -168,8 +230,16 @@ public struct PlannerStateMachine: Sendable {
             }
             var options = PlacementOptions()
             options.deadline = deadline
-            let solved = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts, options: options)
-            return Solved(placement: solved.placement, unavailable: solved.unavailable)
+            let kept = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts, options: options)
+            if costDriven, let current = kept.placement, kept.unavailable.isEmpty {
+                let fresh = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: nil, options: options)
+                if let better = fresh.placement, fresh.unavailable.isEmpty,
+                    better.objectiveSeconds < current.objectiveSeconds * (1 - minimumGain)
+                {
+                    return Solved(placement: better, unavailable: [:])
+                }
+            }
+            return Solved(placement: kept.placement, unavailable: kept.unavailable)
         }
     }
 
@@ -197,8 +267,11 @@ public struct PlannerStateMachine: Sendable {
             plannedDevices = live
             return nil
         }
-        guard plannedDevices != live else { return nil }
+        let costDriven = plannedDevices == live
+        guard !costDriven || costsDue else { return nil }
         plannedDevices = live
+        plannedCosts = learned
+        if learned != LearnedCosts() { lastCostPlanMs = latestTelemetryMs }
         let liveIDs = Set(live.map(\.id))
         let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }
         // Decoded plans hold at most ValueRange.epoch's bound (2^53), so this cannot overflow; a
@@ -206,10 +279,13 @@ public struct PlannerStateMachine: Sendable {
         let epoch = min(currentPlan?.epoch ?? 0, ValueRange.epoch.upperBound - 1) + 1
         var problem = instance
         problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
+        problem = learned.apply(to: problem)
         let previousHosts = currentPlan.map { plan in
             plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
         }
-        return PlanJob(epoch: epoch, live: live, gone: gone, problem: problem, algorithm: algorithm, previousHosts: previousHosts)
+        return PlanJob(
+            epoch: epoch, live: live, gone: gone, problem: problem, algorithm: algorithm, previousHosts: previousHosts,
+            costDriven: costDriven, minimumGain: learning.minimumGain)
     }
 
     /// The plan and assignments of a solved job, which becomes the current plan.

@@ -8,6 +8,7 @@ import S2M3Core
 ///
 /// The instance has one placeholder device (`reference`, holding everything); a planner replaces
 /// the devices by the live ones. Every task has the same rate (``defaultRate``) and priority 1.
+/// Transfers are ``PlacementTransfers/viaAggregator``: the aggregator forwards every output.
 public struct CatalogPlacement: Sendable, Hashable {
     public let instance: PlacementInstance
     /// Placement module id → the catalog digest a device must check when loading it.
@@ -53,7 +54,7 @@ public struct CatalogPlacement: Sendable, Hashable {
         let total = modules.reduce(0) { $0 + $1.memoryBytes }
         instance = PlacementInstance(
             devices: [PlacementDevice(id: "reference", memoryBytes: max(total, 1), gflops: ModuleCost.referenceGflops, link: link)],
-            modules: modules, tasks: tasks)
+            modules: modules, tasks: tasks, transfers: .viaAggregator)
         self.digests = digests
     }
 

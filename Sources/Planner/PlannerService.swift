@@ -90,6 +90,7 @@ public actor PlannerService: Service {
         try await connection.subscribe(topics.allDeviceStates)
         try await connection.subscribe(topics.allDeviceCapabilities)
         try await connection.subscribe(topics.allDeviceTelemetry, on: topics)
+        try await connection.subscribe(topics.allAggregatorTelemetry, on: topics)
         try await connection.publish(presence.state(.online))
         let (changes, changed, connection, planning) = (changes, changed, connection, planning)
         let events = connection.events
@@ -166,6 +167,15 @@ public actor PlannerService: Service {
                 case topics.deviceTelemetry(device): event = .telemetry(try DeviceTelemetry(json: message.payload))
                 default: event = nil
                 }
+            } else if let aggregator = topics.aggregator(fromAggregatorTopic: message.topic),
+                message.topic == topics.aggregatorTelemetry(aggregator)
+            {
+                let report = try AggregatorTelemetry(json: message.payload)
+                guard report.aggregator == aggregator else {
+                    logger.warning("ignoring aggregator telemetry naming another aggregator than its topic: \(message.topic)")
+                    return
+                }
+                event = .aggregatorTelemetry(report)
             } else {
                 event = nil
             }

@@ -69,6 +69,20 @@ enum StatusText {
                 ]
             })
         lines.append("")
+        lines.append("tasks")
+        lines += table(
+            ["TASK", "PREDICTED", "MEASURED p50 (results)", "MEASURED / PREDICTED"],
+            snapshot.tasks.map { task in
+                var ratio: String?
+                if let measured = task.measuredP50Ms, let predicted = task.predictedMs, predicted > 0 {
+                    ratio = String(format: "%.2f×", measured / predicted)
+                }
+                return [
+                    task.task, task.predictedMs.map { ms($0) } ?? "-",
+                    task.measuredP50Ms.map { "\(ms($0)) (\(task.measuredCount ?? 0))" } ?? "-", ratio ?? "-",
+                ]
+            })
+        lines.append("")
         let counts = snapshot.errors.byCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         lines.append("errors seen on errors/+ since start: " + (counts.isEmpty ? "none" : counts.joined(separator: ", ")))
         for error in snapshot.errors.recent.suffix(5) {

@@ -48,11 +48,11 @@ struct AgentPartsTests {
     }
 
     @Test func timingsReportMedianAndCount() {
-        var timings = ModuleTimings(window: 3)
-        for value in [10.0, 1, 5, 7] { timings.record(module: "m", computeMs: value) }
+        var timings = RecentTimings(window: 3)
+        for value in [10.0, 1, 5, 7] { timings.record("m", ms: value) }
         #expect(timings.snapshot["m"] == .init(p50Ms: 5, count: 4))  // window: 1, 5, 7
-        timings.record(module: "n", computeMs: 2)
-        timings.record(module: "n", computeMs: 4)
+        timings.record("n", ms: 2)
+        timings.record("n", ms: 4)
         #expect(timings.snapshot["n"]?.p50Ms == 3)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PlacementPlanning
@@ -80,5 +81,29 @@ struct PlacementCostModelExampleTests {
             ? max(0.00108 + 0.01 + 0.009, 0.00108 + 0.01 + 0.1 + 0.001008)
             : max(0.00108 + 0.1 + 0.001008, 0.00108 + 0.1 + 0.01 + 0.009)
         #expect(abs(result.taskLatencySeconds["t"]! - expected) < 1e-12)
+    }
+
+    /// Transfers: a two-node chain on A. `direct` passes x's output to y for free; `via-aggregator`
+    /// (how s2m3 runs today) sends it back to the aggregator and out again: 2 × leg(1 KB) more.
+    @Test(arguments: PlacementTransfers.allCases)
+    func aChainOnOneDeviceCrossesTheLinkOnlyViaTheAggregator(transfers: PlacementTransfers) throws {
+        let instance = PlacementInstance(
+            devices: [a], modules: [F.module("enc", gflop: 10, output: 1000), F.module("head", gflop: 1, output: 100)],
+            tasks: [F.task("t", rate: 0, inputs: [("in", 10_000)], [("x", "enc", ["in"]), ("y", "head", ["x"])])],
+            transfers: transfers)
+        let result = try CostModel(instance).evaluate(hosts: ["enc": ["A"], "head": ["A"]])
+        // Input 0.00108 s, x 0.1 s, y 0.01 s, y's 100 B result 0.0010008 s.
+        let direct = 0.00108 + 0.1 + 0.01 + 0.0010008
+        let expected = transfers == .direct ? direct : direct + 2 * 0.001008
+        #expect(abs(result.taskLatencySeconds["t"]! - expected) < 1e-12)
+        // The mode survives the JSON format.
+        #expect(try PlacementInstance(json: instance.jsonData()).transfers == transfers)
+    }
+
+    @Test func anUnknownTransfersModeIsNamed() {
+        let json = #"{"devices": [], "modules": [], "tasks": [], "transfers": "teleport"}"#
+        #expect {
+            try PlacementInstance(json: Data(json.utf8))
+        } throws: { ($0 as? PlacementError)?.message.contains("transfers must be 'direct' or 'via-aggregator' (got 'teleport')") == true }
     }
 }

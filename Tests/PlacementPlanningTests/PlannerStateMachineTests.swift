@@ -140,8 +140,10 @@ struct PlannerDriftTests {
             loadedModules: ["m1"], modules: ["m1": .init(p50Ms: p50Ms, count: count)]))
     }
 
+    /// Speed calibration alone: learning module costs (PlannerLearningTests) is off here.
     static func planned() -> PlannerStateMachine {
         var machine = PlannerStateMachine(instance: PlannerStateMachineTests.instance)
+        machine.learning.enabled = false
         for device in ["a", "b", "c"] { PlannerStateMachineTests.join(&machine, device) }
         _ = machine.plan(nowMs: 1)
         return machine

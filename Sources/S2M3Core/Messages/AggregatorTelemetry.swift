@@ -21,10 +21,17 @@ public struct AggregatorTelemetry: ControlMessage {
     public var results: Int
     /// Errors published within `windowMs`, by code (`overloaded`, `bad-input`, …; topics.md, Errors).
     public var errors: [String: Int]
+    /// Per task, the time from receiving a request to publishing its result, over the most recent
+    /// results (what the planner's predictions are compared with; absent in older aggregators).
+    public var tasks: [String: MeasuredTiming]?
+    /// The time an invocation spends on the bus, both ways (timeline `transferMs`), over the most
+    /// recent invocations: what the planner learns its link latency from.
+    public var transfer: MeasuredTiming?
 
     public init(
         aggregator: String, timestampMs: Int, epoch: Int?, inFlight: Int, requestsPerSecond: Double, rateWindowMs: Int,
-        windowMs: Int, requests: Int, results: Int, errors: [String: Int]
+        windowMs: Int, requests: Int, results: Int, errors: [String: Int], tasks: [String: MeasuredTiming]? = nil,
+        transfer: MeasuredTiming? = nil
     ) {
         self.aggregator = aggregator
         self.timestampMs = timestampMs
@@ -36,6 +43,8 @@ public struct AggregatorTelemetry: ControlMessage {
         self.requests = requests
         self.results = results
         self.errors = errors
+        self.tasks = tasks
+        self.transfer = transfer
     }
 
     public func properties() -> MessageProperties {
@@ -56,6 +65,17 @@ public struct AggregatorTelemetry: ControlMessage {
         for (code, count) in errors.sorted(by: { $0.key < $1.key }) {
             try MessageCheck.identifier(code, "errors.\(LimitsConfiguration.echo(code))")
             try MessageCheck.within(count, ValueRange.count, "errors.\(code)")
+        }
+        let tasks = tasks ?? [:]
+        guard tasks.count <= 1024 else { throw MessageError(.invalidField, field: "tasks", "has \(tasks.count) tasks; at most 1024") }
+        for (task, timing) in tasks.sorted(by: { $0.key < $1.key }) {
+            try MessageCheck.identifier(task, "tasks.\(LimitsConfiguration.echo(task))")
+            try MessageCheck.within(timing.p50Ms, ValueRange.durationMs, "tasks.\(task).p50Ms")
+            try MessageCheck.within(timing.count, ValueRange.count, "tasks.\(task).count")
+        }
+        if let transfer {
+            try MessageCheck.within(transfer.p50Ms, ValueRange.durationMs, "transfer.p50Ms")
+            try MessageCheck.within(transfer.count, ValueRange.count, "transfer.count")
         }
     }
 }

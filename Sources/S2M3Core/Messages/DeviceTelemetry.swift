@@ -5,15 +5,7 @@ public struct DeviceTelemetry: ControlMessage {
     public static let schema = "s2m3.device-telemetry/1"
 
     /// Measured execution time of one module on this device (compute only, queue wait excluded).
-    public struct ModuleTiming: Codable, Sendable, Hashable {
-        public var p50Ms: Double
-        /// Invocations measured so far (the window the median is taken over may be shorter).
-        public var count: Int
-        public init(p50Ms: Double, count: Int) {
-            self.p50Ms = p50Ms
-            self.count = count
-        }
-    }
+    public typealias ModuleTiming = MeasuredTiming
 
     /// How far the device got with its latest assignment.
     public struct AssignmentReport: Codable, Sendable, Hashable {

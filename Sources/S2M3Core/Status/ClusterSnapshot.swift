@@ -97,6 +97,17 @@ public struct ClusterSnapshot: Codable, Sendable, Hashable {
         public var recent: [RecentError]
     }
 
+    /// One task's predicted latency (the plan's) beside the measured one (the aggregators').
+    public struct TaskLatency: Codable, Sendable, Hashable {
+        public var task: String
+        /// The current plan's prediction, ms.
+        public var predictedMs: Double?
+        /// The median time from receipt to result at the aggregator that answered the task most
+        /// often recently, ms, and over how many results in all it was measured.
+        public var measuredP50Ms: Double?
+        public var measuredCount: Int?
+    }
+
     public var schema = "s2m3.cluster-status/1"
     public var takenAtMs: Int
     public var plan: Plan?
@@ -104,6 +115,8 @@ public struct ClusterSnapshot: Codable, Sendable, Hashable {
     public var modules: [Module]
     public var aggregators: [Aggregator]
     public var planners: [Planner]
+    /// Every task the plan predicts or an aggregator measured, sorted by id.
+    public var tasks: [TaskLatency] = []
     public var errors: Errors
     /// Messages that were not what their topic promises (garbage, forged, another version): ignored.
     public var ignoredMessages: Int

@@ -181,6 +181,17 @@ extension ClusterStatus {
                 replans: telemetry?.replans, lastSolveMs: telemetry?.lastSolveMs, lastPlanAtMs: telemetry?.lastPlanAtMs,
                 telemetryAgeMs: plannerTelemetry[id].map { max(0, nowMs - $0.atMs) })
         }
+        var measured: [String: MeasuredTiming] = [:]
+        for received in aggregatorTelemetry.values {
+            for (task, timing) in received.message.tasks ?? [:] where timing.count > (measured[task]?.count ?? -1) {
+                measured[task] = timing
+            }
+        }
+        let predicted = plan?.predictedLatencyMs ?? [:]
+        let tasks = Set(predicted.keys).union(measured.keys).sorted().map { task in
+            ClusterSnapshot.TaskLatency(
+                task: task, predictedMs: predicted[task], measuredP50Ms: measured[task]?.p50Ms, measuredCount: measured[task]?.count)
+        }
         return ClusterSnapshot(
             takenAtMs: nowMs,
             plan: plan.map {
@@ -188,7 +199,7 @@ extension ClusterStatus {
                     epoch: $0.epoch, createdAtMs: $0.createdAtMs, algorithm: $0.algorithm, devices: $0.devices.sorted(),
                     unavailableTasks: $0.unavailableTasks ?? [:])
             },
-            devices: devices, modules: modules, aggregators: aggregators, planners: planners,
+            devices: devices, modules: modules, aggregators: aggregators, planners: planners, tasks: tasks,
             errors: ClusterSnapshot.Errors(byCode: errorCounts, recent: recentErrors), ignoredMessages: ignoredMessages)
     }
 

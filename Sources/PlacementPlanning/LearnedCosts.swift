@@ -1,0 +1,100 @@
+import S2M3Core
+
+/// What a planner has learned from telemetry about the cost model's figures: the compute of each
+/// module (from the times devices measure) and the link's latency (from the transfers aggregators
+/// measure). Pure; ``PlannerStateMachine`` feeds it and plans with ``apply(to:)``.
+///
+/// - A module's GFLOP on device d is its measured p50 there × d's speed (the calibrated one when
+///   telemetry replaced the announced one), so predicting it on d gives back the p50 measured on d
+///   and on another device scales with that device's speed. The module's figure is the median over
+///   the devices that measured it. Built-ins, which the catalog counts as 0 GFLOP, get their time
+///   this way too.
+/// - The link's one-way latency is half the median time an invocation spends on the bus (both
+///   ways, `transferMs` of the timelines), median over aggregators.
+public struct LearnedCosts: Sendable, Hashable {
+    /// Module id → device id → GFLOP per invocation measured there.
+    private var measured: [String: [String: Double]] = [:]
+    /// Aggregator id → one-way latency, ms.
+    private var latencies: [String: Double] = [:]
+
+    public init() {}
+
+    /// The learned GFLOP per module (median over devices).
+    public var moduleGflop: [String: Double] {
+        measured.compactMapValues { byDevice in byDevice.isEmpty ? nil : Self.median(Array(byDevice.values)) }
+    }
+
+    /// The learned one-way link latency, ms (median over aggregators), or nil.
+    public var linkLatencyMs: Double? {
+        latencies.isEmpty ? nil : Self.median(Array(latencies.values))
+    }
+
+    /// Takes a device's timings of the modules `known` (instance module ids): each with at least
+    /// `minimumSamples` invocations replaces that device's figure. `gflops` is the device's speed.
+    public mutating func learn(from report: DeviceTelemetry, gflops: Double, known: Set<String>, minimumSamples: Int) {
+        guard gflops > 0, gflops.isFinite else { return }
+        for (module, timing) in report.modules where known.contains(module) && timing.count >= minimumSamples {
+            let gflop = timing.p50Ms / 1000 * gflops
+            guard gflop.isFinite, gflop >= 0 else { continue }
+            measured[module, default: [:]][report.device] = gflop
+        }
+    }
+
+    /// Takes an aggregator's median transfer, when measured over at least `minimumSamples` invocations.
+    public mutating func learn(from report: AggregatorTelemetry, minimumSamples: Int) {
+        guard let transfer = report.transfer, transfer.count >= minimumSamples else { return }
+        latencies[report.aggregator] = transfer.p50Ms / 2
+    }
+
+    /// Forgets what a device measured (it left or restarted).
+    public mutating func forget(device: String) {
+        for module in Array(measured.keys) {
+            measured[module]?[device] = nil
+            if measured[module]?.isEmpty == true { measured[module] = nil }
+        }
+    }
+
+    /// `instance` with the learned figures in place of the declared ones (modules not measured and
+    /// the link, when not measured, as declared).
+    public func apply(to instance: PlacementInstance) -> PlacementInstance {
+        var result = instance
+        let gflop = moduleGflop
+        for index in result.modules.indices {
+            if let learned = gflop[result.modules[index].id] { result.modules[index].gflop = learned }
+        }
+        if let latency = linkLatencyMs {
+            for index in result.devices.indices { result.devices[index].link.latencyMs = latency }
+        }
+        return result
+    }
+
+    /// Whether planning with these figures instead of `planned`'s could change the predictions by
+    /// more than noise: a module's GFLOP moved by more than `threshold` (relative) and by more
+    /// than `minimumMs` of compute on a device of `gflops`, or the link latency by more than
+    /// `threshold` and 0.1 ms. `declared` and `declaredLatencyMs` are the figures before anything
+    /// was learned.
+    public func differs(
+        from planned: LearnedCosts, declared: [String: Double], declaredLatencyMs: Double, threshold: Double,
+        minimumMs: Double, gflops: Double
+    ) -> Bool {
+        let now = moduleGflop
+        let before = planned.moduleGflop
+        for (module, value) in now {
+            let old = before[module] ?? declared[module] ?? 0
+            let change = abs(value - old)
+            if change > threshold * old && change / gflops * 1000 > minimumMs { return true }
+        }
+        if let new = linkLatencyMs {
+            let old = planned.linkLatencyMs ?? declaredLatencyMs
+            let change = abs(new - old)
+            if change > threshold * old && change > 0.1 { return true }
+        }
+        return false
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
