@@ -9,8 +9,8 @@ import Foundation
 /// devices are the ones whose latest state is `online` and whose capabilities belong to the same
 /// session, with their memory budget and GFLOP/s.
 ///
-/// Telemetry calibrates a device's speed: the median over its modules (with enough samples) of the
-/// module's GFLOP divided by its measured p50. Only a drift past ``DriftPolicy/threshold`` from the
+/// Without learning (``LearningPolicy/enabled`` false), telemetry calibrates a device's speed: the
+/// median over its modules (with enough samples) of the module's GFLOP divided by its measured p50. Only a drift past ``DriftPolicy/threshold`` from the
 /// speed in use changes it (so noise never re-plans), and at most once per
 /// ``DriftPolicy/minimumIntervalMs`` per device (so alternating reports cannot flap the plan).
 ///
@@ -71,7 +71,7 @@ public struct PlannerStateMachine: Sendable {
 
     /// When measured costs re-plan.
     public struct LearningPolicy: Sendable, Hashable {
-        /// Off: the plan keeps the catalog's figures (speeds are still calibrated).
+        /// Off: the plan keeps the catalog's figures and calibrates each device's speed instead.
         public var enabled = true
         /// Relative change of a module's compute (or the link latency) that re-plans.
         public var threshold = 0.25
@@ -149,7 +149,9 @@ public struct PlannerStateMachine: Sendable {
             capabilities[caps.device] = caps
         case .telemetry(let report):
             telemetry[report.device] = report
-            calibrate(with: report)
+            // Learning measures every module on every device, which calibrating a device's one
+            // speed only approximates: with both, each would re-plan for the other's change.
+            if !learning.enabled { calibrate(with: report) }
             if let caps = capabilities[report.device] {
                 learned.learn(
                     from: report, gflops: calibratedGflops[report.device] ?? caps.computeGflops, known: moduleIDs,

@@ -14,8 +14,10 @@ public struct CatalogPlacement: Sendable, Hashable {
     /// Placement module id → the catalog digest a device must check when loading it.
     public let digests: [String: String]
 
-    /// Link assumed for every device of a local cluster (loopback through the broker).
-    public static let localLink = PlacementLink(bandwidthMbps: 1000, latencyMs: 0.2)
+    /// Link assumed for every device of a local cluster (loopback through the broker): 4,000 Mbit/s
+    /// is what one 1 MB message publish → subscribe takes on loopback (about 2.1 ms p50, `s2m3 bench
+    /// bus`, docs/benchmarks.md); the latency is learned from telemetry once requests run.
+    public static let localLink = PlacementLink(bandwidthMbps: 4000, latencyMs: 0.2)
 
     /// Wire size assumed for a task input, by its conventional name (the cost model's first transfer).
     public static func inputBytes(_ name: String) -> Int {

@@ -60,11 +60,12 @@ public actor PlannerService: Service {
     ///   - dynamicSecurity: administer Mosquitto's dynamic-security plugin so that each device may
     ///     receive only the invocations of the modules the plan gives it (the connection's identity
     ///     must be the plugin's administrator; docs/security.md).
+    ///   - learning: when costs learned from telemetry re-plan (docs/placement.md).
     public init(
         connection: MQTTConnection, instance: PlacementInstance, algorithm: PlacementAlgorithm = .auto,
         topics: Topics = Topics(), debounce: Duration = .milliseconds(150), digests: [String: String] = [:],
         presence: ServicePresence? = nil, telemetryInterval: Duration = .seconds(1), dynamicSecurity: Bool = false,
-        logger: Logger
+        learning: PlannerStateMachine.LearningPolicy = .init(), logger: Logger
     ) {
         access = dynamicSecurity ? PlanAccess(topics: topics) : nil
         self.connection = connection
@@ -74,6 +75,7 @@ public actor PlannerService: Service {
         self.debounce = debounce
         self.logger = logger
         machine = PlannerStateMachine(instance: instance, algorithm: algorithm, digests: digests)
+        machine.learning = learning
         (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

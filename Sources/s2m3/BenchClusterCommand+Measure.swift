@@ -25,6 +25,8 @@ struct BenchClusterMeasure {
                 (.parallel, .client(phase.client)), (.inProcess, .local(rig.local)),
                 (.serve, .client(rig.serveClient)), (.cloud, .client(rig.cloudClient)),
             ], into: &report)
+            report.firstPlan = phase.plan
+            report.learnedPlan = await phase.retainedPlan()
             try await phase.startAggregator(sequential: true)
             try await rounds([(.sequential, .client(phase.client))], into: &report)
         } catch {

@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Inference
 import LocalCluster
+import MQTTBus
 import Runtime
 import S2M3Client
 import S2M3Core
@@ -58,6 +59,33 @@ final class BenchClusterPhase: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ValidationError("aggregator \(id) of \(name) did not start: \(ClusterProcesses.logTail(member.logPath))")
+    }
+
+    /// The plan retained on the broker now (the planner may have re-planned since ``plan``, e.g.
+    /// with costs learned from telemetry), or nil when none arrives within 5 s.
+    func retainedPlan() async -> PlanMessage? {
+        let watcher = MQTTConnection(
+            configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: rig.edge.port)], clientID: "bench-plan-\(name)"),
+            logger: BenchClusterRig.logger)
+        defer { Task { await watcher.disconnect() } }
+        do {
+            try await watcher.connect()
+            try await watcher.subscribe(Topics(root: root).plan)
+        } catch {
+            return nil
+        }
+        let reader = Task { () -> PlanMessage? in
+            for await message in watcher.messages where !message.payload.isEmpty {
+                if let plan = try? PlanMessage(json: message.payload) { return plan }
+            }
+            return nil
+        }
+        let timer = Task {
+            try await Task.sleep(for: .seconds(5))
+            reader.cancel()
+        }
+        defer { timer.cancel() }
+        return await reader.value
     }
 
     func stop() async {

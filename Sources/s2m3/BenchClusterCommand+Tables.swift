@@ -1,4 +1,5 @@
 import Foundation
+import S2M3Core
 
 /// Everything `s2m3 bench cluster` measured.
 struct BenchClusterReport {
@@ -39,6 +40,10 @@ struct BenchClusterReport {
     /// Task → invocations on its longest dependency chain.
     var criticalPath: [String: Int] = [:]
     var failures: [Mode: Int] = [:]
+    /// The parallel cluster's plan when it was ready, and the one retained after its latency
+    /// rounds (re-planned with the costs the planner learned from telemetry meanwhile).
+    var firstPlan: PlanMessage?
+    var learnedPlan: PlanMessage?
     var failureSamples: [String] = []
     var latencyCluster: (devices: Int, budget: Int, replicas: Int) = (0, 0, 0)
     /// Per device count and mix; rows without `devices` are `s2m3 serve`.
@@ -98,11 +103,33 @@ enum BenchClusterText {
             lines.append("| \(task) | \(hops) | \(lower) | \(ratio(.sequential)) | \(ratio(.inProcess)) | \(ratio(.serve)) | \(overhead) | \(transfer) |")
         }
         lines.append("")
+        lines.append(predictionText(r))
+        lines.append("")
         let failed = BenchClusterReport.Mode.allCases.compactMap { mode in r.failures[mode].map { "\(mode.rawValue) \($0)" } }
         lines.append("Failed requests: " + (failed.isEmpty ? "none." : failed.joined(separator: ", ") + " (e.g. " + r.failureSamples.joined(separator: "; ") + ")."))
         lines.append("")
         lines.append(throughputText(r))
         lines.append(endMarker)
+        return lines.joined(separator: "\n")
+    }
+
+    /// The planner's predicted task latencies (first plan, and after learning from telemetry)
+    /// beside the parallel cluster's measured p50.
+    static func predictionText(_ r: BenchClusterReport) -> String {
+        let first = r.firstPlan, learned = r.learnedPlan
+        var lines = ["**Predictions**: the planner's predicted latency per task in the parallel cluster's first plan (epoch \(first.map { String($0.epoch) } ?? "–"), from the catalog's figures) and in the plan retained after the latency rounds (epoch \(learned.map { String($0.epoch) } ?? "–"), re-planned with the module times and transfers learned from telemetry; docs/placement.md, \"Learning from telemetry\"), beside the measured parallel p50 (the client's round trip). The goal: learned within 25 % of measured."]
+        lines.append("")
+        lines.append("| task | predicted, first plan ms | predicted, learned ms | measured p50 ms | measured / first | measured / learned |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for task in r.tasks {
+            let measured = r.p(.parallel, task, 0.5)
+            let a = first?.predictedLatencyMs[task], b = learned?.predictedLatencyMs[task]
+            func ratio(_ predicted: Double?) -> String {
+                guard let measured, let predicted, predicted > 0 else { return "–" }
+                return format(measured / predicted, 2) + "×"
+            }
+            lines.append("| \(task) | \(a.map { format($0, 1) } ?? "–") | \(b.map { format($0, 1) } ?? "–") | \(measured.map { format($0, 1) } ?? "–") | \(ratio(a)) | \(ratio(b)) |")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -45,6 +45,9 @@ struct PlannerCommand: AsyncParsableCommand {
     @Flag(help: "Administer the broker's dynamic-security plugin (broker-config/secure.conf): each device may receive only the invocations of the modules the plan gives it. The login must be the plugin's administrator (the planner identity of make-credentials.sh).")
     var dynamicSecurity = false
 
+    @Flag(help: "Plan with the catalog's cost figures only: do not learn module times and the link latency from telemetry (each device's speed is calibrated instead; docs/placement.md).")
+    var noLearning = false
+
     func run() async throws {
         let broker = try bus.configuration()
         let root = bus.topicRoot
@@ -67,9 +70,11 @@ struct PlannerCommand: AsyncParsableCommand {
         let presence = ServicePresence(role: .planner, id: id, topics: Topics(root: root))
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: clientID, will: try presence.will()), logger: logger)
+        var learning = PlannerStateMachine.LearningPolicy()
+        learning.enabled = !noLearning
         let service = PlannerService(
             connection: connection, instance: problem, algorithm: algorithm, topics: Topics(root: root),
-            digests: digests, presence: presence, dynamicSecurity: dynamicSecurity, logger: logger)
+            digests: digests, presence: presence, dynamicSecurity: dynamicSecurity, learning: learning, logger: logger)
         // SIGTERM / SIGINT: no new plan, a publication in progress finishes, disconnect, exit 0.
         do { try await ProcessServices.run(endpoint + [service], logger: logger) } catch { throw BrokerConnectHint.explain(error, broker: broker) }
     }
