@@ -221,7 +221,7 @@ public struct PlannerStateMachine: Sendable {
         let previousHosts: [String: [String]]?
         /// Planned again for learned costs on the same devices: the placement stays unless a
         /// fresh solve is better by `minimumGain`.
-        let costDriven: Bool
+        public let costDriven: Bool
         let minimumGain: Double
 
         /// The placement serving as many tasks as fit (``solveServingMost``), every solve ending by

@@ -232,6 +232,13 @@ public actor PlannerService: Service {
         lastSolveMs = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
         metrics.solved(in: took)
         let actions = machine.finishPlan(job, solved, nowMs: WallClock.milliseconds)
+        if job.costDriven {
+            let speed = job.live.map(\.gflops).min() ?? 1
+            let learned = machine.plannedCosts.moduleGflop.sorted { $0.key < $1.key }
+                .map { "\($0.key) \(String(format: "%.1f", $0.value / speed * 1000)) ms" }.joined(separator: ", ")
+            let link = machine.plannedCosts.linkLatencyMs.map { String(format: "%.2f ms", $0) } ?? "as declared"
+            logger.info("planning with learned costs (at \(String(format: "%.0f", speed)) GFLOP/s): link \(link); \(learned)")
+        }
         if case .publishPlan(let plan)? = actions.first {
             replans += 1
             lastPlanAtMs = plan.createdAtMs

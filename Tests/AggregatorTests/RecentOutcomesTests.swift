@@ -33,6 +33,32 @@ struct RecentOutcomesTests {
         #expect(quiet.requests == 0 && quiet.results == 0 && quiet.errors.isEmpty)
     }
 
+    /// Results also report each task's median time and the median transfer per invocation, which
+    /// the planner learns from (docs/placement.md, "Learning from telemetry").
+    @Test func resultsReportTaskTimesAndTransfers() throws {
+        var recent = RecentOutcomes()
+        func result(_ task: String, totalMs: Double, transfers: [Double]) -> TaskResult {
+            TaskResult(
+                requestID: "r", task: task, epoch: 1, outputs: [:],
+                timeline: transfers.enumerated().map { index, transfer in
+                    TaskTimelineEntry(
+                        node: "n\(index)", module: "m", device: "d", queuedMs: 0, computeMs: 1, transferMs: transfer, startMs: 0, endMs: 2)
+                },
+                totalMs: totalMs, aggregator: "agg-1", completedAtMs: 1)
+        }
+        for (index, total) in [30.0, 10, 20].enumerated() {
+            recent.result(result("classify-image", totalMs: total, transfers: [0.5, 1.5]), nowMs: 1_000 + Double(index))
+        }
+        recent.result(result("transcribe", totalMs: 900, transfers: [4]), nowMs: 1_010)
+        let telemetry = recent.telemetry(aggregator: "agg-1", epoch: 1, inFlight: 0, nowMs: 1_100)
+        #expect(telemetry.results == 4)
+        #expect(telemetry.tasks == ["classify-image": .init(p50Ms: 20, count: 3), "transcribe": .init(p50Ms: 900, count: 1)])
+        // Transfers 0.5, 1.5 (three times) and 4: the median of seven is 1.5.
+        #expect(telemetry.transfer == .init(p50Ms: 1.5, count: 7))
+        try telemetry.validate()
+        #expect(try AggregatorTelemetry(json: telemetry.jsonData()) == telemetry)
+    }
+
     @Test func memoryStaysBoundedUnderAFlood() {
         var recent = RecentOutcomes(windowSeconds: 5, rateSeconds: 1)
         for index in 0..<10_000 { recent.request(nowMs: Double(index) * 100) }

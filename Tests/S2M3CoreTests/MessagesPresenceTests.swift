@@ -25,6 +25,10 @@ struct MessagesPresenceTests {
         (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":-1,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{}}"#, "requestsPerSecond"),
         (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{"x":-3}}"#, "errors.x"),
         (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"epoch":0,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{}}"#, "epoch"),
+        (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"tasks":{"t":{"p50Ms":-1,"count":1}}}"#, "tasks.t.p50Ms"),
+        (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"tasks":{"a/b":{"p50Ms":1,"count":1}}}"#, "tasks.a/b"),
+        (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"transfer":{"p50Ms":1e300,"count":1}}"#, "transfer.p50Ms"),
+        (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"transfer":{"p50Ms":1,"count":-2}}"#, "transfer.count"),
         (#"{"schema":"s2m3.planner-telemetry/1","planner":"p","timestampMs":1,"liveDevices":["a","a"],"replans":0}"#, "liveDevices[1]"),
         (#"{"schema":"s2m3.planner-telemetry/1","planner":"p","timestampMs":1,"liveDevices":[],"replans":0,"lastSolveMs":-5}"#, "lastSolveMs"),
     ])
