@@ -68,30 +68,6 @@ public struct LearnedCosts: Sendable, Hashable {
         return result
     }
 
-    /// Whether planning with these figures instead of `planned`'s could change the predictions by
-    /// more than noise: a module's GFLOP moved by more than `threshold` (relative) and by more
-    /// than `minimumMs` of compute on a device of `gflops`, or the link latency by more than
-    /// `threshold` and 0.1 ms. `declared` and `declaredLatencyMs` are the figures before anything
-    /// was learned.
-    public func differs(
-        from planned: LearnedCosts, declared: [String: Double], declaredLatencyMs: Double, threshold: Double,
-        minimumMs: Double, gflops: Double
-    ) -> Bool {
-        let now = moduleGflop
-        let before = planned.moduleGflop
-        for (module, value) in now {
-            let old = before[module] ?? declared[module] ?? 0
-            let change = abs(value - old)
-            if change > threshold * old && change / gflops * 1000 > minimumMs { return true }
-        }
-        if let new = linkLatencyMs {
-            let old = planned.linkLatencyMs ?? declaredLatencyMs
-            let change = abs(new - old)
-            if change > threshold * old && change > 0.1 { return true }
-        }
-        return false
-    }
-
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         let middle = sorted.count / 2

@@ -16,7 +16,7 @@ import Foundation
 ///
 /// Telemetry also teaches the cost model (``LearnedCosts``): each module's compute from the times
 /// devices measure, the link latency from the transfers aggregators measure. When the learned
-/// figures move past ``LearningPolicy`` (at most once per its interval), the planner plans again:
+/// figures move a task's prediction past ``LearningPolicy`` (at most once per its interval), the planner plans again:
 /// it keeps the placement, with new predictions, unless a fresh solve beats it by
 /// ``LearningPolicy/minimumGain`` (moves counted in the plan).
 public struct PlannerStateMachine: Sendable {
@@ -73,16 +73,16 @@ public struct PlannerStateMachine: Sendable {
     public struct LearningPolicy: Sendable, Hashable {
         /// Off: the plan keeps the catalog's figures and calibrates each device's speed instead.
         public var enabled = true
-        /// Relative change of a module's compute (or the link latency) that re-plans.
-        public var threshold = 0.25
-        /// …and by at least this much compute time on the slowest live device, ms (noise on
-        /// tiny modules never re-plans).
-        public var minimumMs = 1.0
+        /// Relative change of a task's predicted latency (the current placement evaluated with
+        /// the learned costs against the plan's prediction) that re-plans.
+        public var threshold = 0.15
+        /// …and by at least this much, ms (noise on fast tasks never re-plans).
+        public var minimumMs = 2.0
         /// At most one re-plan for costs in this interval (telemetry clock).
         public var minimumIntervalMs = 30_000
         /// A fresh placement replaces the current one only if its objective is lower by this
         /// fraction (else the modules stay and only the predictions change).
-        public var minimumGain = 0.1
+        public var minimumGain = 0.2
         public init() {}
     }
 
@@ -193,20 +193,33 @@ public struct PlannerStateMachine: Sendable {
         return planned != liveDevices || costsDue
     }
 
-    /// Whether learned costs moved past the policy since the current plan, and its interval passed.
+    /// Whether the current plan's predictions, evaluated with the costs learned since, moved past
+    /// the policy on some task, and the policy's interval passed.
     public var costsDue: Bool {
-        guard learning.enabled, let planned = plannedDevices, !planned.isEmpty else { return false }
+        guard learning.enabled, let planned = plannedDevices, !planned.isEmpty, learned != plannedCosts,
+            let plan = currentPlan, !plan.predictedLatencyMs.isEmpty
+        else { return false }
         if let last = lastCostPlanMs, latestTelemetryMs - last < learning.minimumIntervalMs { return false }
-        let slowest = planned.map(\.gflops).min() ?? 1
-        return learned.differs(
-            from: plannedCosts, declared: declaredGflop, declaredLatencyMs: link.latencyMs, threshold: learning.threshold,
-            minimumMs: learning.minimumMs, gflops: slowest)
+        guard let now = predictions(of: plan, on: planned) else { return false }
+        return plan.predictedLatencyMs.contains { task, before in
+            guard let after = now[task] else { return false }
+            let change = abs(after - before)
+            return change > learning.threshold * before && change > learning.minimumMs
+        }
+    }
+
+    /// The task latencies (ms) the cost model predicts for `plan`'s placement on `devices` with the
+    /// learned costs; nil when it cannot evaluate it.
+    func predictions(of plan: PlanMessage, on devices: [LiveDevice]) -> [String: Double]? {
+        var problem = instance
+        problem.tasks = problem.tasks.filter { plan.predictedLatencyMs[$0.id] != nil }
+        problem.devices = devices.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
+        problem = learned.apply(to: problem)
+        guard let model = try? CostModel(problem), let evaluation = try? model.evaluate(hosts: plan.placement) else { return nil }
+        return evaluation.taskLatencySeconds.mapValues { $0 * 1000 }
     }
 
     private var moduleIDs: Set<String> { Set(instance.modules.map(\.id)) }
-    private var declaredGflop: [String: Double] {
-        Dictionary(instance.modules.map { ($0.id, $0.gflop) }, uniquingKeysWith: { first, _ in first })
-    }
 
     /// One planning decision between ``beginPlan()`` and ``finishPlan(_:_:nowMs:)``: what the
     /// solve needs, so that it can run away from the machine (off the cooperative pool, with a
