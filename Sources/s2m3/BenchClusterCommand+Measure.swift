@@ -41,8 +41,15 @@ struct BenchClusterMeasure {
         fflush(nil)
         for task in tasks {
             for (mode, target) in modes {
-                for _ in 0..<warmUp {
-                    do { _ = try await target.run(task, inputs[task]!) } catch { print("  warm-up \(mode.rawValue) \(task) failed: \(error)"); fflush(nil) }
+                for index in 0..<warmUp {
+                    let start = ContinuousClock.now
+                    do {
+                        _ = try await target.run(task, inputs[task]!)
+                        if index == 0 { report.firstRequest[mode, default: [:]][task] = Self.ms(ContinuousClock.now - start) }
+                    } catch {
+                        print("  warm-up \(mode.rawValue) \(task) failed: \(error)")
+                        fflush(nil)
+                    }
                 }
             }
         }

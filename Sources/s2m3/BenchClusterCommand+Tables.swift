@@ -42,6 +42,9 @@ struct BenchClusterReport {
     var failures: [Mode: Int] = [:]
     /// The parallel cluster's plan when it was ready, and the one retained after its latency
     /// rounds (re-planned with the costs the planner learned from telemetry meanwhile).
+    /// Mode → task → the first request's round trip (the first warm-up request, right after the
+    /// cluster or server was ready).
+    var firstRequest: [Mode: [String: Double]] = [:]
     var firstPlan: PlanMessage?
     var learnedPlan: PlanMessage?
     var failureSamples: [String] = []
@@ -117,10 +120,10 @@ enum BenchClusterText {
     /// beside the parallel cluster's measured p50.
     static func predictionText(_ r: BenchClusterReport) -> String {
         let first = r.firstPlan, learned = r.learnedPlan
-        var lines = ["**Predictions**: the planner's predicted latency per task in the parallel cluster's first plan (epoch \(first.map { String($0.epoch) } ?? "–"), from the catalog's figures) and in the plan retained after the latency rounds (epoch \(learned.map { String($0.epoch) } ?? "–"), re-planned with the module times and transfers learned from telemetry; docs/placement.md, \"Learning from telemetry\"), beside the measured parallel p50 (the client's round trip). The goal: learned within 25 % of measured."]
+        var lines = ["**Predictions**: the planner's predicted latency per task in the parallel cluster's first plan (epoch \(first.map { String($0.epoch) } ?? "–"), from the catalog's figures) and in the plan retained after the latency rounds (epoch \(learned.map { String($0.epoch) } ?? "–"), re-planned with the module times and transfers learned from telemetry; docs/placement.md, \"Learning from telemetry\"), beside the measured parallel p50 (the client's round trip). The goal: learned within 25 % of measured. *First request*: the round trip of the task's first request to the parallel cluster once it was ready (devices warm each module up after loading it; the goal: within 1.5× of the p50)."]
         lines.append("")
-        lines.append("| task | predicted, first plan ms | predicted, learned ms | measured p50 ms | measured / first | measured / learned |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append("| task | predicted, first plan ms | predicted, learned ms | measured p50 ms | measured / first | measured / learned | first request ms | first request / p50 |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for task in r.tasks {
             let measured = r.p(.parallel, task, 0.5)
             let a = first?.predictedLatencyMs[task], b = learned?.predictedLatencyMs[task]
@@ -128,7 +131,9 @@ enum BenchClusterText {
                 guard let measured, let predicted, predicted > 0 else { return "–" }
                 return format(measured / predicted, 2) + "×"
             }
-            lines.append("| \(task) | \(a.map { format($0, 1) } ?? "–") | \(b.map { format($0, 1) } ?? "–") | \(measured.map { format($0, 1) } ?? "–") | \(ratio(a)) | \(ratio(b)) |")
+            let firstRequest = r.firstRequest[.parallel]?[task]
+            let slower = firstRequest.flatMap { first in measured.map { format(first / $0, 2) + "×" } } ?? "–"
+            lines.append("| \(task) | \(a.map { format($0, 1) } ?? "–") | \(b.map { format($0, 1) } ?? "–") | \(measured.map { format($0, 1) } ?? "–") | \(ratio(a)) | \(ratio(b)) | \(firstRequest.map { format($0, 1) } ?? "–") | \(slower) |")
         }
         return lines.joined(separator: "\n")
     }
