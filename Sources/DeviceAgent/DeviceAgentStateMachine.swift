@@ -1,3 +1,4 @@
+import Runtime
 import S2M3Core
 
 /// The device agent without I/O or clocks: it takes what arrives on the bus, load and run

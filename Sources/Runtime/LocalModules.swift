@@ -2,12 +2,17 @@ import Catalog
 
 /// The modules of one process, each loaded once and shared by every task that uses it: modules the
 /// catalog finds identical (same digest) are one instance, and concurrent first uses wait for one load.
+///
+/// With `maxBatch` above 1, a batchable module is shared through a ``BatchingModule``: concurrent
+/// calls that wait while it runs are run together, up to `maxBatch` at once.
 public actor LocalModules {
     public let loader: ModuleLoader
+    public let maxBatch: Int
     private var loads: [String: Task<Result<any LoadedModule, ModuleError>, Never>] = [:]
 
-    public init(loader: ModuleLoader) {
+    public init(loader: ModuleLoader, maxBatch: Int = 1) {
         self.loader = loader
+        self.maxBatch = max(1, maxBatch)
     }
 
     /// Module `id`, loading it on first use. A failed load is not cached (the next call tries again).
@@ -17,8 +22,13 @@ public actor LocalModules {
         if let existing = loads[key] {
             load = existing
         } else {
-            let loader = loader
-            load = Task { await captureResult { () async throws(ModuleError) -> any LoadedModule in try await loader.load(key) } }
+            let (loader, maxBatch) = (loader, maxBatch)
+            load = Task {
+                await captureResult { () async throws(ModuleError) -> any LoadedModule in
+                    let module = try await loader.load(key)
+                    return maxBatch > 1 && module.manifest.isBatchable ? BatchingModule(module, maxBatch: maxBatch) : module
+                }
+            }
             loads[key] = load
         }
         let result = await load.value

@@ -36,6 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Inference threads (parallel branches and concurrent requests run at once up to this many).")
     var threads = 2
 
+    @Option(help: "Largest batch of a batchable module: concurrent requests' calls waiting while it runs run together (1: never batch).")
+    var maxBatch = 8
+
     @Option(help: "Largest request payload accepted, bytes.")
     var maxPayloadBytes: Int = TaskRequest.defaultMaxPayloadBytes
 
@@ -56,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try admission.configuration()
         guard Topics.isValidIdentifier(group) else { throw ValidationError("--group '\(group)' must be 1–128 letters, digits, '-', '_', '.'") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard (1...256).contains(maxBatch) else { throw ValidationError("--max-batch must be between 1 and 256") }
         guard maxPayloadBytes >= 1 else { throw ValidationError("--max-payload-bytes must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a level") }
     }
@@ -75,7 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         let bindings = intake.bindings
         let loadedModules = LocalModules(loader: ModuleLoader(
             catalog: loaded, modelsDirectory: modelsDirectory,
-            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-serve")))
+            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-serve")), maxBatch: maxBatch)
         do { try await loadedModules.preload(Set(bindings.values.flatMap { $0.nodes.map(\.module) }).sorted()) } catch {
             throw RunCommandError("\(error.code.rawValue): \(error.description)")
         }

@@ -1,16 +1,16 @@
 import S2M3Core
 
 /// Invocations of one module run as one: their inputs joined along the first (batch) dimension,
-/// the outputs split back by each invocation's share of it. Pure; used by
-/// ``DeviceAgentStateMachine`` for modules whose every input and output leads with the same
-/// symbolic batch dimension (``Catalog/ModuleManifest/isBatchable``).
-struct InvocationBatch: Sendable {
+/// the outputs split back by each invocation's share of it. Pure; used by the device agent's
+/// state machine and by ``BatchingModule`` for modules whose every input and output leads with the
+/// same symbolic batch dimension (``Catalog/ModuleManifest/isBatchable``).
+public struct InvocationBatch: Sendable {
     /// Each member's size along the batch dimension, in order.
-    let sizes: [Int]
+    public let sizes: [Int]
 
     /// The size along the batch dimension that all of `names` agree on in `inputs` (nil when an
     /// input is missing, a scalar, empty along it, or sized differently from the others).
-    static func size(of inputs: TensorBundle, names: [String]) -> Int? {
+    public static func size(of inputs: TensorBundle, names: [String]) -> Int? {
         var size: Int?
         for name in names {
             guard let tensor = inputs[name], let first = tensor.shape.first, first > 0, size == nil || size == first else { return nil }
@@ -21,7 +21,7 @@ struct InvocationBatch: Sendable {
 
     /// Whether `candidate` can run in one batch with `lead`: for each input the same dtype and the
     /// same dimensions after the first, and a batch size of its own.
-    static func fits(_ candidate: TensorBundle, with lead: TensorBundle, names: [String]) -> Bool {
+    public static func fits(_ candidate: TensorBundle, with lead: TensorBundle, names: [String]) -> Bool {
         guard size(of: candidate, names: names) != nil else { return false }
         return names.allSatisfy { name in
             guard let a = candidate[name], let b = lead[name] else { return false }
@@ -31,7 +31,7 @@ struct InvocationBatch: Sendable {
 
     /// The inputs of `members` (each checked with ``fits(_:with:names:)`` against the first) joined
     /// into one bundle, with the first member's metadata; nil if they do not fit.
-    static func join(_ members: [TensorBundle], names: [String]) -> (inputs: TensorBundle, batch: InvocationBatch)? {
+    public static func join(_ members: [TensorBundle], names: [String]) -> (inputs: TensorBundle, batch: InvocationBatch)? {
         guard let lead = members.first else { return nil }
         var sizes: [Int] = []
         for member in members {
@@ -55,7 +55,7 @@ struct InvocationBatch: Sendable {
 
     /// The batch's outputs split back into one bundle per member, in order. Every output must lead
     /// with the batch's total size (the module gives one row per input row).
-    func split(_ outputs: TensorBundle) throws(InvocationBatchError) -> [TensorBundle] {
+    public func split(_ outputs: TensorBundle) throws(InvocationBatchError) -> [TensorBundle] {
         let total = sizes.reduce(0, +)
         var parts = sizes.map { _ in TensorBundle(metadata: outputs.metadata) }
         for name in outputs.names {
@@ -82,9 +82,9 @@ struct InvocationBatch: Sendable {
 }
 
 /// The outputs of a batch could not be split back per invocation.
-struct InvocationBatchError: Error, Sendable, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct InvocationBatchError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension TensorBundle {
