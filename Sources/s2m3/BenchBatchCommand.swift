@@ -6,8 +6,9 @@ import S2M3Core
 
 /// `s2m3 bench batch`: classify-image throughput and latency with the devices' dynamic batching
 /// off (`--device-max-batch 1`) and on (the default, 8), on two `s2m3 up` clusters started side by
-/// side (each on a broker of its own), measured in alternating phases of a closed loop. Prints
-/// Markdown for docs/benchmarks.md.
+/// side (each on a broker of its own), measured in alternating phases of a closed loop; with
+/// `--serve`, two `s2m3 serve` processes instead (`--max-batch 1` and N). Prints Markdown for
+/// docs/benchmarks.md.
 struct BenchBatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
@@ -34,16 +35,23 @@ struct BenchBatchCommand: AsyncParsableCommand {
     @Option(help: "The JPEG sent (default: chelsea.jpg of the fixture cache).")
     var image: String?
 
+    @Flag(help: "Compare `s2m3 serve --max-batch 1` with `--max-batch N` (one process, no devices) instead of two clusters.")
+    var serve = false
+
     func run() async throws {
         let path = image ?? CacheDirectory.path + "/fixtures/chelsea.jpg"
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path): run scripts/setup.sh or give --image") }
         guard concurrency >= 1, rounds >= 1, seconds > 0, maxBatch >= 2 else { throw ValidationError("--concurrency, --rounds ≥ 1, --seconds > 0, --max-batch ≥ 2") }
-        let modes = [("off (--device-max-batch 1)", 1), ("on (--device-max-batch \(maxBatch))", maxBatch)]
+        let option = serve ? "serve --max-batch" : "--device-max-batch"
+        let modes = [("off (\(option) 1)", 1), ("on (\(option) \(maxBatch))", maxBatch)]
         var rigs: [BenchOverloadRig] = []
         do {
             for (_, batch) in modes {
-                rigs.append(try await BenchOverloadRig.start(
-                    devices: devices, admission: true, modules: modules, upArguments: ["--device-max-batch", String(batch), "--device-gflops", "100"]))
+                rigs.append(
+                    serve
+                        ? try await BenchOverloadRig.startServe(modules: modules, arguments: ["--max-batch", String(batch)])
+                        : try await BenchOverloadRig.start(
+                            devices: devices, admission: true, modules: modules, upArguments: ["--device-max-batch", String(batch), "--device-gflops", "100"]))
             }
             var perSecond: [[Double]] = modes.map { _ in [] }, latencies: [[Double]] = modes.map { _ in [] }
             var failures = modes.map { _ in 0 }

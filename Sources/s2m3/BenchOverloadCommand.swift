@@ -95,21 +95,33 @@ struct BenchOverloadRig: Sendable {
     let connection: MQTTConnection
 
     static func start(devices: Int, admission: Bool, modules: CatalogOptions, upArguments: [String] = []) async throws -> BenchOverloadRig {
-        let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: try BrokerConfigLocator.find("dev.conf")))
         let logs = NSTemporaryDirectory() + "s2m3-bench-overload-\(getpid())-\(admission)-\(UUID().uuidString.prefix(6))"
-        let up = try ChildProcess.spawn(
-            ClusterProcesses.currentExecutable,
+        return try await start(ready: "Ctrl-C stops the cluster.") { broker in
             ["up", "--broker", "\(broker.host):\(broker.port)", "--devices", String(devices), "--device-memory", "600MB",
-             "--catalog", modules.catalog, "--models", modules.modelsDirectory, "--logs", logs] + (admission ? [] : ["--no-admission"]) + upArguments,
-            stdout: .pipe, stderr: .null)
+             "--catalog", modules.catalog, "--models", modules.modelsDirectory, "--logs", logs] + (admission ? [] : ["--no-admission"]) + upArguments
+        }
+    }
+
+    /// `s2m3 serve` (one process, no devices) with `arguments` on a broker of its own.
+    static func startServe(modules: CatalogOptions, arguments: [String]) async throws -> BenchOverloadRig {
+        try await start(ready: "ready:") { broker in
+            ["serve", "--broker", "\(broker.host):\(broker.port)", "--catalog", modules.catalog, "--models", modules.modelsDirectory] + arguments
+        }
+    }
+
+    /// A broker of its own and `s2m3 <arguments(broker)>` on it, once it printed a line starting with `ready`.
+    private static func start(ready: String, _ arguments: (MosquittoProcess) -> [String]) async throws -> BenchOverloadRig {
+        let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: try BrokerConfigLocator.find("dev.conf")))
+        let command = arguments(broker)
+        let up = try ChildProcess.spawn(ClusterProcesses.currentExecutable, command, stdout: .pipe, stderr: .null)
         var serving = false
-        for await line in up.outputLines() where line.hasPrefix("Ctrl-C stops the cluster.") {
+        for await line in up.outputLines() where line.hasPrefix(ready) {
             serving = true
             break
         }
         guard serving else {
             await broker.stop()
-            throw ValidationError("s2m3 up did not start (logs in \(logs))")
+            throw ValidationError("s2m3 \(command.joined(separator: " ")) did not start")
         }
         var logger = Logger(label: "s2m3.bench-overload")
         logger.logLevel = .error
