@@ -2,34 +2,37 @@ import Catalog
 import S2M3Core
 
 /// A batchable module (``Catalog/ModuleManifest/isBatchable``) shared by concurrent callers in
-/// one process (`s2m3 serve`): calls that arrive while a run is going wait, and the next run takes
-/// up to `maxBatch` of them at once, their inputs joined along the batch dimension and the outputs
-/// split back (``InvocationBatch``). A call that finds the module idle runs at once, alone: nothing
-/// waits for a batch to fill. Calls whose inputs cannot join the oldest waiting one run in a later
+/// one process (`s2m3 serve`): up to `concurrency` runs go at once (one per inference thread, as
+/// unbatched calls would); calls that arrive while all of them are going wait, and the next free
+/// run takes up to `maxBatch` of them at once, their inputs joined along the batch dimension and
+/// the outputs split back (``InvocationBatch``). A call that finds a run free starts at once:
+/// nothing waits for a batch to fill. Calls whose inputs cannot join the oldest waiting one run in a later
 /// batch; a batch whose outputs cannot be split fails each of its calls with the reason.
 public actor BatchingModule: LoadedModule {
     public nonisolated let manifest: ModuleManifest
     let module: any LoadedModule
     let maxBatch: Int
+    let concurrency: Int
     private let names: [String]
     private var waiting: [(inputs: TensorBundle, reply: CheckedContinuation<Result<TensorBundle, ModuleError>, Never>)] = []
-    private var running = false
+    private var running = 0
     /// Model runs so far and the calls they answered (batched runs answer several).
     public private(set) var runs = 0
     public private(set) var calls = 0
 
-    public init(_ module: any LoadedModule, maxBatch: Int) {
+    public init(_ module: any LoadedModule, maxBatch: Int, concurrency: Int = 1) {
         manifest = module.manifest
         self.module = module
         self.maxBatch = max(1, maxBatch)
+        self.concurrency = max(1, concurrency)
         names = module.manifest.callInputs.map(\.name)
     }
 
     public func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let result = await withCheckedContinuation { reply in
             waiting.append((inputs, reply))
-            if !running {
-                running = true
+            if running < concurrency {
+                running += 1
                 Task { await self.drain() }
             }
         }
@@ -40,7 +43,7 @@ public actor BatchingModule: LoadedModule {
         try await module.warmUp()
     }
 
-    /// Runs batches until nothing waits.
+    /// Runs batches until nothing waits (one of up to `concurrency` such loops).
     private func drain() async {
         while let lead = waiting.first {
             var members = [waiting.removeFirst()]
@@ -57,7 +60,7 @@ public actor BatchingModule: LoadedModule {
             calls += members.count
             for (member, result) in zip(members, results) { member.reply.resume(returning: result) }
         }
-        running = false
+        running -= 1
     }
 
     /// One model run for `inputs` (joined when there are several), one result per input.

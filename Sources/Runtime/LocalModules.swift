@@ -3,16 +3,18 @@ import Catalog
 /// The modules of one process, each loaded once and shared by every task that uses it: modules the
 /// catalog finds identical (same digest) are one instance, and concurrent first uses wait for one load.
 ///
-/// With `maxBatch` above 1, a batchable module is shared through a ``BatchingModule``: concurrent
-/// calls that wait while it runs are run together, up to `maxBatch` at once.
+/// With `maxBatch` above 1, a batchable module is shared through a ``BatchingModule``: up to
+/// `concurrency` runs go at once, and calls that wait meanwhile are run together, up to `maxBatch`.
 public actor LocalModules {
     public let loader: ModuleLoader
     public let maxBatch: Int
+    public let concurrency: Int
     private var loads: [String: Task<Result<any LoadedModule, ModuleError>, Never>] = [:]
 
-    public init(loader: ModuleLoader, maxBatch: Int = 1) {
+    public init(loader: ModuleLoader, maxBatch: Int = 1, concurrency: Int = 1) {
         self.loader = loader
         self.maxBatch = max(1, maxBatch)
+        self.concurrency = max(1, concurrency)
     }
 
     /// Module `id`, loading it on first use. A failed load is not cached (the next call tries again).
@@ -22,11 +24,11 @@ public actor LocalModules {
         if let existing = loads[key] {
             load = existing
         } else {
-            let (loader, maxBatch) = (loader, maxBatch)
+            let (loader, maxBatch, concurrency) = (loader, maxBatch, concurrency)
             load = Task {
                 await captureResult { () async throws(ModuleError) -> any LoadedModule in
                     let module = try await loader.load(key)
-                    return maxBatch > 1 && module.manifest.isBatchable ? BatchingModule(module, maxBatch: maxBatch) : module
+                    return maxBatch > 1 && module.manifest.isBatchable ? BatchingModule(module, maxBatch: maxBatch, concurrency: concurrency) : module
                 }
             }
             loads[key] = load

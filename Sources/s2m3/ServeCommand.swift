@@ -36,8 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Inference threads (parallel branches and concurrent requests run at once up to this many).")
     var threads = 2
 
-    @Option(help: "Largest batch of a batchable module: concurrent requests' calls waiting while it runs run together (1: never batch).")
-    var maxBatch = 8
+    @Option(help: "Largest batch of a batchable module: calls that wait while every inference thread runs it run together (default 1: never batch; on 2 cores it measured slower, docs/benchmarks.md).")
+    var maxBatch = 1
 
     @Option(help: "Largest request payload accepted, bytes.")
     var maxPayloadBytes: Int = TaskRequest.defaultMaxPayloadBytes
@@ -79,7 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
         let bindings = intake.bindings
         let loadedModules = LocalModules(loader: ModuleLoader(
             catalog: loaded, modelsDirectory: modelsDirectory,
-            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-serve")), maxBatch: maxBatch)
+            threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-serve")), maxBatch: maxBatch,
+            concurrency: threads)
         do { try await loadedModules.preload(Set(bindings.values.flatMap { $0.nodes.map(\.module) }).sorted()) } catch {
             throw RunCommandError("\(error.code.rawValue): \(error.description)")
         }
