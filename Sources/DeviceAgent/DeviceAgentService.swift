@@ -77,7 +77,10 @@ public actor DeviceAgentService: Service {
         for action in machine.start(nowMs: Self.nowMs()) { try await carryOut(action) }
         logger.info(
             "device online",
-            metadata: ["session": "\(configuration.session)", "budget.bytes": "\(configuration.memoryBudgetBytes)"])
+            metadata: [
+                "session": "\(configuration.session)", "budget.bytes": "\(configuration.memoryBudgetBytes)",
+                "base.bytes": "\(configuration.baseMemoryBytes)",
+            ])
         let events = connection.events
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -157,7 +160,9 @@ public actor DeviceAgentService: Service {
 
     /// The current telemetry (also what is published).
     public func telemetry() -> DeviceTelemetry {
-        machine.telemetry(nowMs: Self.nowMs(), residentMemoryBytes: (try? ResidentMemory.currentBytes()) ?? 0)
+        machine.telemetry(
+            nowMs: Self.nowMs(), residentMemoryBytes: (try? ResidentMemory.currentBytes()) ?? 0,
+            peakResidentMemoryBytes: try? ResidentMemory.peakBytes())
     }
 
     /// Carries out the machine's actions in order; a failed one is logged and the rest still done.

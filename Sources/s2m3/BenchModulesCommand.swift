@@ -29,7 +29,14 @@ struct BenchModulesCommand: AsyncParsableCommand {
     @Option(help: "Inference threads of the task runner.")
     var threads = 2
 
+    @Flag(help: "Instead: each ONNX module's memory (load, peak at the largest inputs, settled) and p50 under each memory setting of ONNX Runtime, one child process per measurement.")
+    var memory = false
+
+    @Option(help: "With --memory: measurements of each module and setting (the median is shown).")
+    var memoryRepeats = 3
+
     func run() async throws {
+        if memory { return try await runMemorySettings() }
         let modelsDirectory = modules.modelsDirectory
         let fixtureDirectory = fixtures ?? CacheDirectory.fixtures
         let loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory)
