@@ -21,8 +21,10 @@ extension BenchModulesCommand {
             var figures: [String: [ModuleMeasurement]] = [:]
             for _ in 0..<memoryRepeats {
                 for setting in settings {
-                    figures[setting, default: []].append(try await ModuleProbeChild.measurement(
-                        module: module.id, catalog: catalogPath, models: modelsDirectory, runtimeWarmUp: warmUp, memorySettings: setting))
+                    let measured = try await ModuleProbeChild.measurement(
+                        module: module.id, catalog: catalogPath, models: modelsDirectory, runtimeWarmUp: warmUp, memorySettings: setting)
+                    FileHandle.standardError.write(Data("\(module.id) \(setting): \(measured.line)\n".utf8))
+                    figures[setting, default: []].append(measured)
                 }
             }
             rows.append((module.id, figures))
@@ -37,7 +39,7 @@ extension BenchModulesCommand {
         text += "| module | setting | load MiB | peak MiB | settled MiB | p50 ms | p50 / arena |\n|---|---|---:|---:|---:|---:|---:|\n"
         var totals: [String: (peak: Int, settled: Int)] = [:]
         for row in rows {
-            let base = row.figures["arena"].flatMap { median($0.compactMap(\.p50Ms)) }
+            let base = row.figures["arena"].flatMap { runs in runs.compactMap(\.p50Ms).isEmpty ? nil : median(runs.compactMap(\.p50Ms)) }
             for setting in settings {
                 guard let runs = row.figures[setting], !runs.isEmpty else { continue }
                 let peak = median(runs.map(\.residentBytes)), settled = median(runs.map(\.settledBytes))
