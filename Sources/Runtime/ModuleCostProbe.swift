@@ -15,14 +15,6 @@ public enum ModuleCostProbe {
     /// Timed runs after one untimed.
     static let runs = 5
 
-    /// Measures in this process and returns `(residentBytes, p50Ms)` of the model file alone (load
-    /// only, no catalog); `p50Ms` nil when a run failed.
-    public static func measureHere(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> (Int, Double?) {
-        let load = try await ModuleMemoryProbe.MeasuredLoad(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
-        defer { withExtendedLifetime(load) {} }
-        return (load.residentBytes, await timeRuns(load.session))
-    }
-
     /// Zeros for every input; symbolic dimensions become 1 (leading) or 32.
     static func syntheticInputs(_ specs: [TensorSpec]) throws(InferenceError) -> [String: Tensor] {
         var inputs: [String: Tensor] = [:]

@@ -54,6 +54,7 @@ struct ProbeModuleCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (file == nil) != (module == nil) else { throw ValidationError("give either an ONNX file or --module") }
+        guard !timed || module != nil else { throw ValidationError("--timed measures a catalog module: give --module") }
         if let memorySettings, InferenceSessionConfiguration.memorySetting(named: memorySettings) == nil {
             throw ValidationError("unknown --memory-settings '\(memorySettings)'; use \(InferenceSessionConfiguration.memorySettings.map(\.name).joined(separator: ", "))")
         }
@@ -76,11 +77,6 @@ struct ProbeModuleCommand: AsyncParsableCommand {
             return
         }
         guard let file else { return }
-        if timed {
-            let (bytes, p50) = try await ModuleCostProbe.measureHere(modelPath: file, runtimeWarmUpModel: runtimeWarmUp)
-            print(ModuleMeasurement(residentBytes: bytes, p50Ms: p50, referenceGflops: try await ComputeCalibration.run().gflops).line)
-            return
-        }
         let measured = try await ModuleMemoryProbe.measureAndInspect(modelPath: file, runtimeWarmUpModel: runtimeWarmUp)
         if let expectInterface { try check(expectInterface, inputs: measured.inputs, outputs: measured.outputs, file: file) }
         print(measured.residentBytes)
