@@ -29,7 +29,7 @@ struct MetricsClusterTests {
         let base = try MetricsScrape.freePortBase(count: 4)
         // Equal announced speeds: the plan does not depend on how busy the machine is while the agents start.
         let cluster = try await UpCluster([
-            "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100", "--metrics-port-base", String(base),
+            "--devices", "2", "--device-memory", "1.5GB", "--device-gflops", "100", "--metrics-port-base", String(base),
         ])
         do {
             try await check(cluster, base: base)
