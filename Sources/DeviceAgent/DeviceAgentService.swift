@@ -54,6 +54,7 @@ public actor DeviceAgentService: Service {
         logger[metadataKey: "device.id"] = "\(configuration.device)"
         self.logger = logger
         metrics = DeviceMetrics(device: configuration.device)
+        metrics.budget(bytes: configuration.memoryBudgetBytes, baseBytes: configuration.baseMemoryBytes)
         let catalog = loader.catalog
         machine = DeviceAgentStateMachine(
             configuration: configuration,
@@ -189,7 +190,9 @@ public actor DeviceAgentService: Service {
         case .publishTelemetry:
             guard !closing else { return }
             do {
-                try await connection.publish(MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), on: topics))
+                let telemetry = telemetry()
+                metrics.memory(residentBytes: telemetry.residentMemoryBytes, peakBytes: telemetry.peakResidentMemoryBytes)
+                try await connection.publish(MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry, on: topics))
             } catch {
                 logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
             }
