@@ -15,7 +15,7 @@
 #
 # Options of `up` (defaults in brackets):
 #   --devices N [3]            device namespaces box-1 … box-N
-#   --device-memory M [400MB]  each device's memory budget
+#   --device-memory M [1GB]    each device's memory budget (agent and modules)
 #   --delay-ms D [10]          delay of a device link, each way (0: no relay)
 #   --rate-mbit R [50]         rate of a device link, each way (0: no tbf)
 #   --device-gflops G [100]    speed each device announces (empty: each device measures its own)
@@ -137,7 +137,7 @@ cmd_up() {
   check_name "${1:-}"
   [ "$(id -u)" -eq 0 ] || fail "network namespaces need root (uid $(id -u)); run with sudo"
   local name=$1; shift
-  local devices=3 memory=400MB delay=10 rate=50 gflops=100 subnet=10.77.0
+  local devices=3 memory=1GB delay=10 rate=50 gflops=100 subnet=10.77.0
   local s2m3="${S2M3_EXECUTABLE:-$repo/.build/release/s2m3}" catalog="$repo/catalog/default.json" owner=""
   local models="${S2M3_CACHE:-$repo/.cache}/models" logs="${TMPDIR:-/tmp}/$name"
   while (($#)); do

@@ -6,8 +6,12 @@ public struct DeviceAgentConfiguration: Sendable {
     public var device: String
     /// Fresh for each run of the agent (see ``DeviceState/session``).
     public var session: String
-    /// Memory the loaded modules may use, bytes.
+    /// Memory the whole agent process may use, bytes: its own footprint (``baseMemoryBytes``) and the
+    /// modules it loads.
     public var memoryBudgetBytes: Int
+    /// The process's own resident memory before any module is loaded (code, libraries, the catalog,
+    /// ONNX Runtime's start-up), measured at start; the modules get `memoryBudgetBytes − baseMemoryBytes`.
+    public var baseMemoryBytes = 0
     /// Invocations waiting or running before the device answers `busy`.
     public var queueCapacity: Int
     /// Invocations computed at once (inference threads).
@@ -77,6 +81,13 @@ public struct DeviceAgentConfiguration: Sendable {
         }
         guard memoryBudgetBytes > 0, memoryBudgetBytes <= ValueRange.bytes.upperBound else {
             throw DeviceAgentError(.invalidSetting, "the memory budget must be in 1…\(ValueRange.bytes.upperBound) bytes")
+        }
+        guard baseMemoryBytes >= 0 else { throw DeviceAgentError(.invalidSetting, "the base memory cannot be negative") }
+        guard baseMemoryBytes < memoryBudgetBytes else {
+            throw DeviceAgentError(
+                .invalidSetting,
+                "the agent's own footprint, \(MemoryAmount.text(baseMemoryBytes)) (measured at start: the process, its catalog and ONNX Runtime), "
+                    + "leaves nothing of the memory budget \(MemoryAmount.text(memoryBudgetBytes)) for modules; give a larger --memory")
         }
         guard queueCapacity >= 1 else { throw DeviceAgentError(.invalidSetting, "the queue capacity must be at least 1") }
         guard inferenceThreads >= 1 else { throw DeviceAgentError(.invalidSetting, "inference threads must be at least 1") }

@@ -54,6 +54,7 @@ public actor DeviceAgentService: Service {
         logger[metadataKey: "device.id"] = "\(configuration.device)"
         self.logger = logger
         metrics = DeviceMetrics(device: configuration.device)
+        metrics.budget(bytes: configuration.memoryBudgetBytes, baseBytes: configuration.baseMemoryBytes)
         let catalog = loader.catalog
         machine = DeviceAgentStateMachine(
             configuration: configuration,
@@ -77,7 +78,10 @@ public actor DeviceAgentService: Service {
         for action in machine.start(nowMs: Self.nowMs()) { try await carryOut(action) }
         logger.info(
             "device online",
-            metadata: ["session": "\(configuration.session)", "budget.bytes": "\(configuration.memoryBudgetBytes)"])
+            metadata: [
+                "session": "\(configuration.session)", "budget.bytes": "\(configuration.memoryBudgetBytes)",
+                "base.bytes": "\(configuration.baseMemoryBytes)",
+            ])
         let events = connection.events
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -157,7 +161,9 @@ public actor DeviceAgentService: Service {
 
     /// The current telemetry (also what is published).
     public func telemetry() -> DeviceTelemetry {
-        machine.telemetry(nowMs: Self.nowMs(), residentMemoryBytes: (try? ResidentMemory.currentBytes()) ?? 0)
+        machine.telemetry(
+            nowMs: Self.nowMs(), residentMemoryBytes: (try? ResidentMemory.currentBytes()) ?? 0,
+            peakResidentMemoryBytes: try? ResidentMemory.peakBytes())
     }
 
     /// Carries out the machine's actions in order; a failed one is logged and the rest still done.
@@ -184,7 +190,9 @@ public actor DeviceAgentService: Service {
         case .publishTelemetry:
             guard !closing else { return }
             do {
-                try await connection.publish(MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry(), on: topics))
+                let telemetry = telemetry()
+                metrics.memory(residentBytes: telemetry.residentMemoryBytes, peakBytes: telemetry.peakResidentMemoryBytes)
+                try await connection.publish(MQTTMessage(topic: topics.deviceTelemetry(device), control: telemetry, on: topics))
             } catch {
                 logger.debug("telemetry not sent", metadata: ["error": "\(error)"])
             }

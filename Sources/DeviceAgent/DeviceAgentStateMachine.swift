@@ -63,7 +63,7 @@ public struct DeviceAgentStateMachine: Sendable {
         catalogIDs = modules.map(\.id)
         sharedID = Dictionary(modules.map { ($0.id, $0.sharedID) }, uniquingKeysWith: { first, _ in first })
         hosting = HostingState(
-            device: configuration.device, budgetBytes: configuration.memoryBudgetBytes,
+            device: configuration.device, budgetBytes: configuration.memoryBudgetBytes, baseBytes: configuration.baseMemoryBytes,
             catalogDigests: Dictionary(modules.map { ($0.id, $0.digest) }, uniquingKeysWith: { first, _ in first }))
         queue = InvocationQueue(capacity: configuration.queueCapacity, workers: configuration.inferenceThreads)
     }
@@ -93,7 +93,7 @@ public struct DeviceAgentStateMachine: Sendable {
     private func announcement(nowMs: Double) -> [DeviceAgentAction] {
         let capabilities = DeviceCapabilities(
             device: device, session: configuration.session, memoryBudgetBytes: configuration.memoryBudgetBytes,
-            computeGflops: configuration.computeGflops, cores: cores, sensors: configuration.sensors,
+            baseMemoryBytes: configuration.baseMemoryBytes, computeGflops: configuration.computeGflops, cores: cores, sensors: configuration.sensors,
             limits: .init(queueCapacity: configuration.queueCapacity, inferenceThreads: configuration.inferenceThreads),
             softwareVersion: configuration.softwareVersion, timestampMs: Self.ms(nowMs))
         return [.publish(.capabilities(capabilities)), state(.online, nowMs: nowMs)]
@@ -122,12 +122,13 @@ public struct DeviceAgentStateMachine: Sendable {
     /// Telemetry is due (about once a second); nothing once stopping.
     public func telemetryDue() -> [DeviceAgentAction] { stopping ? [] : [.publishTelemetry] }
 
-    /// The telemetry of now; the service measures the resident memory.
-    public func telemetry(nowMs: Double, residentMemoryBytes: Int) -> DeviceTelemetry {
+    /// The telemetry of now; the service measures the resident memory and its peak since start.
+    public func telemetry(nowMs: Double, residentMemoryBytes: Int, peakResidentMemoryBytes: Int? = nil) -> DeviceTelemetry {
         DeviceTelemetry(
             device: device, timestampMs: Self.ms(nowMs), queueDepth: queue.depth, queueCapacity: queue.capacity,
             residentMemoryBytes: residentMemoryBytes, loadedModules: loadedModules, modules: timings.snapshot,
-            assignment: hosting.report)
+            assignment: hosting.report, memoryBudgetBytes: configuration.memoryBudgetBytes,
+            peakResidentMemoryBytes: peakResidentMemoryBytes.map { max($0, residentMemoryBytes) })
     }
 
     // MARK: Messages

@@ -11,6 +11,8 @@ struct DeviceMetrics: Sendable {
     private let duplicates: Counter
     private let moduleMemory: Gauge
     private let planEpoch: Gauge
+    private let residentMemory: Gauge
+    private let peakResidentMemory: Gauge
 
     init(device: String) {
         self.device = device
@@ -19,6 +21,20 @@ struct DeviceMetrics: Sendable {
         duplicates = Counter(label: "s2m3_device_duplicate_invocations_total", dimensions: dimensions)
         moduleMemory = Gauge(label: "s2m3_device_module_memory_bytes", dimensions: dimensions)
         planEpoch = Gauge(label: "s2m3_plan_epoch", dimensions: dimensions)
+        residentMemory = Gauge(label: "s2m3_device_resident_memory_bytes", dimensions: dimensions)
+        peakResidentMemory = Gauge(label: "s2m3_device_peak_resident_memory_bytes", dimensions: dimensions)
+    }
+
+    /// The agent's budget and own footprint, once at start.
+    func budget(bytes: Int, baseBytes: Int) {
+        Gauge(label: "s2m3_device_memory_budget_bytes", dimensions: [("device", device)]).record(bytes)
+        Gauge(label: "s2m3_device_base_memory_bytes", dimensions: [("device", device)]).record(baseBytes)
+    }
+
+    /// With each telemetry: the process's resident memory now and its peak since it started.
+    func memory(residentBytes: Int, peakBytes: Int?) {
+        residentMemory.record(residentBytes)
+        if let peakBytes { peakResidentMemory.record(peakBytes) }
     }
 
     /// An invocation of a loaded module answered `ok` or `error` after `computeMs` of compute.

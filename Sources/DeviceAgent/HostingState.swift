@@ -4,7 +4,8 @@ import S2M3Core
 ///
 /// The rules (topics.md, `devices/{device}/assignment`): an assignment older than the newest one
 /// handled is ignored; one naming a module the catalog lacks, a digest other than the catalog's,
-/// or needing more memory than the budget (counted with the planner's `memoryBytes`) is refused
+/// or needing more memory than the budget leaves for modules (the budget less the device's own
+/// footprint, ``baseBytes``; counted with the planner's `memoryBytes`) is refused
 /// and nothing changes. Otherwise the device loads the missing modules and unloads the rest, in an
 /// order that never holds more than the budget: loads first when old and new fit together (so a
 /// failed load can be rolled back to exactly what it had), unloads first otherwise.
@@ -34,7 +35,12 @@ public struct HostingState: Sendable {
     }
 
     public let device: String
+    /// The whole process's memory budget.
     public let budgetBytes: Int
+    /// The process's own footprint, measured at start: modules get `budgetBytes − baseBytes`.
+    public let baseBytes: Int
+    /// What the modules may use together.
+    public var moduleBudgetBytes: Int { max(0, budgetBytes - baseBytes) }
     /// Catalog digest per module id.
     public let catalogDigests: [String: String]
     public private(set) var hosted: [String: Hosted] = [:]
@@ -43,9 +49,10 @@ public struct HostingState: Sendable {
     /// The newest epoch handled (applied, refused or being applied).
     public private(set) var newestEpoch: Int?
 
-    public init(device: String, budgetBytes: Int, catalogDigests: [String: String]) {
+    public init(device: String, budgetBytes: Int, baseBytes: Int = 0, catalogDigests: [String: String]) {
         self.device = device
         self.budgetBytes = budgetBytes
+        self.baseBytes = baseBytes
         self.catalogDigests = catalogDigests
     }
 
@@ -73,7 +80,7 @@ public struct HostingState: Sendable {
         let keep = target.filter { hosted[$0.module] != nil }
         let unload = hosted.keys.filter { id in !target.contains { $0.module == id } }.sorted()
         let loadBytes = load.reduce(0) { $0 + $1.memoryBytes }
-        let unloadFirst = usedBytes + loadBytes > budgetBytes
+        let unloadFirst = usedBytes + loadBytes > moduleBudgetBytes
         report = .init(epoch: assignment.epoch, status: .loading)
         return .apply(Change(epoch: assignment.epoch, load: load, unload: unload, keep: keep, unloadFirst: unloadFirst))
     }
@@ -93,8 +100,9 @@ public struct HostingState: Sendable {
             }
         }
         let needed = assignment.totalMemoryBytes
-        if needed > budgetBytes {
-            return "the assignment needs \(MemoryAmount.text(needed)) (\(needed) bytes) but the memory budget is \(MemoryAmount.text(budgetBytes)) (\(budgetBytes) bytes); nothing was loaded"
+        if needed > moduleBudgetBytes {
+            return "the assignment needs \(MemoryAmount.text(needed)) (\(needed) bytes) but the memory budget \(MemoryAmount.text(budgetBytes)) "
+                + "less the agent's own \(MemoryAmount.text(baseBytes)) leaves \(MemoryAmount.text(moduleBudgetBytes)) (\(moduleBudgetBytes) bytes) for modules; nothing was loaded"
         }
         return nil
     }

@@ -26,9 +26,11 @@ extension InferenceSession {
                 guard !cancellation.isCancelled else {
                     return .failure(InferenceError(.cancelled, "the run was cancelled before it started", modelPath: modelPath))
                 }
-                return Result { () throws(InferenceError) in
+                let result = Result { () throws(InferenceError) in
                     try self.runBlocking(inputs: inputs, outputs: wanted, cancellation: cancellation)
                 }
+                if self.configuration.returnMemoryAfterRun { ResidentMemory.returnFreedMemory() }
+                return result
             }
         } onCancel: {
             cancellation.cancel()

@@ -94,6 +94,12 @@ public final class InferenceSession: Sendable {
         try ORTRuntime.check(
             api.SetSessionGraphOptimizationLevel(options.pointer, level), .runtimeFailure,
             "cannot set the graph optimisation level", modelPath: modelPath)
+        try ORTRuntime.check(
+            configuration.memoryArena ? api.EnableCpuMemArena(options.pointer) : api.DisableCpuMemArena(options.pointer),
+            .runtimeFailure, "cannot set the CPU memory arena", modelPath: modelPath)
+        try ORTRuntime.check(
+            configuration.memoryPattern ? api.EnableMemPattern(options.pointer) : api.DisableMemPattern(options.pointer),
+            .runtimeFailure, "cannot set the memory pattern", modelPath: modelPath)
         let spin = configuration.allowSpinning ? "1" : "0"
         for key in ["session.intra_op.allow_spinning", "session.inter_op.allow_spinning"] {
             try ORTRuntime.check(

@@ -38,6 +38,42 @@ public enum ResidentMemory {
         return residentPages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// The process's peak resident bytes (`VmHWM` of `/proc/self/status`): the high-water mark since
+    /// the process started or since ``resetPeak()``.
+    public static func peakBytes() throws(InferenceError) -> Int {
+        let fd = open("/proc/self/status", O_RDONLY)
+        guard fd >= 0 else {
+            throw InferenceError(.memoryUnavailable, "cannot open /proc/self/status; peak memory is measured on Linux only")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            bytes += buffer.prefix(count)
+            guard bytes.count < 1 << 16 else { break }
+        }
+        // A line `VmHWM:     12345 kB`.
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count == 3, fields[2] == "kB", let kilobytes = Int(fields[1]), kilobytes >= 0, kilobytes < Int.max / 1024 {
+                return kilobytes * 1024
+            }
+        }
+        throw InferenceError(.memoryUnavailable, "cannot find VmHWM in /proc/self/status")
+    }
+
+    /// Resets the peak (``peakBytes()``) to the resident bytes of now, by writing `5` to
+    /// `/proc/self/clear_refs` (Linux 4.0 and later). Returns false where that is not possible.
+    @discardableResult
+    public static func resetPeak() -> Bool {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return [UInt8(ascii: "5")].withUnsafeBytes { write(fd, $0.baseAddress, 1) } == 1
+    }
+
     /// Runs `body` and returns its result with the resident bytes it added (may be negative if memory
     /// was returned to the system meanwhile).
     public static func measure<T, E: Error>(_ body: () async throws(E) -> T) async throws -> (value: T, addedBytes: Int) {

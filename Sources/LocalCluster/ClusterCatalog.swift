@@ -12,6 +12,9 @@ public struct ClusterCatalog: Sendable {
     public let costs: [String: ModuleCost]
     /// Modules measured by this load (empty when every figure came from the cache).
     public let measured: [String]
+    /// A measuring process's own footprint before loading a module (``ModuleCostCache/processBaseBytes``):
+    /// what a device agent needs for itself (nil: not measured).
+    public let processBaseBytes: Int?
     public let placement: CatalogPlacement
 
     public static let defaultCatalog = "catalog/default.json"
@@ -21,20 +24,27 @@ public struct ClusterCatalog: Sendable {
         given ?? CacheDirectory.models
     }
 
+    /// The catalog file: `given`, else the default catalog (found from the repository when the
+    /// working directory is elsewhere).
+    public static func catalogPath(_ given: String?) -> String {
+        let path = given ?? defaultCatalog
+        if given == nil || given == defaultCatalog, !FileManager.default.fileExists(atPath: path),
+           let found = RepositoryFile.find(defaultCatalog) {
+            return found
+        }
+        return path
+    }
+
     /// `measure` measures a module missing from the cache (the CLI runs `s2m3 probe-module` children).
     public static func load(catalog: String?, models: String?, measure: @escaping CatalogCosts.Measure) async throws -> ClusterCatalog {
-        var path = catalog ?? defaultCatalog
-        if catalog == nil || catalog == defaultCatalog, !FileManager.default.fileExists(atPath: path),
-           let found = RepositoryFile.find(defaultCatalog) {
-            path = found
-        }
+        let path = catalogPath(catalog)
         let modelsDirectory = modelsDirectory(models)
         let loaded = try ModuleCatalog.load(path: path, modelsDirectory: modelsDirectory)
-        let (costs, measured) = try await CatalogCosts.resolve(
+        let (costs, measured, processBase) = try await CatalogCosts.resolve(
             catalog: loaded, modelsDirectory: modelsDirectory,
             measure: measure)
         return ClusterCatalog(
-            catalogPath: path, modelsDirectory: modelsDirectory, catalog: loaded, costs: costs, measured: measured,
+            catalogPath: path, modelsDirectory: modelsDirectory, catalog: loaded, costs: costs, measured: measured, processBaseBytes: processBase,
             placement: CatalogPlacement(catalog: loaded, costs: costs))
     }
 

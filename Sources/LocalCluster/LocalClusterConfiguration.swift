@@ -17,7 +17,7 @@ public struct LocalClusterConfiguration: Sendable {
     /// The catalog, loaded with the modules' costs.
     public var cluster: ClusterCatalog
     public var devices = 3
-    /// Each device's memory budget in bytes; nil: ``ClusterBudget/deviceBudget(total:largest:devices:)``.
+    /// Each device's memory budget in bytes (the whole agent process); nil: ``ClusterBudget/deviceBudget(total:largest:devices:base:)``.
     public var deviceMemory: Int?
     public var broker = Broker.start()
     public var root = Topics.defaultRoot
@@ -51,7 +51,8 @@ public struct LocalClusterConfiguration: Sendable {
     /// The budget each device gets.
     public var budget: Int {
         let (total, largest) = cluster.placement.moduleMemory
-        return deviceMemory ?? ClusterBudget.deviceBudget(total: total, largest: largest, devices: devices)
+        return deviceMemory
+            ?? ClusterBudget.deviceBudget(total: total, largest: largest, devices: devices, base: cluster.processBaseBytes)
     }
 
     /// Service name → metrics port: the planner ``metricsPortBase``, `agg-1` the next, then the devices.

@@ -179,7 +179,7 @@ public struct PlannerStateMachine: Sendable {
         states.values.filter { $0.status == .online }.compactMap { state -> LiveDevice? in
             guard let caps = capabilities[state.device], caps.session == state.session else { return nil }
             return LiveDevice(
-                id: state.device, memoryBytes: caps.memoryBudgetBytes,
+                id: state.device, memoryBytes: caps.moduleMemoryBytes,
                 gflops: calibratedGflops[state.device] ?? caps.computeGflops)
         }.sorted { $0.id < $1.id }
     }

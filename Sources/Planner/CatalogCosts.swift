@@ -12,7 +12,7 @@ public enum CatalogCosts {
     /// Costs by *shared* module id (``ModuleCatalog/sharedID``), and whether anything was measured.
     public static func resolve(
         catalog: ModuleCatalog, modelsDirectory: String, measure: Measure
-    ) async throws -> (costs: [String: ModuleCost], measured: [String]) {
+    ) async throws -> (costs: [String: ModuleCost], measured: [String], processBaseBytes: Int?) {
         var cache = ModuleCostCache.load(fromModels: modelsDirectory) ?? ModuleCostCache()
         var costs: [String: ModuleCost] = [:]
         var measured: [String] = []
@@ -31,11 +31,12 @@ public enum CatalogCosts {
                 residentBytes: measurement.residentBytes, p50Ms: measurement.p50Ms.map { $0 * runs },
                 referenceGflops: measurement.referenceGflops)
             cache.modules[module.digest] = cost
+            if measurement.baseBytes > 0 { cache.processBaseBytes = max(cache.processBaseBytes ?? 0, measurement.baseBytes) }
             costs[module.id] = cost
             measured.append(module.id)
         }
         if !measured.isEmpty { cache.save(toModels: modelsDirectory) }
-        return (costs, measured)
+        return (costs, measured, cache.processBaseBytes)
     }
 
     /// The tiny model that starts ONNX Runtime before a measurement (so its start-up is not

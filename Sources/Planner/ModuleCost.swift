@@ -1,9 +1,10 @@
 import Foundation
 
-/// What the planner counts for one module: the resident memory it adds when loaded and the compute
-/// of one invocation. Measured once per module digest and cached (``ModuleCostCache``).
+/// What the planner counts for one module: the resident memory it needs loaded and running at the
+/// largest inputs the catalog allows (weights and run-time working set), and the compute of one invocation. Measured once per module digest and cached (``ModuleCostCache``).
 public struct ModuleCost: Sendable, Hashable, Codable {
-    /// Resident memory added by loading the module (no warm-up run), bytes. Built-ins: 0.
+    /// Peak resident memory of the module loaded and run at the largest inputs the catalog allows
+    /// (``ModuleMeasurement/residentBytes``), bytes. Built-ins: 0.
     public var residentBytes: Int
     /// Median time of one invocation on synthetic inputs on the measuring machine, ms: one model run
     /// × ``modelRunsPerInvocation(driver:)`` (nil: not measured).
@@ -48,19 +49,24 @@ public struct ModuleCost: Sendable, Hashable, Codable {
 }
 
 /// The measured costs of modules by digest, kept as JSON in the models folder
-/// (`.s2m3-module-costs-2.json`, the schema's major version in the name), so a planner or
+/// (`.s2m3-module-costs-3.json`, the schema's major version in the name; version 3 counts the
+/// run-time working set, version 2 counted loading only), so a planner or
 /// `s2m3 up` measures each module only once.
 ///
 /// Entries are keyed by the catalog digest (weights + interface), so a changed file or interface is
 /// measured again; figures of other machines are simply taken as they are (delete the file to
 /// re-measure).
 public struct ModuleCostCache: Sendable, Hashable, Codable {
-    public static let fileName = ".s2m3-module-costs-2.json"
-    public static let schema = "s2m3.module-costs/2"
+    public static let fileName = ".s2m3-module-costs-3.json"
+    public static let schema = "s2m3.module-costs/3"
 
     public var schema: String = Self.schema
     /// Module digest → cost.
     public var modules: [String: ModuleCost]
+    /// The largest resident memory of a measuring process before its module was loaded (an `s2m3`
+    /// process with the catalog read and ONNX Runtime started): what a device agent needs for
+    /// itself before it hosts anything (nil: not measured yet).
+    public var processBaseBytes: Int?
 
     public init(modules: [String: ModuleCost] = [:]) {
         self.modules = modules

@@ -13,6 +13,9 @@ public protocol LoadedModule: Sendable {
     /// Runs the module once on a dummy input of its declared call shapes (``ModuleWarmUp``), so the
     /// first real invocation is as fast as the rest. Built-ins read their tables at load and need none.
     func warmUp() async throws(ModuleError)
+    /// Runs the module at the largest inputs `bounds` allow, so that its run-time working set can be
+    /// measured (``ModuleMemoryProbe``). By default the same as ``warmUp()``.
+    func warmUpAtLargest(_ bounds: LargestInputs) async throws(ModuleError)
 }
 
 extension LoadedModule {

@@ -2,8 +2,8 @@ import Catalog
 import Foundation
 import Inference
 
-/// Measures a module's ``ModuleCost`` in a fresh process: the resident memory its loading adds
-/// (``ModuleMemoryProbe``, after a tiny model has started ONNX Runtime) and the median time of a
+/// Measures a module's ``ModuleCost`` in a fresh process: the resident memory it needs loaded and
+/// running at its largest inputs (``ModuleMemoryProbe``, after a tiny model has started ONNX Runtime) and the median time of a
 /// few runs on synthetic inputs (zeros shaped by the model's own interface; a symbolic dimension is
 /// 1 when it leads, else 32). A module that cannot run on zeros (e.g. one that checks a sample
 /// rate input) gets no timing, and its compute is estimated from its memory.
@@ -14,27 +14,6 @@ import Inference
 public enum ModuleCostProbe {
     /// Timed runs after one untimed.
     static let runs = 5
-
-    /// Measures in this process and returns `(residentBytes, p50Ms)`; `p50Ms` nil when a run failed.
-    public static func measureHere(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> (Int, Double?) {
-        let load = try await ModuleMemoryProbe.MeasuredLoad(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
-        defer { withExtendedLifetime(load) {} }
-        let (session, bytes) = (load.session, load.residentBytes)
-        guard let inputs = try? syntheticInputs(session.inputs) else { return (bytes, nil) }
-        do {
-            _ = try await session.run(inputs: inputs)
-            var times: [Double] = []
-            for _ in 0..<runs {
-                let start = ContinuousClock.now
-                _ = try await session.run(inputs: inputs)
-                let elapsed = ContinuousClock.now - start
-                times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-            }
-            return (bytes, times.sorted()[times.count / 2])
-        } catch {
-            return (bytes, nil)
-        }
-    }
 
     /// Zeros for every input; symbolic dimensions become 1 (leading) or 32.
     static func syntheticInputs(_ specs: [TensorSpec]) throws(InferenceError) -> [String: Tensor] {
@@ -54,11 +33,44 @@ public enum ModuleCostProbe {
         return inputs
     }
 
-    /// Measures in this process as the measuring child does: ``measureHere(modelPath:runtimeWarmUpModel:)``
-    /// and the calibrated speed of this process.
-    public static func measureAll(modelPath: String, runtimeWarmUpModel: String?) async throws(InferenceError) -> ModuleMeasurement {
-        let (bytes, p50) = try await measureHere(modelPath: modelPath, runtimeWarmUpModel: runtimeWarmUpModel)
-        return ModuleMeasurement(residentBytes: bytes, p50Ms: p50, referenceGflops: try await ComputeCalibration.run().gflops)
+    /// Measures catalog module `id` in this process as the measuring child does: its memory
+    /// (``ModuleMemoryProbe/measureModule(_:loader:bounds:runs:)``, after `runtimeWarmUpModel` has
+    /// started ONNX Runtime), the p50 of one model run on synthetic inputs (a second session of the
+    /// same configuration, loaded after the memory was read) and the calibrated speed of this process.
+    public static func measureModule(
+        _ id: String, loader: ModuleLoader, bounds: LargestInputs, runtimeWarmUpModel: String?
+    ) async throws -> ModuleMeasurement {
+        var runtimeWarmUp: InferenceSession?
+        if let runtimeWarmUpModel { runtimeWarmUp = try await InferenceSession.load(modelPath: runtimeWarmUpModel) }
+        defer { withExtendedLifetime(runtimeWarmUp) {} }
+        let (memory, module) = try await ModuleMemoryProbe.measureModule(id, loader: loader, bounds: bounds)
+        defer { withExtendedLifetime(module) {} }
+        var p50: Double?
+        if let path = module.manifest.filePath {
+            let session = try await InferenceSession.load(modelPath: path, configuration: loader.configuration)
+            p50 = await timeRuns(session)
+        }
+        return ModuleMeasurement(
+            residentBytes: memory.peakBytes, p50Ms: p50, referenceGflops: try await ComputeCalibration.run().gflops,
+            loadBytes: memory.loadBytes, settledBytes: min(memory.settledBytes, memory.peakBytes), baseBytes: memory.baseBytes)
+    }
+
+    /// The p50 of ``runs`` runs on ``syntheticInputs(_:)`` after one untimed; nil when a run fails.
+    static func timeRuns(_ session: InferenceSession) async -> Double? {
+        guard let inputs = try? syntheticInputs(session.inputs) else { return nil }
+        do {
+            _ = try await session.run(inputs: inputs)
+            var times: [Double] = []
+            for _ in 0..<runs {
+                let start = ContinuousClock.now
+                _ = try await session.run(inputs: inputs)
+                let elapsed = ContinuousClock.now - start
+                times.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            }
+            return times.sorted()[times.count / 2]
+        } catch {
+            return nil
+        }
     }
 
     /// Runs `executable arguments…` (normally `s2m3 probe-module FILE --timed`), which prints

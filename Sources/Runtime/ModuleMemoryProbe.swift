@@ -53,6 +53,42 @@ public enum ModuleMemoryProbe {
         }
     }
 
+    /// What a catalog module costs in memory, measured in this process by ``measureModule(_:loader:bounds:runs:)``.
+    public struct ModuleMemory: Sendable, Hashable {
+        /// Resident bytes loading added (at least the model's external data files).
+        public var loadBytes: Int
+        /// The peak resident bytes above the start while loading and running at the largest inputs:
+        /// weights and run-time working set, what the planner counts.
+        public var peakBytes: Int
+        /// Resident bytes above the start once the runs ended.
+        public var settledBytes: Int
+        /// The process's resident bytes at the start (before loading).
+        public var baseBytes: Int
+    }
+
+    /// Loads catalog module `id` with `loader` (its driver and session configuration) and runs it
+    /// `runs` times at the largest inputs `bounds` allow (``LoadedModule/warmUpAtLargest(_:)``),
+    /// measuring resident memory from `/proc/self` before, after loading, at the peak (`VmHWM`, reset
+    /// first) and after the runs. Free memory the allocator kept is returned first. Measure in a
+    /// fresh process that has started ONNX Runtime (a device pays that start-up once, whatever it
+    /// hosts) and does nothing else meanwhile.
+    public static func measureModule(
+        _ id: String, loader: ModuleLoader, bounds: LargestInputs, runs: Int = 2
+    ) async throws -> (memory: ModuleMemory, module: any LoadedModule) {
+        ResidentMemory.returnFreedMemory()
+        let before = try ResidentMemory.currentBytes()
+        let peakWasReset = ResidentMemory.resetPeak()
+        let module = try await loader.load(id)
+        let external = module.manifest.filePath.map { MeasuredLoad.externalDataBytes(modelPath: $0) } ?? 0
+        let loadBytes = max(try ResidentMemory.currentBytes() - before, external)
+        for _ in 0..<max(1, runs) { try await module.warmUpAtLargest(bounds) }
+        let settled = try ResidentMemory.currentBytes() - before
+        let peak = peakWasReset ? try ResidentMemory.peakBytes() - before : settled
+        let memory = ModuleMemory(
+            loadBytes: loadBytes, peakBytes: max(peak, loadBytes, settled), settledBytes: max(0, settled), baseBytes: before)
+        return (memory, module)
+    }
+
     /// Runs `executable arguments…` and parses the last line of its standard output as a byte count.
     /// Blocks the calling thread while the child runs: call it from a dedicated thread or a command.
     public static func measureInChildProcess(executable: String, arguments: [String], module: String) throws(CatalogError) -> Int {

@@ -16,7 +16,7 @@ struct BenchClusterMeasure {
     /// hits them alike; then the aggregator is replaced by a `--sequential` one on the same devices.
     func latency(devices: Int, into report: inout BenchClusterReport) async throws {
         let (total, largest) = rig.cluster.placement.moduleMemory
-        let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: devices)
+        let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: devices, base: rig.cluster.processBaseBytes)
         for task in tasks { report.criticalPath[task] = try criticalPath(task) }
         let phase = try await rig.startCluster(name: "latency", devices: devices, budget: budget, sequential: false)
         report.latencyCluster = (devices, budget, phase.replicas)
@@ -78,7 +78,7 @@ struct BenchClusterMeasure {
     /// module, for each mix of tasks.
     func throughput(devices: Int, mixes: [[String]], concurrency: Int, seconds: Double) async throws -> [BenchClusterReport.Throughput] {
         let (total, largest) = rig.cluster.placement.moduleMemory
-        let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: 1)
+        let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: 1, base: rig.cluster.processBaseBytes)
         let phase = try await rig.startCluster(name: "throughput-\(devices)", devices: devices, budget: budget, sequential: false)
         var rows: [BenchClusterReport.Throughput] = []
         for mix in mixes {

@@ -65,6 +65,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Folder for the services' logs (default: a new folder under the temporary directory).")
     var logs: String?
 
+    @Flag(help: "Instead: each device's peak resident memory against its budget during the demo's requests and a load (--concurrency, --throughput-seconds), with ONNX Runtime's own memory settings and with the default ones.")
+    var memory = false
+
     @Option(help: "Replace (or append) the section \"\(BenchClusterText.heading)\" of this Markdown file with the tables.")
     var write: String?
 
@@ -105,6 +108,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
             return names
         }
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-bench-cluster-\(getpid())")
+        if memory { return try await runMemory(cluster: cluster, logDirectory: logDirectory) }
         let (begin, loadBefore) = (Date(), BenchClusterRig.loadAverage())
         let rig = try await BenchClusterRig.start(
             cluster: cluster, logDirectory: logDirectory, deviceThreads: deviceThreads, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)

@@ -29,12 +29,25 @@ struct BenchModulesCommand: AsyncParsableCommand {
     @Option(help: "Inference threads of the task runner.")
     var threads = 2
 
+    @Flag(help: "Instead: each ONNX module's memory (load, peak at the largest inputs, settled) and p50 under each memory setting of ONNX Runtime, one child process per measurement.")
+    var memory = false
+
+    @Option(help: "With --memory: measurements of each module and setting (the median is shown).")
+    var memoryRepeats = 3
+
+    @Option(help: "ONNX Runtime's memory settings of the timed runs: no-arena-trim (default), no-arena, no-arena-no-pattern or arena.")
+    var memorySettings = "no-arena-trim"
+
     func run() async throws {
+        if memory { return try await runMemorySettings() }
+        guard let sessionConfiguration = InferenceSessionConfiguration.memorySetting(named: memorySettings) else {
+            throw ValidationError("unknown --memory-settings '\(memorySettings)'")
+        }
         let modelsDirectory = modules.modelsDirectory
         let fixtureDirectory = fixtures ?? CacheDirectory.fixtures
         let loaded = try ModuleCatalog.load(path: modules.catalog, modelsDirectory: modelsDirectory)
         let loader = ModuleLoader(
-            catalog: loaded, modelsDirectory: modelsDirectory,
+            catalog: loaded, modelsDirectory: modelsDirectory, configuration: sessionConfiguration,
             threadPool: InferenceThreadPool(threadCount: max(1, threads), name: "s2m3-bench"))
         let modules = LocalModules(loader: loader)
         let requests = try BenchInputs(directory: fixtureDirectory).requests()
@@ -81,7 +94,8 @@ struct BenchModulesCommand: AsyncParsableCommand {
         }
         print(BenchModulesText.markdown(
             catalog: loaded, order: order, moduleTimes: moduleTimes, memory: memory, taskTimes: taskTimes,
-            requests: requests, command: "s2m3 bench modules --module-runs \(moduleRuns) --task-runs \(taskRuns) --threads \(threads)"))
+            requests: requests,
+            command: "s2m3 bench modules --module-runs \(moduleRuns) --task-runs \(taskRuns) --threads \(threads) --memory-settings \(memorySettings)"))
     }
 
     static func ms(_ duration: Duration) -> Double {

@@ -3,7 +3,8 @@ import Catalog
 import Foundation
 import LocalCluster
 
-/// `s2m3 catalog`: validates the catalog, measures each module's memory in a fresh process and
+/// `s2m3 catalog`: validates the catalog, measures each module's memory in a fresh process (loaded
+/// and run at the largest inputs the catalog allows) and
 /// prints memory with and without sharing per task and for all tasks.
 struct CatalogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,10 +41,11 @@ struct CatalogCommand: AsyncParsableCommand {
         let runtimeBytes = try await warmUp.asyncMap { try await ModuleProbeChild.memory(file: $0, runtimeWarmUp: nil, module: "runtime") }
         var memory: [String: Int] = [:]
         for module in loaded.modules where loaded.sharedID[module.id] == module.id {
-            guard let file = module.filePath else { memory[module.id] = 0; continue }
+            guard module.filePath != nil else { memory[module.id] = 0; continue }
             let interface = String(decoding: try JSONEncoder().encode([module.inputs, module.outputs]), as: UTF8.self)
-            memory[module.id] = try await ModuleProbeChild.memory(
-                file: file, runtimeWarmUp: warmUp, interface: interface, module: module.id)
+            memory[module.id] = try await ModuleProbeChild.measurement(
+                module: module.id, catalog: modules.catalog, models: modelsDirectory, runtimeWarmUp: warmUp, interface: interface
+            ).residentBytes
         }
         let report = SharingReport(catalog: loaded, memory: memory)
         if json {

@@ -11,7 +11,7 @@ enum CatalogReportText {
         } ?? "ONNX Runtime start-up is included in each module (no onnxruntime-datasets/mul_1.onnx in the cache)."
         var lines = [
             runtime, "",
-            "Modules (resident memory added by loading, each measured in a fresh process; built-ins count 0):", "",
+            "Modules (peak resident memory loaded and run at the largest inputs the catalog allows, each measured in a fresh process; built-ins count 0):", "",
             "| module | kind | MiB | same module as | digest |", "|---|---|---:|---|---|",
         ]
         for module in catalog.modules {

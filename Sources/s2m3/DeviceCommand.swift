@@ -22,7 +22,7 @@ struct DeviceCommand: AsyncParsableCommand {
     @Option(help: "Device id (letters, digits, '-', '_', '.').")
     var id: String
 
-    @Option(help: "Memory budget for modules: bytes, or e.g. 600MB, 1.5GiB.")
+    @Option(help: "Memory budget of the whole agent (its own footprint, measured at start, and its modules): bytes, or e.g. 600MB, 1.5GiB.")
     var memory: String
 
     @OptionGroup var bus: BrokerOptions
@@ -57,6 +57,9 @@ struct DeviceCommand: AsyncParsableCommand {
 
     @Option(help: "Longest audio decoded, seconds (read from the WAV header first).")
     var maxAudioSeconds: Double = LimitsConfiguration().maxAudioSeconds
+
+    @Option(help: "ONNX Runtime's memory settings: no-arena-trim (default: no arena, memory returned after each run), no-arena, no-arena-no-pattern, or arena (ONNX Runtime's own defaults).")
+    var memorySettings = "no-arena-trim"
 
     @Flag(inversion: .prefixedNo, help: "Run each module once on a dummy input after loading, before announcing it (--no-warm-up only to measure what that saves).")
     var warmUp = true
@@ -100,6 +103,11 @@ struct DeviceCommand: AsyncParsableCommand {
         var configuration = DeviceAgentConfiguration(
             device: id, session: UUID().uuidString.lowercased(), memoryBudgetBytes: budget, queueCapacity: queueCapacity,
             inferenceThreads: threads, sensors: sensorList, computeGflops: gflops, topics: Topics(root: root))
+        // The agent's own footprint counts against its budget: measured now that the catalog is read
+        // and ONNX Runtime has started (the calibration starts it; with --compute-gflops a short one does).
+        if computeGflops != nil { _ = try await ComputeCalibration.run(duration: .milliseconds(10)) }
+        ResidentMemory.returnFreedMemory()
+        configuration.baseMemoryBytes = try ResidentMemory.currentBytes()
         configuration.warmUp = warmUp
         configuration.maxBatch = maxBatch
         configuration.batchWaitMs = batchWaitMs
@@ -107,8 +115,11 @@ struct DeviceCommand: AsyncParsableCommand {
         let connection = MQTTConnection(
             configuration: broker.configuration(clientID: clientID ?? id, will: try DeviceAgentService.will(for: configuration)),
             logger: logger)
+        guard let sessionConfiguration = InferenceSessionConfiguration.memorySetting(named: memorySettings) else {
+            throw ValidationError("unknown --memory-settings '\(memorySettings)'; use \(InferenceSessionConfiguration.memorySettings.map(\.name).joined(separator: ", "))")
+        }
         let loader = ModuleLoader(
-            catalog: loadedCatalog, modelsDirectory: modelsDirectory,
+            catalog: loadedCatalog, modelsDirectory: modelsDirectory, configuration: sessionConfiguration,
             threadPool: InferenceThreadPool(threadCount: threads, name: "s2m3-device-\(id)"), limits: limits)
         let service = DeviceAgentService(connection: connection, configuration: configuration, loader: loader, logger: logger)
         // SIGTERM / SIGINT: stop taking work, finish what is queued, say offline, disconnect.

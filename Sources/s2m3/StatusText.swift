@@ -31,10 +31,11 @@ enum StatusText {
         lines.append("")
         lines.append("devices")
         lines += table(
-            ["ID", "STATE", "MEMORY (resident / budget)", "QUEUE", "MODULES (p50)"],
+            ["ID", "STATE", "MEMORY (resident / peak / budget)", "QUEUE", "MODULES (p50)"],
             snapshot.devices.map { device in
                 let online = device.status == .online
-                let memory = "\(device.residentMemoryBytes.map(mib) ?? "-") / \(device.memoryBudgetBytes.map(mib) ?? "-")"
+                let memory = [device.residentMemoryBytes, device.peakResidentMemoryBytes, device.memoryBudgetBytes]
+                    .map { $0.map(mib) ?? "-" }.joined(separator: " / ")
                 let queue = online ? "\(device.queueDepth.map(String.init) ?? "-")/\(device.queueCapacity.map(String.init) ?? "-")" : "-"
                 let hosted = (device.loadedModules ?? device.assignedModules).map { module in
                     device.modules?[module].map { "\(module) \(ms($0.p50Ms))" } ?? module

@@ -212,7 +212,7 @@ extension ClusterTests {
 
     @Test("a device killed while requests flow: every request is answered exactly once")
     func deviceKilledWhileRequestsFlow() async throws {
-        let cluster = try await UpCluster(["--devices", "3", "--device-memory", "400MB", "--no-restart"])
+        let cluster = try await UpCluster(["--devices", "3", "--device-memory", "1.3GB", "--no-restart"])
         do {
             let plan = try await cluster.plan()
             let victim = try #require(plan.placement["effnet-lite0-trunk"]?.first, "effnet-lite0-trunk is placed")

@@ -29,7 +29,7 @@ struct MetricsClusterTests {
         let base = try MetricsScrape.freePortBase(count: 4)
         // Equal announced speeds: the plan does not depend on how busy the machine is while the agents start.
         let cluster = try await UpCluster([
-            "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100", "--metrics-port-base", String(base),
+            "--devices", "2", "--device-memory", "1.5GB", "--device-gflops", "100", "--metrics-port-base", String(base),
         ])
         do {
             try await check(cluster, base: base)
@@ -99,6 +99,11 @@ struct MetricsClusterTests {
             #expect(samples.total("s2m3_device_invocations_total", ["status": "error"]) == 0)
             let hosted = Set(plan.placement.filter { $0.value.contains(device) }.keys)
             if !hosted.isEmpty { #expect(samples.total("s2m3_device_module_memory_bytes", ["device": device]) > 0) }
+            let resident = samples.total("s2m3_device_resident_memory_bytes", ["device": device])
+            let peak = samples.total("s2m3_device_peak_resident_memory_bytes", ["device": device])
+            #expect(samples.total("s2m3_device_memory_budget_bytes", ["device": device]) == 1.5e9, "\(device) budget")
+            #expect(samples.total("s2m3_device_base_memory_bytes", ["device": device]) > 0, "\(device) base")
+            #expect(resident > 0 && peak >= resident && peak <= 1.5e9, "\(device): resident \(resident), peak \(peak)")
             for sample in samples.named("s2m3_device_invocations_total", ["device": device]) where sample.value > 0 {
                 let module = try #require(sample.labels["module"])
                 invokedModules.insert(module)

@@ -44,7 +44,7 @@ struct NamespaceClusterTests {
         let expected = try await ClusterTests.monolithic(try ClusterTests.requests(), models: models)
 
         let cluster = try await NamespaceCluster(
-            devices: 3, deviceMemory: "400MB", delayMs: Self.delayMs, rateMbit: 50, models: models)
+            devices: 3, deviceMemory: "1GB", delayMs: Self.delayMs, rateMbit: 50, models: models)
         let watch: ClusterWatch
         do {
             watch = try cluster.watch()

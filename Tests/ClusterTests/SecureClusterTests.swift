@@ -92,7 +92,7 @@ struct SecureClusterTests {
 
     @Test(.timeLimit(.minutes(10)))
     func everyTaskIsAnsweredThroughTheSecureBrokerWithSettingsFromClusterEnv() async throws {
-        let cluster = try await UpCluster(["--secure", "--devices", "2", "--device-memory", "600MB", "--device-gflops", "100"])
+        let cluster = try await UpCluster(["--secure", "--devices", "2", "--device-memory", "1.5GB", "--device-gflops", "100"])
         let clusterFile = cluster.cache + "/cluster.env"
         var credentials: String?
         do {

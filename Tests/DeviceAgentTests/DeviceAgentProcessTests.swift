@@ -226,7 +226,7 @@ struct DeviceAgentProcessTests {
         let catalog = try AgentHarness.catalog()
         let digest = try #require(catalog.module("image-preprocess")).digest
         let photo = try [UInt8](Data(contentsOf: TestPaths.cache.appendingPathComponent("fixtures/chelsea.jpg")))
-        try await AgentHarness.with(device: "box-p", arguments: ["--memory", "10MB"], brokerLines: ["max_packet_size 200000"]) { agent in
+        try await AgentHarness.with(device: "box-p", arguments: ["--memory", "200MB"], brokerLines: ["max_packet_size 200000"]) { agent in
             try await agent.assign(epoch: 1, [.init(module: "image-preprocess", digest: digest, memoryBytes: 0)])
             _ = try await agent.telemetry("epoch 1 applied") { $0.assignment == .init(epoch: 1, status: .applied) }
             var inputs = TensorBundle()

@@ -94,6 +94,33 @@ struct DeviceAgentStateMachineTests {
         #expect(Self.subscribed(actions) == [Self.topics.deviceState("box-1"), Self.topics.deviceAssignment("box-1"), Self.topics.plan])
     }
 
+    /// The agent's measured footprint is announced and counted: an assignment that fits the budget
+    /// but not the budget less the footprint is refused and nothing loads.
+    @Test func baseMemoryIsAnnouncedAndCountedAgainstTheBudget() throws {
+        var configuration = DeviceAgentConfiguration(
+            device: "box-1", session: "s1", memoryBudgetBytes: 100, computeGflops: 2, topics: Self.topics)
+        configuration.baseMemoryBytes = 45
+        try configuration.validate()
+        var machine = Machine(configuration: configuration, modules: Self.catalog, cores: 4)
+        guard case .publish(.capabilities(let capabilities)) = machine.start(nowMs: 1).first else { Issue.record("no capabilities"); return }
+        #expect(capabilities.baseMemoryBytes == 45 && capabilities.moduleMemoryBytes == 55)
+        let refused = try Self.assign(&machine, 1, [("a", 30), ("b", 30)])
+        #expect(Self.loads(refused).isEmpty)
+        #expect(machine.telemetry(nowMs: 2, residentMemoryBytes: 0).assignment?.status == .refused)
+        let accepted = try Self.assign(&machine, 2, [("a", 30), ("b", 25)])
+        #expect(Self.loads(accepted) == ["a"])
+    }
+
+    @Test func aFootprintThatFillsTheBudgetIsASettingError() {
+        var configuration = DeviceAgentConfiguration(
+            device: "box-1", session: "s1", memoryBudgetBytes: 100_000_000, computeGflops: 2, topics: Self.topics)
+        configuration.baseMemoryBytes = 100_000_000
+        #expect(throws: DeviceAgentError.self) { try configuration.validate() }
+        do { try configuration.validate() } catch { #expect(error.message.contains("larger --memory")) }
+        configuration.baseMemoryBytes = -1
+        #expect(throws: DeviceAgentError.self) { try configuration.validate() }
+    }
+
     @Test func reannouncesWhenAWillOrOwnOfflineLands() throws {
         var machine = Self.machine()
         func state(_ status: DeviceState.Status, session: String) throws -> [DeviceAgentAction] {
@@ -313,8 +340,10 @@ struct DeviceAgentStateMachineTests {
             _ = machine.runFinished(run.ticket, .finished(.success(TensorBundle())), computeMs: computeMs, nowMs: 200)
         }
         _ = try Self.invoke(&machine, module: "a", request: "waiting", nowMs: 300)
-        let telemetry = machine.telemetry(nowMs: 1_500.7, residentMemoryBytes: 123)
+        let telemetry = machine.telemetry(nowMs: 1_500.7, residentMemoryBytes: 123, peakResidentMemoryBytes: 456)
         #expect(telemetry.device == "box-1" && telemetry.timestampMs == 1_500)
+        #expect(telemetry.memoryBudgetBytes == 100 && telemetry.peakResidentMemoryBytes == 456)
+        try telemetry.validate()
         #expect(telemetry.queueDepth == 1 && telemetry.queueCapacity == 4 && telemetry.residentMemoryBytes == 123)
         #expect(telemetry.loadedModules == ["a"])
         #expect(telemetry.modules["a"] == .init(p50Ms: 20, count: 3))

@@ -65,6 +65,26 @@ struct HostingStateTests {
         #expect(Array(state.hosted.keys) == ["a"])
     }
 
+    /// The agent's own footprint counts against the budget: 100 − 35 leaves 65 for modules.
+    @Test func refusesWhatFitsTheBudgetButNotTheBudgetLessTheBase() {
+        var state = HostingState(device: "box-1", budgetBytes: 100, baseBytes: 35, catalogDigests: Self.digests)
+        #expect(state.moduleBudgetBytes == 65)
+        let decision = state.decide(Self.assignment(1, [("a", 40), ("b", 30)]))  // 70 ≤ 100, but > 65
+        guard case .refuse(let reason) = decision else { Issue.record("expected refuse, got \(decision)"); return }
+        #expect(reason.contains("leaves 0.0 MB") || reason.contains("(65 bytes)"))
+        #expect(state.hosted.isEmpty && state.report?.status == .refused)
+        // Exactly what is left is accepted.
+        guard case .apply = state.decide(Self.assignment(2, [("a", 40), ("b", 25)])) else { Issue.record("65 bytes refused"); return }
+    }
+
+    /// Old and new together are counted against the budget less the base: unload first when they overrun it.
+    @Test func unloadsFirstWhenOldAndNewOverrunTheBudgetLessTheBase() {
+        var state = HostingState(device: "box-1", budgetBytes: 100, baseBytes: 50, catalogDigests: Self.digests)
+        Self.applyAll(&state, state.decide(Self.assignment(1, [("a", 30)])))
+        guard case .apply(let change) = state.decide(Self.assignment(2, [("b", 30)])) else { Issue.record("expected apply"); return }
+        #expect(change.unloadFirst)  // 30 + 30 > 50 (though < 100)
+    }
+
     @Test func refusesDigestMismatchUnknownModuleAndOtherDevice() {
         var state = HostingState(device: "box-1", budgetBytes: 100, catalogDigests: Self.digests)
         var wrong = Self.assignment(1, [("a", 10)])

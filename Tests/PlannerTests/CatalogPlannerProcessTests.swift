@@ -65,30 +65,35 @@ struct CatalogPlannerProcessTests {
 
     @Test func plansTheCatalogWithItsDigestsOnThreeDevices() async throws {
         let catalog = try ModuleCatalog.load(path: Self.catalogPath, modelsDirectory: Self.models)
-        let (plan, assignments) = try await plan(budgets: ["box-1": 256 << 20, "box-2": 256 << 20, "box-3": 256 << 20])
+        // 3 × 1 GiB: module figures include their working sets (about 1.6 GiB in all), so no device holds every module.
+        let (plan, assignments) = try await plan(budgets: ["box-1": 1 << 30, "box-2": 1 << 30, "box-3": 1 << 30])
         try plan.validate()
         #expect(plan.unavailableTasks == nil)
         #expect(Set(plan.routes.keys) == Set(catalog.tasks.map(\.id)))
         for (device, assignment) in assignments {
             #expect(assignment.modules.count < plan.placement.count, "\(device) holds every module")
-            #expect(assignment.modules.reduce(0) { $0 + $1.memoryBytes } <= 256 << 20)
+            #expect(assignment.modules.reduce(0) { $0 + $1.memoryBytes } <= 1 << 30)
             for hosted in assignment.modules {
                 #expect(hosted.digest == catalog.module(hosted.module)?.digest, "\(hosted.module) digest")
             }
         }
         let decoder = try #require(assignments.values.flatMap(\.modules).first { $0.module == "whisper-tiny-decoder" })
         #expect(decoder.memoryBytes > 100 << 20, "the Whisper decoder's measured memory")
+        // The OCR detector counts its working set on the largest page (hundreds of MiB), not its 15 MiB of weights.
+        let detector = try #require(assignments.values.flatMap(\.modules).first { $0.module == "ocr-detect" })
+        #expect(detector.memoryBytes > 200 << 20, "the OCR detector's measured memory")
     }
 
     @Test func tooLittleMemoryServesWhatFitsAndNamesTheRest() async throws {
-        // 2 × 180 MiB: the Whisper decoder (~195 MiB) fits nowhere; the image and text tasks do.
-        let (plan, _) = try await plan(budgets: ["box-1": 180 << 20, "box-2": 180 << 20])
+        // 2 × 600 MiB: the OCR detector (~740 MiB at its largest page) fits nowhere; every other
+        // module (about 850 MiB, none over 260 MiB) does.
+        let (plan, _) = try await plan(budgets: ["box-1": 600 << 20, "box-2": 600 << 20])
         try plan.validate()
         let unavailable = try #require(plan.unavailableTasks)
-        #expect(Set(unavailable.keys) == ["transcribe", "voice-command", "describe-scene"])
-        #expect(unavailable["transcribe"]?.contains("whisper-tiny-decoder") == true)
-        #expect(plan.routes["classify-image"] != nil)
-        #expect(plan.routes["read-text"] != nil)
-        #expect(plan.routes["match-image-text"] != nil)
+        #expect(Set(unavailable.keys) == ["read-text"])
+        #expect(unavailable["read-text"]?.contains("ocr-detect") == true)
+        for task in ["classify-image", "match-image-text", "transcribe", "voice-command", "describe-scene"] {
+            #expect(plan.routes[task] != nil, "\(task)")
+        }
     }
 }

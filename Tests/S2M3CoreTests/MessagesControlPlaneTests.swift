@@ -8,7 +8,7 @@ enum MessageSamples {
     static let state = DeviceState(device: "box-1", status: .online, session: "5f0c2a", timestampMs: 1_767_225_600_000)
 
     static let capabilities = DeviceCapabilities(
-        device: "box-1", session: "5f0c2a", memoryBudgetBytes: 600_000_000, computeGflops: 41.5, cores: 2,
+        device: "box-1", session: "5f0c2a", memoryBudgetBytes: 600_000_000, baseMemoryBytes: 90_000_000, computeGflops: 41.5, cores: 2,
         sensors: [.init(id: "cam0", kind: .camera), .init(id: "mic0", kind: .microphone)],
         limits: .init(maxModules: 8, queueCapacity: 16, inferenceThreads: 1), softwareVersion: "0.1.0",
         timestampMs: 1_767_225_600_100)
@@ -17,7 +17,7 @@ enum MessageSamples {
         device: "box-1", timestampMs: 1_767_225_601_000, queueDepth: 2, queueCapacity: 16, residentMemoryBytes: 412_000_000,
         loadedModules: ["effnet-lite0-trunk", "minilm-l6"],
         modules: ["effnet-lite0-trunk": .init(p50Ms: 14.2, count: 310), "minilm-l6": .init(p50Ms: 4.1, count: 122)],
-        assignment: .init(epoch: 3, status: .applied))
+        assignment: .init(epoch: 3, status: .applied), memoryBudgetBytes: 600_000_000, peakResidentMemoryBytes: 450_000_000)
 
     static let assignment = DeviceAssignment(
         epoch: 3, device: "box-1",
@@ -59,6 +59,16 @@ struct MessagesControlPlaneTests {
         #expect(try DeviceTelemetry(json: MessageSamples.telemetry.jsonData()) == MessageSamples.telemetry)
         #expect(try DeviceAssignment(json: MessageSamples.assignment.jsonData()) == MessageSamples.assignment)
         #expect(try PlanMessage(json: MessageSamples.plan.jsonData(pretty: true)) == MessageSamples.plan)
+    }
+
+    /// The planner places on a device what its budget leaves after the agent's own footprint.
+    @Test func capabilitiesLeaveTheBudgetLessTheBaseForModules() throws {
+        #expect(MessageSamples.capabilities.moduleMemoryBytes == 510_000_000)
+        var withoutBase = MessageSamples.capabilities
+        withoutBase.baseMemoryBytes = nil
+        #expect(withoutBase.moduleMemoryBytes == 600_000_000)
+        let decoded = try DeviceTelemetry(json: try MessageSamples.telemetry.jsonData())
+        #expect(decoded.memoryBudgetBytes == 600_000_000 && decoded.peakResidentMemoryBytes == 450_000_000)
     }
 
     @Test func lastWillIsTheOfflineStateOfTheSameSession() throws {
@@ -110,6 +120,13 @@ struct MessagesControlPlaneTests {
         ("string timestamp", { var o = try object(MessageSamples.state); o["timestampMs"] = "now"; return error(DeviceState.self, try text(o)) }, "timestampMs", .invalidField),
         ("fraction timestamp", { var o = try object(MessageSamples.state); o["timestampMs"] = 1.5; return error(DeviceState.self, try text(o)) }, "timestampMs", .invalidField),
         ("zero budget", { var o = try object(MessageSamples.capabilities); o["memoryBudgetBytes"] = 0; return error(DeviceCapabilities.self, try text(o)) }, "memoryBudgetBytes", .invalidField),
+        ("base fills the budget", { var o = try object(MessageSamples.capabilities); o["baseMemoryBytes"] = 600_000_000; return error(DeviceCapabilities.self, try text(o)) }, "baseMemoryBytes", .invalidField),
+        ("negative base", { var o = try object(MessageSamples.capabilities); o["baseMemoryBytes"] = -1; return error(DeviceCapabilities.self, try text(o)) }, "baseMemoryBytes", .invalidField),
+        ("huge base", { var o = try object(MessageSamples.capabilities); o["baseMemoryBytes"] = 1e300; return error(DeviceCapabilities.self, try text(o)) }, "baseMemoryBytes", .invalidField),
+        ("peak below resident", { var o = try object(MessageSamples.telemetry); o["peakResidentMemoryBytes"] = 1; return error(DeviceTelemetry.self, try text(o)) }, "peakResidentMemoryBytes", .invalidField),
+        ("peak over 1 TiB", { var o = try object(MessageSamples.telemetry); o["peakResidentMemoryBytes"] = 1 << 41; return error(DeviceTelemetry.self, try text(o)) }, "peakResidentMemoryBytes", .invalidField),
+        ("peak as text", { var o = try object(MessageSamples.telemetry); o["peakResidentMemoryBytes"] = "lots"; return error(DeviceTelemetry.self, try text(o)) }, "peakResidentMemoryBytes", .invalidField),
+        ("zero telemetry budget", { var o = try object(MessageSamples.telemetry); o["memoryBudgetBytes"] = 0; return error(DeviceTelemetry.self, try text(o)) }, "memoryBudgetBytes", .invalidField),
         ("negative gflops", { var o = try object(MessageSamples.capabilities); o["computeGflops"] = -1; return error(DeviceCapabilities.self, try text(o)) }, "computeGflops", .invalidField),
         ("unknown sensor kind", {
             var o = try object(MessageSamples.capabilities); o["sensors"] = [["id": "x", "kind": "radar"]]

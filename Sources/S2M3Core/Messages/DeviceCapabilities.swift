@@ -34,8 +34,11 @@ public struct DeviceCapabilities: ControlMessage {
     public var device: String
     /// The session of the agent run that measured these (see ``DeviceState/session``).
     public var session: String
-    /// Memory the device may use for loaded modules, bytes.
+    /// Memory the whole agent process may use, bytes: its own footprint and its modules.
     public var memoryBudgetBytes: Int
+    /// The agent's own resident memory before any module is loaded, measured at start (absent: 0).
+    /// The planner places at most `memoryBudgetBytes − baseMemoryBytes` of modules on the device.
+    public var baseMemoryBytes: Int?
     /// Compute speed measured by the agent's start-up benchmark, GFLOP/s.
     public var computeGflops: Double
     public var cores: Int
@@ -46,12 +49,13 @@ public struct DeviceCapabilities: ControlMessage {
     public var timestampMs: Int
 
     public init(
-        device: String, session: String, memoryBudgetBytes: Int, computeGflops: Double, cores: Int,
+        device: String, session: String, memoryBudgetBytes: Int, baseMemoryBytes: Int? = nil, computeGflops: Double, cores: Int,
         sensors: [Sensor], limits: HostingLimits, softwareVersion: String, timestampMs: Int
     ) {
         self.device = device
         self.session = session
         self.memoryBudgetBytes = memoryBudgetBytes
+        self.baseMemoryBytes = baseMemoryBytes
         self.computeGflops = computeGflops
         self.cores = cores
         self.sensors = sensors
@@ -60,10 +64,20 @@ public struct DeviceCapabilities: ControlMessage {
         self.timestampMs = timestampMs
     }
 
+    /// What the device's modules may use together: the budget less the agent's own footprint.
+    public var moduleMemoryBytes: Int { memoryBudgetBytes - (baseMemoryBytes ?? 0) }
+
     public func validate() throws(MessageError) {
         try MessageCheck.identifier(device, "device")
         try MessageCheck.requestID(session, "session")
         try MessageCheck.within(memoryBudgetBytes, 1...ValueRange.bytes.upperBound, "memoryBudgetBytes")
+        if let baseMemoryBytes {
+            try MessageCheck.within(baseMemoryBytes, ValueRange.bytes, "baseMemoryBytes")
+            guard baseMemoryBytes < memoryBudgetBytes else {
+                throw MessageError(
+                    .invalidField, field: "baseMemoryBytes", "is \(baseMemoryBytes), not below memoryBudgetBytes \(memoryBudgetBytes): nothing is left for modules")
+            }
+        }
         try MessageCheck.within(computeGflops, ValueRange.gflops, "computeGflops")
         try MessageCheck.within(cores, 1...ValueRange.count.upperBound, "cores")
         try MessageCheck.identifierList(sensors.map(\.id), "sensors.id")

@@ -36,6 +36,10 @@ public struct DeviceTelemetry: ControlMessage {
     public var queueCapacity: Int
     /// Resident memory of the agent process, bytes.
     public var residentMemoryBytes: Int
+    /// The agent's memory budget (as in its capabilities), so that resident memory reads against it.
+    public var memoryBudgetBytes: Int?
+    /// The highest resident memory of the agent process since it started (`VmHWM`), bytes.
+    public var peakResidentMemoryBytes: Int?
     public var loadedModules: [String]
     /// Measured time per module id.
     public var modules: [String: ModuleTiming]
@@ -43,8 +47,11 @@ public struct DeviceTelemetry: ControlMessage {
 
     public init(
         device: String, timestampMs: Int, queueDepth: Int, queueCapacity: Int, residentMemoryBytes: Int,
-        loadedModules: [String], modules: [String: ModuleTiming], assignment: AssignmentReport? = nil
+        loadedModules: [String], modules: [String: ModuleTiming], assignment: AssignmentReport? = nil,
+        memoryBudgetBytes: Int? = nil, peakResidentMemoryBytes: Int? = nil
     ) {
+        self.memoryBudgetBytes = memoryBudgetBytes
+        self.peakResidentMemoryBytes = peakResidentMemoryBytes
         self.device = device
         self.timestampMs = timestampMs
         self.queueDepth = queueDepth
@@ -71,6 +78,14 @@ public struct DeviceTelemetry: ControlMessage {
             throw MessageError(.invalidField, field: "queueDepth", "is \(queueDepth), above queueCapacity \(queueCapacity)")
         }
         try MessageCheck.within(residentMemoryBytes, ValueRange.bytes, "residentMemoryBytes")
+        if let memoryBudgetBytes { try MessageCheck.within(memoryBudgetBytes, 1...ValueRange.bytes.upperBound, "memoryBudgetBytes") }
+        if let peakResidentMemoryBytes {
+            try MessageCheck.within(peakResidentMemoryBytes, ValueRange.bytes, "peakResidentMemoryBytes")
+            guard peakResidentMemoryBytes >= residentMemoryBytes else {
+                throw MessageError(
+                    .invalidField, field: "peakResidentMemoryBytes", "is \(peakResidentMemoryBytes), below residentMemoryBytes \(residentMemoryBytes)")
+            }
+        }
         try MessageCheck.identifierList(loadedModules, "loadedModules")
         for (module, timing) in modules.sorted(by: { $0.key < $1.key }) {
             try MessageCheck.identifier(module, "modules.\(module)")

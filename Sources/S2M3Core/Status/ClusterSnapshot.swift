@@ -39,6 +39,10 @@ public struct ClusterSnapshot: Codable, Sendable, Hashable {
         public var assignment: DeviceTelemetry.AssignmentReport?
         /// Age of its latest telemetry, ms (absent: none seen).
         public var telemetryAgeMs: Int?
+        /// The agent process's highest resident memory since it started (telemetry).
+        public var peakResidentMemoryBytes: Int? = nil
+        /// The agent's own footprint, counted against its budget (capabilities).
+        public var baseMemoryBytes: Int? = nil
     }
 
     /// One module of the plan: where its replicas are and how fast each one ran.

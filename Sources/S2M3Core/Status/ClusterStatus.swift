@@ -155,7 +155,8 @@ extension ClusterStatus {
                 residentMemoryBytes: telemetry?.message.residentMemoryBytes, assignedModules: (hosted[id] ?? []).sorted(),
                 loadedModules: telemetry?.message.loadedModules, queueDepth: telemetry?.message.queueDepth,
                 queueCapacity: telemetry?.message.queueCapacity, modules: telemetry?.message.modules,
-                assignment: telemetry?.message.assignment, telemetryAgeMs: telemetry.map { max(0, nowMs - $0.atMs) })
+                assignment: telemetry?.message.assignment, telemetryAgeMs: telemetry.map { max(0, nowMs - $0.atMs) },
+                peakResidentMemoryBytes: telemetry?.message.peakResidentMemoryBytes, baseMemoryBytes: capabilities[id]?.baseMemoryBytes)
         }
         let modules = placement.keys.sorted().map { module -> ClusterSnapshot.Module in
             var p50: [String: Double] = [:]
