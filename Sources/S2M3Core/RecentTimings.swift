@@ -7,6 +7,20 @@ public struct MeasuredTiming: Codable, Sendable, Hashable {
         self.p50Ms = p50Ms
         self.count = count
     }
+
+    /// Checks the figures of the timing at `field`.
+    func validate(_ field: String) throws(MessageError) {
+        try MessageCheck.within(p50Ms, ValueRange.durationMs, "\(field).p50Ms")
+        try MessageCheck.within(count, ValueRange.count, "\(field).count")
+    }
+
+    /// Checks timings by identifier (`field.{key}` in errors).
+    static func validate(_ timings: [String: MeasuredTiming], _ field: String) throws(MessageError) {
+        for (key, timing) in timings.sorted(by: { $0.key < $1.key }) {
+            try MessageCheck.identifier(key, "\(field).\(LimitsConfiguration.echo(key))")
+            try timing.validate("\(field).\(key)")
+        }
+    }
 }
 
 /// Measured durations by key (a module on a device, a task at an aggregator): the median over a

@@ -68,14 +68,7 @@ public struct AggregatorTelemetry: ControlMessage {
         }
         let tasks = tasks ?? [:]
         guard tasks.count <= 1024 else { throw MessageError(.invalidField, field: "tasks", "has \(tasks.count) tasks; at most 1024") }
-        for (task, timing) in tasks.sorted(by: { $0.key < $1.key }) {
-            try MessageCheck.identifier(task, "tasks.\(LimitsConfiguration.echo(task))")
-            try MessageCheck.within(timing.p50Ms, ValueRange.durationMs, "tasks.\(task).p50Ms")
-            try MessageCheck.within(timing.count, ValueRange.count, "tasks.\(task).count")
-        }
-        if let transfer {
-            try MessageCheck.within(transfer.p50Ms, ValueRange.durationMs, "transfer.p50Ms")
-            try MessageCheck.within(transfer.count, ValueRange.count, "transfer.count")
-        }
+        try MeasuredTiming.validate(tasks, "tasks")
+        try transfer?.validate("transfer")
     }
 }

@@ -87,11 +87,7 @@ public struct DeviceTelemetry: ControlMessage {
             }
         }
         try MessageCheck.identifierList(loadedModules, "loadedModules")
-        for (module, timing) in modules.sorted(by: { $0.key < $1.key }) {
-            try MessageCheck.identifier(module, "modules.\(module)")
-            try MessageCheck.within(timing.p50Ms, ValueRange.durationMs, "modules.\(module).p50Ms")
-            try MessageCheck.within(timing.count, ValueRange.count, "modules.\(module).count")
-        }
+        try MeasuredTiming.validate(modules, "modules")
         if let assignment {
             try MessageCheck.within(assignment.epoch, ValueRange.epoch, "assignment.epoch")
             if assignment.status == .refused {
