@@ -9,7 +9,7 @@ struct DockerFilesTests {
     static let devServices: Set = ["setup", "broker", "planner", "agg-1", "box-1", "box-2", "box-3"]
     static let secureServices: Set = ["setup", "broker-secure", "planner-secure", "agg-1-secure", "box-1-secure", "box-2-secure", "box-3-secure"]
     /// docker/README.md: a device container may use its --memory budget plus this much.
-    static let deviceMargin = 596 * 1024 * 1024
+    static let deviceMargin = 256 * 1024 * 1024
 
     @Test("docker-compose config accepts compose.yaml with the default profile and with the secure one", arguments: [nil, "secure"])
     func configRenders(profile: String?) async throws {
