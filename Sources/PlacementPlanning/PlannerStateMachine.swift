@@ -98,6 +98,10 @@ public struct PlannerStateMachine: Sendable {
     /// Telemetry clock: the newest report, and the last plan made with learned costs.
     private var latestTelemetryMs = 0
     private var lastCostPlanMs: Int?
+    /// Whether the current plan's predictions, evaluated with the learned costs, moved past the
+    /// policy: checked at most once per second of telemetry (``checkCosts()``), not per message.
+    private var costsMoved = false
+    private var lastCostCheckMs: Int?
     /// Speeds measured from telemetry that replaced the announced ones, by device.
     public private(set) var calibratedGflops: [String: Double] = [:]
     private var lastCalibrationMs: [String: Int] = [:]
@@ -158,9 +162,11 @@ public struct PlannerStateMachine: Sendable {
                     minimumSamples: drift.minimumSamples)
             }
             latestTelemetryMs = max(latestTelemetryMs, report.timestampMs)
+            checkCosts()
         case .aggregatorTelemetry(let report):
             learned.learn(from: report, minimumSamples: drift.minimumSamples)
             latestTelemetryMs = max(latestTelemetryMs, report.timestampMs)
+            checkCosts()
         case .retainedPlan(let plan):
             if currentPlan == nil || plan.epoch > currentPlan!.epoch { currentPlan = plan }
         case .stateCleared(let device):
@@ -196,12 +202,24 @@ public struct PlannerStateMachine: Sendable {
     /// Whether the current plan's predictions, evaluated with the costs learned since, moved past
     /// the policy on some task, and the policy's interval passed.
     public var costsDue: Bool {
-        guard learning.enabled, let planned = plannedDevices, !planned.isEmpty, learned != plannedCosts,
-            let plan = currentPlan, !plan.predictedLatencyMs.isEmpty
-        else { return false }
+        guard learning.enabled, costsMoved else { return false }
         if let last = lastCostPlanMs, latestTelemetryMs - last < learning.minimumIntervalMs { return false }
-        guard let now = predictions(of: plan, on: planned) else { return false }
-        return plan.predictedLatencyMs.contains { task, before in
+        return true
+    }
+
+    /// Evaluates the current placement with the learned costs (a cost-model pass), at most once
+    /// per second of telemetry clock, and records whether a task's prediction moved past the policy.
+    private mutating func checkCosts() {
+        guard learning.enabled else { return }
+        if let last = lastCostCheckMs, latestTelemetryMs - last < 1_000 { return }
+        lastCostCheckMs = latestTelemetryMs
+        guard let planned = plannedDevices, !planned.isEmpty, learned != plannedCosts, let plan = currentPlan,
+            !plan.predictedLatencyMs.isEmpty, let now = predictions(of: plan, on: planned)
+        else {
+            costsMoved = false
+            return
+        }
+        costsMoved = plan.predictedLatencyMs.contains { task, before in
             guard let after = now[task] else { return false }
             let change = abs(after - before)
             return change > learning.threshold * before && change > learning.minimumMs
@@ -286,6 +304,7 @@ public struct PlannerStateMachine: Sendable {
         guard !costDriven || costsDue else { return nil }
         plannedDevices = live
         plannedCosts = learned
+        costsMoved = false
         if learned != LearnedCosts() { lastCostPlanMs = latestTelemetryMs }
         let liveIDs = Set(live.map(\.id))
         let gone = (currentPlan?.devices ?? []).filter { !liveIDs.contains($0) }

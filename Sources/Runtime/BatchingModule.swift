@@ -31,6 +31,8 @@ public actor BatchingModule: LoadedModule {
     public func run(_ inputs: TensorBundle) async throws(ModuleError) -> TensorBundle {
         let result = await withCheckedContinuation { reply in
             waiting.append((inputs, reply))
+            // A drain loop lives only while calls wait, and each call it serves awaits its own
+            // continuation here, so nothing it does goes unobserved.
             if running < concurrency {
                 running += 1
                 Task { await self.drain() }

@@ -67,25 +67,31 @@ final class BenchClusterPhase: @unchecked Sendable {
         let watcher = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: rig.edge.port)], clientID: "bench-plan-\(name)"),
             logger: BenchClusterRig.logger)
-        defer { Task { await watcher.disconnect() } }
+        let messages = watcher.messages
+        let plan: PlanMessage?
         do {
             try await watcher.connect()
             try await watcher.subscribe(Topics(root: root).plan)
-        } catch {
-            return nil
-        }
-        let reader = Task { () -> PlanMessage? in
-            for await message in watcher.messages where !message.payload.isEmpty {
-                if let plan = try? PlanMessage(json: message.payload) { return plan }
+            // The first plan, or nil after 5 s: whichever child ends first, the other is cancelled.
+            plan = await withTaskGroup(of: PlanMessage?.self) { group in
+                group.addTask {
+                    for await message in messages where !message.payload.isEmpty {
+                        if let plan = try? PlanMessage(json: message.payload) { return plan }
+                    }
+                    return nil
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(5))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                return await group.next() ?? nil
             }
-            return nil
+        } catch {
+            plan = nil
         }
-        let timer = Task {
-            try await Task.sleep(for: .seconds(5))
-            reader.cancel()
-        }
-        defer { timer.cancel() }
-        return await reader.value
+        await watcher.disconnect()
+        return plan
     }
 
     func stop() async {
