@@ -27,6 +27,8 @@ public struct AggregatorConfiguration: Sendable {
     public var busyBackoffCapMs: Double = 1_000
     /// Dispatch at most one node of a request at a time (benchmark baseline).
     public var sequential: Bool = false
+    /// Let a device run consecutive nodes it hosts as one invocation (``RequestExecution/Settings/chains``).
+    public var chains: Bool = true
     /// How long a finished request id is remembered (per client), so a repeat gets
     /// `duplicate-request` rather than a second run, ms.
     public var duplicateWindowMs: Double = 120_000
@@ -61,6 +63,7 @@ public struct AggregatorConfiguration: Sendable {
     var executionSettings: RequestExecution.Settings {
         var settings = RequestExecution.Settings(aggregator: id, sequential: sequential)
         settings.invocationTimeoutFloorMs = invocationTimeoutFloorMs
+        settings.chains = chains
         settings.maxBusyRetries = maxBusyRetries
         settings.busyBackoffCapMs = busyBackoffCapMs
         return settings

@@ -128,6 +128,11 @@ public struct ReplicaChooser: Sendable {
         return best?.device
     }
 
+    /// Whether `device`'s latest telemetry lists `module` as loaded (true before it has reported).
+    public func isLoaded(_ module: String, on device: String) -> Bool {
+        telemetry[device].map { $0.loadedModules.contains(module) } ?? true
+    }
+
     /// An invocation was sent to `device`.
     public mutating func dispatched(to device: String) { outstanding[device, default: 0] += 1 }
 

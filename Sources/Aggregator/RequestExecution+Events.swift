@@ -18,17 +18,24 @@ extension RequestExecution {
         }
         let start = record.sentAtMs - receivedAtMs
         let end = max(nowMs - receivedAtMs, start)
-        timeline.append(TaskTimelineEntry(
+        var entry = TaskTimelineEntry(
             node: partial.node, module: partial.module, device: partial.device, attempt: partial.attempt,
             queuedMs: partial.queueWaitMs, computeMs: partial.computeMs,
             transferMs: max(0, end - start - partial.queueWaitMs - partial.computeMs),
-            startMs: max(0, start), endMs: max(0, end)))
+            startMs: max(0, start), endMs: max(0, end))
+        entry.chainedAfter = record.chainedAfter
+        timeline.append(entry)
         let isCurrent = state == .running(attempt: partial.attempt)
         switch partial.status {
         case .ok:
-            var value = outputs
-            value.metadata = outputs.metadata.filter { $0.key.hasPrefix(TensorBundle.contentTypeKeyPrefix) }
-            values[partial.node] = value
+            if record.returnsOutputs {
+                var value = outputs
+                value.metadata = outputs.metadata.filter { $0.key.hasPrefix(TensorBundle.contentTypeKeyPrefix) }
+                values[partial.node] = value
+            } else if !isCurrent {
+                return []  // an abandoned chain's node whose output stayed on its device: of no use now
+            }
+            if let chain = record.chain { chainAdvanced(chain, nowMs: nowMs) }
             nodes[partial.node] = .done
             releaseAll(of: partial.node, router: &router)
             if binding.task.outputNodes.allSatisfy({ nodes[$0] == .done }) {
@@ -38,7 +45,7 @@ extension RequestExecution {
             guard isCurrent else { return [] }
             busy[partial.node, default: []].insert(partial.device)
             lastAnsweredBusy.insert(partial.node)
-            nodes[partial.node] = .ready(notBefore: nowMs)
+            retry(partial.node, attempt: partial.attempt, router: &router, nowMs: nowMs)
         case .error:
             lastAnsweredBusy.remove(partial.node)
             let text = partial.error ?? "no reason given"
@@ -56,13 +63,13 @@ extension RequestExecution {
                 // The module is still loading there (a re-plan just moved it): like busy, with a longer wait.
                 guard isCurrent else { return [] }
                 busy[partial.node, default: []].insert(partial.device)
-                nodes[partial.node] = .ready(notBefore: nowMs)
+                retry(partial.node, attempt: partial.attempt, router: &router, nowMs: nowMs)
                 return pump(router: &router, nowMs: nowMs, backoffMs: settings.notLoadedBackoffMs)
             }
             errors[partial.node, default: []].append("\(partial.device): \(text)")
             excluded[partial.node, default: []].insert(partial.device)
             guard isCurrent else { return [] }
-            nodes[partial.node] = .ready(notBefore: nowMs)
+            retry(partial.node, attempt: partial.attempt, router: &router, nowMs: nowMs)
         }
         return pump(router: &router, nowMs: nowMs)
     }
@@ -75,7 +82,7 @@ extension RequestExecution {
             else { continue }
             excluded[node.id, default: []].insert(device)
             release(node.id, attempt, router: &router)
-            nodes[node.id] = .ready(notBefore: nowMs)
+            retry(node.id, attempt: attempt, router: &router, nowMs: nowMs)
         }
         return pump(router: &router, nowMs: nowMs)
     }
@@ -93,7 +100,7 @@ extension RequestExecution {
             guard router.replicas(of: record.module).contains(where: { !avoid.contains($0) }) else { continue }
             timedOut[node.id, default: []].insert(device)
             release(node.id, attempt, router: &router)
-            nodes[node.id] = .ready(notBefore: nowMs)
+            retry(node.id, attempt: attempt, router: &router, nowMs: nowMs)
             moved = true
         }
         return moved ? pump(router: &router, nowMs: nowMs) : []
@@ -133,7 +140,7 @@ extension RequestExecution {
                 guard let record = sent[node.id]?[attempt], nowMs >= record.timeoutAtMs else { continue }
                 timedOut[node.id, default: []].insert(record.device)
                 release(node.id, attempt, router: &router)
-                nodes[node.id] = .ready(notBefore: nowMs)
+                retry(node.id, attempt: attempt, router: &router, nowMs: nowMs)
                 changed = true
             case .ready(let notBefore):
                 if notBefore <= nowMs { changed = true }
@@ -208,18 +215,8 @@ extension RequestExecution {
             } catch {
                 return actions + fail(.internalError, "cannot build the arguments of node '\(node.id)': \(error.message)", field: nil, router: &router)
             }
-            let attempt = (sent[node.id]?.keys.max() ?? 0) + 1
-            let planEpoch = router.plan?.epoch ?? 1
-            epoch = max(epoch, planEpoch)
-            let timeout = max(settings.invocationTimeoutFloorMs, settings.invocationTimeoutFactor * router.predictedFinishMs(module, on: device))
-            sent[node.id, default: [:]][attempt] = Sent(
-                device: device, module: module, sentAtMs: nowMs, timeoutAtMs: nowMs + timeout, counted: true)
-            router.dispatched(to: device)
-            nodes[node.id] = .running(attempt: attempt)
-            let request = InvokeRequest(
-                requestID: requestID, task: task, node: node.id, module: module, epoch: planEpoch, attempt: attempt,
-                replyTo: settings.aggregator, deadlineMs: deadlineMs, traceparent: traceparent)
-            actions.append(.invoke(Invocation(device: device, request: request, arguments: arguments)))
+            let members = chainMembers(after: node, on: device, router: router)
+            actions.append(.invoke(send(node, members: members, arguments: arguments, to: device, router: &router, nowMs: nowMs)))
             if settings.sequential { break }
         }
         return actions

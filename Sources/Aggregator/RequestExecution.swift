@@ -7,7 +7,10 @@ import S2M3Core
 /// the actions to perform: invocations to publish, then at most one ending (result or error).
 ///
 /// Rules: every ready node is dispatched at once (one at a time with `sequential`), each to one
-/// replica chosen by predicted finish time. A branch is retried (`attempt + 1`) on another replica
+/// replica chosen by predicted finish time; the nodes after it that the same device hosts and
+/// that read only its chain's outputs and values already known go in the same invocation (a
+/// chain, ``Settings/chains``: a failed chain is re-run from its first node whose inputs are
+/// known). A branch is retried (`attempt + 1`) on another replica
 /// when its device goes offline, does not answer within its invocation timeout, answers `busy`, or
 /// fails for a reason other than its input; with no replica left it waits for a newer plan (a
 /// replica that was only slow is asked again). When every replica is busy it backs off (doubling
@@ -33,8 +36,11 @@ public struct RequestExecution: Sendable {
     /// Tuning shared by every request of one aggregator.
     public struct Settings: Sendable, Hashable {
         public var aggregator: String
-        /// Dispatch at most one node at a time (the benchmark's sequential baseline).
+        /// Dispatch at most one node at a time (the benchmark's sequential baseline; no chains).
         public var sequential: Bool = false
+        /// When a node's device also hosts the nodes that follow it, send them in the same
+        /// invocation: the device runs them in turn and returns only the outputs needed elsewhere.
+        public var chains: Bool = true
         /// An invocation is given up after `max(floor, factor × predicted finish)`.
         public var invocationTimeoutFloorMs: Double = 2000
         public var invocationTimeoutFactor: Double = 4
@@ -61,8 +67,14 @@ public struct RequestExecution: Sendable {
         var module: String
         var sentAtMs: Double
         var timeoutAtMs: Double
-        /// Still counted in the chooser's outstanding invocations.
+        /// Still counted in the chooser's outstanding invocations (a chain counts once: its last node).
         var counted: Bool
+        /// The chain it was sent in (`head#attempt`), if it was chained with other nodes.
+        var chain: String? = nil
+        /// The answer carries the node's outputs (false: only a later node of its chain reads them).
+        var returnsOutputs = true
+        /// The node run before it in its chain.
+        var chainedAfter: String? = nil
     }
 
     enum NodeState: Sendable, Hashable {

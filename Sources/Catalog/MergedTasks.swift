@@ -126,6 +126,7 @@ public struct MergedTasks: Sendable {
             guard let id = own[entry.node] else { return nil }
             var copy = entry
             copy.node = id
+            copy.chainedAfter = entry.chainedAfter.flatMap { own[$0] }
             let others = (users[entry.node] ?? []).filter { $0 != task }
             copy.sharedWith = others.isEmpty ? nil : others
             return copy

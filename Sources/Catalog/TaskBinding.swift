@@ -73,28 +73,40 @@ public struct TaskBinding: Sendable {
 
     /// The invocation bundle of `node` (no metadata but content-type markers).
     public func arguments(of node: TaskNode, values: [String: TensorBundle]) throws(TaskBindingError) -> TensorBundle {
-        let parameters = module(of: node).callInputs
-        var arguments: [(BundleTensor, String?)] = []
-        for source in node.inputs {
-            guard let value = values[source] else {
-                throw TaskBindingError(.missingValue, field: source, "node '\(node.id)' needs '\(source)', which has no value yet")
-            }
-            for name in outputNames(of: source, in: value) {
-                guard let tensor = value[name] else {
-                    throw TaskBindingError(
-                        .missingValue, field: "\(source).\(name)", "'\(source)' answered without its output '\(name)'")
-                }
-                arguments.append((tensor, value.contentType(of: name)))
-            }
+        try Self.arguments(
+            node: node.id, module: node.module, sources: argumentSources(of: node), parameters: module(of: node).callInputs.map(\.name),
+            values: values)
+    }
+
+    /// The tensors `node`'s arguments are made of, in order: each value it names, that value's
+    /// tensors in its module's output order (a task input's one tensor is named after the input).
+    public func argumentSources(of node: TaskNode) -> [(value: String, tensor: String)] {
+        node.inputs.flatMap { source in
+            let names = self.node(source).map { module(of: $0).callOutputs.map(\.name) } ?? [source]
+            return names.map { (value: source, tensor: $0) }
         }
-        guard arguments.count == parameters.count else {
+    }
+
+    /// An invocation bundle: the `sources` tensors of `values`, renamed by position to
+    /// `parameters` (the invoked module's call inputs), content types kept. The device builds a
+    /// chained node's arguments with it too.
+    public static func arguments(
+        node: String, module: String, sources: [(value: String, tensor: String)], parameters: [String], values: [String: TensorBundle]
+    ) throws(TaskBindingError) -> TensorBundle {
+        guard sources.count == parameters.count else {
             throw TaskBindingError(
-                .arity, field: node.id,
-                "node '\(node.id)' has \(arguments.count) arguments for \(parameters.count) inputs of '\(node.module)'")
+                .arity, field: node, "node '\(node)' has \(sources.count) arguments for \(parameters.count) inputs of '\(module)'")
         }
         var bundle = TensorBundle()
-        for ((tensor, contentType), parameter) in zip(arguments, parameters) {
-            Self.copy(tensor, contentType: contentType, as: parameter.name, into: &bundle)
+        for (source, parameter) in zip(sources, parameters) {
+            guard let value = values[source.value] else {
+                throw TaskBindingError(.missingValue, field: source.value, "node '\(node)' needs '\(source.value)', which has no value yet")
+            }
+            guard let tensor = value[source.tensor] else {
+                throw TaskBindingError(
+                    .missingValue, field: "\(source.value).\(source.tensor)", "'\(source.value)' answered without its output '\(source.tensor)'")
+            }
+            copy(tensor, contentType: value.contentType(of: source.tensor), as: parameter, into: &bundle)
         }
         return bundle
     }
@@ -133,11 +145,6 @@ public struct TaskBinding: Sendable {
             }
         }
         return outputs
-    }
-
-    private func outputNames(of source: String, in value: TensorBundle) -> [String] {
-        if let producer = node(source) { return module(of: producer).callOutputs.map(\.name) }
-        return [source]
     }
 
     private static func copy(_ tensor: BundleTensor, contentType: String?, as name: String, into bundle: inout TensorBundle) {

@@ -51,12 +51,19 @@ extension DeviceAgentStateMachine {
         guard invoke.deadlineMs > receivedAtMs else {
             return refuse(.error, .deadlineExceeded, "deadline-exceeded: the deadline \(invoke.deadlineMs) passed \(receivedAtMs - invoke.deadlineMs) ms before the invocation arrived")
         }
-        if let missing = expected.first(where: { bundle[$0] == nil }) {
-            return refuse(.error, .badInvocation, "missing input '\(missing)': module '\(invoke.module)' takes \(expected) (present: \(bundle.names))")
+        var inputs = bundle, values: [String: TensorBundle] = [:]
+        if !invoke.chain.isEmpty {
+            guard let taken = Self.chainValues(taking: &inputs) else {
+                return refuse(.error, .badInvocation, "a tensor named '\(InvokeRequest.chainValuePrefix)…' is not \(InvokeRequest.chainValuePrefix){value}\(InvokeRequest.chainValuePrefix){tensor}")
+            }
+            values = taken
+        }
+        if let missing = expected.first(where: { inputs[$0] == nil }) {
+            return refuse(.error, .badInvocation, "missing input '\(missing)': module '\(invoke.module)' takes \(expected) (present: \(inputs.names))")
         }
         nextTicket += 1
         let ticket = nextTicket
-        let job = Job(invoke: invoke, inputs: bundle, module: module, receivedAtMs: nowMs)
+        let job = Job(invoke: invoke, answering: invoke, values: values, inputs: inputs, module: module, receivedAtMs: nowMs)
         switch queue.admit(ticket) {
         case .busy:
             return refuse(.busy, .busy, "queue full (\(queue.capacity) waiting or running)")
@@ -64,13 +71,13 @@ extension DeviceAgentStateMachine {
             waiting[ticket] = job
             // A gathering batch that is full starts without waiting out its time.
             guard let held = gathering, held.job.module == module, let names = loaded[module],
-                waiting.values.filter({ $0.module == module && InvocationBatch.fits($0.inputs, with: held.job.inputs, names: names) }).count
+                waiting.values.filter({ $0.module == module && $0.invoke.chain.isEmpty && InvocationBatch.fits($0.inputs, with: held.job.inputs, names: names) }).count
                     >= configuration.maxBatch - 1
             else { return [] }
             gathering = nil
             return start(held.ticket, held.job, nowMs: nowMs)
         case .start:
-            if configuration.batchWaitMs > 0, configuration.maxBatch > 1, gathering == nil, batchable.contains(module) {
+            if configuration.batchWaitMs > 0, configuration.maxBatch > 1, gathering == nil, batchable.contains(module), invoke.chain.isEmpty {
                 let untilMs = nowMs + configuration.batchWaitMs
                 gathering = (ticket, job, untilMs)
                 return [.wake(atMs: untilMs)]
@@ -106,6 +113,9 @@ extension DeviceAgentStateMachine {
     public mutating func runFinished(_ ticket: UInt64, _ outcome: DeviceAgentRunOutcome, computeMs: Double, nowMs: Double) -> [DeviceAgentAction] {
         guard let job = running.removeValue(forKey: ticket) else { return [] }
         let batch = batches.removeValue(forKey: ticket)
+        if batch == nil, job.nextStep < job.invoke.chain.count, !job.cancelled, case .finished(.success(let outputs)) = outcome {
+            return continueChain(ticket, job, outputs: outputs, computeMs: computeMs, nowMs: nowMs)
+        }
         let members = [(ticket: ticket, job: job)] + (batch?.riders ?? [])
         if members.count > 1 { queue.release(riders: members.count - 1) }
         // Each member's outputs, or the failure they all share.
@@ -121,7 +131,7 @@ extension DeviceAgentStateMachine {
             } else {
                 results = .success([values])
             }
-            if case .success = results { timings.record(job.invoke.module, ms: computeMs) }
+            if case .success = results { timings.record(job.answering.module, ms: computeMs) }
         case .finished(.failure(let error)):
             results = .failure(error)
         case .stopped:
@@ -136,7 +146,7 @@ extension DeviceAgentStateMachine {
             let late = Double(member.job.invoke.deadlineMs) <= nowMs && members.count > 1
             switch (outcome, results, job.cancelled || late) {
             case (.finished, .success(let values), false) where index < values.count:
-                outputs = values[index]
+                if member.job.answering.returnsOutputs { outputs = values[index] }
             case (.finished, .failure(let error), false):
                 status = .error
                 // topics.md: an input that cannot be used is `bad-input: …` (not retried elsewhere).
@@ -148,17 +158,17 @@ extension DeviceAgentStateMachine {
             }
             let startedAtMs = Self.ms(member.job.startedAtMs)
             let partial = PartialResult(
-                answering: member.job.invoke, device: device, status: status, error: failure, queueWaitMs: Self.queueWait(member.job),
+                answering: member.job.answering, device: device, status: status, error: failure, queueWaitMs: Self.queueWait(member.job),
                 computeMs: computeMs, receivedAtMs: Self.ms(member.job.receivedAtMs), startedAtMs: startedAtMs,
                 finishedAtMs: max(Self.ms(nowMs), startedAtMs))
-            actions.append(.count(.invoked(module: member.job.invoke.module, ok: status == .ok, computeMs: computeMs)))
+            actions.append(.count(.invoked(module: member.job.answering.module, ok: status == .ok, computeMs: computeMs)))
             answers.append(answer(partial, outputs: outputs, to: member.job.invoke))
         }
         return actions + next(nowMs: nowMs) + answers
     }
 
     /// A worker is free: the next waiting invocation starts.
-    private mutating func next(nowMs: Double) -> [DeviceAgentAction] {
+    mutating func next(nowMs: Double) -> [DeviceAgentAction] {
         guard let ticket = queue.finish(), let job = waiting.removeValue(forKey: ticket) else { return [] }
         return start(ticket, job, nowMs: nowMs)
     }
@@ -187,14 +197,14 @@ extension DeviceAgentStateMachine {
     /// same batchable module and shapes (up to ``DeviceAgentConfiguration/maxBatch`` in all, still
     /// within their deadlines), which then ride with it (``batches``).
     private mutating func batch(ledBy ticket: UInt64, _ job: Job, nowMs: Double) -> TensorBundle {
-        guard configuration.maxBatch > 1, batchable.contains(job.module), let names = loaded[job.module],
+        guard configuration.maxBatch > 1, batchable.contains(job.module), job.invoke.chain.isEmpty, let names = loaded[job.module],
             InvocationBatch.size(of: job.inputs, names: names) != nil
         else { return job.inputs }
         let startedAtMs = Self.ms(job.startedAtMs)
         let waiting = self.waiting
         let taken = queue.take(upTo: configuration.maxBatch - 1) { candidate in
             guard let other = waiting[candidate] else { return false }
-            return other.module == job.module && other.invoke.deadlineMs > startedAtMs
+            return other.module == job.module && other.invoke.chain.isEmpty && other.invoke.deadlineMs > startedAtMs
                 && InvocationBatch.fits(other.inputs, with: job.inputs, names: names)
         }
         guard !taken.isEmpty else { return job.inputs }
@@ -215,9 +225,9 @@ extension DeviceAgentStateMachine {
         return inputs
     }
 
-    private static func queueWait(_ job: Job) -> Double { max(0, job.startedAtMs - job.receivedAtMs) }
+    static func queueWait(_ job: Job) -> Double { max(0, job.startedAtMs - job.receivedAtMs) }
 
-    private func answer(_ partial: PartialResult, outputs: TensorBundle = TensorBundle(), to invoke: InvokeRequest) -> DeviceAgentAction {
+    func answer(_ partial: PartialResult, outputs: TensorBundle = TensorBundle(), to invoke: InvokeRequest) -> DeviceAgentAction {
         .publish(.answer(.init(
             partial: partial, outputs: outputs, topic: topics.aggregatorPartials(invoke.replyTo, device: device),
             traceparent: invoke.traceparent)))

@@ -10,7 +10,14 @@ import S2M3Core
 public struct DeviceAgentStateMachine: Sendable {
     /// An admitted invocation, waiting or running.
     struct Job: Sendable {
+        /// As received (with its chain, if any).
         var invoke: InvokeRequest
+        /// The invocation being run now: `invoke`, then each chained step in turn.
+        var answering: InvokeRequest
+        /// The next chained step to run once `answering` has finished.
+        var nextStep = 0
+        /// The values chained steps read: the bundle's `~` tensors and the outputs of earlier steps.
+        var values: [String: TensorBundle] = [:]
         var inputs: TensorBundle
         /// The loaded module that answers it.
         var module: String

@@ -8,7 +8,8 @@ import S2M3Core
 ///
 /// The instance has one placeholder device (`reference`, holding everything); a planner replaces
 /// the devices by the live ones. Every task has the same rate (``defaultRate``) and priority 1.
-/// Transfers are ``PlacementTransfers/viaAggregator``: the aggregator forwards every output.
+/// Transfers are ``PlacementTransfers/direct``: a device runs a chain of nodes it hosts itself
+/// (the aggregator's co-located chains), so an output between two of its nodes does not cross its link.
 public struct CatalogPlacement: Sendable, Hashable {
     public let instance: PlacementInstance
     /// Placement module id → the catalog digest a device must check when loading it.
@@ -56,7 +57,7 @@ public struct CatalogPlacement: Sendable, Hashable {
         let total = modules.reduce(0) { $0 + $1.memoryBytes }
         instance = PlacementInstance(
             devices: [PlacementDevice(id: "reference", memoryBytes: max(total, 1), gflops: ModuleCost.referenceGflops, link: link)],
-            modules: modules, tasks: tasks, transfers: .viaAggregator)
+            modules: modules, tasks: tasks, transfers: .direct)
         self.digests = digests
     }
 

@@ -61,6 +61,9 @@ struct AggregatorCommand: AsyncParsableCommand {
     @Flag(help: "Dispatch one node of a request at a time (the benchmark's sequential baseline).")
     var sequential = false
 
+    @Flag(help: "Send every node as its own invocation, even when the next one runs on the same device (the benchmark's baseline before co-located chains).")
+    var noChains = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -114,6 +117,7 @@ struct AggregatorCommand: AsyncParsableCommand {
         configuration.limits = limits
         configuration.invocationTimeoutFloorMs = Double(invocationTimeoutMs)
         configuration.sequential = sequential
+        configuration.chains = !noChains
         configuration.admission = try admission.configuration()
         configuration.maxBusyRetries = admission.maxBusyRetries
         configuration.busyBackoffCapMs = Double(admission.busyBackoffCapMs)

@@ -8,7 +8,7 @@ import Testing
 @Suite("Aggregator admission")
 struct AdmissionTests {
     static func machine(_ adjust: (inout AggregatorConfiguration) -> Void = { _ in }) throws -> AggregatorStateMachine {
-        var configuration = AggregatorConfiguration(id: "agg-1")
+        var configuration = AggregatorFixture.configuration()
         adjust(&configuration)
         var machine = try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
         _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)
@@ -157,7 +157,7 @@ struct BusyBackoffTests {
             TaskRequest(inputs: ["image": .media(contentType: MediaType.jpeg, bytes: AggregatorFixture.jpeg)]).bundle())
         func make(_ id: String) -> RequestExecution {
             RequestExecution(
-                requestID: id, binding: binding, inputs: inputs, settings: .init(aggregator: "agg-1"), receivedAtMs: 0, deadlineMs: 60_000)
+                requestID: id, binding: binding, inputs: inputs, settings: AggregatorFixture.settings(), receivedAtMs: 0, deadlineMs: 60_000)
         }
         var first = make("r-1"), second = make("r-2")
         let sent = first.start(router: &router, nowMs: 0).invocations
@@ -184,7 +184,7 @@ struct BusyBackoffTests {
     @Test func busyIsRetriedABoundedNumberOfTimesWithGrowingWaits() throws {
         var router = ReplicaChooser()
         router.apply(plan: AggregatorFixture.plan(epoch: 1, [:]))
-        var settings = RequestExecution.Settings(aggregator: "agg-1")
+        var settings = AggregatorFixture.settings()
         settings.maxBusyRetries = 4
         var execution = RequestExecution(
             requestID: "req-1", binding: AggregatorFixture.binding("classify-image"),

@@ -11,6 +11,21 @@ enum AggregatorFixture {
         try! AggregatorCatalog.load(path: TestPaths.repository.appendingPathComponent("catalog/default.json").path)
     }()
 
+    /// A configuration for the tests whose made-up devices answer one node per invocation: chains
+    /// off (``RequestExecutionChainTests`` covers chains).
+    static func configuration(id: String = "agg-1") -> AggregatorConfiguration {
+        var configuration = AggregatorConfiguration(id: id)
+        configuration.chains = false
+        return configuration
+    }
+
+    /// Execution settings without chains, as ``configuration(id:)``.
+    static func settings(sequential: Bool = false) -> RequestExecution.Settings {
+        var settings = RequestExecution.Settings(aggregator: "agg-1", sequential: sequential)
+        settings.chains = false
+        return settings
+    }
+
     static func binding(_ task: String) -> TaskBinding {
         try! TaskBinding(task: catalog.tasks.first { $0.id == task }!, catalog: catalog)
     }

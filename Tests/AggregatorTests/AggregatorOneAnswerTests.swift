@@ -10,7 +10,7 @@ struct AggregatorOneAnswerTests {
     static let bundleType = MessageProperties(contentType: TensorBundle.contentType)
 
     static func machine(_ configure: (inout AggregatorConfiguration) -> Void = { _ in }) throws -> AggregatorStateMachine {
-        var configuration = AggregatorConfiguration(id: "agg-1")
+        var configuration = AggregatorFixture.configuration()
         configure(&configuration)
         var machine = try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
         _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)

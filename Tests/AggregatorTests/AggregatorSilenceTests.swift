@@ -32,7 +32,7 @@ struct AggregatorSilenceTests {
     }
 
     @Test func invocationsOnASilentDeviceMoveToALiveReplica() throws {
-        var machine = try AggregatorStateMachine(configuration: AggregatorConfiguration(id: "agg-1"), catalog: AggregatorFixture.catalog)
+        var machine = try AggregatorStateMachine(configuration: AggregatorFixture.configuration(), catalog: AggregatorFixture.catalog)
         _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:], rest: ["box-a", "box-b"]), nowMs: 0)
         machine.receiveTelemetry(Self.telemetry("box-a", at: 0), nowMs: 0)
         machine.receiveTelemetry(Self.telemetry("box-b", at: 0), nowMs: 0)

@@ -6,7 +6,7 @@ import Testing
 @Suite("Aggregator state machine")
 struct AggregatorStateMachineTests {
     static func machine(maxPayloadBytes: Int = 1 << 20) throws -> AggregatorStateMachine {
-        var configuration = AggregatorConfiguration(id: "agg-1")
+        var configuration = AggregatorFixture.configuration()
         configuration.maxPayloadBytes = maxPayloadBytes
         return try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
     }

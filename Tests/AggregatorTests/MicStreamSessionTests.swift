@@ -15,7 +15,7 @@ struct MicStreamSessionTests {
     ])
 
     static func machine() throws -> AggregatorStateMachine {
-        var machine = try AggregatorStateMachine(configuration: AggregatorConfiguration(id: "agg-1"), catalog: AggregatorFixture.catalog)
+        var machine = try AggregatorStateMachine(configuration: AggregatorFixture.configuration(), catalog: AggregatorFixture.catalog)
         _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)
         let actions = machine.receiveSubscription("line-mic", payload: try subscription.jsonBytes(), nowMs: 0)
         #expect(actions.isEmpty, "a good subscription is taken silently: \(actions)")

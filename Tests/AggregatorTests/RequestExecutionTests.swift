@@ -15,7 +15,7 @@ struct RequestExecutionTests {
         router.apply(plan: AggregatorFixture.plan(epoch: 3, placement, rest: ["box-e"]))
         let execution = RequestExecution(
             requestID: "req-1", binding: AggregatorFixture.binding("match-image-text"), inputs: AggregatorFixture.matchInputs(),
-            settings: .init(aggregator: "agg-1", sequential: sequential), receivedAtMs: 0, deadlineMs: deadline)
+            settings: AggregatorFixture.settings(sequential: sequential), receivedAtMs: 0, deadlineMs: deadline)
         return (execution, router)
     }
 

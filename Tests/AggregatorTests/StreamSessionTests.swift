@@ -13,7 +13,7 @@ struct StreamSessionTests {
     ])
 
     static func machine(_ subscription: StreamSubscription = classifyAndMatch) throws -> AggregatorStateMachine {
-        var machine = try AggregatorStateMachine(configuration: AggregatorConfiguration(id: "agg-1"), catalog: AggregatorFixture.catalog)
+        var machine = try AggregatorStateMachine(configuration: AggregatorFixture.configuration(), catalog: AggregatorFixture.catalog)
         _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)
         let actions = machine.receiveSubscription("line-3", payload: try subscription.jsonBytes(), nowMs: 0)
         #expect(actions.isEmpty, "a good subscription is taken silently: \(actions)")
@@ -150,7 +150,7 @@ struct StreamSessionTests {
 
     /// A subscription naming a task that cannot take frames is refused with an error.
     @Test func badSubscriptionIsRefused() throws {
-        var machine = try AggregatorStateMachine(configuration: AggregatorConfiguration(id: "agg-1"), catalog: AggregatorFixture.catalog)
+        var machine = try AggregatorStateMachine(configuration: AggregatorFixture.configuration(), catalog: AggregatorFixture.catalog)
         let transcribe = StreamSubscription(source: "cam-1", tasks: [.init(task: "transcribe", inputs: ["audio": .media(contentType: MediaType.wav, bytes: [1])])])
         let refused = machine.receiveSubscription("s", payload: try transcribe.jsonBytes(), nowMs: 0)
         guard case .error(let error, _, _) = try #require(refused.first) else { Issue.record("\(refused)"); return }

@@ -74,7 +74,7 @@ struct StreamSubscriptionFileTests {
     /// A declared subscription runs from the start; one the catalog cannot serve stops the
     /// aggregator with the same reason a retained one would be refused for.
     @Test func declaredSubscriptionsRunFromTheStart() throws {
-        var configuration = AggregatorConfiguration(id: "agg-1")
+        var configuration = AggregatorFixture.configuration()
         configuration.streamSubscriptions = ["line-3": StreamSessionTests.classifyAndMatch]
         var machine = try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
         _ = machine.receivePlan(AggregatorFixture.plan(epoch: 1, [:]), nowMs: 0)
@@ -105,7 +105,7 @@ struct StreamSubscriptionFileTests {
         let block = try #require(section.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
         let subscriptions = try StreamSubscriptionFile.parse(Data(block.utf8), path: "docs/streams.md")
         #expect(subscriptions.keys.sorted() == ["dock", "line-3"])
-        var configuration = AggregatorConfiguration(id: "agg-1")
+        var configuration = AggregatorFixture.configuration()
         configuration.streamSubscriptions = subscriptions
         let machine = try AggregatorStateMachine(configuration: configuration, catalog: AggregatorFixture.catalog)
         #expect(machine.streamSources == ["cam-1", "cam-2"])

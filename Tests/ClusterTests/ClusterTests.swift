@@ -96,12 +96,19 @@ struct ClusterTests {
         do {
             let client = try await cluster.client()
             var separated: [String] = []
+            var chained = 0
             for (task, inputs) in requests {
                 let result = try await client.request(task: task, inputs: inputs, timeout: .seconds(60))
                 #expect(result.task == task)
                 Self.expectSame(result, try #require(expected[task]))
                 #expect(result.timeline.count >= result.outputs.count)
                 for entry in result.timeline { #expect(entry.endMs >= entry.startMs && entry.device.hasPrefix("box-")) }
+                // Consecutive nodes on one device ran as one chain there (topics.md, "Chains").
+                for entry in result.timeline {
+                    guard let before = entry.chainedAfter else { continue }
+                    chained += 1
+                    #expect(result.timeline.contains { $0.node == before && $0.device == entry.device }, "\(task): \(entry.node) chained after \(before)")
+                }
                 // Branches: image vs text, image vs audio; the heaviest node of each names the device.
                 let branches: ([String], [String])? = switch task {
                 case "match-image-text": (["pixels", "trunk", "logits"], ["tokens", "embeddings"])
@@ -130,6 +137,7 @@ struct ClusterTests {
             // At least one task's branches ran apart: the budgets (no device holds the catalog) leave
             // the planner little room to keep both tasks' branches together; seen apart in every run.
             #expect(!separated.isEmpty, "no task had its parallel branches on different devices")
+            #expect(chained > 0, "no node ran chained after another on its device")
             await client.close()
         } catch {
             await cluster.stop()
@@ -242,7 +250,7 @@ extension ClusterTests {
             let client = try await cluster.client()
             let image = try Self.image("chelsea.jpg")
             let total = 24
-            let answered = LockedCounter()
+            let answered = LockedCounter(), chainedResults = LockedCounter()
             let killer = Task {
                 while answered.value < 6 { try await Task.sleep(for: .milliseconds(20)) }
                 kill(pid, SIGKILL)
@@ -257,7 +265,8 @@ extension ClusterTests {
                             let inputs: [String: TaskInput] = task == "classify-image"
                                 ? ["image": image] : ["image": image, "texts": .texts(["a cat", "a dog", "a car"])]
                             do {
-                                _ = try await client.request(task: task, inputs: inputs, timeout: .seconds(60), requestID: ids[index])
+                                let result = try await client.request(task: task, inputs: inputs, timeout: .seconds(60), requestID: ids[index])
+                                if result.timeline.contains(where: { $0.chainedAfter != nil }) { chainedResults.increment() }
                             } catch {
                                 failures.append("\(ids[index]): \(error)")
                             }
@@ -278,6 +287,7 @@ extension ClusterTests {
             #expect(errors.isEmpty, "errors: \(errors)")
             for id in ids { #expect(results[id] == 1, "\(id) answered \(results[id] ?? 0) times") }
             #expect(results.values.reduce(0, +) == total)
+            #expect(chainedResults.value > 0, "requests ran in co-located chains")
             await client.close()
         } catch {
             await cluster.stop()

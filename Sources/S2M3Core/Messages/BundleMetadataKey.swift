@@ -19,6 +19,8 @@ public enum BundleMetadataKey {
     public static let startedAtMs = "s2m3.started-at-ms"
     public static let finishedAtMs = "s2m3.finished-at-ms"
     public static let timeoutMs = "s2m3.timeout-ms"
+    public static let chain = "s2m3.chain"
+    public static let keep = "s2m3.keep"
 }
 
 /// Reads typed values from bundle metadata; a failure names the key.
@@ -76,6 +78,6 @@ extension BundleMetadataKey {
     /// Every key above (topics.md documents each; a test checks it).
     public static let all: [String] = [
         schema, requestID, task, node, module, epoch, attempt, replyTo, deadlineMs, device, status, error,
-        queueWaitMs, computeMs, receivedAtMs, startedAtMs, finishedAtMs, timeoutMs,
+        queueWaitMs, computeMs, receivedAtMs, startedAtMs, finishedAtMs, timeoutMs, chain, keep,
     ]
 }

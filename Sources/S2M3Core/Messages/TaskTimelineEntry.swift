@@ -16,6 +16,10 @@ public struct TaskTimelineEntry: Codable, Sendable, Hashable {
     /// On a stream (docs/streams.md): the other tasks this one invocation also served, when the
     /// frame's tasks shared the node (absent otherwise).
     public var sharedWith: [String]?
+    /// The node that ran just before this one on the same device, in the same invocation (a
+    /// co-located chain, topics.md): this node's inputs did not cross the bus; `startMs` is when
+    /// that node's answer arrived (absent otherwise).
+    public var chainedAfter: String?
 
     public init(
         node: String, module: String, device: String, attempt: Int = 1, queuedMs: Double, computeMs: Double,
@@ -43,6 +47,7 @@ public struct TaskTimelineEntry: Codable, Sendable, Hashable {
         try MessageCheck.nonNegative(startMs, "\(field).startMs")
         try MessageCheck.nonNegative(endMs, "\(field).endMs")
         if let sharedWith { try MessageCheck.identifierList(sharedWith, "\(field).sharedWith") }
+        if let chainedAfter { try MessageCheck.identifier(chainedAfter, "\(field).chainedAfter") }
         guard endMs >= startMs else { throw MessageError(.invalidField, field: "\(field).endMs", "is before startMs") }
     }
 }
