@@ -105,8 +105,19 @@ public struct ReplicaChooser: Sendable {
     public func predictedFinishMs(_ module: String, on device: String) -> Double {
         let queued = (telemetry[device]?.queueDepth ?? 0) + (outstanding[device] ?? 0)
         let each = moduleMs(module, on: device)
-        let loading = telemetry[device].map { !$0.loadedModules.contains(module) } ?? false
-        return Double(queued) * each + each + (loading ? notLoadedPenaltyMs : 0)
+        return Double(queued) * each + each + (isLoaded(module, on: device) ? 0 : notLoadedPenaltyMs)
+    }
+
+    /// The latest time by which a chain of modules run in one invocation (topics.md, "Chains")
+    /// should have finished on `device`: each invocation queued ahead is taken to be as long as
+    /// the chain or the slowest module the device has measured, whichever is longer (a queue of
+    /// other tasks' chains can hold far longer work than this one).
+    public func latestFinishMs(chain modules: [String], on device: String) -> Double {
+        let queued = (telemetry[device]?.queueDepth ?? 0) + (outstanding[device] ?? 0)
+        let chain = modules.reduce(0) { $0 + moduleMs($1, on: device) }
+        let slowest = telemetry[device]?.modules.values.filter { $0.count > 0 }.map(\.p50Ms).max() ?? 0
+        let loading = modules.contains { !isLoaded($0, on: device) }
+        return Double(queued) * max(chain, slowest) + chain + (loading ? notLoadedPenaltyMs : 0)
     }
 
     /// Whether this aggregator's unanswered invocations on `device` are below the queue capacity it

@@ -59,16 +59,18 @@ extension RequestExecution {
         let planEpoch = router.plan?.epoch ?? 1
         epoch = max(epoch, planEpoch)
         let chainIDs = Set([head.id] + members.map(\.id))
-        var predictedMs = router.predictedFinishMs(binding.module(of: head).id, on: device)
+        // Every node of the chain may wait for the whole queue ahead of it: one timeout for all.
+        let predictedMs = members.isEmpty
+            ? router.predictedFinishMs(binding.module(of: head).id, on: device)
+            : router.latestFinishMs(chain: ([head] + members).map { binding.module(of: $0).id }, on: device)
+        let timeout = max(settings.invocationTimeoutFloorMs, settings.invocationTimeoutFactor * predictedMs)
         var steps: [InvokeRequest.Step] = []
         let headAttempt = (sent[head.id]?.keys.max() ?? 0) + 1
         let chainKey = members.isEmpty ? nil : "\(head.id)#\(headAttempt)"
         for (index, node) in ([head] + members).enumerated() {
             let module = binding.module(of: node).id
-            if index > 0 { predictedMs += router.moduleMs(module, on: device) }
             let attempt = index == 0 ? headAttempt : (sent[node.id]?.keys.max() ?? 0) + 1
             let returns = members.isEmpty || returnsOutputs(node.id, chain: chainIDs)
-            let timeout = max(settings.invocationTimeoutFloorMs, settings.invocationTimeoutFactor * predictedMs)
             // A chain holds one queue place on its device: only its last node is counted.
             sent[node.id, default: [:]][attempt] = Sent(
                 device: device, module: module, sentAtMs: nowMs, timeoutAtMs: nowMs + timeout, counted: index == members.count,

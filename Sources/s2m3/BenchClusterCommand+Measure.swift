@@ -13,7 +13,8 @@ struct BenchClusterMeasure {
 
     /// Latency of every task in every mode. The parallel cluster, the in-process runner, `serve`
     /// and cloud are measured interleaved (round by round, task by task), so load on the machine
-    /// hits them alike; then the aggregator is replaced by a `--sequential` one on the same devices.
+    /// hits them alike; then the aggregator is replaced by a `--sequential` one on the same devices,
+    /// then by a `--no-chains` one.
     func latency(devices: Int, into report: inout BenchClusterReport) async throws {
         let (total, largest) = rig.cluster.placement.moduleMemory
         let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: devices, base: rig.cluster.processBaseBytes)
@@ -29,6 +30,8 @@ struct BenchClusterMeasure {
             report.learnedPlan = await phase.retainedPlan()
             try await phase.startAggregator(sequential: true)
             try await rounds([(.sequential, .client(phase.client))], into: &report)
+            try await phase.startAggregator(sequential: false, chains: false)
+            try await rounds([(.unchained, .client(phase.client))], into: &report)
         } catch {
             await phase.stop()
             throw error
@@ -103,7 +106,7 @@ struct BenchClusterMeasure {
         print("bench cluster: throughput of \(mix.joined(separator: " + ")), \(concurrency) at a time for \(seconds) s")
         fflush(nil)
         for task in mix { _ = try? await target.run(task, inputs[task]!) }
-        let counter = BenchCounter()
+        let counter = BenchCounter(), shown = BenchCounter()
         let inputs = inputs
         let start = ContinuousClock.now
         let stopSending = start + .milliseconds(Int(seconds * 1000))
@@ -118,6 +121,7 @@ struct BenchClusterMeasure {
                             out.append(Self.ms(ContinuousClock.now - begin))
                         } catch {
                             out.append(nil)
+                            if shown.next(below: 3) != nil { print("  \(task) failed under load: \(error)") }
                         }
                     }
                     return out

@@ -37,9 +37,9 @@ final class BenchClusterPhase: @unchecked Sendable {
     /// Module replicas the plan placed.
     var replicas: Int { plan.placement.values.reduce(0) { $0 + $1.count } }
 
-    /// Stops the current aggregator (if any) and starts one, `--sequential` or not; returns once it
+    /// Stops the current aggregator (if any) and starts one, `--sequential` or `--no-chains` or not; returns once it
     /// printed `ready` (it has subscribed to the requests and the retained plan).
-    func startAggregator(sequential: Bool) async throws {
+    func startAggregator(sequential: Bool, chains: Bool = true) async throws {
         if let old = aggregator {
             old.process.send(SIGTERM)
             await old.process.waitUntilExit()
@@ -49,7 +49,7 @@ final class BenchClusterPhase: @unchecked Sendable {
         let member = try processes.start(id, [
             "aggregator", "--id", id, "--broker", "127.0.0.1:\(rig.edge.port)", "--root", root,
             "--catalog", rig.cluster.catalogPath, "--log-level", "warning",
-        ] + (sequential ? ["--sequential"] : []))
+        ] + (sequential ? ["--sequential"] : []) + (chains ? [] : ["--no-chains"]))
         aggregator = member
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {

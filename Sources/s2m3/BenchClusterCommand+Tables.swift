@@ -6,6 +6,7 @@ struct BenchClusterReport {
     enum Mode: String, CaseIterable, Sendable {
         case parallel = "distributed, parallel"
         case sequential = "distributed, sequential"
+        case unchained = "distributed, parallel, no chains"
         case inProcess = "monolithic, in process"
         case serve = "monolithic, serve on loopback"
         case cloud = "cloud (serve behind WAN)"
@@ -73,16 +74,17 @@ enum BenchClusterText {
         lines.append("")
         lines.append("Modes: *distributed, parallel*: \(r.latencyCluster.devices) device agents (\(mib(r.latencyCluster.budget)) and \(r.deviceThreads) inference thread\(r.deviceThreads == 1 ? "" : "s") each, so no device holds every module; the plan placed \(r.latencyCluster.replicas) module replicas), a planner and an aggregator, each its own process, on one Mosquitto; "
             + "*sequential*: the same devices and plan behind an aggregator started with `--sequential` (one node of a request at a time); "
+            + "*no chains*: the same devices and plan behind an aggregator started with `--no-chains` (every node its own invocation, as before co-located chains); "
             + "*in process*: `TaskRunner` in the benchmark's own process (2 inference threads, no broker); "
             + "*serve on loopback*: `s2m3 serve` (the same runner as a service, 2 threads) on its own Mosquitto, the client on loopback; "
             + "*cloud*: that same server, the client reaching its broker through `scripts/bench/wan-relay.py` with \(format(r.wan.delayMs, 0)) ms each way (\(format(2 * r.wan.delayMs, 0)) ms round trip) and \(format(r.wan.rateMbit, 0)) Mbit/s each way. "
             + "The relay shapes the rate itself (a serialisation queue per direction), rather than `tc tbf` as MQTT.md suggests, so it needs no root and no `sch_tbf`; the server and its broker sit on the same box, as a cloud server next to its broker would. "
-            + "Parallel, in-process, serve and cloud were measured interleaved, request by request; sequential right after on the same devices.")
+            + "Parallel, in-process, serve and cloud were measured interleaved, request by request; sequential, then no chains, right after on the same devices.")
         lines.append("")
-        lines.append("| task | parallel p50 / p99 ms | sequential p50 / p99 ms | in process p50 / p99 ms | serve p50 / p99 ms | cloud p50 / p99 ms |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append("| task | parallel p50 / p99 ms | no chains p50 / p99 ms | sequential p50 / p99 ms | in process p50 / p99 ms | serve p50 / p99 ms | cloud p50 / p99 ms |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
         for task in r.tasks {
-            let cells = [BenchClusterReport.Mode.parallel, .sequential, .inProcess, .serve, .cloud].map { mode in
+            let cells = [BenchClusterReport.Mode.parallel, .unchained, .sequential, .inProcess, .serve, .cloud].map { mode in
                 guard let p50 = r.p(mode, task, 0.5), let p99 = r.p(mode, task, 0.99) else { return "–" }
                 return "\(format(p50, 1)) / \(format(p99, 1))"
             }
@@ -91,8 +93,8 @@ enum BenchClusterText {
         lines.append("")
         lines.append("Ratios of the p50s, and the bus's cost. *Parallel vs cloud*: how much lower the parallel cluster's latency is than cloud's (the paper: up to 56.9 % lower). *Overhead per hop*: (parallel p50 − in-process p50) ÷ the invocations on the task's longest dependency chain (each a round trip aggregator → device → aggregator over the broker, plus the client's own round trip spread over them). *transferMs*: per invocation of the parallel runs, the timeline's end − start − queue − compute (topics.md: the time on the bus both ways, (de)serialisation included), median over all of a task's invocations.")
         lines.append("")
-        lines.append("| task | invocations on the critical path | parallel vs cloud | parallel / sequential | parallel / in process | parallel / serve | overhead per hop ms | median transferMs |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| task | invocations on the critical path | parallel vs cloud | parallel / no chains | parallel / sequential | parallel / in process | no chains / in process | parallel / serve | overhead per hop ms | median transferMs |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for task in r.tasks {
             let par = r.p(.parallel, task, 0.5)
             func ratio(_ mode: BenchClusterReport.Mode) -> String {
@@ -103,7 +105,8 @@ enum BenchClusterText {
             let hops = r.criticalPath[task] ?? 0
             let overhead = (par.flatMap { par in r.p(.inProcess, task, 0.5).map { par - $0 } }).map { hops > 0 ? format($0 / Double(hops), 2) : "–" } ?? "–"
             let transfer = percentile(r.transfer[task] ?? [], 0.5).map { format($0, 2) } ?? "–"
-            lines.append("| \(task) | \(hops) | \(lower) | \(ratio(.sequential)) | \(ratio(.inProcess)) | \(ratio(.serve)) | \(overhead) | \(transfer) |")
+            let unchained = r.p(.unchained, task, 0.5).flatMap { a in r.p(.inProcess, task, 0.5).map { format(a / $0, 2) + "×" } } ?? "–"
+            lines.append("| \(task) | \(hops) | \(lower) | \(ratio(.unchained)) | \(ratio(.sequential)) | \(ratio(.inProcess)) | \(unchained) | \(ratio(.serve)) | \(overhead) | \(transfer) |")
         }
         lines.append("")
         lines.append(predictionText(r))
