@@ -6,8 +6,8 @@ import Testing
 /// The planner learns from what runs (docs/placement.md, "Learning from telemetry"), end to end: on
 /// a real cluster, read-text's first prediction comes from the catalog, which counts its built-ins
 /// as free and times the OCR models on synthetic inputs; after a few real requests the planner
-/// re-plans with the devices' and the aggregator's measurements, without moving a module, and
-/// `s2m3 status` shows the new prediction beside the measured p50.
+/// re-plans with the devices' and the aggregator's measurements (moving modules only when that
+/// pays by 20 %), and `s2m3 status` shows the new prediction beside the measured p50.
 @Suite("Planner learning on a local cluster", .serialized)
 struct PlannerLearningClusterTests {
     @Test("read-text's prediction comes to the measured p50 after a few requests", .timeLimit(.minutes(6)))
@@ -44,10 +44,13 @@ struct PlannerLearningClusterTests {
             // (the benchmark holds it to 25 %; a test on a shared machine gets a wider bound).
             #expect(predicted > aggregatorP50 / 2 && predicted < aggregatorP50 * 2, "predicted \(predicted) ms, aggregator p50 \(aggregatorP50) ms")
             #expect(predicted > p50 / 2 && predicted < p50 * 2, "predicted \(predicted) ms, client p50 \(p50) ms")
-            // Learning kept every module where it was.
+            // Learning may move modules when a fresh solve beats the current placement by 20 %
+            // (with chains, co-locating read-text's OCR modules can), but every module stays
+            // placed and every task stays available.
             let learned = try await cluster.plan()
-            #expect(learned.placement == first.placement)
-            #expect(learned.moves.isEmpty)
+            #expect(Set(learned.placement.keys) == Set(first.placement.keys))
+            #expect(learned.placement.values.allSatisfy { !$0.isEmpty })
+            #expect(learned.unavailableTasks?.isEmpty ?? true, "\(learned.unavailableTasks ?? [:])")
         } catch {
             await cluster.stop()
             throw error
