@@ -38,8 +38,11 @@ struct AggregatorMetrics {
         if error.code == .overloaded { overloaded.increment() }
     }
 
+    /// Counts one module run asked for per node: the invocation's own and each chained step's.
     func sent(_ invocation: RequestExecution.Invocation) {
-        Counter(label: "s2m3_aggregator_invocations_total", dimensions: [("module", invocation.request.module)]).increment()
+        for module in [invocation.request.module] + invocation.request.chain.map(\.module) {
+            Counter(label: "s2m3_aggregator_invocations_total", dimensions: [("module", module)]).increment()
+        }
         if invocation.request.attempt > 1 { retries.increment() }
     }
 
