@@ -9,6 +9,8 @@ public struct RecentOutcomes: Sendable, Hashable {
         var requests = 0
         var results = 0
         var errors: [String: Int] = [:]
+        /// Results by task.
+        var tasks: [String: Int] = [:]
     }
 
     /// The window of the counts, seconds.
@@ -33,7 +35,10 @@ public struct RecentOutcomes: Sendable, Hashable {
     public mutating func result(nowMs: Double) { update(nowMs) { $0.results += 1 } }
     /// A request's result: counted, and its time and its invocations' transfers measured.
     public mutating func result(_ result: TaskResult, nowMs: Double) {
-        self.result(nowMs: nowMs)
+        update(nowMs) {
+            $0.results += 1
+            $0.tasks[result.task, default: 0] += 1
+        }
         taskTimes.record(result.task, ms: result.totalMs)
         for entry in result.timeline where entry.transferMs >= 0 { transfers.record(Self.transferKey, ms: entry.transferMs) }
     }
@@ -44,14 +49,16 @@ public struct RecentOutcomes: Sendable, Hashable {
         let now = Self.second(nowMs)
         let window = buckets.filter { $0.second > now - windowSeconds }
         let rate = window.filter { $0.second > now - rateSeconds }.reduce(0) { $0 + $1.requests }
-        var errors: [String: Int] = [:]
+        var errors: [String: Int] = [:], tasks: [String: Int] = [:]
         for bucket in window { errors.merge(bucket.errors, uniquingKeysWith: +) }
+        for bucket in window where bucket.second > now - rateSeconds { tasks.merge(bucket.tasks, uniquingKeysWith: +) }
         return AggregatorTelemetry(
             aggregator: aggregator, timestampMs: Int(nowMs), epoch: epoch, inFlight: inFlight,
             requestsPerSecond: Double(rate) / Double(rateSeconds), rateWindowMs: rateSeconds * 1000,
             windowMs: windowSeconds * 1000, requests: window.reduce(0) { $0 + $1.requests },
             results: window.reduce(0) { $0 + $1.results }, errors: errors,
-            tasks: taskTimes.snapshot, transfer: transfers.snapshot[Self.transferKey])
+            tasks: taskTimes.snapshot, transfer: transfers.snapshot[Self.transferKey],
+            taskRates: tasks.mapValues { Double($0) / Double(rateSeconds) })
     }
 
     /// Counts into the bucket of `nowMs`'s second (a late event into its own, when still in the

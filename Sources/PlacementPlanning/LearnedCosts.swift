@@ -1,3 +1,4 @@
+import Foundation
 import S2M3Core
 
 /// What a planner has learned from telemetry about the cost model's figures: the compute of each
@@ -11,11 +12,25 @@ import S2M3Core
 ///   this way too.
 /// - The link's one-way latency is half the median time an invocation spends on the bus (both
 ///   ways, `transferMs` of the timelines), median over aggregators.
+/// - A task's rate is the sum over aggregators of the results per second each reports, counted
+///   only from ``hotRate`` up (a light load keeps the instance's rate, so one-at-a-time use is not
+///   planned as a queue): the load that makes replicas of its modules pay.
 public struct LearnedCosts: Sendable, Hashable {
+    /// Requests per second from which a task's measured rate replaces the instance's.
+    public static let hotRate = 0.5
+    /// Reports older than this behind the newest one no longer count, ms.
+    static let rateFreshnessMs = 15_000
     /// Module id → device id → GFLOP per invocation measured there.
     private var measured: [String: [String: Double]] = [:]
     /// Aggregator id → one-way latency, ms.
     private var latencies: [String: Double] = [:]
+    /// Aggregator id → when it reported (its clock, ms) and its task rates, requests/s.
+    private var rates: [String: RateReport] = [:]
+
+    struct RateReport: Sendable, Hashable {
+        var atMs: Int
+        var byTask: [String: Double]
+    }
 
     public init() {}
 
@@ -40,10 +55,32 @@ public struct LearnedCosts: Sendable, Hashable {
         }
     }
 
-    /// Takes an aggregator's median transfer, when measured over at least `minimumSamples` invocations.
+    /// The measured rates of the tasks at or above ``hotRate``, requests/s (summed over the
+    /// aggregators that reported within ``rateFreshnessMs`` of the newest report).
+    public var taskRates: [String: Double] {
+        guard let newest = rates.values.map(\.atMs).max() else { return [:] }
+        var sum: [String: Double] = [:]
+        for entry in rates.values where entry.atMs >= newest - Self.rateFreshnessMs {
+            sum.merge(entry.byTask, uniquingKeysWith: +)
+        }
+        return sum.filter { $0.value >= Self.hotRate && $0.value.isFinite }
+    }
+
+    /// Takes an aggregator's median transfer, when measured over at least `minimumSamples`
+    /// invocations, and its task rates.
     public mutating func learn(from report: AggregatorTelemetry, minimumSamples: Int) {
+        if let byTask = report.taskRates {
+            // Rounded to two significant digits: noise in the last digit is not a new load.
+            rates[report.aggregator] = RateReport(atMs: report.timestampMs, byTask: byTask.mapValues(Self.rounded))
+        }
         guard let transfer = report.transfer, transfer.count >= minimumSamples else { return }
         latencies[report.aggregator] = transfer.p50Ms / 2
+    }
+
+    static func rounded(_ value: Double) -> Double {
+        guard value > 0, value.isFinite else { return 0 }
+        let scale = pow(10, floor(log10(value)) - 1)
+        return (value / scale).rounded() * scale
     }
 
     /// Forgets what a device measured (it left or restarted).
@@ -64,6 +101,10 @@ public struct LearnedCosts: Sendable, Hashable {
         }
         if let latency = linkLatencyMs {
             for index in result.devices.indices { result.devices[index].link.latencyMs = latency }
+        }
+        let hot = taskRates
+        for index in result.tasks.indices {
+            if let rate = hot[result.tasks[index].id], rate > result.tasks[index].rate { result.tasks[index].rate = rate }
         }
         return result
     }

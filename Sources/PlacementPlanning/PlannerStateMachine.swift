@@ -271,6 +271,13 @@ public struct PlannerStateMachine: Sendable {
                 {
                     return Solved(placement: better, unavailable: [:])
                 }
+                // Replicas no task routes to any more (the load that made them pay has fallen)
+                // are unloaded; every module keeps at least one host.
+                let routed = PlannerStateMachine.routedHosts(current, problem: problem)
+                if routed != current.hosts {
+                    let pruned = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: routed, options: options)
+                    if let placement = pruned.placement, pruned.unavailable.isEmpty { return Solved(placement: placement, unavailable: [:]) }
+                }
             }
             return Solved(placement: kept.placement, unavailable: kept.unavailable)
         }
@@ -392,6 +399,24 @@ public struct PlannerStateMachine: Sendable {
     /// serves as many as fit: tasks are added one at a time, those needing the least module memory
     /// first, and a task is kept only if the tasks kept so far still have a placement with it. The
     /// rest are unavailable, with the reason. `placement` is nil when no task fits.
+    /// `placement`'s hosts without the replicas (second and later hosts) that no task's route uses.
+    static func routedHosts(_ placement: Placement, problem: PlacementInstance) -> [String: [String]] {
+        var modules: [String: [String: String]] = [:]  // task → node → module
+        for task in problem.tasks { modules[task.id] = Dictionary(task.graph.nodes.map { ($0.id, $0.module) }, uniquingKeysWith: { a, _ in a }) }
+        var used: [String: Set<String>] = [:]
+        for (task, nodes) in placement.routes {
+            for (node, device) in nodes {
+                if let module = modules[task]?[node] { used[module, default: []].insert(device) }
+            }
+        }
+        var hosts = placement.hosts
+        for (module, devices) in placement.hosts where devices.count > 1 {
+            let routed = devices.filter { used[module]?.contains($0) == true }
+            hosts[module] = routed.isEmpty ? [devices[0]] : routed
+        }
+        return hosts
+    }
+
     static func solveServingMost(
         _ problem: PlacementInstance, algorithm: PlacementAlgorithm, previousHosts: [String: [String]]?,
         options: PlacementOptions = PlacementOptions()

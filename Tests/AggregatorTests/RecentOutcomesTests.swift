@@ -55,6 +55,9 @@ struct RecentOutcomesTests {
         #expect(telemetry.tasks == ["classify-image": .init(p50Ms: 20, count: 3), "transcribe": .init(p50Ms: 900, count: 1)])
         // Transfers 0.5, 1.5 (three times) and 4: the median of seven is 1.5.
         #expect(telemetry.transfer == .init(p50Ms: 1.5, count: 7))
+        // Results per task per second over the 10 s rate window: the load the planner reads.
+        #expect(telemetry.taskRates == ["classify-image": 0.3, "transcribe": 0.1])
+        #expect(recent.telemetry(aggregator: "agg-1", epoch: 1, inFlight: 0, nowMs: 12_000).taskRates == [:])
         try telemetry.validate()
         #expect(try AggregatorTelemetry(json: telemetry.jsonData()) == telemetry)
     }

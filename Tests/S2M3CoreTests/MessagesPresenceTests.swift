@@ -29,6 +29,8 @@ struct MessagesPresenceTests {
         (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"tasks":{"a/b":{"p50Ms":1,"count":1}}}"#, "tasks.a/b"),
         (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"transfer":{"p50Ms":1e300,"count":1}}"#, "transfer.p50Ms"),
         (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"transfer":{"p50Ms":1,"count":-2}}"#, "transfer.count"),
+        (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"taskRates":{"t":-1}}"#, "taskRates.t"),
+        (#"{"schema":"s2m3.aggregator-telemetry/1","aggregator":"a","timestampMs":1,"inFlight":0,"requestsPerSecond":0,"rateWindowMs":1,"windowMs":1,"requests":0,"results":0,"errors":{},"taskRates":{"t":1e300}}"#, "taskRates.t"),
         (#"{"schema":"s2m3.planner-telemetry/1","planner":"p","timestampMs":1,"liveDevices":["a","a"],"replans":0}"#, "liveDevices[1]"),
         (#"{"schema":"s2m3.planner-telemetry/1","planner":"p","timestampMs":1,"liveDevices":[],"replans":0,"lastSolveMs":-5}"#, "lastSolveMs"),
     ])

@@ -27,12 +27,16 @@ public struct AggregatorTelemetry: ControlMessage {
     /// The time an invocation spends on the bus, both ways (timeline `transferMs`), over the most
     /// recent invocations: what the planner learns its link latency from.
     public var transfer: MeasuredTiming?
+    /// Per task, results published per second over the last `rateWindowMs`: the load the planner
+    /// plans replicas for (absent in older aggregators).
+    public var taskRates: [String: Double]?
 
     public init(
         aggregator: String, timestampMs: Int, epoch: Int?, inFlight: Int, requestsPerSecond: Double, rateWindowMs: Int,
         windowMs: Int, requests: Int, results: Int, errors: [String: Int], tasks: [String: MeasuredTiming]? = nil,
-        transfer: MeasuredTiming? = nil
+        transfer: MeasuredTiming? = nil, taskRates: [String: Double]? = nil
     ) {
+        self.taskRates = taskRates
         self.aggregator = aggregator
         self.timestampMs = timestampMs
         self.epoch = epoch
@@ -70,5 +74,11 @@ public struct AggregatorTelemetry: ControlMessage {
         guard tasks.count <= 1024 else { throw MessageError(.invalidField, field: "tasks", "has \(tasks.count) tasks; at most 1024") }
         try MeasuredTiming.validate(tasks, "tasks")
         try transfer?.validate("transfer")
+        let rates = taskRates ?? [:]
+        guard rates.count <= 1024 else { throw MessageError(.invalidField, field: "taskRates", "has \(rates.count) tasks; at most 1024") }
+        for (task, rate) in rates.sorted(by: { $0.key < $1.key }) {
+            try MessageCheck.identifier(task, "taskRates.\(LimitsConfiguration.echo(task))")
+            try MessageCheck.within(rate, 0...Double(ValueRange.count.upperBound), "taskRates.\(task)")
+        }
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+import PlacementPlanning
+import S2M3Core
+import Testing
+
+/// Replicas in the live cluster (issue 14, item 3): the task rates aggregators measure make the
+/// planner add a replica of a hot shared module where memory allows, and drop it once the load
+/// has fallen.
+@Suite("Planner replicas from measured load")
+struct PlannerReplicaLoadTests {
+    /// Tasks `t1` and `t2` both run `enc` (1 GFLOP: 10 ms at 100 GFLOP/s), which fits on either of
+    /// two devices; declared rates 0.
+    static let instance: PlacementInstance = {
+        let json = """
+            {"devices": [{"id": "template", "memoryBytes": 1, "gflops": 1, "link": {"bandwidthMbps": 1000, "latencyMs": 1}}],
+             "modules": [{"id": "enc", "memoryBytes": 100000000, "gflop": 1, "outputBytes": 1000}],
+             "tasks": [{"id": "t1", "rate": 0, "inputs": [{"id": "in", "bytes": 1000}], "nodes": [{"id": "e", "module": "enc", "inputs": ["in"]}]},
+                       {"id": "t2", "rate": 0, "inputs": [{"id": "in", "bytes": 1000}], "nodes": [{"id": "e", "module": "enc", "inputs": ["in"]}]}]}
+            """
+        return try! PlacementInstance(json: Data(json.utf8))
+    }()
+
+    static func load(at ms: Int, _ rates: [String: Double]) -> PlannerStateMachine.Event {
+        .aggregatorTelemetry(AggregatorTelemetry(
+            aggregator: "agg", timestampMs: ms, epoch: 1, inFlight: 0, requestsPerSecond: rates.values.reduce(0, +), rateWindowMs: 10_000,
+            windowMs: 60_000, requests: 0, results: 0, errors: [:], taskRates: rates))
+    }
+
+    @Test func aHotSharedModuleGetsAReplicaAndLosesItWhenTheLoadFalls() throws {
+        var machine = PlannerStateMachine(instance: Self.instance)
+        PlannerStateMachineTests.join(&machine, "a")
+        PlannerStateMachineTests.join(&machine, "b")
+        let first = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
+        #expect(first.placement["enc"]?.count == 1, "no load, no replica: \(first.placement)")
+
+        // 40 requests/s of each task: one device would be 80 % busy with enc.
+        machine.handle(Self.load(at: 1_000, ["t1": 40, "t2": 40]))
+        #expect(machine.learned.taskRates == ["t1": 40, "t2": 40])
+        #expect(machine.needsPlan)
+        let hot = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1_100)))
+        #expect(hot.placement["enc"] == ["a", "b"], "\(hot.placement)")
+        #expect(!hot.moves.isEmpty)
+        #expect(hot.predictedLatencyMs.values.allSatisfy { $0 < first.predictedLatencyMs.values.max()! * 2 })
+
+        // A light load (under LearnedCosts.hotRate) counts as none: within the interval nothing
+        // moves; after it the replica is unloaded.
+        machine.handle(Self.load(at: 2_000, ["t1": 0.2, "t2": 0.1]))
+        #expect(machine.learned.taskRates.isEmpty)
+        #expect(PlannerStateMachineTests.plan(machine.plan(nowMs: 2_100)) == nil)
+        machine.handle(Self.load(at: 40_000, ["t1": 0.2, "t2": 0.1]))
+        let cool = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 40_100)))
+        #expect(cool.placement["enc"]?.count == 1, "\(cool.placement)")
+    }
+
+    /// One-at-a-time use (below the hot rate) plans exactly as with no rates at all.
+    @Test func aLightLoadChangesNothing() throws {
+        var machine = PlannerStateMachine(instance: Self.instance)
+        PlannerStateMachineTests.join(&machine, "a")
+        PlannerStateMachineTests.join(&machine, "b")
+        _ = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
+        machine.handle(Self.load(at: 1_000, ["t1": 0.4, "t2": 0.4]))
+        #expect(!machine.needsPlan)
+    }
+}
