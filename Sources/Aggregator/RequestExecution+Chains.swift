@@ -4,8 +4,10 @@ import S2M3Core
 extension RequestExecution {
     /// The nodes to chain after `head` on `device`, in execution order: not started, reading at
     /// least one output of the chain and otherwise only values already known, with a module the
-    /// plan puts on `device` (loaded there, as far as telemetry says) and `device` not given up on
-    /// for that node.
+    /// plan puts on `device` (loaded there, as far as telemetry says), `device` not given up on
+    /// for that node, and no other replica of the module predicted to finish more than
+    /// ``Settings/chainSlackMs`` sooner (a busy device's chain does not keep work from an idle
+    /// replica).
     func chainMembers(after head: TaskNode, on device: String, router: ReplicaChooser) -> [TaskNode] {
         guard settings.chains, !settings.sequential else { return [] }
         var inChain: Set = [head.id]
@@ -16,8 +18,11 @@ extension RequestExecution {
             else { continue }
             let module = binding.module(of: candidate).id
             let avoid = (excluded[candidate.id] ?? []).union(busy[candidate.id] ?? []).union(timedOut[candidate.id] ?? [])
-            guard !avoid.contains(device), router.replicas(of: module).contains(device), router.isLoaded(module, on: device)
-            else { continue }
+            let replicas = router.replicas(of: module)
+            guard !avoid.contains(device), replicas.contains(device), router.isLoaded(module, on: device) else { continue }
+            let elsewhere = replicas.filter { $0 != device && !avoid.contains($0) && router.hasRoom($0) }
+                .map { router.predictedFinishMs(module, on: $0) }.min() ?? .infinity
+            guard router.predictedFinishMs(module, on: device) <= elsewhere + settings.chainSlackMs else { continue }
             members.append(candidate)
             inChain.insert(candidate.id)
         }

@@ -41,6 +41,9 @@ public struct RequestExecution: Sendable {
         /// When a node's device also hosts the nodes that follow it, send them in the same
         /// invocation: the device runs them in turn and returns only the outputs needed elsewhere.
         public var chains: Bool = true
+        /// A node is chained on its predecessor's device unless another replica is predicted to
+        /// finish it more than this much sooner, ms (about one bus round trip saved).
+        public var chainSlackMs: Double = 3
         /// An invocation is given up after `max(floor, factor × predicted finish)`.
         public var invocationTimeoutFloorMs: Double = 2000
         public var invocationTimeoutFactor: Double = 4

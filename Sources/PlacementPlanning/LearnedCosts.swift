@@ -18,6 +18,9 @@ import S2M3Core
 public struct LearnedCosts: Sendable, Hashable {
     /// Requests per second from which a task's measured rate replaces the instance's.
     public static let hotRate = 0.5
+    /// The most of the devices' summed speed measured rates are planned to use (beyond it the
+    /// rates are scaled down: overload is admission control's to answer).
+    public static let maximumPlannedUtilisation = 0.7
     /// Reports older than this behind the newest one no longer count, ms.
     static let rateFreshnessMs = 15_000
     /// Module id → device id → GFLOP per invocation measured there.
@@ -93,7 +96,8 @@ public struct LearnedCosts: Sendable, Hashable {
 
     /// `instance` with the learned figures in place of the declared ones (modules not measured and
     /// the link, when not measured, as declared).
-    public func apply(to instance: PlacementInstance) -> PlacementInstance {
+    /// `rates` false leaves the tasks' rates as declared.
+    public func apply(to instance: PlacementInstance, rates: Bool = true) -> PlacementInstance {
         var result = instance
         let gflop = moduleGflop
         for index in result.modules.indices {
@@ -102,9 +106,26 @@ public struct LearnedCosts: Sendable, Hashable {
         if let latency = linkLatencyMs {
             for index in result.devices.indices { result.devices[index].link.latencyMs = latency }
         }
-        let hot = taskRates
+        let hot = rates ? taskRates : [:]
+        var raised: [Int: Double] = [:]  // task index → its declared rate
         for index in result.tasks.indices {
-            if let rate = hot[result.tasks[index].id], rate > result.tasks[index].rate { result.tasks[index].rate = rate }
+            if let rate = hot[result.tasks[index].id], rate > result.tasks[index].rate {
+                raised[index] = result.tasks[index].rate
+                result.tasks[index].rate = rate
+            }
+        }
+        // A load past what the devices compute is overload, for admission control to answer: the
+        // measured rates are scaled down to keep the planned demand at `maximumPlannedUtilisation`
+        // of the devices' summed speed.
+        let capacity = result.devices.reduce(0) { $0 + $1.gflops }
+        let perModule = Dictionary(result.modules.map { ($0.id, $0.gflop) }, uniquingKeysWith: { first, _ in first })
+        func demand(_ task: PlacementTask) -> Double { task.rate * task.graph.nodes.reduce(0) { $0 + (perModule[$1.module] ?? 0) } }
+        let total = result.tasks.reduce(0) { $0 + demand($1) }
+        let limit = Self.maximumPlannedUtilisation * capacity
+        if !raised.isEmpty, capacity > 0, total > limit {
+            let hotDemand = raised.keys.reduce(0) { $0 + demand(result.tasks[$1]) }
+            let scale = hotDemand > 0 ? max(0, limit - (total - hotDemand)) / hotDemand : 1
+            for (index, declared) in raised { result.tasks[index].rate = max(declared, result.tasks[index].rate * scale) }
         }
         return result
     }

@@ -254,6 +254,10 @@ public struct PlannerStateMachine: Sendable {
         /// fresh solve is better by `minimumGain`.
         public let costDriven: Bool
         let minimumGain: Double
+        /// `problem` at the declared task rates, when measured ones replaced them: a load that
+        /// leaves a task unserved (no placement with one copy of each module carries it) is
+        /// planned as if it were light rather than drop the task.
+        let lightProblem: PlacementInstance?
 
         /// The placement serving as many tasks as fit (``solveServingMost``), every solve ending by
         /// `deadline`. Pure and possibly long: run it off the cooperative pool.
@@ -263,9 +267,26 @@ public struct PlannerStateMachine: Sendable {
             }
             var options = PlacementOptions()
             options.deadline = deadline
+            let solved = solve(problem, options: options)
+            if !solved.unavailable.isEmpty, let lightProblem {
+                let light = solve(lightProblem, options: options)
+                if light.placement != nil, light.unavailable.count < solved.unavailable.count { return light }
+            }
+            return solved
+        }
+
+        private func solve(_ problem: PlacementInstance, options: PlacementOptions) -> Solved {
             let kept = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts, options: options)
-            if costDriven, let current = kept.placement, kept.unavailable.isEmpty {
+            if costDriven {
                 let fresh = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: nil, options: options)
+                // Serving a task matters more than not moving a module (a fresh solve may add
+                // the replicas a measured load needs; a kept placement adds none).
+                if fresh.placement != nil, fresh.unavailable.count < kept.unavailable.count {
+                    return Solved(placement: fresh.placement, unavailable: fresh.unavailable)
+                }
+                guard let current = kept.placement, kept.unavailable.isEmpty else {
+                    return Solved(placement: kept.placement, unavailable: kept.unavailable)
+                }
                 if let better = fresh.placement, fresh.unavailable.isEmpty,
                     better.objectiveSeconds < current.objectiveSeconds * (1 - minimumGain)
                 {
@@ -320,13 +341,14 @@ public struct PlannerStateMachine: Sendable {
         let epoch = min(currentPlan?.epoch ?? 0, ValueRange.epoch.upperBound - 1) + 1
         var problem = instance
         problem.devices = live.map { PlacementDevice(id: $0.id, memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: link) }
+        let lightProblem = learned.taskRates.isEmpty ? nil : learned.apply(to: problem, rates: false)
         problem = learned.apply(to: problem)
         let previousHosts = currentPlan.map { plan in
             plan.placement.mapValues { $0.filter(liveIDs.contains) }.filter { !$0.value.isEmpty }
         }
         return PlanJob(
             epoch: epoch, live: live, gone: gone, problem: problem, algorithm: algorithm, previousHosts: previousHosts,
-            costDriven: costDriven, minimumGain: learning.minimumGain)
+            costDriven: costDriven, minimumGain: learning.minimumGain, lightProblem: lightProblem)
     }
 
     /// The plan and assignments of a solved job, which becomes the current plan.

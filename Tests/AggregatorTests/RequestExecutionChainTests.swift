@@ -125,6 +125,25 @@ struct RequestExecutionChainTests {
         #expect(done.filter { if case .complete = $0 { true } else { false } }.count == 1)
     }
 
+    /// A busy device does not keep a node from an idle replica: the trunk is not chained onto
+    /// box-a's queue of five when box-b has it idle, and goes there on its own.
+    @Test func aBusyDevicesChainLeavesWorkToAnIdleReplica() throws {
+        var (execution, router) = Self.make(
+            "classify-image", ["image-preprocess": ["box-a"], "effnet-lite0-trunk": ["box-a", "box-b"]], rest: ["box-a"],
+            inputs: try Self.classifyInputs())
+        for (device, depth) in [("box-a", 5), ("box-b", 0)] {
+            router.apply(telemetry: DeviceTelemetry(
+                device: device, timestampMs: 1, queueDepth: depth, queueCapacity: 16, residentMemoryBytes: 1,
+                loadedModules: ["image-preprocess", "effnet-lite0-trunk", "imagenet-head", "top-k"],
+                modules: ["effnet-lite0-trunk": .init(p50Ms: 10, count: 10)]))
+        }
+        let first = try #require(execution.start(router: &router, nowMs: 1).invocations.first)
+        #expect(first.device == "box-a" && first.request.chain.isEmpty && first.request.returnsOutputs)
+        let next = Self.feed(&execution, &router, Self.answers(first), nowMs: 5).invocations
+        #expect(next.first?.device == "box-b" && next.first?.request.node == "trunk")
+        #expect(next.first?.request.chain.map(\.node) == [], "logits and top are on box-a only, where it is busy")
+    }
+
     /// Without chains (`--no-chains`) every node is its own invocation.
     @Test func chainsOffSendsEveryNodeAlone() throws {
         var router = ReplicaChooser()

@@ -52,6 +52,21 @@ struct PlannerReplicaLoadTests {
         #expect(cool.placement["enc"]?.count == 1, "\(cool.placement)")
     }
 
+    /// A load far past what the devices compute (2,000 requests/s of 10 ms each on two devices,
+    /// planned at 70 % of their summed speed) cannot be carried by one copy of the module, which
+    /// the solver needs before it adds replicas: it is planned as light, and every task stays
+    /// served (the overload is admission control's to answer).
+    @Test func anOverloadNeverDropsATask() throws {
+        var machine = PlannerStateMachine(instance: Self.instance)
+        PlannerStateMachineTests.join(&machine, "a")
+        PlannerStateMachineTests.join(&machine, "b")
+        _ = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
+        machine.handle(Self.load(at: 1_000, ["t1": 1_000, "t2": 1_000]))
+        let plan = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1_100)))
+        #expect(plan.unavailableTasks?.isEmpty ?? true, "\(plan.unavailableTasks ?? [:])")
+        #expect(Set(plan.predictedLatencyMs.keys) == ["t1", "t2"])
+    }
+
     /// One-at-a-time use (below the hot rate) plans exactly as with no rates at all.
     @Test func aLightLoadChangesNothing() throws {
         var machine = PlannerStateMachine(instance: Self.instance)
