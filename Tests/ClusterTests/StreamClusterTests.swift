@@ -24,8 +24,10 @@ struct StreamClusterTests {
                 results.append(result)
             } else if message.topic.contains("/streams/"), let report = try? StreamTelemetry(json: message.payload) {
                 telemetry.append(report)
-            } else if topics.invocation(fromInvokeTopic: message.topic)?.module == "effnet-lite0-trunk" {
-                trunkInvocations += 1
+            } else if topics.invocation(fromInvokeTopic: message.topic) != nil {
+                // The trunk runs invoked on its own topic or chained after image-preprocess (topics.md, "Chains").
+                guard let bundle = try? TensorBundle(decoding: message.payload), let invoke = try? InvokeRequest(bundle: bundle) else { return }
+                trunkInvocations += ([invoke.module] + invoke.chain.map(\.module)).filter { $0 == "effnet-lite0-trunk" }.count
             } else if topics.task(fromErrorTopic: message.topic) != nil {
                 errors.append(message.payloadString)
             }
