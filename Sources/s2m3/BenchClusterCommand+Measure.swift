@@ -64,6 +64,7 @@ struct BenchClusterMeasure {
                         let result = try await target.run(task, inputs[task]!)
                         report.latency[mode, default: [:]][task, default: []].append(Self.ms(ContinuousClock.now - start))
                         if mode == .parallel { report.transfer[task, default: []] += result.timeline.map(\.transferMs) }
+                        report.serviceMs[mode, default: [:]][task, default: []].append(result.totalMs)
                     } catch {
                         report.failures[mode, default: 0] += 1
                         if report.failureSamples.count < 6 { report.failureSamples.append("\(mode.rawValue) \(task): \(error)") }

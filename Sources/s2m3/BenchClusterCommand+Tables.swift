@@ -38,6 +38,8 @@ struct BenchClusterReport {
     var latency: [Mode: [String: [Double]]] = [:]
     /// Task → `transferMs` of every invocation of the parallel runs.
     var transfer: [String: [Double]] = [:]
+    /// The result's `totalMs` (the service's own time, receipt to answer) of each timed request, by mode and task.
+    var serviceMs: [Mode: [String: [Double]]] = [:]
     /// Task → invocations on its longest dependency chain.
     var criticalPath: [String: Int] = [:]
     var failures: [Mode: Int] = [:]
@@ -109,6 +111,8 @@ enum BenchClusterText {
             lines.append("| \(task) | \(hops) | \(lower) | \(ratio(.unchained)) | \(ratio(.sequential)) | \(ratio(.inProcess)) | \(unchained) | \(ratio(.serve)) | \(overhead) | \(transfer) |")
         }
         lines.append("")
+        lines.append(overheadText(r))
+        lines.append("")
         lines.append(predictionText(r))
         lines.append("")
         let failed = BenchClusterReport.Mode.allCases.compactMap { mode in r.failures[mode].map { "\(mode.rawValue) \($0)" } }
@@ -116,6 +120,27 @@ enum BenchClusterText {
         lines.append("")
         lines.append(throughputText(r))
         lines.append(endMarker)
+        return lines.joined(separator: "\n")
+    }
+
+    /// Where the parallel cluster's time over the in-process runner goes: the service's own time
+    /// (the result's `totalMs`, from the aggregator receiving the request to publishing the
+    /// result) against the client's round trip, beside `serve`'s split.
+    static func overheadText(_ r: BenchClusterReport) -> String {
+        var lines = ["**Where the overhead goes**: *service p50* is the p50 of the results' own `totalMs` (the aggregator, or `serve`, from receiving the request to publishing its result); *client's part* is the client p50 − service p50 (the request and the result crossing the broker, encoding and decoding); *inside the cluster* is the aggregator's service p50 − the in-process p50 (dispatch, invocations and answers over the bus, device queues)."]
+        lines.append("")
+        lines.append("| task | in process p50 ms | parallel: service p50 ms | parallel: client's part ms | parallel: inside the cluster ms | serve: service p50 ms | serve: client's part ms |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
+        for task in r.tasks {
+            let local = r.p(.inProcess, task, 0.5)
+            func service(_ mode: BenchClusterReport.Mode) -> Double? { percentile(r.serviceMs[mode]?[task] ?? [], 0.5) }
+            func cell(_ value: Double?) -> String { value.map { format($0, 1) } ?? "–" }
+            let parallel = service(.parallel), serve = service(.serve)
+            let clientPart = parallel.flatMap { s in r.p(.parallel, task, 0.5).map { $0 - s } }
+            let inside = parallel.flatMap { s in local.map { s - $0 } }
+            let serveClient = serve.flatMap { s in r.p(.serve, task, 0.5).map { $0 - s } }
+            lines.append("| \(task) | \(cell(local)) | \(cell(parallel)) | \(cell(clientPart)) | \(cell(inside)) | \(cell(serve)) | \(cell(serveClient)) |")
+        }
         return lines.joined(separator: "\n")
     }
 
