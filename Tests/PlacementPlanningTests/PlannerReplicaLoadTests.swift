@@ -26,10 +26,16 @@ struct PlannerReplicaLoadTests {
             windowMs: 60_000, requests: 0, results: 0, errors: [:], taskRates: rates))
     }
 
-    @Test func aHotSharedModuleGetsAReplicaAndLosesItWhenTheLoadFalls() throws {
-        var machine = PlannerStateMachine(instance: Self.instance)
+    /// A planner with devices `a` and `b` online (nothing planned yet).
+    static func twoDevices() -> PlannerStateMachine {
+        var machine = PlannerStateMachine(instance: instance)
         PlannerStateMachineTests.join(&machine, "a")
         PlannerStateMachineTests.join(&machine, "b")
+        return machine
+    }
+
+    @Test func aHotSharedModuleGetsAReplicaAndLosesItWhenTheLoadFalls() throws {
+        var machine = Self.twoDevices()
         let first = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
         #expect(first.placement["enc"]?.count == 1, "no load, no replica: \(first.placement)")
 
@@ -57,9 +63,7 @@ struct PlannerReplicaLoadTests {
     /// the solver needs before it adds replicas: it is planned as light, and every task stays
     /// served (the overload is admission control's to answer).
     @Test func anOverloadNeverDropsATask() throws {
-        var machine = PlannerStateMachine(instance: Self.instance)
-        PlannerStateMachineTests.join(&machine, "a")
-        PlannerStateMachineTests.join(&machine, "b")
+        var machine = Self.twoDevices()
         _ = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
         machine.handle(Self.load(at: 1_000, ["t1": 1_000, "t2": 1_000]))
         let plan = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1_100)))
@@ -69,9 +73,7 @@ struct PlannerReplicaLoadTests {
 
     /// One-at-a-time use (below the hot rate) plans exactly as with no rates at all.
     @Test func aLightLoadChangesNothing() throws {
-        var machine = PlannerStateMachine(instance: Self.instance)
-        PlannerStateMachineTests.join(&machine, "a")
-        PlannerStateMachineTests.join(&machine, "b")
+        var machine = Self.twoDevices()
         _ = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
         machine.handle(Self.load(at: 1_000, ["t1": 0.4, "t2": 0.4]))
         #expect(!machine.needsPlan)
