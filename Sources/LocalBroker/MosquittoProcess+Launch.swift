@@ -10,7 +10,7 @@ extension MosquittoProcess {
         let process = try ChildProcess.spawn(
             executable, ["-c", configPath],
             stdout: .appendToFile(logPath), stderr: .appendToFile(logPath),
-            newProcessGroup: true
+            newProcessGroup: true, environment: HeapTuning.childEnvironment
         )
         setBroker(process)
         startWatchdog(for: process.processIdentifier)

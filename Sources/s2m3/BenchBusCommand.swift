@@ -30,6 +30,9 @@ struct BenchBusCommand: AsyncParsableCommand {
     @Option(help: "The command line recorded in the document.")
     var recordedCommand = "scripts/bench-bus.sh"
 
+    @Option(name: .customLong("payload"), help: "Only this payload size: 1KB, 100KB or 1MB (repeatable; default: all three).")
+    var payloads: [String] = []
+
     @Flag(help: "Measure the cost of TLS instead: MQTTBus over a plain and a TLS listener of one broker (broker-config/bench-tls.conf).")
     var tls = false
 
@@ -39,7 +42,12 @@ struct BenchBusCommand: AsyncParsableCommand {
         var logger = Logger(label: "s2m3.bench")
         logger.logLevel = .warning
         let scale = quick ? 10 : 1
-        let cases: [BusBenchmark.Case] = [(1 << 10, 2000, 20000), (100 << 10, 500, 2000), (1 << 20, 100, 300)]
+        let sizes = [(1 << 10, 2000, 20000), (100 << 10, 500, 2000), (1 << 20, 100, 300)]
+        let labels = Dictionary(uniqueKeysWithValues: sizes.map { (BusBenchmark.Case.label($0.0), $0) })
+        if let unknown = payloads.first(where: { labels[$0] == nil }) {
+            throw ValidationError("--payload \(unknown): expected one of \(sizes.map { BusBenchmark.Case.label($0.0) }.joined(separator: ", "))")
+        }
+        let cases: [BusBenchmark.Case] = sizes.filter { payloads.isEmpty || payloads.contains(BusBenchmark.Case.label($0.0)) }
             .flatMap { size, latency, throughput in
                 [MQTTQoS.atMostOnce, .atLeastOnce].map {
                     BusBenchmark.Case(size: size, qos: $0, latencySamples: latency / scale, throughputMessages: throughput / scale)
@@ -63,9 +71,18 @@ struct BenchBusCommand: AsyncParsableCommand {
                 _ = FileManager.default.createFile(atPath: payloadFile, contents: Data(repeating: 0x5a, count: c.size))
                 print("bench bus: \(c.label) QoS \(c.qos.rawValue)…")
                 var row = Row(c: c)
-                row.swiftLatency = try await bench.swiftLatency(c, topic: topic + "/lat")
-                row.referenceLatency = try await bench.referenceSubscriberLatency(c, topic: topic + "/ref-lat")
-                // Throughput: \(repetitions) rounds, S2M3 and reference interleaved; medians reported.
+                // Latency: the samples split over `repetitions` rounds, S2M3 and reference
+                // interleaved (a load change hits both), percentiles over all rounds' samples.
+                var swiftSamples: [Double] = []
+                var referenceSamples: [Double] = []
+                let perRound = max(c.latencySamples / repetitions, 1)
+                for round in 0..<repetitions {
+                    swiftSamples += try await bench.swiftLatency(c, samples: perRound, topic: topic + "/lat\(round)")
+                    referenceSamples += try await bench.referenceSubscriberLatency(c, samples: perRound, topic: topic + "/ref-lat\(round)")
+                }
+                row.swiftLatency = BusBenchmark.percentiles(swiftSamples)
+                row.referenceLatency = BusBenchmark.percentiles(referenceSamples)
+                // Throughput: `repetitions` rounds, interleaved too; the median round is reported.
                 var swift: [BusBenchmark.Throughput] = []
                 var serial: [BusBenchmark.Throughput] = []
                 var reference: [BusBenchmark.Throughput] = []
@@ -121,7 +138,8 @@ extension BenchBusCommand {
         var referenceThroughput: BusBenchmark.Throughput?
 
         var latencyLine: String {
-            "| \(c.label) | \(c.qos.rawValue) | \(us(swiftLatency?.p50)) | \(us(swiftLatency?.p99)) | \(us(referenceLatency?.p50)) | \(us(referenceLatency?.p99)) | \(swiftLatency?.samples ?? 0) |"
+            let ratio = (swiftLatency?.p50).flatMap { s in (referenceLatency?.p50).map { String(format: "%.2f×", s / $0) } } ?? "–"
+            return "| \(c.label) | \(c.qos.rawValue) | \(us(swiftLatency?.p50)) | \(us(swiftLatency?.p99)) | \(us(referenceLatency?.p50)) | \(us(referenceLatency?.p99)) | \(ratio) | \(swiftLatency?.samples ?? 0) |"
         }
 
         var throughputLine: String {
@@ -157,18 +175,21 @@ extension BenchBusCommand {
         ## MQTT bus
 
         Made with `\(command)` (release build) on \(date): \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \
-        load average \(load) at the start; one Mosquitto 2.0.11 from `broker-config/dev.conf` on loopback. \
+        load average \(load) at the start; one Mosquitto 2.0.11 from `broker-config/dev.conf` on loopback, \
+        started with `HeapTuning`'s malloc settings as `s2m3` starts its brokers. \
         Everything below ran in that one invocation, against that one broker. Other jobs may share \
         the cores (see the load average), so absolute figures move between runs; compare within a row.
 
-        **Latency**, publish → subscriber, one message at a time, after 10 % warm-up. *S2M3*: MQTTBus \
+        **Latency**, publish → subscriber, one message at a time, after 10 % warm-up; the samples are \
+        split over \(repetitions) rounds, S2M3 and reference interleaved, and the percentiles are over all \
+        of them. *S2M3*: MQTTBus \
         publisher → MQTTBus subscriber in one process, from the `publish` call to the consuming task \
         receiving the message. *Reference*: MQTTBus publisher → `mosquitto_sub --nodelay -F %U`, from \
         the realtime clock read before `publish` to mosquitto_sub's own receipt timestamp (so it measures \
         libmosquitto's C client as the subscriber; `mosquitto_pub` cannot report send times).
 
-        | payload | QoS | S2M3 p50 | S2M3 p99 | reference p50 | reference p99 | samples |
-        |---|---|---|---|---|---|---|
+        | payload | QoS | S2M3 p50 | S2M3 p99 | reference p50 | reference p99 | S2M3 / reference p50 | samples |
+        |---|---|---|---|---|---|---|---|
 
         """
         text += rows.map(\.latencyLine).joined(separator: "\n")

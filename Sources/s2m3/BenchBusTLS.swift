@@ -62,8 +62,8 @@ struct BusTLSBenchmark {
                 print("bench bus --tls: \(c.label) QoS \(c.qos.rawValue)…")
                 let topic = "bench-tls/\(index)"
                 var row = Row(
-                    c: c, plainLatency: try await plain.swiftLatency(c, topic: topic + "/lat-plain"),
-                    tlsLatency: try await tls.swiftLatency(c, topic: topic + "/lat-tls"))
+                    c: c, plainLatency: BusBenchmark.percentiles(try await plain.swiftLatency(c, samples: c.latencySamples, topic: topic + "/lat-plain")),
+                    tlsLatency: BusBenchmark.percentiles(try await tls.swiftLatency(c, samples: c.latencySamples, topic: topic + "/lat-tls")))
                 var plainRounds: [BusBenchmark.Throughput] = []
                 var tlsRounds: [BusBenchmark.Throughput] = []
                 for round in 0..<repetitions {

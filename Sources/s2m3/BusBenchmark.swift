@@ -12,6 +12,8 @@ struct BusBenchmark {
         var latencySamples: Int
         var throughputMessages: Int
         var label: String { size >= 1 << 20 ? "\(size >> 20) MB" : "\(size >> 10) KB" }
+        /// The `--payload` spelling of a size: `1KB`, `100KB`, `1MB`.
+        static func label(_ size: Int) -> String { size >= 1 << 20 ? "\(size >> 20)MB" : "\(size >> 10)KB" }
     }
 
     /// Latency percentiles in microseconds.
@@ -54,8 +56,9 @@ struct BusBenchmark {
 
     // MARK: S2M3 (Swift → Swift)
 
-    /// One message at a time: time from `publish` to the subscriber's consumer receiving it.
-    func swiftLatency(_ c: Case, topic: String) async throws -> Latency {
+    /// One message at a time: time from `publish` to the subscriber's consumer receiving it, in
+    /// microseconds, `samples` of them after a 10 % warm-up.
+    func swiftLatency(_ c: Case, samples count: Int, topic: String) async throws -> [Double] {
         let publisher = try await connection("lat-pub")
         let subscriber = try await connection("lat-sub")
         try await subscriber.subscribe(topic, qos: c.qos)
@@ -63,18 +66,18 @@ struct BusBenchmark {
         let payload = [UInt8](repeating: 0x5a, count: c.size)
         let clock = ContinuousClock()
         var samples: [Double] = []
-        for i in 0..<(c.latencySamples + c.latencySamples / 10) {
+        for i in 0..<(count + count / 10) {
             let message = MQTTMessage(topic: topic, payload: payload, qos: c.qos)
             let start = clock.now
             async let acknowledged: Void = publisher.publish(message)
             guard await messages.next() != nil else { break }
             let elapsed = clock.now - start
             try await acknowledged
-            if i >= c.latencySamples / 10 { samples.append(elapsed.microseconds) }  // first 10 %: warm-up
+            if i >= count / 10 { samples.append(elapsed.microseconds) }  // first 10 %: warm-up
         }
         await publisher.disconnect()
         await subscriber.disconnect()
-        return Self.percentiles(samples)
+        return samples
     }
 
     /// N messages as fast as the publisher goes (QoS 1: up to `window` awaiting PUBACK).
@@ -111,7 +114,7 @@ struct BusBenchmark {
 
     /// S2M3 publisher → `mosquitto_sub`, one at a time: `mosquitto_sub -F %U` prints its receipt
     /// time (CLOCK_REALTIME), compared with the realtime clock read just before `publish`.
-    func referenceSubscriberLatency(_ c: Case, topic: String) async throws -> Latency {
+    func referenceSubscriberLatency(_ c: Case, samples count: Int, topic: String) async throws -> [Double] {
         let (sub, lines) = try await startMosquittoSub(topic: topic, qos: c.qos, count: nil)
         var iterator = lines.makeAsyncIterator()
         guard let first = await iterator.next(), Self.parseLine(first, topic: topic).isMarker else {
@@ -120,16 +123,16 @@ struct BusBenchmark {
         let publisher = try await connection("ref-lat-pub")
         let payload = [UInt8](repeating: 0x5a, count: c.size)
         var samples: [Double] = []
-        for i in 0..<(c.latencySamples + c.latencySamples / 10) {
+        for i in 0..<(count + count / 10) {
             let start = Self.realtimeNow()
             try await publisher.publish(MQTTMessage(topic: topic, payload: payload, qos: c.qos))
             guard let line = await iterator.next(), let received = Self.parseLine(line, topic: topic).time else { break }
-            if i >= c.latencySamples / 10 { samples.append((received - start) * 1e6) }
+            if i >= count / 10 { samples.append((received - start) * 1e6) }
         }
         await publisher.disconnect()
-        sub.send(SIGTERM)
+        sub.send(Self.stopSignal)
         await sub.waitUntilExit()
-        return Self.percentiles(samples)
+        return samples
     }
 
     /// `mosquitto_pub --repeat N` (next publish after the previous completes: written for QoS 0,
@@ -153,8 +156,8 @@ struct BusBenchmark {
             "-t", topic, "-f", payloadFile, "--repeat", "\(c.throughputMessages)", "--repeat-delay", "0",
         ], stdout: .null, stderr: .null)
         await receipts.waitFor(c.throughputMessages, idle: .seconds(3))
-        pub.send(SIGTERM)
-        sub.send(SIGTERM)
+        pub.send(Self.stopSignal)
+        sub.send(Self.stopSignal)
         await pub.waitUntilExit()
         await sub.waitUntilExit()
         await reader.value
@@ -183,6 +186,11 @@ struct BusBenchmark {
     }
 
     // MARK: Helpers
+
+    /// How the reference tools are stopped once their output is read. Not SIGTERM: mosquitto_sub's
+    /// SIGTERM handler calls `mosquitto_disconnect_v5`, which deadlocks when the signal lands while
+    /// its loop holds the same mutex (seen: a benchmark waiting forever for it to exit).
+    static let stopSignal = SIGKILL
 
     static func realtimeNow() -> Double {
         var now = timespec()

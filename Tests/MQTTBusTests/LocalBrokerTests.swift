@@ -60,4 +60,19 @@ struct LocalBrokerTests {
         #expect(stopped)
         _ = broker
     }
+
+    /// The broker starts with HeapTuning's glibc settings, and this process can take them too,
+    /// unless the environment already tunes glibc's malloc (docs/benchmarks.md, "MQTT bus: heap tuning").
+    @Test func brokerAndProcessGetTheHeapTuning() async throws {
+        let operatorTunes = ProcessInfo.processInfo.environment["GLIBC_TUNABLES"]?.contains("glibc.malloc.") ?? false
+        #expect(HeapTuning.applyToThisProcess() == !operatorTunes)
+        let broker = try await MosquittoProcess.start(MosquittoProcessConfiguration(template: TestPaths.brokerConfig("dev.conf")))
+        let environment = broker.processIdentifier.flatMap { FileManager.default.contents(atPath: "/proc/\($0)/environ") }
+        await broker.stop()
+        let entries = Set(try #require(environment).split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+        // glibc parses GLIBC_TUNABLES in place at start-up, so /proc shows it cut at the first ':'.
+        let tuned = entries.contains { $0.hasPrefix("GLIBC_TUNABLES=glibc.malloc.mmap_threshold=\(HeapTuning.mmapThreshold)") }
+        #expect(tuned == !operatorTunes)
+        #expect(HeapTuning.childEnvironment["GLIBC_TUNABLES"]?.hasSuffix(":glibc.malloc.trim_threshold=\(HeapTuning.trimThreshold)") == !operatorTunes)
+    }
 }
