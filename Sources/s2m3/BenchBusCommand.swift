@@ -43,9 +43,9 @@ struct BenchBusCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let scale = quick ? 10 : 1
         let sizes = [(1 << 10, 2000, 20000), (100 << 10, 500, 2000), (1 << 20, 100, 300)]
-        let labels = Dictionary(uniqueKeysWithValues: sizes.map { (BusBenchmark.Case.label($0.0), $0) })
-        if let unknown = payloads.first(where: { labels[$0] == nil }) {
-            throw ValidationError("--payload \(unknown): expected one of \(sizes.map { BusBenchmark.Case.label($0.0) }.joined(separator: ", "))")
+        let labels = sizes.map { BusBenchmark.Case.label($0.0) }
+        if let unknown = payloads.first(where: { !labels.contains($0) }) {
+            throw ValidationError("--payload \(unknown): expected one of \(labels.joined(separator: ", "))")
         }
         let cases: [BusBenchmark.Case] = sizes.filter { payloads.isEmpty || payloads.contains(BusBenchmark.Case.label($0.0)) }
             .flatMap { size, latency, throughput in
