@@ -42,17 +42,19 @@ struct BenchBusCommand: AsyncParsableCommand {
         var logger = Logger(label: "s2m3.bench")
         logger.logLevel = .warning
         let scale = quick ? 10 : 1
-        let sizes = [(1 << 10, 2000, 20000), (100 << 10, 500, 2000), (1 << 20, 100, 300)]
-        let labels = sizes.map { BusBenchmark.Case.label($0.0) }
-        if let unknown = payloads.first(where: { !labels.contains($0) }) {
-            throw ValidationError("--payload \(unknown): expected one of \(labels.joined(separator: ", "))")
-        }
-        let cases: [BusBenchmark.Case] = sizes.filter { payloads.isEmpty || payloads.contains(BusBenchmark.Case.label($0.0)) }
+        let all: [BusBenchmark.Case] = [(1 << 10, 2000, 20000), (100 << 10, 500, 2000), (1 << 20, 100, 300)]
             .flatMap { size, latency, throughput in
                 [MQTTQoS.atMostOnce, .atLeastOnce].map {
                     BusBenchmark.Case(size: size, qos: $0, latencySamples: latency / scale, throughputMessages: throughput / scale)
                 }
             }
+        // `--payload` spells a size as the table does, without the space: 1KB, 100KB, 1MB.
+        func option(_ c: BusBenchmark.Case) -> String { c.label.replacingOccurrences(of: " ", with: "") }
+        let known = all.filter { $0.qos == .atMostOnce }.map(option)
+        if let unknown = payloads.first(where: { !known.contains($0) }) {
+            throw ValidationError("--payload \(unknown): expected one of \(known.joined(separator: ", "))")
+        }
+        let cases = all.filter { payloads.isEmpty || payloads.contains(option($0)) }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         if tls {
             let rows = try await BusTLSBenchmark(cases: cases, repetitions: repetitions, logger: logger, tools: tools).run()

@@ -12,8 +12,6 @@ struct BusBenchmark {
         var latencySamples: Int
         var throughputMessages: Int
         var label: String { size >= 1 << 20 ? "\(size >> 20) MB" : "\(size >> 10) KB" }
-        /// The `--payload` spelling of a size: `1KB`, `100KB`, `1MB`.
-        static func label(_ size: Int) -> String { size >= 1 << 20 ? "\(size >> 20)MB" : "\(size >> 10)KB" }
     }
 
     /// Latency percentiles in microseconds.
