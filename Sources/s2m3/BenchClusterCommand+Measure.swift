@@ -10,6 +10,8 @@ struct BenchClusterMeasure {
     let tasks: [String]
     let requests: Int
     let warmUp: Int
+    /// Where the throughput runs' answers go with their timelines (`--timelines`), if anywhere.
+    var timelines: BenchTimelineLog?
 
     /// Latency of every task in every mode. The parallel cluster, the in-process runner, `serve`
     /// and cloud are measured interleaved (round by round, task by task), so load on the machine
@@ -86,7 +88,7 @@ struct BenchClusterMeasure {
         let phase = try await rig.startCluster(name: "throughput-\(devices)", devices: devices, budget: budget, sequential: false)
         var rows: [BenchClusterReport.Throughput] = []
         for mix in mixes {
-            var row = await load(.client(phase.client), mix: mix, concurrency: concurrency, seconds: seconds)
+            var row = await load(.client(phase.client), run: "\(devices) devices", mix: mix, concurrency: concurrency, seconds: seconds)
             (row.devices, row.budget, row.replicas) = (devices, budget, phase.replicas)
             rows.append(row)
         }
@@ -97,18 +99,18 @@ struct BenchClusterMeasure {
     /// The same loads on `s2m3 serve` over its loopback broker.
     func throughputServe(mixes: [[String]], concurrency: Int, seconds: Double) async -> [BenchClusterReport.Throughput] {
         var rows: [BenchClusterReport.Throughput] = []
-        for mix in mixes { rows.append(await load(.client(rig.serveClient), mix: mix, concurrency: concurrency, seconds: seconds)) }
+        for mix in mixes { rows.append(await load(.client(rig.serveClient), run: "serve", mix: mix, concurrency: concurrency, seconds: seconds)) }
         return rows
     }
 
     /// Requests cycling through `mix`, `concurrency` at a time, sent for `seconds` (after one
     /// warm-up per task); the rate counts every answer up to the last one.
-    private func load(_ target: BenchTarget, mix: [String], concurrency: Int, seconds: Double) async -> BenchClusterReport.Throughput {
+    private func load(_ target: BenchTarget, run: String, mix: [String], concurrency: Int, seconds: Double) async -> BenchClusterReport.Throughput {
         print("bench cluster: throughput of \(mix.joined(separator: " + ")), \(concurrency) at a time for \(seconds) s")
         fflush(nil)
         for task in mix { _ = try? await target.run(task, inputs[task]!) }
         let counter = BenchCounter(), shown = BenchCounter()
-        let inputs = inputs
+        let (inputs, timelines, label) = (inputs, timelines, "\(run): \(mix.joined(separator: " + "))")
         let start = ContinuousClock.now
         let stopSending = start + .milliseconds(Int(seconds * 1000))
         let outcomes = await withTaskGroup(of: [Double?].self) { group in
@@ -118,8 +120,10 @@ struct BenchClusterMeasure {
                     while ContinuousClock.now < stopSending, let index = counter.next(below: .max) {
                         let task = mix[index % mix.count], begin = ContinuousClock.now
                         do {
-                            _ = try await target.run(task, inputs[task]!)
-                            out.append(Self.ms(ContinuousClock.now - begin))
+                            let result = try await target.run(task, inputs[task]!)
+                            let ms = Self.ms(ContinuousClock.now - begin)
+                            out.append(ms)
+                            timelines?.append(run: label, task: task, result: result, clientMs: ms)
                         } catch {
                             out.append(nil)
                             if shown.next(below: 3) != nil { print("  \(task) failed under load: \(error)") }

@@ -65,6 +65,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Folder for the services' logs (default: a new folder under the temporary directory).")
     var logs: String?
 
+    @Option(help: "Write every answer of the throughput runs, with its timeline, to this file as JSON lines (scripts/bench/timelines.py sums it up).")
+    var timelines: String?
+
     @Flag(help: "Instead: each device's peak resident memory against its budget during the demo's requests and a load (--concurrency, --throughput-seconds), with ONNX Runtime's own memory settings and with the default ones.")
     var memory = false
 
@@ -109,6 +112,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         }
         let logDirectory = logs ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("s2m3-bench-cluster-\(getpid())")
         if memory { return try await runMemory(cluster: cluster, logDirectory: logDirectory) }
+        let timelineLog = try timelines.map(BenchTimelineLog.init(path:))
         let (begin, loadBefore) = (Date(), BenchClusterRig.loadAverage())
         let rig = try await BenchClusterRig.start(
             cluster: cluster, logDirectory: logDirectory, deviceThreads: deviceThreads, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
@@ -119,7 +123,8 @@ struct BenchClusterCommand: AsyncParsableCommand {
         started.concurrency = concurrency
         started.deviceThreads = deviceThreads
         started.throughputSeconds = throughputSeconds
-        let measure = BenchClusterMeasure(rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp)
+        let measure = BenchClusterMeasure(
+            rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp, timelines: timelineLog)
         let (counts, concurrency, seconds) = (throughputDeviceCounts, concurrency, throughputSeconds)
         let work = { @Sendable [started, devices] () async throws -> BenchClusterReport in
             var report = started

@@ -1,0 +1,43 @@
+import Foundation
+import S2M3Core
+
+/// `s2m3 bench cluster --timelines FILE`: every answer of the throughput runs as one JSON line,
+/// with its timeline (which device ran each module, queue wait, compute, time on the bus), to see
+/// where the time of a loaded cluster goes (`scripts/bench/timelines.py` sums it up per device).
+final class BenchTimelineLog: @unchecked Sendable {
+    /// One answer: the run it came from, when it completed, and its timeline.
+    struct Line: Encodable {
+        var run: String
+        var task: String
+        /// Unix ms when the aggregator (or `serve`) completed it.
+        var completedAtMs: Double
+        var totalMs: Double
+        /// Send → result at the client, ms.
+        var clientMs: Double
+        var timeline: [TaskTimelineEntry]
+    }
+
+    private let lock = NSLock()
+    private let handle: FileHandle
+    private let encoder = JSONEncoder()
+
+    /// Creates (or empties) `path`.
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        self.handle = handle
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    deinit { try? handle.close() }
+
+    func append(run: String, task: String, result: TaskResult, clientMs: Double) {
+        let line = Line(
+            run: run, task: task, completedAtMs: Double(result.completedAtMs), totalMs: result.totalMs, clientMs: clientMs,
+            timeline: result.timeline)
+        guard var data = try? encoder.encode(line) else { return }
+        data.append(UInt8(ascii: "\n"))
+        lock.withLock { handle.write(data) }
+    }
+}
