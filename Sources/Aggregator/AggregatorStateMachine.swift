@@ -44,6 +44,7 @@ public struct AggregatorStateMachine: Sendable {
             catalog: catalog, settings: configuration.executionSettings, limits: configuration.limits,
             timeoutMs: configuration.defaultTimeoutMs))
         router.telemetrySilenceMs = configuration.telemetrySilenceMs
+        router.aggregator = configuration.id
         for (name, subscription) in configuration.streamSubscriptions.sorted(by: { $0.key < $1.key }) {
             // Refused as a retained one would be: here the aggregator does not start.
             if case .error(let refusal) = streams.subscription(name, subscription, nowMs: 0).first {

@@ -4,10 +4,18 @@ import S2M3Core
 /// Pure: the service feeds it the retained plan, device states and telemetry, and tells it about
 /// every invocation it sends and every one that ends.
 ///
-/// A replica's predicted finish time is `(queueDepth + outstanding) × p50 + p50`: the device's
-/// reported queue (telemetry) plus the invocations this aggregator has sent there and not yet seen
-/// answered, each taking the module's measured median on that device, then the invocation itself.
-/// Without a measurement the module's median on other devices stands in, else
+/// A replica's predicted finish time is `others × p50 + own + p50`:
+/// - `others`: the invocations queued there by other aggregators (the device's telemetry counts
+///   them by sender, `queuedBy`), each at the module's measured median on that device;
+/// - `own`: this aggregator's unanswered work there, each invocation (or chain) at its own modules'
+///   medians when it was sent;
+/// - then the invocation itself.
+///
+/// Two earlier rules loaded one replica and left the other idle (docs/benchmarks.md, "Where the
+/// CPU goes under load"): counting every queued invocation at the chosen module's time made a
+/// device with many short jobs look as busy as one with as many long ones; and counting the
+/// reported queue, up to a second old, beside this aggregator's own count took its own past work
+/// for other aggregators' (8 reported against 2 of its own now). Without a measurement the module's median on other devices stands in, else
 /// ``defaultModuleMs``. Ties go to the plan's order (its best candidate first).
 public struct ReplicaChooser: Sendable {
     /// The newest plan (highest epoch) seen.
@@ -16,6 +24,8 @@ public struct ReplicaChooser: Sendable {
     public private(set) var telemetry: [String: DeviceTelemetry] = [:]
     /// Invocations sent by this aggregator and not yet answered (or given up), per device.
     public private(set) var outstanding: [String: Int] = [:]
+    /// The predicted compute of those invocations, ms, per device.
+    public private(set) var outstandingWorkMs: [String: Double] = [:]
     /// Latest state per device.
     private var states: [String: DeviceState] = [:]
     /// When this aggregator last heard each device's telemetry (its own clock, Unix ms).
@@ -27,6 +37,8 @@ public struct ReplicaChooser: Sendable {
     /// Silence after which a device that has sent telemetry is suspected, ms (devices report
     /// about once a second: two intervals by default).
     public var telemetrySilenceMs: Double = 2_000
+    /// This aggregator's id: its own part of a device's `queuedBy` is already in ``outstanding``.
+    public var aggregator: String?
     /// Assumed compute time of a module nobody has measured yet, ms.
     public var defaultModuleMs: Double
     /// Added to the prediction of a device that has not reported the module loaded, ms.
@@ -103,9 +115,17 @@ public struct ReplicaChooser: Sendable {
     /// whose latest telemetry does not list the module as loaded (it is still loading it after a
     /// re-plan) gets ``notLoadedPenaltyMs`` added, so replicas that have it go first.
     public func predictedFinishMs(_ module: String, on device: String) -> Double {
-        let queued = (telemetry[device]?.queueDepth ?? 0) + (outstanding[device] ?? 0)
         let each = moduleMs(module, on: device)
-        return Double(queued) * each + each + (isLoaded(module, on: device) ? 0 : notLoadedPenaltyMs)
+        return Double(queuedByOthers(device)) * each + (outstandingWorkMs[device] ?? 0) + each
+            + (isLoaded(module, on: device) ? 0 : notLoadedPenaltyMs)
+    }
+
+    /// Invocations other aggregators have queued on `device`, from its latest telemetry; from a
+    /// device that does not count by sender, its queue less this aggregator's unanswered ones.
+    public func queuedByOthers(_ device: String) -> Int {
+        guard let report = telemetry[device] else { return 0 }
+        guard let byAggregator = report.queuedBy else { return report.queueDepth > 0 ? max(0, report.queueDepth - (outstanding[device] ?? 0)) : 0 }
+        return byAggregator.reduce(0) { $0 + ($1.key == aggregator ? 0 : $1.value) }
     }
 
     /// The latest time by which a chain of modules run in one invocation (topics.md, "Chains")
@@ -144,12 +164,22 @@ public struct ReplicaChooser: Sendable {
         telemetry[device].map { $0.loadedModules.contains(module) } ?? true
     }
 
-    /// An invocation was sent to `device`.
-    public mutating func dispatched(to device: String) { outstanding[device, default: 0] += 1 }
+    /// An invocation predicted to compute for `workMs` (a chain: its modules together) was sent to `device`.
+    public mutating func dispatched(to device: String, workMs: Double) {
+        outstanding[device, default: 0] += 1
+        outstandingWorkMs[device, default: 0] += max(0, workMs)
+    }
 
-    /// An invocation sent to `device` was answered, timed out or abandoned.
-    public mutating func released(from device: String) {
+    /// An invocation sent to `device` with `workMs` (as given to ``dispatched(to:workMs:)``) was
+    /// answered, timed out or abandoned.
+    public mutating func released(from device: String, workMs: Double) {
         guard let count = outstanding[device] else { return }
-        outstanding[device] = count > 1 ? count - 1 : nil
+        if count > 1 {
+            outstanding[device] = count - 1
+            outstandingWorkMs[device] = max(0, (outstandingWorkMs[device] ?? 0) - max(0, workMs))
+        } else {
+            outstanding[device] = nil
+            outstandingWorkMs[device] = nil
+        }
     }
 }

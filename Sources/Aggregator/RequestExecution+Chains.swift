@@ -72,6 +72,7 @@ extension RequestExecution {
         var steps: [InvokeRequest.Step] = []
         let headAttempt = (sent[head.id]?.keys.max() ?? 0) + 1
         let chainKey = members.isEmpty ? nil : "\(head.id)#\(headAttempt)"
+        let workMs = ([head] + members).reduce(0) { $0 + router.moduleMs(binding.module(of: $1).id, on: device) }
         for (index, node) in ([head] + members).enumerated() {
             let module = binding.module(of: node).id
             let attempt = index == 0 ? headAttempt : (sent[node.id]?.keys.max() ?? 0) + 1
@@ -79,7 +80,7 @@ extension RequestExecution {
             // A chain holds one queue place on its device: only its last node is counted.
             sent[node.id, default: [:]][attempt] = Sent(
                 device: device, module: module, sentAtMs: nowMs, timeoutAtMs: nowMs + timeout, counted: index == members.count,
-                chain: chainKey, returnsOutputs: returns, chainedAfter: index == 0 ? nil : ([head] + members)[index - 1].id)
+                workMs: index == members.count ? workMs : 0, chain: chainKey, returnsOutputs: returns, chainedAfter: index == 0 ? nil : ([head] + members)[index - 1].id)
             nodes[node.id] = .running(attempt: attempt)
             if index > 0 {
                 steps.append(.init(
@@ -87,7 +88,7 @@ extension RequestExecution {
                     arguments: binding.argumentSources(of: node).map { .init(value: $0.value, tensor: $0.tensor) }))
             }
         }
-        router.dispatched(to: device)
+        router.dispatched(to: device, workMs: workMs)
         let request = InvokeRequest(
             requestID: requestID, task: task, node: head.id, module: binding.module(of: head).id, epoch: planEpoch, attempt: headAttempt,
             replyTo: settings.aggregator, deadlineMs: deadlineMs, traceparent: traceparent,

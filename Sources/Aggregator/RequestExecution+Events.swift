@@ -12,7 +12,7 @@ extension RequestExecution {
               answered.insert("\(partial.node)#\(partial.attempt)").inserted
         else { return [] }
         if record.counted {
-            router.released(from: record.device)
+            router.released(from: record.device, workMs: record.workMs)
             record.counted = false
             sent[partial.node]?[partial.attempt] = record
         }
@@ -254,7 +254,7 @@ extension RequestExecution {
 
     mutating func release(_ node: String, _ attempt: Int, router: inout ReplicaChooser) {
         guard var record = sent[node]?[attempt], record.counted else { return }
-        router.released(from: record.device)
+        router.released(from: record.device, workMs: record.workMs)
         record.counted = false
         sent[node]?[attempt] = record
     }

@@ -72,6 +72,8 @@ public struct RequestExecution: Sendable {
         var timeoutAtMs: Double
         /// Still counted in the chooser's outstanding invocations (a chain counts once: its last node).
         var counted: Bool
+        /// The predicted compute it was counted with (the chain's, on its counted node), ms.
+        var workMs = 0.0
         /// The chain it was sent in (`head#attempt`), if it was chained with other nodes.
         var chain: String? = nil
         /// The answer carries the node's outputs (false: only a later node of its chain reads them).

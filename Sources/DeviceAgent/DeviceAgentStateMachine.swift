@@ -131,11 +131,28 @@ public struct DeviceAgentStateMachine: Sendable {
 
     /// The telemetry of now; the service measures the resident memory and its peak since start.
     public func telemetry(nowMs: Double, residentMemoryBytes: Int, peakResidentMemoryBytes: Int? = nil) -> DeviceTelemetry {
-        DeviceTelemetry(
+        var report = DeviceTelemetry(
             device: device, timestampMs: Self.ms(nowMs), queueDepth: queue.depth, queueCapacity: queue.capacity,
             residentMemoryBytes: residentMemoryBytes, loadedModules: loadedModules, modules: timings.snapshot,
             assignment: hosting.report, memoryBudgetBytes: configuration.memoryBudgetBytes,
             peakResidentMemoryBytes: peakResidentMemoryBytes.map { max($0, residentMemoryBytes) })
+        report.queuedBy = queuedBy
+        return report
+    }
+
+    /// The invocations waiting, gathering a batch or running (riders of a batch included), by the
+    /// aggregator that sent them; nil when there are none.
+    var queuedBy: [String: Int]? {
+        var counts: [String: Int] = [:]
+        for job in waiting.values { counts[job.invoke.replyTo, default: 0] += 1 }
+        for job in running.values { counts[job.invoke.replyTo, default: 0] += 1 }
+        for batch in batches.values {
+            for rider in batch.riders { counts[rider.job.invoke.replyTo, default: 0] += 1 }
+        }
+        if let held = gathering { counts[held.job.invoke.replyTo, default: 0] += 1 }
+        // The queue counts each of these once; should they ever disagree, report no more than it.
+        guard !counts.isEmpty, counts.values.reduce(0, +) <= queue.depth else { return nil }
+        return counts
     }
 
     // MARK: Messages

@@ -39,10 +39,10 @@ struct DeviceAgentStateMachineTests {
 
     static func invoke(
         _ machine: inout Machine, module: String, topicModule: String? = nil, request: String, attempt: Int = 1,
-        deadlineMs: Int = 10_000, inputs: [String] = ["x"], nowMs: Double
+        deadlineMs: Int = 10_000, inputs: [String] = ["x"], replyTo: String = "agg-1", nowMs: Double
     ) throws -> [DeviceAgentAction] {
         let invoke = InvokeRequest(
-            requestID: request, task: "t", node: "n", module: module, epoch: 1, attempt: attempt, replyTo: "agg-1", deadlineMs: deadlineMs)
+            requestID: request, task: "t", node: "n", module: module, epoch: 1, attempt: attempt, replyTo: replyTo, deadlineMs: deadlineMs)
         var bundle = TensorBundle()
         for name in inputs { try bundle.set(BundleTensor(floats: [1, 2]), named: name) }
         let payload = try invoke.bundle(inputs: bundle).encoded()
@@ -339,12 +339,15 @@ struct DeviceAgentStateMachineTests {
             let run = try #require(Self.runs(try Self.invoke(&machine, module: "a", request: "r\(index)", nowMs: 100)).first)
             _ = machine.runFinished(run.ticket, .finished(.success(TensorBundle())), computeMs: computeMs, nowMs: 200)
         }
-        _ = try Self.invoke(&machine, module: "a", request: "waiting", nowMs: 300)
+        #expect(machine.telemetry(nowMs: 300, residentMemoryBytes: 1).queuedBy == nil, "an empty queue has no senders")
+        _ = try Self.invoke(&machine, module: "a", request: "running", nowMs: 300)
+        _ = try Self.invoke(&machine, module: "a", request: "waiting", replyTo: "agg-2", nowMs: 300)
         let telemetry = machine.telemetry(nowMs: 1_500.7, residentMemoryBytes: 123, peakResidentMemoryBytes: 456)
         #expect(telemetry.device == "box-1" && telemetry.timestampMs == 1_500)
         #expect(telemetry.memoryBudgetBytes == 100 && telemetry.peakResidentMemoryBytes == 456)
         try telemetry.validate()
-        #expect(telemetry.queueDepth == 1 && telemetry.queueCapacity == 4 && telemetry.residentMemoryBytes == 123)
+        #expect(telemetry.queueDepth == 2 && telemetry.queueCapacity == 4 && telemetry.residentMemoryBytes == 123)
+        #expect(telemetry.queuedBy == ["agg-1": 1, "agg-2": 1], "the running and the waiting invocation, by sender")
         #expect(telemetry.loadedModules == ["a"])
         #expect(telemetry.modules["a"] == .init(p50Ms: 20, count: 3))
         #expect(telemetry.assignment == .init(epoch: 3, status: .applied))

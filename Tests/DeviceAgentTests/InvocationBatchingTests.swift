@@ -55,7 +55,7 @@ struct InvocationBatchingTests {
         #expect(machine.queueDepth == 3, "the riders still count in the queue while they run")
         // The model doubles its input: each invocation must get its own row back.
         output = try BundleTensor(floats: [2, 2, 4, 4, 6, 6], shape: [3, 2])
-        after = machine.runFinished(batch.ticket, .finished(.success(try TensorBundle(tensors: ["y": output]))), computeMs: 7, nowMs: 30)
+        after = machine.runFinished(batch.ticket, .finished(.success(try TensorBundle(tensors: ["y": output]))), computeMs: 9, nowMs: 30)
         let answers = Self.answered(T.answers(after))
         #expect(answers.keys.sorted() == ["r1", "r2", "r3"])
         for index in 1...3 {
@@ -63,6 +63,9 @@ struct InvocationBatchingTests {
             #expect(partial.status == .ok && values == [Float(2 * index), Float(2 * index)], "r\(index): \(partial) \(values)")
         }
         #expect(machine.queueDepth == 0 && machine.isIdle)
+        // Telemetry counts per invocation: the single run's 5 ms, then 3 × (9 ms ÷ 3).
+        let timing = machine.telemetry(nowMs: 40, residentMemoryBytes: 1, peakResidentMemoryBytes: nil).modules["a"]
+        #expect(timing == MeasuredTiming(p50Ms: 3, count: 4), "a batch of 3 in 9 ms costs each invocation 3 ms")
     }
 
     @Test func batchesKeepTheirLimitAndTheirModule() throws {

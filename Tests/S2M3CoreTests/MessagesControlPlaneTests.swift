@@ -137,6 +137,13 @@ struct MessagesControlPlaneTests {
             return error(DeviceCapabilities.self, try text(o))
         }, "limits.queueCapacity", .invalidField),
         ("depth over capacity", { var o = try object(MessageSamples.telemetry); o["queueDepth"] = 17; return error(DeviceTelemetry.self, try text(o)) }, "queueDepth", .invalidField),
+        ("queued by more than the queue", {
+            var o = try object(MessageSamples.telemetry); o["queuedBy"] = ["agg-1": 2, "agg-2": 1]
+            return error(DeviceTelemetry.self, try text(o))
+        }, "queuedBy", .invalidField),
+        ("queued by zero", { var o = try object(MessageSamples.telemetry); o["queuedBy"] = ["agg-1": 0]; return error(DeviceTelemetry.self, try text(o)) }, "queuedBy.agg-1", .invalidField),
+        ("queued by a bad id", { var o = try object(MessageSamples.telemetry); o["queuedBy"] = ["agg/1": 1]; return error(DeviceTelemetry.self, try text(o)) }, "queuedBy.agg/1", .invalidField),
+        ("queued by a huge count", { var o = try object(MessageSamples.telemetry); o["queuedBy"] = ["agg-1": 1e300]; return error(DeviceTelemetry.self, try text(o)) }, "queuedBy.agg-1", .invalidField),
         ("negative p50", {
             var o = try object(MessageSamples.telemetry); o["modules"] = ["minilm-l6": ["p50Ms": -2, "count": 1]]
             return error(DeviceTelemetry.self, try text(o))

@@ -34,6 +34,10 @@ public struct DeviceTelemetry: ControlMessage {
     public var queueDepth: Int
     /// The bound of the queue; a device with `queueDepth == queueCapacity` answers `busy`.
     public var queueCapacity: Int
+    /// `queueDepth` by the aggregator that sent the invocations (`replyTo`): an aggregator counts
+    /// its own unanswered work exactly and only the rest from this report, which is up to a second
+    /// old (absent from devices before it was added).
+    public var queuedBy: [String: Int]?
     /// Resident memory of the agent process, bytes.
     public var residentMemoryBytes: Int
     /// The agent's memory budget (as in its capabilities), so that resident memory reads against it.
@@ -76,6 +80,16 @@ public struct DeviceTelemetry: ControlMessage {
         try MessageCheck.within(queueDepth, ValueRange.count, "queueDepth")
         guard queueDepth <= queueCapacity else {
             throw MessageError(.invalidField, field: "queueDepth", "is \(queueDepth), above queueCapacity \(queueCapacity)")
+        }
+        if let queuedBy {
+            for (aggregator, count) in queuedBy.sorted(by: { $0.key < $1.key }) {
+                try MessageCheck.identifier(aggregator, "queuedBy.\(LimitsConfiguration.echo(aggregator))")
+                try MessageCheck.within(count, 1...ValueRange.count.upperBound, "queuedBy.\(aggregator)")
+            }
+            let total = queuedBy.values.reduce(0) { $0 + $1 }
+            guard total <= queueDepth else {
+                throw MessageError(.invalidField, field: "queuedBy", "sums to \(total), above queueDepth \(queueDepth)")
+            }
         }
         try MessageCheck.within(residentMemoryBytes, ValueRange.bytes, "residentMemoryBytes")
         if let memoryBudgetBytes { try MessageCheck.within(memoryBudgetBytes, 1...ValueRange.bytes.upperBound, "memoryBudgetBytes") }
