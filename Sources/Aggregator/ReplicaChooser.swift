@@ -15,7 +15,9 @@ import S2M3Core
 /// CPU goes under load"): counting every queued invocation at the chosen module's time made a
 /// device with many short jobs look as busy as one with as many long ones; and counting the
 /// reported queue, up to a second old, beside this aggregator's own count took its own past work
-/// for other aggregators' (8 reported against 2 of its own now). Without a measurement the module's median on other devices stands in, else
+/// for other aggregators' (8 reported against 2 of its own now).
+///
+/// Without a measurement the module's median on other devices stands in, else
 /// ``defaultModuleMs``. Ties go to the plan's order (its best candidate first).
 public struct ReplicaChooser: Sendable {
     /// The newest plan (highest epoch) seen.
@@ -124,7 +126,7 @@ public struct ReplicaChooser: Sendable {
     /// device that does not count by sender, its queue less this aggregator's unanswered ones.
     public func queuedByOthers(_ device: String) -> Int {
         guard let report = telemetry[device] else { return 0 }
-        guard let byAggregator = report.queuedBy else { return report.queueDepth > 0 ? max(0, report.queueDepth - (outstanding[device] ?? 0)) : 0 }
+        guard let byAggregator = report.queuedBy else { return max(0, report.queueDepth - (outstanding[device] ?? 0)) }
         return byAggregator.reduce(0) { $0 + ($1.key == aggregator ? 0 : $1.value) }
     }
 
