@@ -10,6 +10,8 @@ struct BenchClusterMeasure {
     let tasks: [String]
     let requests: Int
     let warmUp: Int
+    /// Seconds of each throughput load before its answers count (`--throughput-settle`).
+    var settleSeconds = 0.0
     /// Where the throughput runs' answers go with their timelines (`--timelines`), if anywhere.
     var timelines: BenchTimelineLog?
 
@@ -103,15 +105,17 @@ struct BenchClusterMeasure {
         return rows
     }
 
-    /// Requests cycling through `mix`, `concurrency` at a time, sent for `seconds` (after one
-    /// warm-up per task); the rate counts every answer up to the last one.
+    /// Requests cycling through `mix`, `concurrency` at a time, sent for ``settleSeconds`` and then
+    /// `seconds` (after one warm-up per task); the rate counts the answers of the requests sent
+    /// after the settling, up to the last one.
     private func load(_ target: BenchTarget, run: String, mix: [String], concurrency: Int, seconds: Double) async -> BenchClusterReport.Throughput {
-        print("bench cluster: throughput of \(mix.joined(separator: " + ")), \(concurrency) at a time for \(seconds) s")
+        let settling = settleSeconds > 0 ? " after \(settleSeconds) s of settling" : ""
+        print("bench cluster: throughput of \(mix.joined(separator: " + ")), \(concurrency) at a time for \(seconds) s\(settling)")
         fflush(nil)
         for task in mix { _ = try? await target.run(task, inputs[task]!) }
         let counter = BenchCounter(), shown = BenchCounter()
         let (inputs, timelines, label) = (inputs, timelines, "\(run): \(mix.joined(separator: " + "))")
-        let start = ContinuousClock.now
+        let start = ContinuousClock.now + .milliseconds(Int(settleSeconds * 1000))
         let stopSending = start + .milliseconds(Int(seconds * 1000))
         let outcomes = await withTaskGroup(of: [Double?].self) { group in
             for _ in 0..<concurrency {
@@ -122,10 +126,10 @@ struct BenchClusterMeasure {
                         do {
                             let result = try await target.run(task, inputs[task]!)
                             let ms = Self.ms(ContinuousClock.now - begin)
-                            out.append(ms)
+                            if begin >= start { out.append(ms) }
                             timelines?.append(run: label, task: task, result: result, clientMs: ms)
                         } catch {
-                            out.append(nil)
+                            if begin >= start { out.append(nil) }
                             if shown.next(below: 3) != nil { print("  \(task) failed under load: \(error)") }
                         }
                     }

@@ -57,6 +57,7 @@ struct BenchClusterReport {
     var concurrency = 0
     var deviceThreads = 1
     var throughputSeconds = 0.0
+    var throughputSettle = 0.0
 
     func p(_ mode: Mode, _ task: String, _ quantile: Double) -> Double? {
         BenchClusterText.percentile(latency[mode]?[task] ?? [], quantile)
@@ -168,7 +169,7 @@ enum BenchClusterText {
 
     static func throughputText(_ r: BenchClusterReport) -> String {
         var lines: [String] = []
-        lines.append("**Throughput**: each mix's tasks in turn, \(r.concurrency) requests in flight at once from one client, sent for \(format(r.throughputSeconds, 0)) s after one warm-up per task; a fresh local cluster per device count (planner, aggregator, N devices), each device's budget large enough to hold every module, so one device holds all of them and the planner may replicate. Requests/s = answers ÷ wall time from the first send to the last answer. The *serve* rows are the same loads on `s2m3 serve` (one process, 2 inference threads, loopback broker).")
+        lines.append("**Throughput**: each mix's tasks in turn, \(r.concurrency) requests in flight at once from one client, sent for \(format(r.throughputSeconds, 0)) s after one warm-up per task\(r.throughputSettle > 0 ? " and \(format(r.throughputSettle, 0)) s of the same load not counted (time for the planner to re-plan for the measured load)" : ""); a fresh local cluster per device count (planner, aggregator, N devices), each device's budget large enough to hold every module, so one device holds all of them and the planner may replicate. Requests/s = answers ÷ wall time from the first counted send to the last answer. The *serve* rows are the same loads on `s2m3 serve` (one process, 2 inference threads, loopback broker).")
         lines.append("")
         lines.append("| mix | devices | budget each | module replicas | inference threads in all | answered | failed | seconds | requests/s | p50 ms under load | vs 1 device |")
         lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -44,6 +44,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Seconds of load in each throughput run (after one warm-up per task).")
     var throughputSeconds = 8.0
 
+    @Option(help: "Seconds of the same load before each throughput run is measured (the planner re-plans for a measured load after about 30 s; docs/placement.md).")
+    var throughputSettle = 0.0
+
     @Option(name: .customLong("throughput-mix"), help: "Tasks of a throughput run, comma-separated, or 'all'; repeat for several runs (default: classify-image,match-image-text and all).")
     var throughputMixes: [String] = []
 
@@ -78,7 +81,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
         guard requests >= 1, warmUp >= 0 else { throw ValidationError("--requests must be at least 1, --warm-up at least 0") }
         guard (1...16).contains(deviceThreads) else { throw ValidationError("--device-threads must be between 1 and 16") }
         guard (1...16).contains(devices) else { throw ValidationError("--devices must be between 1 and 16") }
-        guard concurrency >= 1, throughputSeconds > 0 else { throw ValidationError("--concurrency must be at least 1 and --throughput-seconds positive") }
+        guard concurrency >= 1, throughputSeconds > 0, throughputSettle >= 0 else {
+            throw ValidationError("--concurrency must be at least 1, --throughput-seconds positive and --throughput-settle at least 0")
+        }
         guard !throughputDeviceCounts.isEmpty, throughputDeviceCounts.allSatisfy({ (1...16).contains($0) }) else {
             throw ValidationError("--throughput-devices must list device counts between 1 and 16, e.g. 1,2,3")
         }
@@ -93,7 +98,8 @@ struct BenchClusterCommand: AsyncParsableCommand {
     var commandLine: String {
         var parts = ["s2m3 bench cluster", "--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)", "--device-threads \(deviceThreads)",
                      "--throughput-devices \(throughputDevices)", "--concurrency \(concurrency)",
-                     "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"] + mixes.map { "--throughput-mix \($0)" }
+                     "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"]
+            + (throughputSettle > 0 ? ["--throughput-settle \(BenchClusterText.format(throughputSettle, 0))"] : []) + mixes.map { "--throughput-mix \($0)" }
         if wanDelayMs != 20 || wanRateMbit != 20 { parts.append("--wan-delay-ms \(wanDelayMs) --wan-rate-mbit \(wanRateMbit)") }
         return parts.joined(separator: " ")
     }
@@ -123,8 +129,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
         started.concurrency = concurrency
         started.deviceThreads = deviceThreads
         started.throughputSeconds = throughputSeconds
+        started.throughputSettle = throughputSettle
         let measure = BenchClusterMeasure(
-            rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp, timelines: timelineLog)
+            rig: rig, inputs: inputs, tasks: tasks, requests: requests, warmUp: warmUp, settleSeconds: throughputSettle, timelines: timelineLog)
         let (counts, concurrency, seconds) = (throughputDeviceCounts, concurrency, throughputSeconds)
         let work = { @Sendable [started, devices] () async throws -> BenchClusterReport in
             var report = started

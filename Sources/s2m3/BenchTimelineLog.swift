@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import S2M3Core
 
@@ -24,7 +25,7 @@ final class BenchTimelineLog: @unchecked Sendable {
     /// Creates (or empties) `path`.
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            throw ValidationError("--timelines: cannot create '\(path)'")
         }
         self.handle = handle
         encoder.outputFormatting = [.sortedKeys]
