@@ -22,6 +22,9 @@ struct PlacementSearchState {
     var deviceModules: [[Int]]
 
     private var finish: [Double]
+    /// Exact-mode latencies by their inputs: a move tried re-evaluates the tasks on the module's
+    /// current device with the same inputs for every device tried.
+    private var memo: TaskLatencyMemo
     private var stamp: [Int]
     private var stampCounter = 0
     var affected: [Int] = []
@@ -45,6 +48,7 @@ struct PlacementSearchState {
         taskValue = [Double](repeating: 0, count: problem.taskCount)
         deviceModules = [[Int]](repeating: [], count: problem.deviceCount)
         finish = [Double](repeating: 0, count: problem.nodeCount)
+        memo = TaskLatencyMemo(taskCount: problem.taskCount, nodeCount: problem.nodeCount)
         stamp = [Int](repeating: 0, count: problem.taskCount)
         for m in 0..<problem.moduleCount where !fixedHosts[m].isEmpty {
             let hosts = fixedHosts[m]
@@ -117,11 +121,13 @@ struct PlacementSearchState {
         }
     }
 
+    /// Task `t`'s latency under `mode`; counts one evaluation whether or not the memo had it, so
+    /// budgets stop at the same point.
     mutating func latency(_ t: Int) -> Double {
         evaluations += 1
         switch mode {
         case .placedSoFar:
-            return problem.taskLatency(t, route: route, load: load, finish: &finish)
+            return problem.taskLatency(t, route: route, load: load, finish: &finish, memo: &memo)
         case .lowerBound:
             return problem.taskLowerBound(t, route: route, load: load, memoryUsed: memoryUsed, finish: &finish)
         }
