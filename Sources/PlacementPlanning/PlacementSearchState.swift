@@ -109,15 +109,20 @@ struct PlacementSearchState {
     }
 
     /// Appends the tasks of the modules routed to device `d`, as ``collectTasks(of:)`` does.
+    /// (Index loops over the nested arrays here: iterating them retained and released each one,
+    /// a tenth of local search's time at 1,000 × 200.)
     private mutating func collectTasks(onDevice d: Int) {
-        for i in deviceModules[d].indices { collectTasks(of: deviceModules[d][i]) }
+        for i in 0..<deviceModules[d].count { collectTasks(of: deviceModules[d][i]) }
     }
 
     /// Appends module `m`'s tasks not yet stamped in this round to `affected`.
     private mutating func collectTasks(of m: Int) {
-        for t in problem.moduleTasks[m] where stamp[t] != stampCounter {
-            stamp[t] = stampCounter
-            affected.append(t)
+        for i in 0..<problem.moduleTasks[m].count {
+            let t = problem.moduleTasks[m][i]
+            if stamp[t] != stampCounter {
+                stamp[t] = stampCounter
+                affected.append(t)
+            }
         }
     }
 

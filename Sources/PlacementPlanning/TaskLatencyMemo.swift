@@ -11,40 +11,47 @@
 /// Not for ``PlacementProblem/taskLowerBound(_:route:load:memoryUsed:finish:)``, which reads every
 /// device's load and memory.
 struct TaskLatencyMemo {
-    private var value: [Double]
-    private var known: [Bool]
-    /// Per node: its device when its task's value was remembered (-1: unplaced).
-    private var device: [Int]
-    /// Per node: that device's load then, as bits (0 when unplaced).
-    private var loadBits: [UInt64]
+    /// Per task: the remembered latency, nil until there is one.
+    private var value: [Double?]
+    /// Per node: its device and that device's load (as bits) when its task's value was remembered;
+    /// (-1, 0) when unplaced. One array for both, so a check touches one place per node.
+    private var input: [NodeInput]
+
+    private struct NodeInput: Equatable {
+        var device: Int
+        var loadBits: UInt64
+
+        static let unplaced = NodeInput(device: -1, loadBits: 0)
+
+        init(device: Int, loadBits: UInt64) {
+            self.device = device
+            self.loadBits = loadBits
+        }
+
+        @inline(__always)
+        init(_ n: Int, route: [Int], load: [Double]) {
+            device = route[n]
+            loadBits = device < 0 ? 0 : load[device].bitPattern
+        }
+    }
 
     init(taskCount: Int, nodeCount: Int) {
-        value = [Double](repeating: 0, count: taskCount)
-        known = [Bool](repeating: false, count: taskCount)
-        device = [Int](repeating: -1, count: nodeCount)
-        loadBits = [UInt64](repeating: 0, count: nodeCount)
+        value = [Double?](repeating: nil, count: taskCount)
+        input = [NodeInput](repeating: .unplaced, count: nodeCount)
     }
 
     /// The remembered latency of task `t` (whose nodes are `nodes`) if every node is on the device
     /// it was on then and that device's load is the same; nil otherwise.
     func latency(of t: Int, nodes: Range<Int>, route: [Int], load: [Double]) -> Double? {
-        guard known[t] else { return nil }
-        for n in nodes {
-            let d = route[n]
-            guard d == device[n], (d < 0 ? 0 : load[d].bitPattern) == loadBits[n] else { return nil }
-        }
-        return value[t]
+        guard let known = value[t] else { return nil }
+        for n in nodes where input[n] != NodeInput(n, route: route, load: load) { return nil }
+        return known
     }
 
     /// Remembers `latency` as task `t`'s value under `route` and `load`.
     mutating func remember(_ latency: Double, of t: Int, nodes: Range<Int>, route: [Int], load: [Double]) {
         value[t] = latency
-        known[t] = true
-        for n in nodes {
-            let d = route[n]
-            device[n] = d
-            loadBits[n] = d < 0 ? 0 : load[d].bitPattern
-        }
+        for n in nodes { input[n] = NodeInput(n, route: route, load: load) }
     }
 }
 
