@@ -127,7 +127,7 @@ final class PlacementBranchAndBound {
             // bounds of tasks that do not use m too).
             state.affected = Array(0..<state.problem.taskCount)
         } else {
-            state.collectAffected(modules: [m], devices: [d], loadChanges: state.problem.moduleDemand[m] > 0)
+            state.collectAffected(modules: m, devices: d, loadChanges: state.problem.moduleDemand[m] > 0)
         }
         var saved: [(Int, Double)] = []
         saved.reserveCapacity(state.affected.count)

@@ -158,56 +158,72 @@ extension PlacementProblem {
     func route(hosts: [[Int]]) -> (route: [Int], load: [Double]) {
         var route = [Int](repeating: -1, count: nodeCount)
         var load = [Double](repeating: 0, count: deviceCount)
-        var multiHost = false
+        // Tasks with a multi-host node: only their nodes' finish times steer a choice (a node's
+        // producers are in its own task), so the other tasks are not walked again.
+        var multiHost = [Bool](repeating: false, count: taskCount)
+        var anyMultiHost = false
+        // (Index access into `hosts`: copying a module's host array out retained and released it
+        // per node, a tenth of the replica planner's time at 1,000 × 200.)
         for n in 0..<nodeCount {
-            let candidates = hosts[nodeModule[n]]
-            if candidates.count == 1 {
-                route[n] = candidates[0]
-                load[candidates[0]] += nodeDemand[n]
-            } else if candidates.count > 1 {
-                multiHost = true
+            let m = nodeModule[n]
+            if hosts[m].count == 1 {
+                route[n] = hosts[m][0]
+                load[hosts[m][0]] += nodeDemand[n]
+            } else if hosts[m].count > 1 {
+                multiHost[nodeTask[n]] = true
+                anyMultiHost = true
             }
         }
-        guard multiHost else { return (route, load) }
+        guard anyMultiHost else { return (route, load) }
         var finish = [Double](repeating: 0, count: nodeCount)
-        let order = (0..<taskCount).sorted { taskWeight[$0] != taskWeight[$1] ? taskWeight[$0] > taskWeight[$1] : $0 < $1 }
-        for t in order {
+        for t in tasksByWeight where multiHost[t] {
             for n in taskNodes[t] {
                 let m = nodeModule[n]
-                let candidates = hosts[m]
-                var bestDevice = route[n]
-                var bestFinish = Double.infinity
-                let choices = candidates.count > 1 ? candidates : (route[n] >= 0 ? [route[n]] : [])
-                for d in choices {
-                    var ready = 0.0
-                    for k in inputStart[n]..<inputStart[n + 1] {
-                        let producer = inputProducer[k]
-                        var arrival: Double
-                        if producer < 0 {
-                            arrival = leg(d, inputBytes[k])
-                        } else {
-                            arrival = finish[producer]
-                            let from = route[producer]
-                            if from >= 0 && (from != d || sameDeviceCrosses) { arrival += leg(from, inputBytes[k]) + leg(d, inputBytes[k]) }
+                if hosts[m].count > 1 {
+                    var bestDevice = -1
+                    var bestFinish = Double.infinity
+                    for i in 0..<hosts[m].count {
+                        let d = hosts[m][i]
+                        let done = finishTime(n, on: d, route: route, load: load[d] + nodeDemand[n], finish: finish)
+                        if done < bestFinish || bestDevice < 0 {
+                            bestFinish = done
+                            bestDevice = d
                         }
-                        ready = max(ready, arrival)
                     }
-                    let extra = candidates.count > 1 ? nodeDemand[n] : 0
-                    var done = ready + computeSeconds(m, on: d, load: load[d] + extra)
-                    if nodeIsSink[n] { done += leg(d, moduleOutput[m]) }
-                    if done < bestFinish || bestDevice < 0 {
-                        bestFinish = done
-                        bestDevice = d
-                    }
-                }
-                if candidates.count > 1 {
                     route[n] = bestDevice
                     load[bestDevice] += nodeDemand[n]
+                    finish[n] = bestFinish
+                } else {
+                    // A single host, or none (+∞); a NaN estimate counts as +∞, as a choice would.
+                    let d = route[n]
+                    let done = d >= 0 ? finishTime(n, on: d, route: route, load: load[d], finish: finish) : .infinity
+                    finish[n] = done < .infinity ? done : .infinity
                 }
-                finish[n] = bestFinish
             }
         }
         return (route, load)
+    }
+
+    /// When node `n` would deliver on device `d` under demand `load` there, its producers done at
+    /// `finish` on `route` (device queueing aside): the router's estimate.
+    @inline(__always)
+    private func finishTime(_ n: Int, on d: Int, route: [Int], load: Double, finish: [Double]) -> Double {
+        var ready = 0.0
+        for k in inputStart[n]..<inputStart[n + 1] {
+            let producer = inputProducer[k]
+            var arrival: Double
+            if producer < 0 {
+                arrival = leg(d, inputBytes[k])
+            } else {
+                arrival = finish[producer]
+                let from = route[producer]
+                if from >= 0 && (from != d || sameDeviceCrosses) { arrival += leg(from, inputBytes[k]) + leg(d, inputBytes[k]) }
+            }
+            ready = max(ready, arrival)
+        }
+        var done = ready + computeSeconds(nodeModule[n], on: d, load: load)
+        if nodeIsSink[n] { done += leg(d, moduleOutput[nodeModule[n]]) }
+        return done
     }
 
     /// Latency of every task and the weighted objective for a complete route.

@@ -41,6 +41,9 @@ struct PlacementProblem: Sendable {
     /// rate × priority, normalised to sum to 1 (equal weights when every rate is 0).
     let taskWeight: [Double]
     let taskNodes: [Range<Int>]
+    /// Task indices, heaviest weight first (ties: declaration order): the order the router serves
+    /// tasks in, kept here so routing does not sort per call (profiled in the replica planner).
+    let tasksByWeight: [Int]
 
     // Nodes (global, topological within each task).
     let nodeCount: Int
@@ -85,7 +88,9 @@ struct PlacementProblem: Sendable {
         taskCount = instance.tasks.count
         let weights = instance.tasks.map(\.weight)
         let total = weights.reduce(0, +)
-        taskWeight = total > 0 ? weights.map { $0 / total } : weights.map { _ in 1 / Double(weights.count) }
+        let taskWeight = total > 0 ? weights.map { $0 / total } : weights.map { _ in 1 / Double(weights.count) }
+        self.taskWeight = taskWeight
+        tasksByWeight = taskWeight.indices.sorted { taskWeight[$0] != taskWeight[$1] ? taskWeight[$0] > taskWeight[$1] : $0 < $1 }
 
         var taskNodes: [Range<Int>] = []
         var nodeModule: [Int] = [], nodeTask: [Int] = [], nodeLocal: [Int] = [], nodeDemand: [Double] = []

@@ -25,7 +25,10 @@ struct PlacementReplicaPlanner {
         var cutByTime = false
         var used = problem.memoryUsed(hosts: hosts)
         var (route, load) = problem.route(hosts: hosts)
-        var current = problem.evaluate(route: route, load: load).objective
+        // A replica tried changes the routes and loads of a few tasks: the memo keeps the others'.
+        var memo = TaskLatencyMemo(taskCount: problem.taskCount, nodeCount: problem.nodeCount)
+        var finish = [Double](repeating: 0, count: problem.nodeCount)
+        var current = problem.objective(route: route, load: load, finish: &finish, memo: &memo)
         var evaluations = 1
         var added = 0
         let modules = problem.neededModules.sorted { a, b in
@@ -47,7 +50,7 @@ struct PlacementReplicaPlanner {
                     hosts[m].append(d)
                     hosts[m].sort()
                     let trial = problem.route(hosts: hosts)
-                    let objective = problem.evaluate(route: trial.route, load: trial.load).objective
+                    let objective = problem.objective(route: trial.route, load: trial.load, finish: &finish, memo: &memo)
                     evaluations += 1
                     hosts[m].removeAll { $0 == d }
                     let threshold = (best?.objective ?? current) - 1e-9 * max(1e-3, current)

@@ -22,6 +22,8 @@ extension PlacementSearchState {
     /// sees exactly what is placed so far. Leaves the state in exact mode on success.
     mutating func runGreedy(order: [Int]) -> PlacementFailure? {
         mode = .placedSoFar
+        usesMemo = false
+        defer { usesMemo = true }
         recomputeAll()
         for m in order {
             var best = -1

@@ -72,11 +72,13 @@ extension PlacementSearchState {
     /// data-flow neighbours plus the fastest devices with room, in device order.
     func candidates(for m: Int, breadth: Int) -> [Int] {
         if problem.deviceCount <= breadth * 2 { return Array(0..<problem.deviceCount) }
-        var chosen = Set<Int>()
+        // A few dozen devices at most: a linear scan dedupes them cheaper than a Set (profiled).
+        var chosen: [Int] = []
+        func choose(_ d: Int) { if !chosen.contains(d) { chosen.append(d) } }
         for n in problem.moduleNodes[m] {
             for k in problem.inputStart[n]..<problem.inputStart[n + 1] where problem.inputProducer[k] >= 0 {
                 let d = route[problem.inputProducer[k]]
-                if d >= 0 { chosen.insert(d) }
+                if d >= 0 { choose(d) }
             }
         }
         // Consumers: nodes in the same task that read one of m's nodes.
@@ -84,7 +86,7 @@ extension PlacementSearchState {
             for n in problem.taskNodes[t] {
                 for k in problem.inputStart[n]..<problem.inputStart[n + 1] {
                     let producer = problem.inputProducer[k]
-                    if producer >= 0 && problem.nodeModule[producer] == m && route[n] >= 0 { chosen.insert(route[n]) }
+                    if producer >= 0 && problem.nodeModule[producer] == m && route[n] >= 0 { choose(route[n]) }
                 }
             }
         }
@@ -94,10 +96,11 @@ extension PlacementSearchState {
         for d in problem.devicesBySpeed {
             if taken == breadth { break }
             if fits(m, on: d) {
-                chosen.insert(d)
+                choose(d)
                 taken += 1
             }
         }
-        return chosen.sorted()
+        chosen.sort()
+        return chosen
     }
 }
