@@ -13,11 +13,17 @@ import S2M3Core
 /// - The link's one-way latency is half the median time an invocation spends on the bus (both
 ///   ways, `transferMs` of the timelines), median over aggregators.
 /// - A task's rate is the sum over aggregators of the results per second each reports, counted
-///   only from ``hotRate`` up (a light load keeps the instance's rate, so one-at-a-time use is not
-///   planned as a queue): the load that makes replicas of its modules pay.
+///   from ``hotRate`` up, or at any rate while requests overlap (an aggregator's rates × its tasks'
+///   measured p50s, Little's law, hold at least ``overlappingRequests`` in flight on average): a
+///   light load keeps the instance's rate, so one-at-a-time use is not planned as a queue, while
+///   slow tasks sent concurrently count even when each is rare. The load that makes replicas of
+///   their modules pay.
 public struct LearnedCosts: Sendable, Hashable {
     /// Requests per second from which a task's measured rate replaces the instance's.
     public static let hotRate = 0.5
+    /// Requests in flight on average (Little's law over an aggregator's report) from which every
+    /// measured rate counts, however low: one-at-a-time use holds at most one.
+    public static let overlappingRequests = 1.5
     /// The most of the devices' summed speed measured rates are planned to use (beyond it the
     /// rates are scaled down: overload is admission control's to answer).
     public static let maximumPlannedUtilisation = 0.7
@@ -33,6 +39,8 @@ public struct LearnedCosts: Sendable, Hashable {
     struct RateReport: Sendable, Hashable {
         var atMs: Int
         var byTask: [String: Double]
+        /// Whether the aggregator held ``overlappingRequests`` or more in flight on average.
+        var overlapping: Bool
     }
 
     public init() {}
@@ -58,23 +66,32 @@ public struct LearnedCosts: Sendable, Hashable {
         }
     }
 
-    /// The measured rates of the tasks at or above ``hotRate``, requests/s (summed over the
-    /// aggregators that reported within ``rateFreshnessMs`` of the newest report).
+    /// The measured rates of the tasks at or above ``hotRate``, or of every task while requests
+    /// overlap, requests/s (summed over the aggregators that reported within ``rateFreshnessMs``
+    /// of the newest report).
     public var taskRates: [String: Double] {
         guard let newest = rates.values.map(\.atMs).max() else { return [:] }
         var sum: [String: Double] = [:]
+        var overlapping = false
         for entry in rates.values where entry.atMs >= newest - Self.rateFreshnessMs {
             sum.merge(entry.byTask, uniquingKeysWith: +)
+            overlapping = overlapping || entry.overlapping
         }
-        return sum.filter { $0.value >= Self.hotRate && $0.value.isFinite }
+        return sum.filter { ($0.value >= Self.hotRate || overlapping) && $0.value > 0 && $0.value.isFinite }
     }
 
     /// Takes an aggregator's median transfer, when measured over at least `minimumSamples`
     /// invocations, and its task rates.
     public mutating func learn(from report: AggregatorTelemetry, minimumSamples: Int) {
         if let byTask = report.taskRates {
+            // Little's law: results per second × seconds each takes = requests in flight on average.
+            let inFlight = byTask.reduce(0.0) { sum, entry in
+                guard let p50 = report.tasks?[entry.key]?.p50Ms, p50.isFinite, entry.value.isFinite else { return sum }
+                return sum + entry.value * p50 / 1000
+            }
             // Rounded to two significant digits: noise in the last digit is not a new load.
-            rates[report.aggregator] = RateReport(atMs: report.timestampMs, byTask: byTask.mapValues(Self.rounded))
+            rates[report.aggregator] = RateReport(
+                atMs: report.timestampMs, byTask: byTask.mapValues(Self.rounded), overlapping: inFlight >= Self.overlappingRequests)
         }
         guard let transfer = report.transfer, transfer.count >= minimumSamples else { return }
         latencies[report.aggregator] = transfer.p50Ms / 2

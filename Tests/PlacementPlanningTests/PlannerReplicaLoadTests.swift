@@ -10,24 +10,28 @@ import Testing
 struct PlannerReplicaLoadTests {
     /// Tasks `t1` and `t2` both run `enc` (1 GFLOP: 10 ms at 100 GFLOP/s), which fits on either of
     /// two devices; declared rates 0.
-    static let instance: PlacementInstance = {
+    static let instance = instance(gflop: 1)
+
+    static func instance(gflop: Double) -> PlacementInstance {
         let json = """
             {"devices": [{"id": "template", "memoryBytes": 1, "gflops": 1, "link": {"bandwidthMbps": 1000, "latencyMs": 1}}],
-             "modules": [{"id": "enc", "memoryBytes": 100000000, "gflop": 1, "outputBytes": 1000}],
+             "modules": [{"id": "enc", "memoryBytes": 100000000, "gflop": \(gflop), "outputBytes": 1000}],
              "tasks": [{"id": "t1", "rate": 0, "inputs": [{"id": "in", "bytes": 1000}], "nodes": [{"id": "e", "module": "enc", "inputs": ["in"]}]},
                        {"id": "t2", "rate": 0, "inputs": [{"id": "in", "bytes": 1000}], "nodes": [{"id": "e", "module": "enc", "inputs": ["in"]}]}]}
             """
         return try! PlacementInstance(json: Data(json.utf8))
-    }()
+    }
 
-    static func load(at ms: Int, _ rates: [String: Double]) -> PlannerStateMachine.Event {
+    /// An aggregator's report of `rates`, each task's results taking `p50Ms` (none: not reported).
+    static func load(at ms: Int, _ rates: [String: Double], p50Ms: Double? = nil) -> PlannerStateMachine.Event {
         .aggregatorTelemetry(AggregatorTelemetry(
             aggregator: "agg", timestampMs: ms, epoch: 1, inFlight: 0, requestsPerSecond: rates.values.reduce(0, +), rateWindowMs: 10_000,
-            windowMs: 60_000, requests: 0, results: 0, errors: [:], taskRates: rates))
+            windowMs: 60_000, requests: 0, results: 0, errors: [:],
+            tasks: p50Ms.map { p50 in rates.mapValues { _ in MeasuredTiming(p50Ms: p50, count: 100) } }, taskRates: rates))
     }
 
     /// A planner with devices `a` and `b` online (nothing planned yet).
-    static func twoDevices() -> PlannerStateMachine {
+    static func twoDevices(_ instance: PlacementInstance = instance) -> PlannerStateMachine {
         var machine = PlannerStateMachine(instance: instance)
         PlannerStateMachineTests.join(&machine, "a")
         PlannerStateMachineTests.join(&machine, "b")
@@ -77,5 +81,26 @@ struct PlannerReplicaLoadTests {
         _ = try #require(PlannerStateMachineTests.plan(machine.plan(nowMs: 1)))
         machine.handle(Self.load(at: 1_000, ["t1": 0.4, "t2": 0.4]))
         #expect(!machine.needsPlan)
+    }
+
+    /// Slow tasks sent concurrently (issue 14's all-task throughput): each task's rate is under the
+    /// hot rate, but 0.4 requests/s each of 2 s results hold 1.6 requests in flight (Little's law),
+    /// so the rates count and the 1 s module gets a replica; the same rates one at a time (1 s
+    /// results, 0.8 in flight) change nothing.
+    @Test func slowTasksSentConcurrentlyCountAtALowRate() throws {
+        let heavy = Self.instance(gflop: 100)
+        var overlapping = Self.twoDevices(heavy)
+        let first = try #require(PlannerStateMachineTests.plan(overlapping.plan(nowMs: 1)))
+        #expect(first.placement["enc"]?.count == 1, "\(first.placement)")
+        var oneAtATime = overlapping
+
+        overlapping.handle(Self.load(at: 1_000, ["t1": 0.4, "t2": 0.4], p50Ms: 2_000))
+        #expect(overlapping.learned.taskRates == ["t1": 0.4, "t2": 0.4])
+        let hot = try #require(PlannerStateMachineTests.plan(overlapping.plan(nowMs: 1_100)))
+        #expect(hot.placement["enc"] == ["a", "b"], "\(hot.placement)")
+
+        oneAtATime.handle(Self.load(at: 1_000, ["t1": 0.4, "t2": 0.4], p50Ms: 1_000))
+        #expect(oneAtATime.learned.taskRates.isEmpty)
+        #expect(!oneAtATime.needsPlan)
     }
 }
