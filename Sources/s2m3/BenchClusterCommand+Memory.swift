@@ -23,10 +23,11 @@ extension BenchClusterCommand {
     func runMemory(cluster: ClusterCatalog, logDirectory: String) async throws {
         var rows: [MemoryRow] = []
         var answers: [String: (ok: Int, failed: Int)] = [:]
+        let gflops = try await LocalDeviceSpeed.gflops(given: nil)
         for setting in ["arena", "no-arena-trim"] {
             var configuration = LocalClusterConfiguration(cluster: cluster, logDirectory: logDirectory + "/memory-" + setting)
             configuration.devices = devices
-            configuration.deviceArguments = ["--memory-settings", setting, "--threads", String(deviceThreads)]
+            configuration.deviceArguments = ["--memory-settings", setting, "--threads", String(deviceThreads), "--compute-gflops", String(gflops)]
             configuration.clusterFile = nil
             configuration.restarts = nil
             let budget = configuration.budget

@@ -27,6 +27,8 @@ final class BenchClusterRig: Sendable {
     let cloudClient: S2M3Client
     let local: BenchLocalRunner
     let deviceThreads: Int
+    /// The speed every device announces: this machine's, measured once before anything starts.
+    let deviceGflops: Double
 
     static let logger: Logger = {
         var logger = Logger(label: "s2m3.bench-cluster")
@@ -36,9 +38,11 @@ final class BenchClusterRig: Sendable {
 
     private init(
         cluster: ClusterCatalog, logDirectory: String, edge: MosquittoProcess, cloudBroker: MosquittoProcess, relay: ChildProcess,
-        relayPort: Int, serve: ChildProcess, serveClient: S2M3Client, cloudClient: S2M3Client, local: BenchLocalRunner, deviceThreads: Int
+        relayPort: Int, serve: ChildProcess, serveClient: S2M3Client, cloudClient: S2M3Client, local: BenchLocalRunner, deviceThreads: Int,
+        deviceGflops: Double
     ) {
         self.deviceThreads = deviceThreads
+        self.deviceGflops = deviceGflops
         self.cluster = cluster
         self.logDirectory = logDirectory
         self.edge = edge
@@ -54,6 +58,7 @@ final class BenchClusterRig: Sendable {
     static func start(cluster: ClusterCatalog, logDirectory: String, deviceThreads: Int, wanDelayMs: Double, wanRateMbit: Double) async throws -> BenchClusterRig {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         print("bench cluster: logs in \(logDirectory)")
+        let deviceGflops = try await LocalDeviceSpeed.gflops(given: nil)
         let template = try BrokerConfigLocator.find("dev.conf")
         func broker() async throws -> MosquittoProcess {
             try await MosquittoProcess.start(MosquittoProcessConfiguration(template: template))
@@ -80,7 +85,8 @@ final class BenchClusterRig: Sendable {
         fflush(nil)
         return BenchClusterRig(
             cluster: cluster, logDirectory: logDirectory, edge: edge, cloudBroker: cloudBroker, relay: relay, relayPort: relayPort,
-            serve: serve, serveClient: serveClient, cloudClient: cloudClient, local: local, deviceThreads: deviceThreads)
+            serve: serve, serveClient: serveClient, cloudClient: cloudClient, local: local, deviceThreads: deviceThreads,
+            deviceGflops: deviceGflops)
     }
 
     static func client(port: Int, name: String, root: String = Topics.defaultRoot) async throws -> S2M3Client {
@@ -116,7 +122,11 @@ final class BenchClusterRig: Sendable {
         let catalog = ["--catalog", cluster.catalogPath, "--models", cluster.modelsDirectory]
         try processes.start("planner", ["planner"] + common + catalog)
         let ids = (1...devices).map { "box-\($0)" }
-        for id in ids { try processes.start(id, ["device", "--id", id, "--memory", String(budget), "--threads", String(deviceThreads)] + common + catalog) }
+        for id in ids {
+            try processes.start(
+                id, ["device", "--id", id, "--memory", String(budget), "--threads", String(deviceThreads), "--compute-gflops", String(deviceGflops)]
+                    + common + catalog)
+        }
         let watcher = MQTTConnection(
             configuration: MQTTConfiguration(endpoints: [MQTTEndpoint(host: "127.0.0.1", port: edge.port)], clientID: "bench-watch-\(name)"),
             logger: Self.logger)

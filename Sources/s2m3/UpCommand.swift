@@ -56,7 +56,7 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Run the demo once the cluster is ready, then stop.")
     var demo = false
 
-    @Option(help: "Give every device this compute speed (GFLOP/s) instead of measuring it (a reproducible plan).")
+    @Option(help: "Give every device this compute speed (GFLOP/s) instead of measuring this machine's once at start (a reproducible plan).")
     var deviceGflops: Double?
 
     @Option(help: "Each device's largest batch of waiting invocations of one module (default: the device's, 8; 1: no batching).")
@@ -109,7 +109,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.root = bus.root ?? Topics.defaultRoot
         configuration.broker = bus.broker != nil ? .existing(try bus.upAccess()) : .start(secure: secure, template: brokerConfig, port: port)
         configuration.readyTimeout = .milliseconds(Int(readyTimeout * 1000))
-        configuration.deviceArguments = (deviceGflops.map { ["--compute-gflops", String($0)] } ?? [])
+        configuration.deviceArguments = ["--compute-gflops", String(try await LocalDeviceSpeed.gflops(given: deviceGflops))]
             + (deviceMaxBatch.map { ["--max-batch", String($0)] } ?? [])
         configuration.aggregatorArguments = (sequential ? ["--sequential"] : [])
             + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : [])
