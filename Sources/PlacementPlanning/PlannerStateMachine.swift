@@ -275,14 +275,23 @@ public struct PlannerStateMachine: Sendable {
             return solved
         }
 
+        /// A fresh solve's `placement` moved as little as it can be from the previous hosts: alike
+        /// devices renamed to keep what they held, then modules whose place the objective hardly
+        /// depends on put back (``DeviceRelabeling``).
+        private func keepingAlikeDevices(_ placement: Placement, of problem: PlacementInstance, deadline: ContinuousClock.Instant?) -> Placement {
+            guard let previousHosts else { return placement }
+            let renamed = DeviceRelabeling.relabeled(placement, toKeep: previousHosts, devices: problem.devices)
+            return DeviceRelabeling.movedBack(renamed, toward: previousHosts, instance: problem, deadline: deadline)
+        }
+
         private func solve(_ problem: PlacementInstance, options: PlacementOptions) -> Solved {
             let kept = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: previousHosts, options: options)
             if costDriven {
                 let fresh = PlannerStateMachine.solveServingMost(problem, algorithm: algorithm, previousHosts: nil, options: options)
                 // Serving a task matters more than not moving a module (a fresh solve may add
                 // the replicas a measured load needs; a kept placement adds none).
-                if fresh.placement != nil, fresh.unavailable.count < kept.unavailable.count {
-                    return Solved(placement: fresh.placement, unavailable: fresh.unavailable)
+                if let placement = fresh.placement, fresh.unavailable.count < kept.unavailable.count {
+                    return Solved(placement: keepingAlikeDevices(placement, of: problem, deadline: options.deadline), unavailable: fresh.unavailable)
                 }
                 guard let current = kept.placement, kept.unavailable.isEmpty else {
                     return Solved(placement: kept.placement, unavailable: kept.unavailable)
@@ -290,7 +299,7 @@ public struct PlannerStateMachine: Sendable {
                 if let better = fresh.placement, fresh.unavailable.isEmpty,
                     better.objectiveSeconds < current.objectiveSeconds * (1 - minimumGain)
                 {
-                    return Solved(placement: better, unavailable: [:])
+                    return Solved(placement: keepingAlikeDevices(better, of: problem, deadline: options.deadline), unavailable: [:])
                 }
                 // Replicas no task routes to any more (the load that made them pay has fallen)
                 // are unloaded; every module keeps at least one host.
