@@ -1,8 +1,8 @@
 /// Devices alike in every figure the cost model reads (memory, speed, link) are interchangeable in
 /// a placement: swapping what two of them hold changes no prediction. A fresh solve does not know
 /// which of them held what, and on a local cluster of equal devices it can return the previous
-/// placement mirrored (21–24 module loads in one load-driven re-plan of two devices,
-/// docs/benchmarks.md). ``relabeled(_:toKeep:devices:)`` renames alike devices so that as many
+/// placement mirrored (21–24 moves, module copies loaded or dropped, in one load-driven re-plan
+/// of two devices; docs/benchmarks.md). ``relabeled(_:toKeep:devices:)`` renames alike devices so that as many
 /// module copies as possible stay where they are, and ``movedBack(_:toward:instance:deadline:)``
 /// puts back the modules whose place the objective hardly depends on.
 enum DeviceRelabeling {
