@@ -2,9 +2,10 @@
 /// a placement: swapping what two of them hold changes no prediction. A fresh solve does not know
 /// which of them held what, and on a local cluster of equal devices it can return the previous
 /// placement mirrored (21–24 moves, module copies loaded or dropped, in one load-driven re-plan
-/// of two devices; docs/benchmarks.md). ``relabeled(_:toKeep:devices:)`` renames alike devices so that as many
-/// module copies as possible stay where they are, and ``movedBack(_:toward:instance:deadline:)``
-/// puts back the modules whose place the objective hardly depends on.
+/// of two devices; docs/benchmarks.md). ``relabeled(_:toKeep:devices:)`` renames alike devices
+/// so that as many module copies as possible stay where they are, and
+/// ``movedBack(_:toward:instance:deadline:)`` puts back the modules whose place the objective
+/// hardly depends on.
 enum DeviceRelabeling {
     /// How much worse than the fresh solve's objective the modules put back may make it, in all.
     static let moveBackTolerance = 0.01
