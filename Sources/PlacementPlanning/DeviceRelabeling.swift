@@ -21,16 +21,19 @@ enum DeviceRelabeling {
             var link: PlacementLink
         }
         let order = Dictionary(devices.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { first, _ in first })
-        func modules(on device: String, _ hosts: [String: [String]]) -> Set<String> {
-            Set(hosts.compactMap { $0.value.contains(device) ? $0.key : nil })
+        /// Device id → the modules `hosts` puts on it.
+        func held(_ hosts: [String: [String]]) -> [String: Set<String>] {
+            var byDevice: [String: Set<String>] = [:]
+            for (module, devices) in hosts { for device in devices { byDevice[device, default: []].insert(module) } }
+            return byDevice
         }
+        let now = held(placement.hosts), before = held(previous)
         var mapping: [String: String] = [:]
         for group in Dictionary(grouping: devices, by: { Alike(memoryBytes: $0.memoryBytes, gflops: $0.gflops, link: $0.link) }).values
         where group.count > 1 {
             var pairs: [(shared: Int, from: String, to: String)] = []
             for from in group {
-                let now = modules(on: from.id, placement.hosts)
-                for to in group { pairs.append((now.intersection(modules(on: to.id, previous)).count, from.id, to.id)) }
+                for to in group { pairs.append(((now[from.id] ?? []).intersection(before[to.id] ?? []).count, from.id, to.id)) }
             }
             pairs.sort { ($0.shared, order[$1.from]!, order[$1.to]!) > ($1.shared, order[$0.from]!, order[$0.to]!) }
             var taken: Set<String> = [], given: Set<String> = []
