@@ -12,8 +12,10 @@ import ServiceSupport
 /// publishes invocations, results and errors. Anything unreadable on a topic it reads is logged and
 /// skipped (requests are answered with an error); the service keeps serving.
 ///
-/// Publications go through one ordered outbox drained by a child task, so handling a message never
-/// waits for the broker; a ticker child task drives deadlines, invocation timeouts and back-offs.
+/// Publications are handed to the connection in order as they are made (``MQTTConnection/send(_:acknowledged:)``),
+/// so handling a message never waits for the broker and no publish waits for an earlier one's
+/// acknowledgement; a child task counts the acknowledgements. A ticker child task drives
+/// deadlines, invocation timeouts and back-offs.
 ///
 /// Presence (topics.md, `aggregators/{aggregator}/state` and `…/telemetry`): the connection must be
 /// configured with ``will(for:)`` as its will; the service says `online` once serving (again after
@@ -27,10 +29,11 @@ public actor AggregatorService: Service {
     let configuration: AggregatorConfiguration
     var machine: AggregatorStateMachine
     let logger: Logger
-    private var outbox: AsyncStream<MQTTMessage>.Continuation?
-    /// Messages handed to the outbox and not yet published.
+    /// Where sent publications' acknowledgements go (nil when not serving).
+    private var sent: AsyncStream<(topic: String, error: MQTTError?)>.Continuation?
+    /// Messages sent and not yet acknowledged by the broker.
     private var unpublished = 0
-    /// Idle when no request is in flight and nothing waits in the outbox (what draining waits for).
+    /// Idle when no request is in flight and every sent message is acknowledged (what draining waits for).
     private let idle = IdleSignal()
     private let onReady: @Sendable () -> Void
     /// This run's identity on the bus (state, will, telemetry).
@@ -85,8 +88,8 @@ public actor AggregatorService: Service {
         try await connection.subscribe(topics.allAggregatorPartials(configuration.id))
         try await connection.subscribe(topics.sharedRequests(group: configuration.group))
         if configuration.streams { try await subscribeStreams() }
-        let (messages, continuation) = AsyncStream.makeStream(of: MQTTMessage.self)
-        outbox = continuation
+        let (acknowledgements, continuation) = AsyncStream.makeStream(of: (topic: String, error: MQTTError?).self)
+        sent = continuation
         try await announce()
         logger.info("aggregator serving", metadata: ["aggregator.id": "\(configuration.id)", "mqtt.group": "\(configuration.group)"])
         onReady()
@@ -96,12 +99,8 @@ public actor AggregatorService: Service {
         let events = connection.events
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await message in messages {
-                    do {
-                        try await connection.publish(message)
-                    } catch {
-                        logger.warning("publish failed", metadata: ["mqtt.topic": "\(message.topic)", "error": "\(error)"])
-                    }
+                for await (topic, error) in acknowledgements {
+                    if let error { logger.warning("publish failed", metadata: ["mqtt.topic": "\(topic)", "error": "\(error)"]) }
                     await self.published()
                 }
             }
@@ -137,7 +136,7 @@ public actor AggregatorService: Service {
             continuation.finish()
             group.cancelAll()
         }
-        outbox = nil
+        sent = nil
     }
 
     /// Stops taking requests (leaves the shared subscription, so the group's other aggregators get
@@ -260,10 +259,16 @@ public actor AggregatorService: Service {
         }
     }
 
+    /// Hands `message` to the connection at once, in order: a request's invocations and answers
+    /// do not wait for earlier publishes' acknowledgements (``published()`` counts those).
     private func send(_ message: MQTTMessage) {
-        guard let outbox else { return }
+        guard let sent else { return }
         unpublished += 1
-        outbox.yield(message)
+        do {
+            try connection.send(message) { [topic = message.topic] error in sent.yield((topic, error)) }
+        } catch {
+            sent.yield((message.topic, error))
+        }
     }
 
     static func nowMs() -> Double { Date().timeIntervalSince1970 * 1000 }

@@ -14,6 +14,8 @@ extension DeviceAgentService {
         case run(DeviceAgentAction.Run, any LoadedModule, AsyncStream<Void>)
         /// Sleep until then (Unix ms), then tick.
         case wake(Double)
+        /// The broker acknowledged a sent answer (nil) or it failed.
+        case answered(DeviceAgentAction.Answer, MQTTError?)
     }
 
     func execute(_ work: Work) async {
@@ -21,6 +23,7 @@ extension DeviceAgentService {
         case .load(let module): await load(module)
         case .run(let run, let module, let cancelled): await execute(run, module: module, cancelled: cancelled)
         case .wake(let atMs): await watchDeadline(Int(atMs.rounded(.up)))
+        case .answered(let answer, let error): acknowledged(answer, error)
         }
     }
 
@@ -107,9 +110,11 @@ extension DeviceAgentService {
     }
 
     /// Publishes an answer; one that cannot be encoded or published (e.g. outputs over the
-    /// broker's packet limit) is answered with an error instead, so the aggregator does not wait
-    /// for the deadline.
-    func publish(_ answer: DeviceAgentAction.Answer) async {
+    /// broker's packet limit, or refused by its ACL) is answered with an error instead, so the
+    /// aggregator does not wait for the deadline. Sent without waiting for the broker's
+    /// acknowledgement, so answers made together (a batch's) leave together; ``answersInFlight``
+    /// counts them until it arrives.
+    func publish(_ answer: DeviceAgentAction.Answer) {
         var partial = answer.partial
         let bundle: TensorBundle
         do {
@@ -133,17 +138,32 @@ extension DeviceAgentService {
             return
         }
         answersInFlight += 1
-        defer { answersInFlight -= 1 }
+        let sent = DeviceAgentAction.Answer(partial: partial, outputs: TensorBundle(), topic: answer.topic, traceparent: answer.traceparent)
         do {
-            try await connection.publish(message)
-        } catch let error as MQTTError where partial.status == .ok && error.code != .closed {
-            logger.warning("answer not published; answering an error", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
-            partial.status = .error
-            partial.error = "the outputs (\(message.payload.count) bytes) could not be published: \(error.message)"
-            await publish(.init(partial: partial, outputs: TensorBundle(), topic: answer.topic, traceparent: answer.traceparent))
+            try connection.send(message) { [work] error in work.yield(.answered(sent, error)) }
         } catch {
-            logger.warning("answer not published", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
+            answersInFlight -= 1
+            failed(sent, error, bytes: message.payload.count)
         }
+    }
+
+    /// A sent answer's acknowledgement.
+    private func acknowledged(_ answer: DeviceAgentAction.Answer, _ error: MQTTError?) {
+        answersInFlight -= 1
+        if let error { failed(answer, error, bytes: nil) }
+    }
+
+    /// An answer that could not be published: an `ok` one is answered with an error instead.
+    private func failed(_ answer: DeviceAgentAction.Answer, _ error: MQTTError, bytes: Int?) {
+        var partial = answer.partial
+        guard partial.status == .ok, error.code != .closed else {
+            logger.warning("answer not published", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
+            return
+        }
+        logger.warning("answer not published; answering an error", metadata: ["request.id": "\(partial.requestID)", "node": "\(partial.node)", "error": "\(error)"])
+        partial.status = .error
+        partial.error = "the outputs\(bytes.map { " (\($0) bytes)" } ?? "") could not be published: \(error.message)"
+        publish(.init(partial: partial, outputs: TensorBundle(), topic: answer.topic, traceparent: answer.traceparent))
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -186,7 +186,7 @@ public actor DeviceAgentService: Service {
         case .publish(.capabilities(let capabilities)):
             try await connection.publish(MQTTMessage(topic: topics.deviceCapabilities(device), control: capabilities, on: topics))
         case .publish(.answer(let answer)):
-            await publish(answer)
+            publish(answer)
         case .publishTelemetry:
             guard !closing else { return }
             do {

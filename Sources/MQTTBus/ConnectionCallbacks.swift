@@ -86,8 +86,8 @@ extension ConnectionCore {
             if slot == nil { s.acks[mid] = .early(.publish(reason: reason)) }
             return slot
         }
-        if case let .publish(waiter, topic) = slot {
-            Self.completePublish(waiter, reason: reason, topic: topic)
+        if case let .publish(acknowledged, topic) = slot {
+            acknowledged(Self.publishOutcome(reason: reason, topic: topic))
         }
     }
 

@@ -12,10 +12,40 @@ extension ConnectionCore {
         return client
     }
 
-    func publish(_ message: MQTTMessage) async throws {
+    /// Sends `messages` in order, then waits until each is acknowledged; throws the first failure.
+    func publish(_ messages: [MQTTMessage]) async throws {
+        guard !messages.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            let outcome = LockedState<(left: Int, error: MQTTError?)>((messages.count, nil))
+            let acknowledged: Acknowledged = { error in
+                let (done, failure) = outcome.withLock { o in
+                    if o.error == nil { o.error = error }
+                    o.left -= 1
+                    return (o.left == 0, o.error)
+                }
+                guard done else { return }
+                if let failure { waiter.resume(throwing: failure) } else { waiter.resume() }
+            }
+            for (index, message) in messages.enumerated() {
+                do throws(MQTTError) {
+                    try send(message, acknowledged: acknowledged)
+                } catch {
+                    for _ in index..<messages.count { acknowledged(error) }
+                    return
+                }
+            }
+        }
+    }
+
+    /// Hands `message` to libmosquitto and returns; `acknowledged` runs exactly once, with nil or
+    /// the failure: for QoS 0 before this returns, for QoS 1 and 2 when the broker's PUBACK /
+    /// PUBCOMP arrives (on the network thread) or when the connection is closed first. Throws
+    /// (and never calls `acknowledged`) when libmosquitto refuses the message outright.
+    func send(_ message: MQTTMessage, acknowledged: @escaping Acknowledged) throws(MQTTError) {
         let client = try liveClient()
+        let (rc, mid) = try client.publish(message)
+        if rc == MosquittoFailure.success { metrics.sent(payloadBytes: message.payload.count) }
         if message.qos == .atMostOnce {
-            let (rc, mid) = try client.publish(message)
             guard rc == MosquittoFailure.success else {
                 throw MosquittoFailure.error(rc, context: "publishing to '\(message.topic)'")
             }
@@ -23,47 +53,34 @@ extension ConnectionCore {
                 if case .early = s.acks.removeValue(forKey: mid) { return }
                 s.acks[mid] = .ignore
             }
+            acknowledged(nil)
             return
         }
-        try await withCheckedThrowingContinuation { (waiter: Waiter) in
-            let rc: Int32
-            let mid: Int32
-            do throws(MQTTError) {
-                (rc, mid) = try client.publish(message)
-            } catch {
-                waiter.resume(throwing: error)
-                return
+        // NO_CONN for QoS ≥ 1: libmosquitto has queued the message and sends it after the
+        // reconnect; its acknowledgement completes this send then.
+        guard rc == MosquittoFailure.success || rc == MosquittoFailure.noConnection else {
+            throw MosquittoFailure.error(rc, context: "publishing to '\(message.topic)'")
+        }
+        // `closed`: finishClosed() already failed the slots; one stored now would never complete.
+        let early: (AckResult?, closed: Bool) = state.withLock { s in
+            if case let .early(result) = s.acks[mid] {
+                s.acks[mid] = nil
+                return (result, false)
             }
-            // NO_CONN for QoS ≥ 1: libmosquitto has queued the message and sends it after the
-            // reconnect; its acknowledgement completes this call then.
-            guard rc == MosquittoFailure.success || rc == MosquittoFailure.noConnection else {
-                waiter.resume(throwing: MosquittoFailure.error(rc, context: "publishing to '\(message.topic)'"))
-                return
-            }
-            // `closed`: finishClosed() already failed the waiters; a waiter stored now would never resume.
-            let early: (AckResult?, closed: Bool) = state.withLock { s in
-                if case let .early(result) = s.acks[mid] {
-                    s.acks[mid] = nil
-                    return (result, false)
-                }
-                if s.phase == .closed { return (nil, true) }
-                s.acks[mid] = .publish(waiter, topic: message.topic)
-                return (nil, false)
-            }
-            if early.closed {
-                waiter.resume(throwing: MQTTError(.closed, "the connection was closed by disconnect() before this completed"))
-            } else if case let .publish(reason) = early.0 {
-                Self.completePublish(waiter, reason: reason, topic: message.topic)
-            }
+            if s.phase == .closed { return (nil, true) }
+            s.acks[mid] = .publish(acknowledged, topic: message.topic)
+            return (nil, false)
+        }
+        if early.closed {
+            acknowledged(MQTTError(.closed, "the connection was closed by disconnect() before this completed"))
+        } else if case let .publish(reason) = early.0 {
+            acknowledged(Self.publishOutcome(reason: reason, topic: message.topic))
         }
     }
 
-    static func completePublish(_ waiter: Waiter, reason: Int32, topic: String) {
-        if reason >= 0x80 {
-            waiter.resume(throwing: MosquittoFailure.refusal(.publishRefused, reason: reason, what: "a publish to '\(topic)'"))
-        } else {
-            waiter.resume()
-        }
+    /// A PUBACK / PUBCOMP's reason code as the publish's outcome: nil, or the broker's refusal.
+    static func publishOutcome(reason: Int32, topic: String) -> MQTTError? {
+        reason >= 0x80 ? MosquittoFailure.refusal(.publishRefused, reason: reason, what: "a publish to '\(topic)'") : nil
     }
 
     /// Subscribes and waits for SUBACK. The filter is remembered and restored after reconnects;

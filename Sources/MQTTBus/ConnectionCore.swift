@@ -9,12 +9,14 @@ import Logging
 /// the libmosquitto handle is destroyed only after the thread has ended.
 final class ConnectionCore: Sendable {
     typealias Waiter = CheckedContinuation<Void, any Error>
+    /// What a sent publish is told at its acknowledgement: nil, or why it failed.
+    typealias Acknowledged = @Sendable (MQTTError?) -> Void
 
     enum Phase { case open, closing, closed }
 
     /// One acknowledgement slot per libmosquitto message id.
     enum AckSlot {
-        case publish(Waiter, topic: String)
+        case publish(Acknowledged, topic: String)
         case subscribe([String])
         case unsubscribe(Waiter, filter: String)
         /// A QoS 0 publish: its "sent" callback is not awaited.
@@ -267,13 +269,15 @@ final class ConnectionCore: Sendable {
 
     /// Fails everything still waiting and ends the streams. Runs once, when closed and the thread is gone.
     private func finishClosed() {
-        let (waiters, exitWaiters): ([Waiter], [CheckedContinuation<Void, Never>]) = state.withLock { s in
-            guard s.phase != .closed else { return ([], []) }
+        let (waiters, sent, exitWaiters): ([Waiter], [Acknowledged], [CheckedContinuation<Void, Never>]) = state.withLock { s in
+            guard s.phase != .closed else { return ([], [], []) }
             s.phase = .closed
             var waiters = s.connectWaiters
+            var sent: [Acknowledged] = []
             for slot in s.acks.values {
                 switch slot {
-                case let .publish(waiter, _), let .unsubscribe(waiter, _): waiters.append(waiter)
+                case let .publish(acknowledged, _): sent.append(acknowledged)
+                case let .unsubscribe(waiter, _): waiters.append(waiter)
                 default: break
                 }
             }
@@ -282,10 +286,11 @@ final class ConnectionCore: Sendable {
             s.acks = [:]
             s.subscribeWaiters = [:]
             defer { s.exitWaiters = [] }
-            return (waiters, s.exitWaiters)
+            return (waiters, sent, s.exitWaiters)
         }
         let error = MQTTError(.closed, "the connection was closed by disconnect() before this completed")
         for waiter in waiters { waiter.resume(throwing: error) }
+        for acknowledged in sent { acknowledged(error) }
         messages.finish()
         events.finish()
         for waiter in exitWaiters { waiter.resume() }

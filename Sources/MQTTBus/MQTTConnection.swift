@@ -34,8 +34,25 @@ public final class MQTTConnection: Sendable {
     /// ``MQTTError/Code/publishRefused`` on a refusal (e.g. 0x87 not authorised). Throws
     /// ``MQTTError/Code/payloadTooLarge`` above the broker's maximum packet size.
     public func publish(_ message: MQTTMessage) async throws {
-        try await core.publish(message)
-        core.metrics.sent(payloadBytes: message.payload.count)
+        try await publish([message])
+    }
+
+    /// Publishes `messages` in order without waiting between them (each leaves as soon as it is
+    /// handed over, see ``send(_:acknowledged:)``), and returns when all are acknowledged. Throws
+    /// the first failure, as ``publish(_:)`` would.
+    public func publish(_ messages: [MQTTMessage]) async throws {
+        try await core.publish(messages)
+    }
+
+    /// Hands `message` to libmosquitto and returns without waiting for the broker: messages sent
+    /// one after another leave in that order, none waiting for an earlier one's acknowledgement
+    /// (``publish(_:)`` waits for each). `acknowledged` runs exactly once: for QoS 0 before this
+    /// returns, for QoS 1 and 2 when the broker acknowledged (nil) or refused, or when the
+    /// connection is closed first (``MQTTError/Code/closed``). It runs on libmosquitto's network
+    /// thread: keep it short. Throws, without calling it, what ``publish(_:)`` throws at once
+    /// (``MQTTError/Code/payloadTooLarge``, ``MQTTError/Code/notConnected`` for QoS 0, closed).
+    public func send(_ message: MQTTMessage, acknowledged: @escaping @Sendable (MQTTError?) -> Void = { _ in }) throws(MQTTError) {
+        try core.send(message, acknowledged: acknowledged)
     }
 
     /// Subscribes to `filter` (wildcards and `$share/group/…` allowed) and returns on SUBACK.

@@ -187,7 +187,7 @@ struct MonolithicServer: Sendable {
         case .invoke, .streamResult: break
         }
         do {
-            for reply in try answer.answerMessages(topics: topics) { try await connection.publish(reply) }
+            try await connection.publish(try answer.answerMessages(topics: topics))
         } catch {
             logger.warning("cannot publish an answer", metadata: ["task.id": "\(task)", "error": "\(error)"])
         }
