@@ -12,7 +12,7 @@ struct BenchClusterMeasure {
     let warmUp: Int
     /// Seconds of each throughput load before its answers count (`--throughput-settle`).
     var settleSeconds = 0.0
-    /// Where the throughput runs' answers go with their timelines (`--timelines`), if anywhere.
+    /// Where the timed answers go with their timelines (`--timelines`), if anywhere.
     var timelines: BenchTimelineLog?
 
     /// Latency of every task in every mode. The parallel cluster, the in-process runner, `serve`
@@ -68,6 +68,7 @@ struct BenchClusterMeasure {
                         let result = try await target.run(task, inputs[task]!)
                         report.latency[mode, default: [:]][task, default: []].append(Self.ms(ContinuousClock.now - start))
                         if mode == .parallel { report.transfer[task, default: []] += result.timeline.map(\.transferMs) }
+                        timelines?.append(run: "latency: \(mode.rawValue)", task: task, result: result, clientMs: Self.ms(ContinuousClock.now - start))
                         report.serviceMs[mode, default: [:]][task, default: []].append(result.totalMs)
                     } catch {
                         report.failures[mode, default: 0] += 1

@@ -29,6 +29,9 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Warm-up requests per task and mode.")
     var warmUp = 2
 
+    @Option(help: "Tasks of the latency rounds, comma-separated (default: every task of the catalog with a fixture).")
+    var tasks: String?
+
     @Option(help: "Device agents of the latency runs.")
     var devices = 3
 
@@ -41,11 +44,11 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Requests in flight at once in the throughput runs.")
     var concurrency = 8
 
-    @Option(help: "Seconds of load in each throughput run (after one warm-up per task).")
-    var throughputSeconds = 8.0
+    @Option(help: "Seconds of load counted in each throughput run (after one warm-up per task and the settling).")
+    var throughputSeconds = 30.0
 
-    @Option(help: "Seconds of the same load before each throughput run is measured (the planner re-plans for a measured load after about 30 s; docs/placement.md).")
-    var throughputSettle = 0.0
+    @Option(help: "Seconds of the same load before each throughput run is counted: the planner re-plans for a measured load about 30 s in and again about 30 s later (docs/placement.md); 0 measures the first plan.")
+    var throughputSettle = 70.0
 
     @Option(name: .customLong("throughput-mix"), help: "Tasks of a throughput run, comma-separated, or 'all'; repeat for several runs (default: classify-image,match-image-text and all).")
     var throughputMixes: [String] = []
@@ -68,7 +71,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Option(help: "Folder for the services' logs (default: a new folder under the temporary directory).")
     var logs: String?
 
-    @Option(help: "Write every answer of the throughput runs, with its timeline, to this file as JSON lines (scripts/bench/timelines.py sums it up).")
+    @Option(help: "Write every timed answer (latency rounds and throughput runs), with its timeline, to this file as JSON lines (scripts/bench/timelines.py and hops.py sum them up).")
     var timelines: String?
 
     @Flag(help: "Instead: each device's peak resident memory against its budget during the demo's requests and a load (--concurrency, --throughput-seconds), with ONNX Runtime's own memory settings and with the default ones.")
@@ -96,9 +99,10 @@ struct BenchClusterCommand: AsyncParsableCommand {
 
     /// The command line that reproduces this run (for the document).
     var commandLine: String {
-        var parts = ["s2m3 bench cluster", "--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)", "--device-threads \(deviceThreads)",
-                     "--throughput-devices \(throughputDevices)", "--concurrency \(concurrency)",
-                     "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"]
+        var parts = ["s2m3 bench cluster"] + (tasks.map { ["--tasks \($0)"] } ?? [])
+            + ["--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)", "--device-threads \(deviceThreads)",
+               "--throughput-devices \(throughputDevices)", "--concurrency \(concurrency)",
+               "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"]
             + (throughputSettle > 0 ? ["--throughput-settle \(BenchClusterText.format(throughputSettle, 0))"] : []) + mixes.map { "--throughput-mix \($0)" }
         if wanDelayMs != 20 || wanRateMbit != 20 { parts.append("--wan-delay-ms \(wanDelayMs) --wan-rate-mbit \(wanRateMbit)") }
         return parts.joined(separator: " ")
@@ -108,11 +112,18 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let cache = CacheDirectory.path
         let cluster = try await ClusterCatalog.load(catalog: catalog, models: models)
         let inputs = try BenchInputs(directory: fixtures ?? (cache as NSString).appendingPathComponent("fixtures")).requests()
-        let tasks = cluster.catalog.tasks.map(\.id).filter { inputs[$0] != nil }
+        let known = cluster.catalog.tasks.map(\.id).filter { inputs[$0] != nil }
+        let tasks = try self.tasks.map { list in
+            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.isEmpty, names.allSatisfy(known.contains) else {
+                throw ValidationError("--tasks: unknown task in '\(list)'; tasks: \(known.joined(separator: ", "))")
+            }
+            return names
+        } ?? known
         let mixes = try self.mixes.map { mix in
-            let names = mix == "all" ? tasks : mix.split(separator: ",").map(String.init)
+            let names = mix == "all" ? known : mix.split(separator: ",").map(String.init)
             guard !names.isEmpty, names.allSatisfy({ inputs[$0] != nil }) else {
-                throw ValidationError("--throughput-mix: unknown task in '\(mix)'; tasks: \(tasks.joined(separator: ", "))")
+                throw ValidationError("--throughput-mix: unknown task in '\(mix)'; tasks: \(known.joined(separator: ", "))")
             }
             return names
         }

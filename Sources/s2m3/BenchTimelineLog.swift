@@ -2,9 +2,10 @@ import ArgumentParser
 import Foundation
 import S2M3Core
 
-/// `s2m3 bench cluster --timelines FILE`: every answer of the throughput runs as one JSON line,
-/// with its timeline (which device ran each module, queue wait, compute, time on the bus), to see
-/// where the time of a loaded cluster goes (`scripts/bench/timelines.py` sums it up per device).
+/// `s2m3 bench cluster --timelines FILE`: every timed answer as one JSON line, with its timeline
+/// (which device ran each module, queue wait, compute, time on the bus): the latency rounds' (run
+/// `latency: MODE`) to see where one request's time goes (`scripts/bench/hops.py`), the
+/// throughput runs' to see where a loaded cluster's goes (`scripts/bench/timelines.py`).
 final class BenchTimelineLog: @unchecked Sendable {
     /// One answer: the run it came from, when it completed, and its timeline.
     struct Line: Encodable {
