@@ -18,6 +18,9 @@ struct TensorTests {
             #expect(back == tensor)
         }
         #expect(try Tensor(int32: [1], shape: [1]).littleEndianBytes == [1, 0, 0, 0])
+        #expect(try Tensor(float32: [1, -2], shape: [2]).littleEndianBytes == [0, 0, 0x80, 0x3F, 0, 0, 0, 0xC0])
+        #expect(try Tensor(int64: [-2], shape: [1]).littleEndianBytes == [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(try Tensor(elementType: .float32, shape: [1], littleEndianBytes: [0, 0, 0x80, 0xBF]) == Tensor(float32: [-1], shape: [1]))
     }
 
     @Test func bytesThatDoNotFit() {
