@@ -13,15 +13,18 @@ extension AggregatorAction {
             // Stream results go to their source's topic (AggregatorService+Streams).
             return []
         case .result(let result, let reply):
-            let properties = result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
-            var out = [try MQTTMessage(topic: topics.results(result.task), control: result, properties: properties, on: topics)]
-            if let topic = reply.responseTopic { out.append(try MQTTMessage(responseTopic: topic, control: result, properties: properties)) }
+            // One JSON encoding for both copies (it is most of the cost of answering).
+            let payload = try result.jsonBytes()
+            let properties = MQTTProperties(result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
+            var out = [try MQTTMessage(topic: topics.results(result.task), payload: payload, properties: properties, on: topics)]
+            if let topic = reply.responseTopic { out.append(MQTTMessage(responseTopic: topic, payload: payload, properties: properties)) }
             return out
         case .error(let error, let reply, let onTaskTopic):
-            let properties = error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent)
+            let payload = try error.jsonBytes()
+            let properties = MQTTProperties(error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
             var out: [MQTTMessage] = []
-            if onTaskTopic { out.append(try MQTTMessage(topic: topics.errors(error.task), control: error, properties: properties, on: topics)) }
-            if let topic = reply.responseTopic { out.append(try MQTTMessage(responseTopic: topic, control: error, properties: properties)) }
+            if onTaskTopic { out.append(try MQTTMessage(topic: topics.errors(error.task), payload: payload, properties: properties, on: topics)) }
+            if let topic = reply.responseTopic { out.append(MQTTMessage(responseTopic: topic, payload: payload, properties: properties)) }
             return out
         }
     }
