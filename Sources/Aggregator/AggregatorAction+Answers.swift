@@ -12,6 +12,18 @@ extension AggregatorAction {
         case .invoke, .streamResult:
             // Stream results go to their source's topic (AggregatorService+Streams).
             return []
+        case .answeredAgain(let answer, let reply):
+            guard let topic = reply.responseTopic else { return [] }
+            switch answer {
+            case .result(let result, _):
+                let properties = MQTTProperties(result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
+                return [MQTTMessage(responseTopic: topic, payload: try result.jsonBytes(), properties: properties)]
+            case .error(let error, _, _):
+                let properties = MQTTProperties(error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
+                return [MQTTMessage(responseTopic: topic, payload: try error.jsonBytes(), properties: properties)]
+            default:
+                return []
+            }
         case .result(let result, let reply):
             // One JSON encoding for both copies (it is most of the cost of answering).
             let payload = try result.jsonBytes()

@@ -25,4 +25,8 @@ public enum AggregatorAction: Sendable, Hashable {
     case error(TaskErrorMessage, ReplyAddress, publishOnTaskTopic: Bool)
     /// A stream's result for `results/{task}/{source}` (the source is in the result's `frame`).
     case streamResult(TaskResult)
+    /// An answer given before (a `.result` or `.error`), again, on this reply address only: its
+    /// client sent the request again after it was answered (e.g. after a reconnect, when the
+    /// first answer may have been lost with a restarting broker).
+    indirect case answeredAgain(AggregatorAction, ReplyAddress)
 }

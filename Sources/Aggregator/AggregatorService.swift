@@ -252,6 +252,10 @@ public actor AggregatorService: Service {
                         "request.id": "\(error.requestID ?? "-")", "task.id": "\(error.task)", "error.code": "\(error.code)",
                         "error.reason": "\(error.reason)",
                     ])
+                case .answeredAgain:
+                    // Counted once already, when first answered (and the repeat as a duplicate).
+                    for message in try action.answerMessages(topics: topics) { send(message) }
+                    logger.debug("answered a repeated request again")
                 }
             } catch {
                 logger.error("cannot build a publication", metadata: ["error": "\(error)"])

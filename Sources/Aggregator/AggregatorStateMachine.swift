@@ -109,7 +109,7 @@ public struct AggregatorStateMachine: Sendable {
             let answer = intake.error(
                 admitted.clientID, task: task, .taskUnavailable, "the current plan cannot serve '\(task)': \(why)", field: nil,
                 reply: admitted.reply, nowMs: nowMs)
-            intake.retire(admitted, nowMs: nowMs)
+            intake.retire(admitted, answer: answer, nowMs: nowMs)
             return [answer]
         }
         var execution = RequestExecution(
@@ -211,35 +211,38 @@ public struct AggregatorStateMachine: Sendable {
                 out.append(.invoke(invocation))
             case .complete(var result):
                 result.requestID = request.clientID
+                let answer: AggregatorAction
                 do {
                     // A result that cannot be published (e.g. outputs a device made up) would leave
                     // the client without an answer: it is answered with an error instead.
                     try result.validate()
                     counted.results += 1
-                    out.append(.result(result, request.reply))
+                    answer = .result(result, request.reply)
                 } catch {
-                    out.append(intake.error(
+                    answer = intake.error(
                         request.clientID, task: request.task, .moduleFailed,
-                        "the task's result cannot be published: \(error.description)", field: error.field, reply: request.reply, nowMs: nowMs))
+                        "the task's result cannot be published: \(error.description)", field: error.field, reply: request.reply, nowMs: nowMs)
                 }
-                retire(id, request, nowMs: nowMs)
+                out.append(answer)
+                retire(id, request, answer: answer, nowMs: nowMs)
             case .fail(let code, let reason, let field):
                 var retryAfterMs: Int?
                 if code == .overloaded {
                     intake.gaveUp(.busyReplicas)
                     retryAfterMs = capacity(for: request.binding).retryAfterMs
                 }
-                out.append(intake.error(
+                let answer = intake.error(
                     request.clientID, task: request.task, code, reason, field: field, reply: request.reply, nowMs: nowMs,
-                    retryAfterMs: retryAfterMs))
-                retire(id, request, nowMs: nowMs)
+                    retryAfterMs: retryAfterMs)
+                out.append(answer)
+                retire(id, request, answer: answer, nowMs: nowMs)
             }
         }
         return out
     }
 
-    private mutating func retire(_ internalID: String, _ request: AdmittedRequest, nowMs: Double) {
+    private mutating func retire(_ internalID: String, _ request: AdmittedRequest, answer: AggregatorAction, nowMs: Double) {
         active[internalID] = nil
-        intake.retire(request, nowMs: nowMs)
+        intake.retire(request, answer: answer, nowMs: nowMs)
     }
 }

@@ -2,7 +2,7 @@ import Catalog
 import S2M3Core
 
 /// A request taken in: read, checked against the limits and the task's inputs, admitted, and
-/// remembered under its ids until ``RequestIntake/retire(_:nowMs:)``.
+/// remembered under its ids until ``RequestIntake/retire(_:answer:nowMs:)``.
 public struct AdmittedRequest: Sendable {
     /// The id its work runs under (the client's, unless another client's request in flight uses it).
     public let internalID: String
@@ -23,10 +23,11 @@ public struct AdmittedRequest: Sendable {
 }
 
 /// The intake of requests shared by the aggregator and `s2m3 serve` (pure): decodes and checks a
-/// request message, refuses repeated ids (per client, for ``AggregatorConfiguration/duplicateWindowMs``)
-/// and requests past the limits in flight (bytes, and ``AdmissionConfiguration``), and answers
-/// every refusal with one ``TaskErrorMessage``. What runs an admitted request (invocations on
-/// devices, or modules in this process) calls ``retire(_:nowMs:)`` when it is answered.
+/// request message, does not run a repeated id (per client, for
+/// ``AggregatorConfiguration/duplicateWindowMs``: `duplicate-request`, or once answered the answer
+/// again), refuses requests past the limits in flight (bytes, and ``AdmissionConfiguration``), and
+/// answers every refusal with one ``TaskErrorMessage``. What runs an admitted request (invocations on
+/// devices, or modules in this process) calls ``retire(_:answer:nowMs:)`` when it is answered.
 public struct RequestIntake: Sendable {
     public enum Decision: Sendable {
         /// Run it.
@@ -55,6 +56,11 @@ public struct RequestIntake: Sendable {
     private var activeInternal: Set<String> = []
     /// Finished client-scoped ids → when they finished (Unix ms).
     private var finished: [ScopedRequestID: Double] = [:]
+    /// The answers of finished requests that have a response topic, for a repeat of the request
+    /// (at most ``rememberedAnswers``, the latest kept).
+    private var answers: [ScopedRequestID: AggregatorAction] = [:]
+    /// How many answers are kept for repeats.
+    public static let rememberedAnswers = 1_024
     /// Internal ids finished within the window: not reused, so a late partial of one request can
     /// never be taken for another's.
     private var retiredInternal: [String: Double] = [:]
@@ -126,6 +132,12 @@ public struct RequestIntake: Sendable {
         }
         let clientID = request.requestID ?? nextID()
         let scoped = ScopedRequestID(client: reply.responseTopic ?? "", id: clientID)
+        if activeScoped[scoped] == nil, finished[scoped] != nil, let answer = answers[scoped] {
+            // Sent again after it was answered (by a client that reconnected and did not get the
+            // answer): the same answer, on its response topic only.
+            counters.duplicateRequests += 1
+            return .refuse(.answeredAgain(answer, reply))
+        }
         if activeScoped[scoped] != nil || finished[scoped] != nil {
             counters.duplicateRequests += 1
             let state = activeScoped[scoped] != nil ? "is still in flight" : "was answered in the last \(Int(configuration.duplicateWindowMs / 1000)) s"
@@ -164,11 +176,21 @@ public struct RequestIntake: Sendable {
             reply: reply, receivedAtMs: nowMs, deadlineMs: deadline, payloadBytes: payload.count))
     }
 
-    /// A request was answered: its ids are remembered for the window, it leaves the counts in flight.
-    public mutating func retire(_ request: AdmittedRequest, nowMs: Double) {
+    /// A request was answered with `answer`: its ids are remembered for the window (and the answer,
+    /// when the request has a response topic, to give it again to a repeat), it leaves the counts
+    /// in flight.
+    public mutating func retire(_ request: AdmittedRequest, answer: AggregatorAction, nowMs: Double) {
         guard activeInternal.remove(request.internalID) != nil else { return }
         activeScoped[request.scoped] = nil
         finished[request.scoped] = nowMs
+        if request.reply.responseTopic != nil {
+            if answers.count >= Self.rememberedAnswers,
+                let oldest = answers.keys.min(by: { (finished[$0] ?? 0) < (finished[$1] ?? 0) })
+            {
+                answers[oldest] = nil
+            }
+            answers[request.scoped] = answer
+        }
         retiredInternal[request.internalID] = nowMs
         inFlightBytes -= request.payloadBytes
         let left = (inFlightByTask[request.task] ?? 1) - 1
@@ -184,6 +206,7 @@ public struct RequestIntake: Sendable {
     public mutating func purge(nowMs: Double) {
         guard nowMs - lastPurgeMs >= 1_000 else { return }
         finished = finished.filter { nowMs - $0.value < configuration.duplicateWindowMs }
+        answers = answers.filter { finished[$0.key] != nil }
         retiredInternal = retiredInternal.filter { nowMs - $0.value < configuration.duplicateWindowMs }
         lastPurgeMs = nowMs
     }

@@ -177,13 +177,15 @@ struct MonolithicServer: Sendable {
                 let (code, field) = Self.classify(error)
                 answer = intake.error(request, code, error.message, field: field, nowMs: Self.nowMs())
             }
-            intake.retire(request, nowMs: Self.nowMs())
+            intake.retire(request, answer: answer, nowMs: Self.nowMs())
         }
         switch answer {
         case .result(let result, _): metrics.result(task: result.task, totalMs: result.totalMs)
         case .error(let error, _, _):
             metrics.error(task: error.task, code: error.code.rawValue)
             logger.info("request failed", metadata: ["task.id": "\(task)", "error.code": "\(error.code)", "error.reason": "\(error.reason)"])
+        case .answeredAgain:
+            logger.debug("answered again", metadata: ["task.id": "\(task)"])
         case .invoke, .streamResult: break
         }
         do {
@@ -222,8 +224,8 @@ final class SharedIntake: Sendable {
         state.withLock { $0.receive(task: task, payload: payload, properties: properties, retained: retained, nowMs: nowMs, capacity: capacity) }
     }
 
-    func retire(_ request: AdmittedRequest, nowMs: Double) {
-        state.withLock { $0.retire(request, nowMs: nowMs) }
+    func retire(_ request: AdmittedRequest, answer: AggregatorAction, nowMs: Double) {
+        state.withLock { $0.retire(request, answer: answer, nowMs: nowMs) }
     }
 
     func error(_ request: AdmittedRequest, _ code: TaskErrorCode, _ reason: String, field: String?, nowMs: Double) -> AggregatorAction {

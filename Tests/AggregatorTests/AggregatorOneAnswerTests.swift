@@ -110,6 +110,41 @@ struct AggregatorOneAnswerTests {
         #expect(machine.activeRequests == 1, "the first request still runs")
     }
 
+    /// A request sent again after it was answered (a client that reconnected without the answer)
+    /// is not run again: it gets the same answer, on its response topic only; an answer is kept
+    /// for the latest ``RequestIntake/rememberedAnswers`` requests, older repeats get
+    /// `duplicate-request`.
+    @Test func aRequestSentAgainAfterItsAnswerGetsTheSameAnswerOnItsResponseTopicOnly() throws {
+        var machine = try Self.machine()
+        let properties = MessageProperties(
+            contentType: TensorBundle.contentType, responseTopic: "clients/cam-1/replies", correlationData: Array("req-1".utf8))
+        let ended = Self.runToEnd(
+            &machine, machine.receiveRequest(task: "classify-image", payload: Self.classify(id: "req-1"), properties: properties, retained: false, nowMs: 1))
+        guard ended.count == 1, case .result(let result, _) = ended[0] else { Issue.record("not one result: \(ended)"); return }
+        let topics = Topics(root: "s2m3/v1")
+        let first = try ended[0].answerMessages(topics: topics)
+        let again = machine.receiveRequest(task: "classify-image", payload: Self.classify(id: "req-1"), properties: properties, retained: false, nowMs: 200)
+        #expect(machine.activeRequests == 0, "not run again")
+        #expect(machine.statistics.duplicateRequests == 1)
+        guard again.count == 1, case .answeredAgain(.result(let repeated, _), let reply) = again[0] else { Issue.record("not answered again: \(again)"); return }
+        #expect(repeated == result && reply.responseTopic == "clients/cam-1/replies")
+        let messages = try again[0].answerMessages(topics: topics)
+        #expect(messages.map(\.topic) == ["clients/cam-1/replies"], "the reply only, not results/{task} again")
+        #expect(messages.first?.payload == first.last?.payload)
+        #expect(messages.first?.properties.correlationData == Array("req-1".utf8))
+
+        for index in 0..<RequestIntake.rememberedAnswers {
+            _ = Self.runToEnd(
+                &machine, machine.receiveRequest(task: "classify-image", payload: Self.classify(id: "more-\(index)"), properties: properties, retained: false, nowMs: 300),
+                nowMs: 300)
+        }
+        let old = try Self.onlyError(
+            machine.receiveRequest(task: "classify-image", payload: Self.classify(id: "req-1"), properties: properties, retained: false, nowMs: 400))
+        #expect(old.message.code == .duplicateRequest && old.message.reason.contains("answered"))
+        let recent = machine.receiveRequest(task: "classify-image", payload: Self.classify(id: "more-5"), properties: properties, retained: false, nowMs: 400)
+        guard recent.count == 1, case .answeredAgain = recent[0] else { Issue.record("a recent answer is kept: \(recent)"); return }
+    }
+
     @Test func requestsPastTheInFlightBytesAreOverloadedAtOnce() throws {
         let payload = Self.classify(id: "b-1")
         var machine = try Self.machine { $0.limits.maxInFlightBytes = payload.count * 2 }
