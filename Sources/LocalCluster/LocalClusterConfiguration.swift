@@ -25,9 +25,10 @@ public struct LocalClusterConfiguration: Sendable {
     public var logDirectory: String
     /// How long to wait for every device to apply the plan.
     public var readyTimeout: Duration = .seconds(300)
-    /// Extra arguments for every `s2m3 device` and for the aggregator.
+    /// Extra arguments for every `s2m3 device`, for the aggregator and for the planner.
     public var deviceArguments: [String] = []
     public var aggregatorArguments: [String] = []
+    public var plannerArguments: [String] = []
     /// The planner's metrics port; the aggregator gets the next, the devices the ones after (nil: none).
     public var metricsPortBase: Int?
     /// The `s2m3` executable the services run (default: this process's own).

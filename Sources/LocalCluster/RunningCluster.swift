@@ -207,7 +207,8 @@ public final class RunningCluster: Sendable {
         // planner identity administers it: devices receive only their modules' invocations.
         let dynamicSecurity = access.credentials != nil ? ["--dynamic-security"] : []
         try processes.start(
-            UpCredentials.planner, ["planner"] + common(UpCredentials.planner) + catalog + metrics(UpCredentials.planner) + dynamicSecurity)
+            UpCredentials.planner, ["planner"] + common(UpCredentials.planner) + catalog + metrics(UpCredentials.planner) + dynamicSecurity
+                + configuration.plannerArguments)
         try processes.start(
             UpCredentials.aggregator,
             ["aggregator", "--id", UpCredentials.aggregator] + common(UpCredentials.aggregator) + catalog + configuration.aggregatorArguments

@@ -67,6 +67,9 @@ struct UpCommand: AsyncParsableCommand {
         valueName: "port"))
     var metricsPortBase: Int?
 
+    @Flag(help: "Make the planner plan with the catalog's cost figures only, not learn module times from telemetry (with --device-gflops: the same plan on every run).")
+    var noLearning = false
+
     @Flag(help: "Make the aggregator send one invocation of a request at a time (to measure what parallel branches gain).")
     var sequential = false
 
@@ -114,6 +117,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.aggregatorArguments = (sequential ? ["--sequential"] : [])
             + (noAdmission ? ["--no-admission", "--max-busy-retries", "100000", "--busy-backoff-cap-ms", "25"] : [])
         if let streamsConfig { configuration.aggregatorArguments += ["--streams-config", streamsConfig] }
+        configuration.plannerArguments = noLearning ? ["--no-learning"] : []
         configuration.metricsPortBase = metricsPortBase
         configuration.restarts = noRestart ? nil : RestartPolicy()
         let budget = configuration.budget
