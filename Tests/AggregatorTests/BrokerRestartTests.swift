@@ -98,7 +98,6 @@ struct BrokerRestartTests {
     }
 
     private static func readRetained(_ harness: BrokerHarness) async throws -> PlanMessage? {
-        let topics = harness.topics
         let reader = harness.connection("reader")
         try await reader.connect()
         do {
