@@ -12,32 +12,36 @@ extension AggregatorAction {
         case .invoke, .streamResult:
             // Stream results go to their source's topic (AggregatorService+Streams).
             return []
+        case .result(let result, let reply):
+            return try Self.copies(result, result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent),
+                                   taskTopic: topics.results(result.task), reply: reply, topics: topics)
+        case .error(let error, let reply, let onTaskTopic):
+            return try Self.copies(error, error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent),
+                                   taskTopic: onTaskTopic ? topics.errors(error.task) : nil, reply: reply, topics: topics)
         case .answeredAgain(let answer, let reply):
-            guard let topic = reply.responseTopic else { return [] }
+            // The first answer's message, on the repeat's response topic only.
             switch answer {
             case .result(let result, _):
-                let properties = MQTTProperties(result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
-                return [MQTTMessage(responseTopic: topic, payload: try result.jsonBytes(), properties: properties)]
+                return try Self.copies(result, result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent),
+                                       taskTopic: nil, reply: reply, topics: topics)
             case .error(let error, _, _):
-                let properties = MQTTProperties(error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
-                return [MQTTMessage(responseTopic: topic, payload: try error.jsonBytes(), properties: properties)]
+                return try Self.copies(error, error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent),
+                                       taskTopic: nil, reply: reply, topics: topics)
             default:
                 return []
             }
-        case .result(let result, let reply):
-            // One JSON encoding for both copies (it is most of the cost of answering).
-            let payload = try result.jsonBytes()
-            let properties = MQTTProperties(result.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
-            var out = [try MQTTMessage(topic: topics.results(result.task), payload: payload, properties: properties, on: topics)]
-            if let topic = reply.responseTopic { out.append(MQTTMessage(responseTopic: topic, payload: payload, properties: properties)) }
-            return out
-        case .error(let error, let reply, let onTaskTopic):
-            let payload = try error.jsonBytes()
-            let properties = MQTTProperties(error.properties(correlationData: reply.correlationData, traceparent: reply.traceparent), utf8: true)
-            var out: [MQTTMessage] = []
-            if onTaskTopic { out.append(try MQTTMessage(topic: topics.errors(error.task), payload: payload, properties: properties, on: topics)) }
-            if let topic = reply.responseTopic { out.append(MQTTMessage(responseTopic: topic, payload: payload, properties: properties)) }
-            return out
         }
+    }
+
+    /// `message` as JSON, encoded once (most of the cost of answering), on `taskTopic` if any and
+    /// on the reply's response topic if any.
+    private static func copies<Message: ControlMessage>(
+        _ message: Message, _ properties: MessageProperties, taskTopic: String?, reply: ReplyAddress, topics: Topics
+    ) throws -> [MQTTMessage] {
+        let payload = try message.jsonBytes(), mqttProperties = MQTTProperties(properties, utf8: true)
+        var out: [MQTTMessage] = []
+        if let taskTopic { out.append(try MQTTMessage(topic: taskTopic, payload: payload, properties: mqttProperties, on: topics)) }
+        if let topic = reply.responseTopic { out.append(MQTTMessage(responseTopic: topic, payload: payload, properties: mqttProperties)) }
+        return out
     }
 }

@@ -59,6 +59,10 @@ public struct RequestIntake: Sendable {
     /// The answers of finished requests that have a response topic, for a repeat of the request
     /// (at most ``rememberedAnswers``, the latest kept).
     private var answers: [ScopedRequestID: AggregatorAction] = [:]
+    /// The ids of ``answers`` in the order they were kept, a ring: the slot the next one takes holds
+    /// the oldest, forgotten then.
+    private var answerOrder: [ScopedRequestID?] = Array(repeating: nil, count: rememberedAnswers)
+    private var nextAnswerSlot = 0
     /// How many answers are kept for repeats.
     public static let rememberedAnswers = 1_024
     /// Internal ids finished within the window: not reused, so a late partial of one request can
@@ -184,11 +188,9 @@ public struct RequestIntake: Sendable {
         activeScoped[request.scoped] = nil
         finished[request.scoped] = nowMs
         if request.reply.responseTopic != nil {
-            if answers.count >= Self.rememberedAnswers,
-                let oldest = answers.keys.min(by: { (finished[$0] ?? 0) < (finished[$1] ?? 0) })
-            {
-                answers[oldest] = nil
-            }
+            if let oldest = answerOrder[nextAnswerSlot] { answers[oldest] = nil }
+            answerOrder[nextAnswerSlot] = request.scoped
+            nextAnswerSlot = (nextAnswerSlot + 1) % Self.rememberedAnswers
             answers[request.scoped] = answer
         }
         retiredInternal[request.internalID] = nowMs

@@ -66,9 +66,10 @@ struct BenchClusterMeasure {
                     let start = ContinuousClock.now
                     do {
                         let result = try await target.run(task, inputs[task]!)
-                        report.latency[mode, default: [:]][task, default: []].append(Self.ms(ContinuousClock.now - start))
+                        let clientMs = Self.ms(ContinuousClock.now - start)
+                        report.latency[mode, default: [:]][task, default: []].append(clientMs)
                         if mode == .parallel { report.transfer[task, default: []] += result.timeline.map(\.transferMs) }
-                        timelines?.append(run: "latency: \(mode.rawValue)", task: task, result: result, clientMs: Self.ms(ContinuousClock.now - start))
+                        timelines?.append(run: "latency: \(mode.rawValue)", task: task, result: result, clientMs: clientMs)
                         report.serviceMs[mode, default: [:]][task, default: []].append(result.totalMs)
                     } catch {
                         report.failures[mode, default: 0] += 1

@@ -102,8 +102,8 @@ struct BenchClusterCommand: AsyncParsableCommand {
         var parts = ["s2m3 bench cluster"] + (tasks.map { ["--tasks \($0)"] } ?? [])
             + ["--requests \(requests)", "--warm-up \(warmUp)", "--devices \(devices)", "--device-threads \(deviceThreads)",
                "--throughput-devices \(throughputDevices)", "--concurrency \(concurrency)",
-               "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))"]
-            + (throughputSettle > 0 ? ["--throughput-settle \(BenchClusterText.format(throughputSettle, 0))"] : []) + mixes.map { "--throughput-mix \($0)" }
+               "--throughput-seconds \(BenchClusterText.format(throughputSeconds, 0))",
+               "--throughput-settle \(BenchClusterText.format(throughputSettle, 0))"] + mixes.map { "--throughput-mix \($0)" }
         if wanDelayMs != 20 || wanRateMbit != 20 { parts.append("--wan-delay-ms \(wanDelayMs) --wan-rate-mbit \(wanRateMbit)") }
         return parts.joined(separator: " ")
     }
