@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LocalBroker
 import MQTTBus
 import S2M3Core
@@ -63,11 +64,14 @@ extension ClusterTests {
 
             // A burst of 8 MiB requests: past the in-flight limit they are answered `overloaded` at
             // once; every one gets exactly one answer and the aggregator's memory stays bounded.
+            // The devices are stopped while it arrives, so the first requests stay in flight
+            // (otherwise fast bad-input answers may free room as quickly as requests arrive).
             let aggregator = try #require(cluster.pids["agg-1"])
             // 24 × 8 MiB stays below the broker's own queue limit for one subscriber
             // (broker-config/dev.conf: max_queued_bytes 256 MiB), past which Mosquitto drops
             // messages before they reach the aggregator (docs: MQTT has no end-to-end backpressure).
-            let burst = try await HostileMedia.burst(cluster, count: 24, bytes: 8 << 20)
+            let devices = cluster.pids.filter { $0.key.hasPrefix("box-") }.map(\.value)
+            let burst = try await HostileMedia.burst(cluster, count: 24, bytes: 8 << 20, holding: devices)
             #expect(burst.answers.count == 24 && burst.answers.values.allSatisfy { $0.count == 1 }, "\(burst.answers.filter { $0.value.count != 1 })")
             let codes = burst.answers.values.flatMap { $0 }
             #expect(codes.contains("overloaded"), "\(codes)")
@@ -111,16 +115,22 @@ extension HostileMedia {
     /// Publishes `count` bare "JPEG" requests of `bytes` each (a JPEG signature, then zeros) as
     /// fast as the broker takes them, each with its own id, and collects the error codes answered
     /// per id on one response topic (waiting a moment for any second answer).
-    static func burst(_ cluster: UpCluster, count: Int, bytes: Int) async throws -> (answers: [String: [String]], seconds: Double) {
+    ///
+    /// The processes `holding` are stopped (SIGSTOP) before the first request and continued at the
+    /// first `overloaded` answer, or 8 s after the last request was sent, whichever comes first
+    /// (well within their 10 s keep-alive).
+    static func burst(_ cluster: UpCluster, count: Int, bytes: Int, holding: [Int32] = []) async throws -> (answers: [String: [String]], seconds: Double) {
         let connection = cluster.connection("hostile-burst")
         try await connection.connect()
+        let held = HeldProcesses(holding)
         let outcome: Result<(answers: [String: [String]], seconds: Double), any Error>
-        do { outcome = .success(try await burst(on: connection, count: count, bytes: bytes)) } catch { outcome = .failure(error) }
+        do { outcome = .success(try await burst(on: connection, count: count, bytes: bytes, held: held)) } catch { outcome = .failure(error) }
+        held.resume()
         await connection.disconnect()
         return try outcome.get()
     }
 
-    private static func burst(on connection: MQTTConnection, count: Int, bytes: Int) async throws -> (answers: [String: [String]], seconds: Double) {
+    private static func burst(on connection: MQTTConnection, count: Int, bytes: Int, held: HeldProcesses) async throws -> (answers: [String: [String]], seconds: Double) {
         let topics = Topics()
         let inbox = connection.messages
         let reply = topics.clientReplies("hostile-burst")
@@ -133,12 +143,16 @@ extension HostileMedia {
                 properties: MQTTProperties(contentType: MediaType.jpeg, correlationData: Array("burst-\(index)".utf8), responseTopic: reply)))
         }
         let sent = ContinuousClock.now - start
+        let fallback = Task { try? await Task.sleep(for: .seconds(8)); held.resume() }
+        defer { fallback.cancel() }
         let answers = try await within(.seconds(60), "an answer to each of \(count) requests") {
             var answers: [String: [String]] = [:]
             var total = 0
             for await message in inbox {
                 let object = try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]
-                answers[String(decoding: message.properties.correlationData ?? [], as: UTF8.self), default: []].append(object?["code"] as? String ?? "result")
+                let code = object?["code"] as? String ?? "result"
+                if code == "overloaded" { held.resume() }
+                answers[String(decoding: message.properties.correlationData ?? [], as: UTF8.self), default: []].append(code)
                 total += 1
                 if total == count { break }
             }
@@ -146,6 +160,22 @@ extension HostileMedia {
         }
         try await Task.sleep(for: .seconds(1))  // a second answer would arrive by now
         return (answers, Double(sent.components.seconds) + Double(sent.components.attoseconds) * 1e-18)
+    }
+
+    /// Processes stopped until ``resume()`` (called at most once in effect, from any task).
+    final class HeldProcesses: Sendable {
+        private let pids: [Int32]
+        private let resumed = Mutex(false)
+
+        init(_ pids: [Int32]) {
+            self.pids = pids
+            for pid in pids { kill(pid, SIGSTOP) }
+        }
+
+        func resume() {
+            guard !resumed.withLock({ let was = $0; $0 = true; return was }) else { return }
+            for pid in pids { kill(pid, SIGCONT) }
+        }
     }
 
     /// VmRSS of process `pid`, bytes (0 when it cannot be read).
