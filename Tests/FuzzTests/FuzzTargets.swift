@@ -25,6 +25,7 @@ enum FuzzTargets {
             let again = try TensorBundle(decoding: bundle.encoded())
             return again == bundle ? .value : .error(code: "round-trip-differs", message: "")
         },
+        FuzzHarness(name: "bundle-header-json", seeds: { try FuzzSeeds.bundles() }, decode: headerAgreesWithFoundation),
         bundleMessage("invoke-bundle") { bundle throws(MessageError) in _ = try InvokeRequest(bundle: bundle) },
         bundleMessage("partial-bundle") { bundle throws(MessageError) in _ = try PartialResult(bundle: bundle) },
         FuzzHarness(name: "wav-decoder", seeds: { try FuzzSeeds.wavs() }) { bytes in
@@ -62,6 +63,40 @@ enum FuzzTargets {
         control(TaskResult.self, "task-result"),
         control(TaskErrorMessage.self, "task-error"),
     ]
+
+    /// The bundle header reader against Foundation's JSON parser on the same header bytes: what the
+    /// reader takes must be JSON with the same metadata and entries, and what it refuses as not
+    /// JSON must be refused by Foundation too (the reader's own limits, nesting and lone
+    /// surrogates, aside).
+    @Sendable static func headerAgreesWithFoundation(_ bytes: [UInt8]) throws -> FuzzOutcome {
+        guard bytes.count >= 8 else { return .error(code: "truncated", message: "short") }
+        let length = bytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard length <= UInt64(bytes.count - 8) else { return .error(code: "beyond", message: "length") }
+        let header = Data(bytes[8..<(8 + Int(length))])
+        let foundation = try? JSONSerialization.jsonObject(with: header) as? [String: Any]
+        let bundle: TensorBundle
+        do throws(TensorBundleError) {
+            bundle = try TensorBundle(decoding: bytes)
+        } catch {
+            if error.code == .headerNotJSON, foundation != nil, !error.message.contains("nesting"), !error.message.contains("surrogate") {
+                return .error(code: "json-disagrees", message: "Foundation reads the header the reader refused: \(error.message)")
+            }
+            return .error(code: error.code.description, message: error.message)
+        }
+        guard let foundation else { return .error(code: "json-disagrees", message: "the reader took a header Foundation refuses") }
+        let metadata = foundation["__metadata__"] as? [String: String] ?? [:]
+        guard metadata == bundle.metadata, Set(foundation.keys.filter { $0 != "__metadata__" }) == Set(bundle.names) else {
+            return .error(code: "json-disagrees", message: "names or metadata differ")
+        }
+        for name in bundle.names {
+            let entry = foundation[name] as? [String: Any]
+            guard let tensor = bundle[name], entry?["dtype"] as? String == tensor.dtype.rawValue,
+                  (entry?["shape"] as? [NSNumber])?.map(\.intValue) == tensor.shape else {
+                return .error(code: "json-disagrees", message: "tensor '\(name)' differs")
+            }
+        }
+        return .value
+    }
 
     /// A request as the aggregator takes it: decoded by content type, then checked against the limits.
     static func intake(_ name: String, contentType: String?, seeds: @escaping @Sendable () throws -> [[UInt8]]) -> FuzzHarness {

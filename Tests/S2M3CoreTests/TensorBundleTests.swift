@@ -107,7 +107,38 @@ struct TensorBundleTests {
         ("trailing bytes", payload(header: #"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#, data: [0, 0]), .unusedBytes),
         ("metadata not strings", payload(header: #"{"__metadata__":{"k":1}}"#), .invalidMetadata),
         ("empty name", payload(header: #"{"":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#), .invalidTensorName),
+        ("tensor twice", payload(header: #"{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#), .invalidTensorName),
+        ("metadata twice", payload(header: #"{"__metadata__":{},"__metadata__":{}}"#), .invalidMetadata),
+        ("metadata key twice", payload(header: #"{"__metadata__":{"k":"a","k":"b"}}"#), .invalidMetadata),
+        ("dtype twice", payload(header: #"{"x":{"dtype":"U8","dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#), .invalidTensorEntry),
+        ("exponent in offsets", payload(header: #"{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1e0]}}"#, data: [0]), .invalidTensorEntry),
+        ("offset past Int", payload(header: #"{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,9223372036854775808]}}"#, data: [0]), .invalidTensorEntry),
+        ("string in shape", payload(header: #"{"x":{"dtype":"U8","shape":["1"],"data_offsets":[0,1]}}"#, data: [0]), .invalidTensorEntry),
+        ("entry not an object", payload(header: #"{"x":[1]}"#), .invalidTensorEntry),
+        ("leading zero", payload(header: #"{"x":{"dtype":"U8","shape":[01],"data_offsets":[0,1]}}"#, data: [0]), .headerNotJSON),
+        ("trailing comma", payload(header: #"{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},}"#, data: [0]), .headerNotJSON),
+        ("text after the object", payload(header: #"{} x"#), .headerNotJSON),
+        ("unclosed string", payload(header: #"{"x"#), .headerNotJSON),
+        ("control character in a name", payload(header: "{\"a\u{01}\":{}}"), .headerNotJSON),
+        ("bad escape", payload(header: #"{"a\q":{}}"#), .headerNotJSON),
+        ("lone surrogate", payload(header: #"{"__metadata__":{"k":"\udc00"}}"#), .headerNotJSON),
+        ("high surrogate alone", payload(header: #"{"__metadata__":{"k":"\ud800x"}}"#), .headerNotJSON),
+        ("deep nesting", payload(header: #"{"x":{"dtype":"U8","shape":[0],"data_offsets":[0,0],"extra":"# + String(repeating: "[", count: 100_000) + "}}"), .headerNotJSON),
+        ("UTF-8 cut in a name", [5, 0, 0, 0, 0, 0, 0, 0, 0x7B, 0x22, 0xC3, 0x22, 0x7D], .headerNotJSON),
     ]
+
+    /// Any spelling JSON allows: spaces anywhere, escapes, keys in any order, and unknown keys
+    /// (skipped whatever they hold).
+    @Test func readsAnyValidJSONSpelling() throws {
+        let header = #"""
+             {  "__metadata__" : { "k\u00e9y" : "a\"b\\c\/\n\t\ud83d\ude00" } ,
+            "x\u0041" : { "shape" : [ 2 ] , "extra" : { "a" : [ true , false , null , -1.5e+3 , "s" , { } , [ ] ] } ,
+            "data_offsets" : [ 0 , 2 ] , "dtype" : "U8" } }
+            """# + "\t\r\n"
+        let bundle = try TensorBundle(decoding: Self.payload(header: header, data: [7, 9]))
+        #expect(bundle.metadata == ["kéy": "a\"b\\c/\n\t😀"])
+        #expect(try bundle.tensor("xA").uint8s() == [7, 9])
+    }
 
     /// The error decoding `bytes` throws, or nil when it decodes.
     static func decodingError(_ bytes: [UInt8]) -> TensorBundleError? {

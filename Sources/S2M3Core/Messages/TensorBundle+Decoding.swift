@@ -20,7 +20,7 @@ extension TensorBundle {
                 .headerLengthBeyondPayload,
                 "header declares \(headerLength) bytes but only \(payload.count - 8) follow the length; is the payload truncated or not a bundle?")
         }
-        let header = try RawHeader.parse(payload[8..<(8 + headerLength)])
+        let header = try BundleHeader.parse(payload, 8..<(8 + headerLength))
         let dataStart = 8 + headerLength
         let dataCount = payload.count - dataStart
 
@@ -73,56 +73,6 @@ extension TensorBundle {
         }
         if cursor != dataCount {
             throw TensorBundleError(.unusedBytes, "\(dataCount - cursor) trailing bytes after \(previous) belong to no tensor")
-        }
-    }
-}
-
-/// The header as parsed JSON, before validation.
-struct RawHeader: Decodable {
-    struct Entry: Decodable {
-        let dtype: String
-        let shape: [Int]
-        let offsets: [Int]
-        enum CodingKeys: String, CodingKey { case dtype, shape, offsets = "data_offsets" }
-    }
-
-    var metadata: [String: String] = [:]
-    var entries: [(String, Entry)] = []
-
-    static func parse(_ bytes: ArraySlice<UInt8>) throws(TensorBundleError) -> RawHeader {
-        guard bytes.first == UInt8(ascii: "{") else {
-            throw TensorBundleError(.headerNotJSON, "header does not start with '{'; the payload is not a bundle")
-        }
-        do {
-            return try JSONDecoder().decode(RawHeader.self, from: Data(bytes))
-        } catch let error as TensorBundleError {
-            throw error
-        } catch {
-            throw TensorBundleError(.headerNotJSON, "header is not a UTF-8 JSON object (\(error.shortDescription))")
-        }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: AnyCodingKey.self)
-        for key in container.allKeys {
-            if key.stringValue == "__metadata__" {
-                do {
-                    metadata = try container.decode([String: String].self, forKey: key)
-                } catch {
-                    throw TensorBundleError(.invalidMetadata, "__metadata__ must be an object of string values (\(error.shortDescription))")
-                }
-                continue
-            }
-            guard !key.stringValue.isEmpty else {
-                throw TensorBundleError(.invalidTensorName, "the header has a tensor with an empty name")
-            }
-            do {
-                entries.append((key.stringValue, try container.decode(Entry.self, forKey: key)))
-            } catch {
-                throw TensorBundleError(
-                    .invalidTensorEntry,
-                    "tensor '\(key.stringValue)' needs dtype (string), shape (whole numbers) and data_offsets (two whole numbers): \(error.shortDescription)")
-            }
         }
     }
 }
