@@ -21,14 +21,30 @@ extension ControlMessage {
     public func properties() -> MessageProperties { MessageProperties(contentType: MediaType.json) }
 }
 
+/// A control message that writes its own JSON with a ``JSONWriter`` (the result, encoded on every
+/// request's critical path). Its bytes must equal `JSONEncoder`'s (tests hold them to it).
+public protocol JSONWritable {
+    /// The whole object, `schema` included, keys in sorted order.
+    func write(to writer: inout JSONWriter)
+}
+
 extension ControlMessage {
     /// The message as compact JSON with sorted keys (equal messages give equal bytes).
     public func jsonData(pretty: Bool = false) throws(MessageError) -> Data {
-        do {
-            try validate()
-        } catch {
-            throw error.within(schema: Self.schema)
-        }
+        pretty ? try encoded(pretty: true) : Data(try jsonBytes())
+    }
+
+    public func jsonBytes() throws(MessageError) -> [UInt8] {
+        guard let writable = self as? any JSONWritable else { return [UInt8](try encoded(pretty: false)) }
+        try validated()
+        var writer = JSONWriter()
+        writable.write(to: &writer)
+        return writer.bytes
+    }
+
+    /// The message through `JSONEncoder` (what a ``JSONWritable`` must equal).
+    func encoded(pretty: Bool) throws(MessageError) -> Data {
+        try validated()
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         do {
@@ -38,7 +54,13 @@ extension ControlMessage {
         }
     }
 
-    public func jsonBytes() throws(MessageError) -> [UInt8] { [UInt8](try jsonData()) }
+    private func validated() throws(MessageError) {
+        do {
+            try validate()
+        } catch {
+            throw error.within(schema: Self.schema)
+        }
+    }
 
     /// Reads and validates a message of this type from JSON.
     public init(json: Data) throws(MessageError) {
