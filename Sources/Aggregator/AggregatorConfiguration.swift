@@ -37,8 +37,12 @@ public struct AggregatorConfiguration: Sendable {
     /// Telemetry silence after which a device is suspected (hung) and routed around while another
     /// replica is live, ms (devices report every second by default).
     public var telemetrySilenceMs: Double = 2_000
-    /// How often deadlines, invocation timeouts and back-offs are checked.
+    /// How often deadlines, invocation timeouts and back-offs are checked while requests or
+    /// streams are in flight.
     public var tickInterval: Duration = .milliseconds(10)
+    /// How often the rest (silent devices, remembered request ids) is checked while nothing is in
+    /// flight; the first request wakes the ticker at once.
+    public var idleTickInterval: Duration = .seconds(1)
     /// On graceful shutdown, how long requests in flight may take to finish before the service stops.
     public var drainTimeout: Duration = .seconds(5)
     /// A fresh id for this run, in its state messages and last will (`aggregators/{id}/state`).

@@ -15,7 +15,10 @@ import ServiceSupport
 /// Publications are handed to the connection in order as they are made (``MQTTConnection/send(_:acknowledged:)``),
 /// so handling a message never waits for the broker and no publish waits for an earlier one's
 /// acknowledgement; a child task counts the acknowledgements. A ticker child task drives
-/// deadlines, invocation timeouts and back-offs.
+/// deadlines, invocation timeouts and back-offs every ``AggregatorConfiguration/tickInterval``
+/// while requests or streams are in flight; otherwise it parks for up to
+/// ``AggregatorConfiguration/idleTickInterval`` and the next request wakes it (an idle aggregator
+/// costs next to no CPU).
 ///
 /// Presence (topics.md, `aggregators/{aggregator}/state` and `…/telemetry`): the connection must be
 /// configured with ``will(for:)`` as its will; the service says `online` once serving (again after
@@ -35,11 +38,15 @@ public actor AggregatorService: Service {
     private var unpublished = 0
     /// Idle when no request is in flight and every sent message is acknowledged (what draining waits for).
     private let idle = IdleSignal()
+    /// Idle when nothing waits on the clock (``AggregatorStateMachine/needsTicks``): the ticker parks on it.
+    private let timing = IdleSignal()
     private let onReady: @Sendable () -> Void
     /// This run's identity on the bus (state, will, telemetry).
     let presence: ServicePresence
     /// Recent requests, results and errors, for the telemetry.
     var recent = RecentOutcomes()
+    /// Ticks run since start (the ticker parks while nothing waits on the clock).
+    public private(set) var ticks = 0
     /// Set once `offline` is being said: no telemetry after it.
     var saidOffline = false
     private var metrics: AggregatorMetrics
@@ -95,7 +102,7 @@ public actor AggregatorService: Service {
         onReady()
         let connection = connection
         let logger = logger
-        let tick = configuration.tickInterval
+        let (tick, idleTick) = (configuration.tickInterval, configuration.idleTickInterval)
         let events = connection.events
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -104,9 +111,9 @@ public actor AggregatorService: Service {
                     await self.published()
                 }
             }
-            group.addTask { [weak self] in
+            group.addTask { [weak self, timing] in
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: tick)
+                    if timing.isIdle { await timing.waitUntilBusy(timeout: idleTick) } else { try? await Task.sleep(for: tick) }
                     await self?.tick()
                 }
             }
@@ -166,9 +173,11 @@ public actor AggregatorService: Service {
 
     private func updateIdle() {
         idle.update(idle: isIdle)
+        timing.update(idle: !machine.needsTicks)
     }
 
     private func tick() {
+        ticks += 1
         perform(machine.tick(nowMs: Self.nowMs()))
     }
 

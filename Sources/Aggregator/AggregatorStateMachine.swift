@@ -64,6 +64,8 @@ public struct AggregatorStateMachine: Sendable {
 
     /// Requests in flight.
     public var activeRequests: Int { active.count }
+    /// Whether anything waits on the clock: a request in flight or a stream being served.
+    public var needsTicks: Bool { !active.isEmpty || !streams.sessions.isEmpty }
 
     /// Payload bytes of the requests in flight.
     public var inFlightBytes: Int { intake.inFlightBytes }

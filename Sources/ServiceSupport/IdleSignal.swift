@@ -1,8 +1,10 @@
 import Synchronization
 
-/// Whether a service has work in flight, and a way to wait until it has none: draining waits on
-/// this signal instead of polling. The service calls ``update(idle:)`` whenever its counts change;
-/// ``wait(timeout:)`` returns as soon as the service is idle, or when the timeout passes.
+/// Whether a service has work in flight, and a way to wait until it has none (draining waits on
+/// this signal instead of polling) or until it has some (a ticker parks on it while there is
+/// nothing to time). The service calls ``update(idle:)`` whenever its counts change;
+/// ``wait(timeout:)`` returns as soon as the service is idle, ``waitUntilBusy(timeout:)`` as soon
+/// as it is not, each at the latest when the timeout passes.
 ///
 /// `Sendable` through its `Mutex`: waiters are resumed outside the lock, each exactly once (by an
 /// update, the timeout, or cancellation).
@@ -10,7 +12,8 @@ public final class IdleSignal: Sendable {
     private struct State {
         var idle = true
         var nextID = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Each waiter with the state it waits for (true: idle).
+        var waiters: [Int: (idle: Bool, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
 
     private let state = Mutex(State())
@@ -19,13 +22,14 @@ public final class IdleSignal: Sendable {
 
     public var isIdle: Bool { state.withLock { $0.idle } }
 
-    /// Records whether the service is idle now; becoming idle wakes every waiter.
+    /// Records whether the service is idle now, and wakes whoever waits for that state.
     public func update(idle: Bool) {
         let woken: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.idle = idle
-            guard idle else { return [] }
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+            let due = state.waiters.filter { $0.value.idle == idle }
+            guard !due.isEmpty else { return [] }
+            for id in due.keys { state.waiters[id] = nil }
+            return due.values.map(\.continuation)
         }
         woken.forEach { $0.resume() }
     }
@@ -33,19 +37,33 @@ public final class IdleSignal: Sendable {
     /// Waits until the service is idle or `timeout` passes; returns whether it is idle.
     @discardableResult
     public func wait(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitUntilIdle() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
+        await wait(untilIdle: true, timeout: timeout)
         return isIdle
+    }
+
+    /// Waits until the service is not idle or `timeout` passes.
+    public func waitUntilBusy(timeout: Duration) async {
+        await wait(untilIdle: false, timeout: timeout)
     }
 
     /// Returns when idle (at once if it is) or when the task is cancelled.
     public func waitUntilIdle() async {
+        await wait(untilIdle: true)
+    }
+
+    private func wait(untilIdle idle: Bool, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait(untilIdle: idle) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Returns when `idle` is the state (at once if it is) or when the task is cancelled.
+    private func wait(untilIdle idle: Bool) async {
         let id: Int? = state.withLock { state in
-            guard !state.idle else { return nil }
+            guard state.idle != idle else { return nil }
             state.nextID += 1
             return state.nextID
         }
@@ -53,15 +71,15 @@ public final class IdleSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.idle || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
+                    if state.idle == idle || Task.isCancelled { return true }
+                    state.waiters[id] = (idle, continuation)
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            waiter?.continuation.resume()
         }
     }
 }

@@ -42,6 +42,25 @@ struct ServiceSupportTests {
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
+    @Test("IdleSignal: a waiter for work wakes when the service becomes busy, not when it stays idle", .timeLimit(.minutes(1)))
+    func busySignal() async throws {
+        let signal = IdleSignal()
+        let start = ContinuousClock.now
+        await signal.waitUntilBusy(timeout: .milliseconds(50))
+        #expect(ContinuousClock.now - start >= .milliseconds(50), "idle: the wait lasts its timeout")
+        async let woken: Void = signal.waitUntilBusy(timeout: .seconds(30))
+        async let idleWaiter = signal.wait(timeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(20))
+        signal.update(idle: true)  // stays idle: wakes neither the busy waiter nor (already idle) anything else
+        signal.update(idle: false)
+        await woken
+        #expect(ContinuousClock.now - start < .seconds(10), "woken by becoming busy, long before the timeout")
+        #expect(await idleWaiter, "the idle waiter returned at once")
+        let again = ContinuousClock.now
+        await signal.waitUntilBusy(timeout: .seconds(30))
+        #expect(ContinuousClock.now - again < .seconds(1), "busy: returns at once")
+    }
+
     @Test("InFlight counts tracked work and drains when it ends", .timeLimit(.minutes(1)))
     func inFlight() async throws {
         let work = InFlight()
