@@ -3,9 +3,10 @@
 /// strings escaped as `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t` and `\u00xx` for the other control
 /// characters.
 ///
-/// For the messages sent on every request (a result is encoded on the critical path of each one),
-/// where `JSONEncoder`'s generic containers cost more than the rest of building the answer. The
-/// caller writes an object's keys in sorted order; tests hold each writer to `JSONEncoder`'s bytes.
+/// For what is written for every request: bundle headers, and the result, encoded on each
+/// request's critical path, where `JSONEncoder`'s generic containers cost more than the rest of
+/// building the answer. The caller writes an object's keys in sorted order; tests hold each
+/// writer to `JSONEncoder`'s bytes.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []
     /// A value was written at this level, so the next key or element needs a comma.

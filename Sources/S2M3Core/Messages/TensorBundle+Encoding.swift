@@ -12,21 +12,34 @@ extension TensorBundle {
                 ? left.value.dtype.byteSize > right.value.dtype.byteSize
                 : left.key < right.key
         }
-        var entries: [String] = []
+        var writer = JSONWriter(capacity: 256 + 64 * tensors.count)
+        writer.beginObject()
         if !metadata.isEmpty {
-            let pairs = metadata.sorted { $0.key < $1.key }
-                .map { "\(JSONText.quoted($0.key)):\(JSONText.quoted($0.value))" }
-            entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+            writer.key("__metadata__")
+            writer.beginObject()
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { writer.member(key, value) }
+            writer.endObject()
         }
         var offset = 0
         for (name, tensor) in order {
             let end = offset + tensor.bytes.count
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            entries.append(
-                "\(JSONText.quoted(name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            writer.key(name)
+            writer.beginObject()
+            writer.member("dtype", tensor.dtype.rawValue)
+            writer.key("shape")
+            writer.beginArray()
+            for dimension in tensor.shape { writer.number(dimension) }
+            writer.endArray()
+            writer.key("data_offsets")
+            writer.beginArray()
+            writer.number(offset)
+            writer.number(end)
+            writer.endArray()
+            writer.endObject()
             offset = end
         }
-        var header = Array("{\(entries.joined(separator: ","))}".utf8)
+        writer.endObject()
+        var header = writer.bytes
         let padding = (8 - (8 + header.count) % 8) % 8
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: padding))
 
