@@ -6,6 +6,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and write or print its tables for docs/.",
-        subcommands: [BenchBusCommand.self, BenchPlacementCommand.self, BenchModulesCommand.self, BenchClusterCommand.self, BenchOverloadCommand.self, BenchStreamsCommand.self, BenchMicCommand.self, BenchBatchCommand.self]
+        subcommands: [BenchBusCommand.self, BenchPlacementCommand.self, BenchModulesCommand.self, BenchClusterCommand.self, BenchOverloadCommand.self, BenchStreamsCommand.self, BenchMicCommand.self, BenchBatchCommand.self, BenchMessagesCommand.self]
     )
 }
