@@ -10,7 +10,28 @@ public enum TaskHeads {
     }
 
     /// The `k` largest scores with their indices, largest first; ties keep the lower index first.
+    ///
+    /// A few of many (top-k's 5 of 1,000 classes, on every classify-image request) are selected in
+    /// one pass; a large share is sorted. Both give the same answer (`TaskHeadsTests`).
     public static func topK(_ scores: [Float], k: Int) -> [(index: Int, score: Float)] {
+        let k = min(max(0, k), scores.count)
+        guard k > 0 else { return [] }
+        guard k <= 16, k * 8 <= scores.count else { return sortedTopK(scores, k: k) }
+        var best: [(index: Int, score: Float)] = []
+        best.reserveCapacity(k + 1)
+        for (index, score) in scores.enumerated() {
+            // Indices rise, so a tie never displaces an earlier entry.
+            guard best.count < k || score > best[k - 1].score else { continue }
+            var position = best.count
+            while position > 0, best[position - 1].score < score { position -= 1 }
+            best.insert((index, score), at: position)
+            if best.count > k { best.removeLast() }
+        }
+        return best
+    }
+
+    /// ``topK(_:k:)`` by sorting every score.
+    static func sortedTopK(_ scores: [Float], k: Int) -> [(index: Int, score: Float)] {
         scores.enumerated()
             .sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }
             .prefix(max(0, k))

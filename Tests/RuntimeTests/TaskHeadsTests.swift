@@ -19,6 +19,25 @@ struct TaskHeadsTests {
         #expect(TaskHeads.topK([1, 2], k: -1).isEmpty)
     }
 
+    /// Selection (a few of many) and sorting (the rest) agree on every k, ties and signs included.
+    @Test func topKSelectsWhatSortingSelects() {
+        var state: UInt64 = 0x70_9C
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        for round in 0..<120 {
+            let count = Int(next() % 1_200)
+            // Few distinct values in some rounds, so ties are common.
+            let distinct = round % 3 == 0 ? 4 : 1_000_000
+            let scores = (0..<count).map { _ in Float(Int(next() % UInt64(distinct)) - distinct / 2) / 7 }
+            for k in [0, 1, 2, 5, 16, 17, count / 8, count / 2, count, count + 3] {
+                let selected = TaskHeads.topK(scores, k: k), sorted = TaskHeads.sortedTopK(scores, k: k)
+                #expect(selected.map(\.index) == sorted.map(\.index) && selected.map(\.score) == sorted.map(\.score), "\(count) scores, k \(k)")
+            }
+        }
+    }
+
     @Test func cosineHandlesOrthogonalParallelAndDegenerate() {
         #expect(TaskHeads.cosine([1, 0], [0, 2]) == 0)
         #expect(abs(TaskHeads.cosine([1, 2], [2, 4]) - 1) < 1e-6)
