@@ -60,7 +60,7 @@ extension DeviceAgentService {
     }
 
     /// Runs an admitted invocation until it finishes or the machine cancels it (its deadline
-    /// passed). At a cancel the run's task is cancelled: ONNX Runtime stops at its next operator
+    /// passed; the service's shared wake, ``scheduleWake(_:)``, tells the machine the time). At a cancel the run's task is cancelled: ONNX Runtime stops at its next operator
     /// boundary (the terminate flag of `InferenceSession.run`), and a multi-step driver (Whisper's
     /// greedy decoder, OCR's per-line recogniser) skips its remaining runs. The machine hears of
     /// the end only once the work has stopped, so the queue slot is freed only when its core is.
@@ -74,10 +74,6 @@ extension DeviceAgentService {
             group.addTask {
                 for await _ in cancelled {}
                 return Task.isCancelled ? nil : .stopped
-            }
-            group.addTask {
-                await self.watchDeadline(run.deadlineMs)
-                return nil
             }
             var outcome: DeviceAgentRunOutcome?
             while outcome == nil, let next = await group.next() {
@@ -93,7 +89,7 @@ extension DeviceAgentService {
     }
 
     /// Sleeps until `deadlineMs` (Unix ms), then tells the machine the time.
-    private nonisolated func watchDeadline(_ deadlineMs: Int) async {
+    nonisolated func watchDeadline(_ deadlineMs: Int) async {
         while !Task.isCancelled {
             let remaining = Double(deadlineMs) - Self.nowMs()
             guard remaining > 0 else {

@@ -29,6 +29,8 @@ public actor DeviceAgentService: Service {
     var modules: [String: any LoadedModule] = [:]
     /// Ends the cancel stream of a running invocation, by ticket.
     var cancels: [UInt64: AsyncStream<Void>.Continuation] = [:]
+    /// The earliest pending wake (Unix ms), nil when none is pending (``scheduleWake(_:)``).
+    private var nextWakeMs: Double?
     let metrics: DeviceMetrics
     /// Loads and runs to start, each in a child task of ``run()``.
     let work: AsyncStream<Work>.Continuation
@@ -153,8 +155,23 @@ public actor DeviceAgentService: Service {
 
     private func telemetryDue() async { await perform(machine.telemetryDue()) }
 
-    /// A deadline of a running invocation passed.
-    func tick() async { await perform(machine.tick(nowMs: Self.nowMs())) }
+    /// A wake came due (a run's deadline, or a gathering batch's end): tells the machine the time,
+    /// then wakes again when it next must hear it.
+    func tick() async {
+        let now = Self.nowMs()
+        if let next = nextWakeMs, next <= now { nextWakeMs = nil }
+        await perform(machine.tick(nowMs: now))
+        if let due = machine.nextDueMs { scheduleWake(due) }
+    }
+
+    /// Makes sure a wake is pending at or before `atMs` (Unix ms). One pending wake serves every
+    /// run due later: deadlines mostly come in rising order, so a run seldom sets a timer of its
+    /// own, and the first wake re-arms for the next due run.
+    private func scheduleWake(_ atMs: Double) {
+        if let next = nextWakeMs, next <= atMs { return }
+        nextWakeMs = atMs
+        work.yield(.wake(atMs))
+    }
 
     /// Loaded module ids (for tests and logs).
     public var loadedModules: [String] { machine.loadedModules }
@@ -213,9 +230,10 @@ public actor DeviceAgentService: Service {
             }
             let (cancelled, cancel) = AsyncStream.makeStream(of: Void.self)
             cancels[run.ticket] = cancel
+            scheduleWake(Double(run.deadlineMs))
             work.yield(.run(run, module, cancelled))
         case .wake(let atMs):
-            work.yield(.wake(atMs))
+            scheduleWake(atMs)
         case .cancel(let ticket):
             cancels[ticket]?.finish()
         case .count(let count):

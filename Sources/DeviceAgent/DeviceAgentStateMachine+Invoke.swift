@@ -102,6 +102,13 @@ extension DeviceAgentStateMachine {
         return actions
     }
 
+    /// When the machine must next hear the time (``tick(nowMs:)``), Unix ms: the earliest deadline
+    /// of a run not yet cancelled, or the end of a gathering batch's wait; nil when nothing waits.
+    public var nextDueMs: Double? {
+        let deadlines = running.lazy.filter { !$0.value.cancelled }.map { Double(self.deadline(of: $0.key, $0.value)) }
+        return [deadlines.min(), gathering?.untilMs].compactMap { $0 }.min()
+    }
+
     /// The deadline of a run: its invocation's, or the latest of its batch's.
     private func deadline(of ticket: UInt64, _ job: Job) -> Int {
         (batches[ticket]?.riders ?? []).reduce(job.invoke.deadlineMs) { max($0, $1.job.invoke.deadlineMs) }

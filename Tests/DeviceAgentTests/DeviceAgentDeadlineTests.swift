@@ -31,6 +31,7 @@ struct DeviceAgentDeadlineTests {
             try #require(runMs > 400, "the page must take long enough to stop mid-run (took \(runMs) ms)")
 
             // A deadline a fifth of the way into the run: answered at the deadline, not at the end.
+            // (The first run's later deadline left a wake pending: this earlier one must set its own.)
             let sent = ContinuousClock.now
             let deadlineMs = AgentHarness.nowMs() + travelMs * 2 + Int(runMs / 5)
             try await agent.invoke(module, requestID: "short", inputs: page, deadlineMs: deadlineMs)
