@@ -60,9 +60,10 @@ extension DeviceAgentService {
     }
 
     /// Runs an admitted invocation until it finishes or the machine cancels it (its deadline
-    /// passed; the service's shared wake, ``scheduleWake(_:)``, tells the machine the time). At a cancel the run's task is cancelled: ONNX Runtime stops at its next operator
-    /// boundary (the terminate flag of `InferenceSession.run`), and a multi-step driver (Whisper's
-    /// greedy decoder, OCR's per-line recogniser) skips its remaining runs. The machine hears of
+    /// passed; the service's shared wake, `scheduleWake(_:)`, tells the machine the time). At a
+    /// cancel the run's task is cancelled: ONNX Runtime stops at its next operator boundary (the
+    /// terminate flag of `InferenceSession.run`), and a multi-step driver (Whisper's greedy
+    /// decoder, OCR's per-line recogniser) skips its remaining runs. The machine hears of
     /// the end only once the work has stopped, so the queue slot is freed only when its core is.
     private func execute(_ run: DeviceAgentAction.Run, module: any LoadedModule, cancelled: AsyncStream<Void>) async {
         let startedAt = ContinuousClock.now
@@ -89,7 +90,7 @@ extension DeviceAgentService {
     }
 
     /// Sleeps until `deadlineMs` (Unix ms), then tells the machine the time.
-    nonisolated func watchDeadline(_ deadlineMs: Int) async {
+    private nonisolated func watchDeadline(_ deadlineMs: Int) async {
         while !Task.isCancelled {
             let remaining = Double(deadlineMs) - Self.nowMs()
             guard remaining > 0 else {

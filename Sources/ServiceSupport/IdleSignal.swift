@@ -26,6 +26,7 @@ public final class IdleSignal: Sendable {
     public func update(idle: Bool) {
         let woken: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.idle = idle
+            guard !state.waiters.isEmpty else { return [] }  // the common case, on every update
             let due = state.waiters.filter { $0.value.idle == idle }
             guard !due.isEmpty else { return [] }
             for id in due.keys { state.waiters[id] = nil }

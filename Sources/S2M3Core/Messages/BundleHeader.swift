@@ -21,7 +21,7 @@ struct BundleHeader {
 
     /// Reads `bytes[range]` as a header object.
     static func parse(_ bytes: [UInt8], _ range: Range<Int>) throws(TensorBundleError) -> BundleHeader {
-        var reader = Reader(bytes: bytes, index: range.lowerBound, end: range.upperBound)
+        var reader = Reader(bytes: bytes, start: range.lowerBound, index: range.lowerBound, end: range.upperBound)
         return try reader.header()
     }
 }
@@ -29,13 +29,15 @@ struct BundleHeader {
 /// A cursor over the header's bytes; every read is bounds-checked against `end`.
 private struct Reader {
     let bytes: [UInt8]
+    /// Where the header starts in `bytes` (errors count header bytes from it).
+    let start: Int
     var index: Int
     let end: Int
 
     /// Why the text is not the header: `headerNotJSON`, naming the byte offset in the header.
     func syntax(_ expected: String) -> TensorBundleError {
         let found = index < end ? "'\(Self.show(bytes[index]))'" : "the end of the header"
-        return TensorBundleError(.headerNotJSON, "header is not a JSON object of tensors: expected \(expected) at header byte \(index - 8), found \(found)")
+        return TensorBundleError(.headerNotJSON, "header is not a JSON object of tensors: expected \(expected) at header byte \(index - start), found \(found)")
     }
 
     static func show(_ byte: UInt8) -> String {
@@ -219,7 +221,7 @@ private struct Reader {
 
     func utf8(_ run: ArraySlice<UInt8>) throws(TensorBundleError) -> String {
         guard let text = String(validating: run, as: UTF8.self) else {
-            throw TensorBundleError(.headerNotJSON, "header is not UTF-8 (a string at header byte \(run.startIndex - 8))")
+            throw TensorBundleError(.headerNotJSON, "header is not UTF-8 (a string at header byte \(run.startIndex - start))")
         }
         return text
     }
