@@ -91,8 +91,15 @@ struct BenchClusterMeasure {
         let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: 1, base: rig.cluster.processBaseBytes)
         let phase = try await rig.startCluster(name: "throughput-\(devices)", devices: devices, budget: budget, sequential: false)
         var rows: [BenchClusterReport.Throughput] = []
+        var roles: [(role: String, pids: [Int32])] = [("inference", []), ("aggregator", []), ("planner", [])]
+        for member in phase.processes.all {
+            let role = member.name == "planner" ? 2 : member.name.hasPrefix("agg-") ? 1 : 0
+            roles[role].pids.append(member.process.processIdentifier)
+        }
+        roles += [("broker", rig.edge.processIdentifier.map { [$0] } ?? []), ("client", [getpid()])]
         for mix in mixes {
-            var row = await load(.client(phase.client), run: "\(devices) devices", mix: mix, concurrency: concurrency, seconds: seconds)
+            var row = await load(
+                .client(phase.client), run: "\(devices) devices", mix: mix, concurrency: concurrency, seconds: seconds, cpu: ProcessCPU(roles: roles))
             (row.devices, row.budget, row.replicas) = (devices, budget, phase.replicas)
             rows.append(row)
         }
@@ -103,14 +110,22 @@ struct BenchClusterMeasure {
     /// The same loads on `s2m3 serve` over its loopback broker.
     func throughputServe(mixes: [[String]], concurrency: Int, seconds: Double) async -> [BenchClusterReport.Throughput] {
         var rows: [BenchClusterReport.Throughput] = []
-        for mix in mixes { rows.append(await load(.client(rig.serveClient), run: "serve", mix: mix, concurrency: concurrency, seconds: seconds)) }
+        let cpu = ProcessCPU(roles: [
+            ("inference", [rig.serve.processIdentifier]), ("broker", rig.cloudBroker.processIdentifier.map { [$0] } ?? []), ("client", [getpid()]),
+        ])
+        for mix in mixes {
+            rows.append(await load(.client(rig.serveClient), run: "serve", mix: mix, concurrency: concurrency, seconds: seconds, cpu: cpu))
+        }
         return rows
     }
 
     /// Requests cycling through `mix`, `concurrency` at a time, sent for ``settleSeconds`` and then
     /// `seconds` (after one warm-up per task); the rate counts the answers of the requests sent
-    /// after the settling, up to the last one.
-    private func load(_ target: BenchTarget, run: String, mix: [String], concurrency: Int, seconds: Double) async -> BenchClusterReport.Throughput {
+    /// after the settling, up to the last one. `cpu`'s processes are read at the end of the
+    /// settling and after the last answer.
+    private func load(
+        _ target: BenchTarget, run: String, mix: [String], concurrency: Int, seconds: Double, cpu: ProcessCPU
+    ) async -> BenchClusterReport.Throughput {
         let settling = settleSeconds > 0 ? " after \(settleSeconds) s of settling" : ""
         print("bench cluster: throughput of \(mix.joined(separator: " + ")), \(concurrency) at a time for \(seconds) s\(settling)")
         fflush(nil)
@@ -119,6 +134,10 @@ struct BenchClusterMeasure {
         let (inputs, timelines, label) = (inputs, timelines, "\(run): \(mix.joined(separator: " + "))")
         let start = ContinuousClock.now + .milliseconds(Int(settleSeconds * 1000))
         let stopSending = start + .milliseconds(Int(seconds * 1000))
+        let startReading = Task {
+            try? await Task.sleep(until: start, clock: .continuous)
+            return cpu.read()
+        }
         let outcomes = await withTaskGroup(of: [Double?].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
@@ -141,10 +160,11 @@ struct BenchClusterMeasure {
             return await group.reduce(into: []) { $0 += $1 }
         }
         let elapsed = Self.ms(ContinuousClock.now - start) / 1000
+        let usage = ProcessCPU.usage(from: await startReading.value, to: cpu.read())
         let done = outcomes.compactMap { $0 }
         return BenchClusterReport.Throughput(
             mix: mix.count > 2 ? "all \(mix.count) tasks" : mix.joined(separator: " + "),
-            completed: done.count, failed: outcomes.count - done.count, seconds: elapsed, latencies: done)
+            completed: done.count, failed: outcomes.count - done.count, seconds: elapsed, latencies: done, cpu: usage)
     }
 
     /// Invocations on the longest dependency chain of a task's graph.

@@ -1,4 +1,5 @@
 import Foundation
+import LocalCluster
 import S2M3Core
 
 /// Everything `s2m3 bench cluster` measured.
@@ -21,6 +22,8 @@ struct BenchClusterReport {
         var failed: Int
         var seconds: Double
         var latencies: [Double]
+        /// CPU time of the run's processes (and the machine) over the counted part.
+        var cpu: ProcessCPU.Usage
         var perSecond: Double { seconds > 0 ? Double(completed) / seconds : 0 }
     }
 
@@ -185,7 +188,28 @@ enum BenchClusterText {
             }
         }
         lines.append("")
+        lines.append(coresText(r))
+        lines.append("")
         lines.append("This machine has \(ProcessInfo.processInfo.activeProcessorCount) cores shared by every process of the run (and other jobs, see the load average): N device agents on one box share the same cores, so adding agents adds queues and processes but no compute. Three agents on three boxes would scale; three on this box cannot, and the figures above measure the cost and benefit of spreading work over processes, not the capacity of more hardware.")
+        return lines.joined(separator: "\n")
+    }
+
+    /// CPU time per answered request of each run, by process: what the cluster pays beyond the
+    /// inference itself when the cores are the limit.
+    static func coresText(_ r: BenchClusterReport) -> String {
+        var lines = [
+            "**Where the cores went** in the same counted runs: CPU time per answered request, by process (user + system time from `/proc/PID/stat`, read at the end of the settling and after the last answer). *inference* is the device agents or `s2m3 serve`; *client* is this benchmark's own process; *other* is the rest of the machine's busy time (`/proc/stat`: other jobs, the kernel's threads). *cores busy* = the machine's busy time ÷ wall time.",
+            "",
+            "| mix | devices | requests/s | inference ms | aggregator ms | broker ms | planner ms | client ms | other ms | all ms | cores busy |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in r.throughput {
+            let answered = Double(max(1, row.completed))
+            func ms(_ role: String) -> String { row.cpu.byRole[role].map { format($0 * 1000 / answered, 2) } ?? "–" }
+            lines.append("| \(row.mix) | \(row.devices.map(String.init) ?? "serve") | \(format(row.perSecond, 1)) | \(ms("inference")) | \(ms("aggregator")) | "
+                + "\(ms("broker")) | \(ms("planner")) | \(ms("client")) | \(format(row.cpu.unaccounted * 1000 / answered, 2)) | "
+                + "\(format(row.cpu.machineBusy * 1000 / answered, 2)) | \(format(row.cpu.coresBusy, 2)) |")
+        }
         return lines.joined(separator: "\n")
     }
 
