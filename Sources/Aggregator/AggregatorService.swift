@@ -138,7 +138,9 @@ public actor AggregatorService: Service {
             }
             for await message in stream {
                 if Task.isCancelled { break }
+                HopTrace.mark("aggregator.receive")
                 receive(message)
+                HopTrace.mark("aggregator.done")
             }
             continuation.finish()
             group.cancelAll()
@@ -186,9 +188,10 @@ public actor AggregatorService: Service {
         let now = Self.nowMs()
         if let task = topics.task(fromRequestTopic: message.topic) {
             if !message.retain { recent.request(nowMs: now) }
-            perform(machine.receiveRequest(
-                task: task, payload: message.payload, properties: MessageProperties(message.properties),
-                retained: message.retain, nowMs: now))
+            let actions = machine.receiveRequest(
+                task: task, payload: message.payload, properties: MessageProperties(message.properties), retained: message.retain, nowMs: now)
+            HopTrace.mark("aggregator.routed")
+            perform(actions)
             return
         }
         if configuration.streams, receiveStream(message, nowMs: now) { return }
@@ -199,7 +202,10 @@ public actor AggregatorService: Service {
                 let partial = try PartialResult(bundle: bundle)
                 // Only the topic proves the sender (the secure broker lets only that device write it).
                 guard partial.device == sender else { return rejectImpersonation(message.topic, claimed: partial.device) }
-                perform(machine.receivePartial(partial, outputs: bundle, nowMs: now))
+                HopTrace.mark("aggregator.decoded")
+                let actions = machine.receivePartial(partial, outputs: bundle, nowMs: now)
+                HopTrace.mark("aggregator.routed")
+                perform(actions)
             } else if message.topic == topics.plan {
                 let plan = try PlanMessage(json: message.payload)
                 perform(machine.receivePlan(plan, nowMs: now))
@@ -239,6 +245,7 @@ public actor AggregatorService: Service {
                     let request = invocation.request
                     metrics.sent(invocation)
                     let payload = try request.bundle(inputs: invocation.arguments).encoded()
+                    HopTrace.mark("aggregator.encoded")
                     send(try MQTTMessage(
                         topic: topics.moduleInvoke(module: request.module, device: invocation.device), payload: payload,
                         properties: MQTTProperties(request.properties(topics: topics, device: invocation.device, nowMs: Int(Self.nowMs()))),

@@ -66,6 +66,7 @@ extension DeviceAgentService {
     /// decoder, OCR's per-line recogniser) skips its remaining runs. The machine hears of
     /// the end only once the work has stopped, so the queue slot is freed only when its core is.
     private func execute(_ run: DeviceAgentAction.Run, module: any LoadedModule, cancelled: AsyncStream<Void>) async {
+        HopTrace.mark("device.run-start")
         let startedAt = ContinuousClock.now
         let inputs = run.inputs
         let outcome = await withTaskGroup(of: DeviceAgentRunOutcome?.self) { group in
@@ -84,6 +85,7 @@ extension DeviceAgentService {
             // Every child is done here; nil only when the agent itself was cancelled first.
             return outcome ?? .stopped
         }
+        HopTrace.mark("device.run-end")
         cancels[run.ticket] = nil
         let computeMs = Self.milliseconds(ContinuousClock.now - startedAt)
         await perform(machine.runFinished(run.ticket, outcome, computeMs: computeMs, nowMs: Self.nowMs()))
@@ -112,6 +114,7 @@ extension DeviceAgentService {
     /// acknowledgement, so answers made together (a batch's) leave together; ``answersInFlight``
     /// counts them until it arrives.
     func publish(_ answer: DeviceAgentAction.Answer) {
+        HopTrace.mark("device.answer")
         var partial = answer.partial
         let bundle: TensorBundle
         do {

@@ -111,6 +111,7 @@ public actor DeviceAgentService: Service {
                 }
             }
             for await message in stream {
+                HopTrace.mark("device.receive")
                 await perform(machine.receive(
                     topic: message.topic, payload: message.payload, properties: MessageProperties(message.properties), nowMs: Self.nowMs()))
             }
@@ -231,6 +232,7 @@ public actor DeviceAgentService: Service {
             let (cancelled, cancel) = AsyncStream.makeStream(of: Void.self)
             cancels[run.ticket] = cancel
             scheduleWake(Double(run.deadlineMs))
+            HopTrace.mark("device.run-queued")
             work.yield(.run(run, module, cancelled))
         case .wake(let atMs):
             scheduleWake(atMs)

@@ -29,6 +29,7 @@ enum ConnectionCallbacks {
         mosquitto_message_v5_callback_set(handle) { _, obj, message, properties in
             guard let core = ConnectionCallbacks.core(obj), let message else { return }
             let m = message.pointee
+            HopTrace.mark("rx " + (m.topic.map { String(cString: $0) } ?? ""))
             let payload: [UInt8] = m.payloadlen > 0 && m.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen)))
                 : []

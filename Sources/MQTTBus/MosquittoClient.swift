@@ -129,6 +129,8 @@ final class MosquittoClient: @unchecked Sendable {
         }
         // No property list at all (no allocation) for the common plain message.
         let properties = message.properties.isEmpty ? nil : try PropertyList.make(message.properties)
+        HopTrace.mark("tx " + message.topic)
+        defer { HopTrace.mark("queued") }
         var mid: Int32 = 0
         let rc = message.payload.withUnsafeBytes { raw in
             mosquitto_publish_v5(
