@@ -36,6 +36,8 @@ struct BenchClusterReport {
     var machine = ""
     /// The set-up cache the run used (`${S2M3_CACHE:-.cache}`), named in the table's header.
     var cache = ".cache"
+    /// The file the run writes its section to (`--write`), named in the header; nil: printed only.
+    var written: String?
     var wan: (delayMs: Double, rateMbit: Double) = (20, 20)
     /// Mode → task → client round trips, ms.
     var latency: [Mode: [String: [Double]]] = [:]
@@ -76,7 +78,8 @@ enum BenchClusterText {
         let minutes = r.finished.timeIntervalSince(r.started) / 60
         var lines = [heading, "", "<!-- \(r.command) -->", ""]
         let samples = r.latency[.parallel]?.values.first?.count ?? 0
-        lines.append("Made with `\(r.cache == ".cache" ? "" : "S2M3_CACHE=\(r.cache) ")scripts/bench-cluster.sh` (release build; it runs `.build/release/\(r.command) --write docs/benchmarks.md`) on \(date): \(r.machine), load average \(r.loadBefore) before and \(r.loadAfter) after, \(format(minutes, 1)) minutes in all. Each mode got \(samples) timed requests per task after the warm-up, one at a time, with the fixtures of `s2m3 bench modules`; latency is the client's round trip (request built, sent, result decoded). The p99 of \(samples) samples (nearest rank) is about the slowest one: read it as \"the tail\"; the p50 is the figure to compare.")
+        let run = "\(r.cache == ".cache" ? "" : "S2M3_CACHE=\(r.cache) ").build/release/\(r.command)\(r.written.map { " --write \($0)" } ?? "")"
+        lines.append("Made with `\(run)` (release build; `scripts/bench-cluster.sh` builds it and runs it with `--write docs/benchmarks.md`) on \(date): \(r.machine), load average \(r.loadBefore) before and \(r.loadAfter) after, \(format(minutes, 1)) minutes in all. Each mode got \(samples) timed requests per task after the warm-up, one at a time, with the fixtures of `s2m3 bench modules`; latency is the client's round trip (request built, sent, result decoded). The p99 of \(samples) samples (nearest rank) is about the slowest one: read it as \"the tail\"; the p50 is the figure to compare.")
         lines.append("")
         lines.append("Modes: *distributed, parallel*: \(r.latencyCluster.devices) device agents (\(mib(r.latencyCluster.budget)) and \(r.deviceThreads) inference thread\(r.deviceThreads == 1 ? "" : "s") each, so no device holds every module; the plan placed \(r.latencyCluster.replicas) module replicas), a planner and an aggregator, each its own process, on one Mosquitto; "
             + "*sequential*: the same devices and plan behind an aggregator started with `--sequential` (one node of a request at a time); "

@@ -134,6 +134,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let rig = try await BenchClusterRig.start(
             cluster: cluster, logDirectory: logDirectory, deviceThreads: deviceThreads, wanDelayMs: wanDelayMs, wanRateMbit: wanRateMbit)
         var started = BenchClusterReport(command: commandLine, tasks: tasks, started: begin, loadBefore: loadBefore)
+        started.written = write
         started.cache = cache
         started.machine = BenchClusterRig.machine()
         started.wan = (wanDelayMs, wanRateMbit)
