@@ -29,12 +29,23 @@ struct BenchMessagesCommand: ParsableCommand {
         let header = Data(payload[8..<(8 + headerLength)])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // classify-image's first invocation chains the rest of its graph on the same device.
+        let chain: [InvokeRequest.Step] = [
+            .init(node: "trunk", module: "effnet-lite0-trunk", attempt: 1, returnsOutputs: false, arguments: [.init(value: "pixels", tensor: "pixel_values")]),
+            .init(node: "logits", module: "imagenet-head", attempt: 1, returnsOutputs: false, arguments: [.init(value: "trunk", tensor: "features")]),
+            .init(node: "top", module: "top-k", attempt: 1, returnsOutputs: true, arguments: [.init(value: "logits", tensor: "logits")]),
+        ]
+        let chainText = InvokeRequest.chainText(chain), chainData = Data(chainText.utf8)
 
         let rows: [(String, String, () throws -> Void, () throws -> Void)] = [
             ("a classify-image result → JSON (\(try result.jsonBytes().count) bytes)", "`JSONEncoder`",
              { _ = try encoder.encode(ResultEnvelope(result: result)) }, { _ = try result.jsonBytes() }),
             ("an invocation's bundle header → tensors (\(headerLength) bytes)", "`JSONDecoder`, header only",
              { _ = try JSONDecoder().decode(HeaderBaseline.self, from: header) }, { _ = try TensorBundle(decoding: payload) }),
+            ("classify-image's chain of 3 steps → JSON (\(chainText.utf8.count) bytes)", "`JSONEncoder`",
+             { _ = try JSONEncoder().encode(chain) }, { _ = InvokeRequest.chainText(chain) }),
+            ("JSON → that chain", "`JSONDecoder`",
+             { _ = try JSONDecoder().decode([InvokeRequest.Step].self, from: chainData) }, { _ = try InvokeRequest.chain(from: chainText) }),
         ]
         print("<!-- s2m3 bench messages --batches \(batches) --calls \(calls) -->")
         print("| message | Foundation | Foundation µs | ours µs | ours / Foundation |")

@@ -99,9 +99,7 @@ public struct InvokeRequest: Sendable, Hashable {
             BundleMetadataKey.replyTo: replyTo, BundleMetadataKey.deadlineMs: String(deadlineMs),
         ]
         if !returnsOutputs { entries[BundleMetadataKey.keep] = "true" }
-        if !chain.isEmpty, let json = try? JSONEncoder().encode(chain) {
-            entries[BundleMetadataKey.chain] = String(decoding: json, as: UTF8.self)
-        }
+        if !chain.isEmpty { entries[BundleMetadataKey.chain] = Self.chainText(chain) }
         return entries
     }
 
@@ -111,17 +109,6 @@ public struct InvokeRequest: Sendable, Hashable {
         return InvokeRequest(
             requestID: requestID, task: task, node: step.node, module: step.module, epoch: epoch, attempt: step.attempt,
             replyTo: replyTo, deadlineMs: deadlineMs, traceparent: traceparent, returnsOutputs: step.returnsOutputs)
-    }
-
-    /// Reads `s2m3.chain`: a JSON array of steps.
-    static func chain(from text: String?) throws(MessageError) -> [Step] {
-        guard let text else { return [] }
-        guard let steps = try? JSONDecoder().decode([Step].self, from: Data(text.utf8)) else {
-            throw MessageError(
-                .invalidField, field: BundleMetadataKey.chain,
-                "is not a JSON array of steps {node, module, attempt, returnsOutputs, arguments: [{value, tensor}]}")
-        }
-        return steps
     }
 
     /// `inputs` with this invocation's metadata added.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Small JSON helpers shared by the bundle and message code.
 enum JSONText {
     /// A JSON string literal for `value`, escaped as ``JSONWriter`` (and `JSONEncoder`) escape it.
@@ -17,7 +15,9 @@ enum JSONText {
         return writer.bytes
     }
 
+    /// `bytes` as a JSON array of strings, or nil when they are not one.
     static func decodeStringArray(_ bytes: [UInt8]) -> [String]? {
-        try? JSONDecoder().decode([String].self, from: Data(bytes))
+        var reader = JSONReader<JSONSyntaxError>(bytes, bytes.indices)
+        return try? reader.stringArray()
     }
 }
