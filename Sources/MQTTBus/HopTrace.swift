@@ -46,9 +46,14 @@ public enum HopTrace {
         let path: String
         private let pending = LockedState<[(UInt64, String)]>([])
 
+        /// Creates the file, and its folder when missing; says so on standard error when it cannot.
         init(path: String) {
             self.path = path
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            let folder = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if !FileManager.default.createFile(atPath: path, contents: nil) {
+                FileHandle.standardError.write(Data("S2M3_HOP_TRACE: cannot create '\(path)'; no marks are written\n".utf8))
+            }
         }
 
         func mark(_ label: String) {

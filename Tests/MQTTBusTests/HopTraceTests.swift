@@ -11,7 +11,8 @@ struct HopTraceTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("s2m3-hop-trace-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("device-box-1.trace").path
+        // The folder the variable names need not exist yet.
+        let path = folder.appendingPathComponent("not-yet/device-box-1.trace").path
         let recorder = HopTrace.Recorder(path: path)
         recorder.mark("rx s2m3/v1/modules/top-k/box-1/invoke")
         recorder.mark("device.receive")
