@@ -38,31 +38,31 @@ public final class IdleSignal: Sendable {
     /// Waits until the service is idle or `timeout` passes; returns whether it is idle.
     @discardableResult
     public func wait(timeout: Duration) async -> Bool {
-        await wait(untilIdle: true, timeout: timeout)
+        await wait(untilIdleIs: true, timeout: timeout)
         return isIdle
     }
 
     /// Waits until the service is not idle or `timeout` passes.
     public func waitUntilBusy(timeout: Duration) async {
-        await wait(untilIdle: false, timeout: timeout)
+        await wait(untilIdleIs: false, timeout: timeout)
     }
 
     /// Returns when idle (at once if it is) or when the task is cancelled.
     public func waitUntilIdle() async {
-        await wait(untilIdle: true)
+        await wait(untilIdleIs: true)
     }
 
-    private func wait(untilIdle idle: Bool, timeout: Duration) async {
+    private func wait(untilIdleIs idle: Bool, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait(untilIdle: idle) }
+            group.addTask { await self.wait(untilIdleIs: idle) }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
     }
 
-    /// Returns when `idle` is the state (at once if it is) or when the task is cancelled.
-    private func wait(untilIdle idle: Bool) async {
+    /// Returns when `isIdle` equals `idle` (at once if it does) or when the task is cancelled.
+    private func wait(untilIdleIs idle: Bool) async {
         let id: Int? = state.withLock { state in
             guard state.idle != idle else { return nil }
             state.nextID += 1

@@ -91,12 +91,12 @@ struct BenchClusterMeasure {
         let budget = ClusterBudget.deviceBudget(total: total, largest: largest, devices: 1, base: rig.cluster.processBaseBytes)
         let phase = try await rig.startCluster(name: "throughput-\(devices)", devices: devices, budget: budget, sequential: false)
         var rows: [BenchClusterReport.Throughput] = []
-        var roles: [(role: String, pids: [Int32])] = [("inference", []), ("aggregator", []), ("planner", [])]
-        for member in phase.processes.all {
-            let role = member.name == "planner" ? 2 : member.name.hasPrefix("agg-") ? 1 : 0
-            roles[role].pids.append(member.process.processIdentifier)
-        }
-        roles += [("broker", rig.edge.processIdentifier.map { [$0] } ?? []), ("client", [getpid()])]
+        let members = phase.processes.all
+        func pids(_ named: (String) -> Bool) -> [Int32] { members.filter { named($0.name) }.map(\.process.processIdentifier) }
+        let roles: [(role: String, pids: [Int32])] = [
+            ("inference", pids { $0.hasPrefix("box-") }), ("aggregator", pids { $0.hasPrefix("agg-") }), ("planner", pids { $0 == "planner" }),
+            ("broker", rig.edge.processIdentifier.map { [$0] } ?? []), ("client", [getpid()]),
+        ]
         for mix in mixes {
             var row = await load(
                 .client(phase.client), run: "\(devices) devices", mix: mix, concurrency: concurrency, seconds: seconds, cpu: ProcessCPU(roles: roles))
@@ -134,10 +134,10 @@ struct BenchClusterMeasure {
         let (inputs, timelines, label) = (inputs, timelines, "\(run): \(mix.joined(separator: " + "))")
         let start = ContinuousClock.now + .milliseconds(Int(settleSeconds * 1000))
         let stopSending = start + .milliseconds(Int(seconds * 1000))
-        let startReading = Task {
+        async let startReading: ProcessCPU.Reading = {
             try? await Task.sleep(until: start, clock: .continuous)
             return cpu.read()
-        }
+        }()
         let outcomes = await withTaskGroup(of: [Double?].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
@@ -160,7 +160,7 @@ struct BenchClusterMeasure {
             return await group.reduce(into: []) { $0 += $1 }
         }
         let elapsed = Self.ms(ContinuousClock.now - start) / 1000
-        let usage = ProcessCPU.usage(from: await startReading.value, to: cpu.read())
+        let usage = ProcessCPU.usage(from: await startReading, to: cpu.read())
         let done = outcomes.compactMap { $0 }
         return BenchClusterReport.Throughput(
             mix: mix.count > 2 ? "all \(mix.count) tasks" : mix.joined(separator: " + "),

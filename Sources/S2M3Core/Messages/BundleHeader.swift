@@ -46,8 +46,7 @@ extension JSONReader<TensorBundleError> {
             guard names.insert(name).inserted else { throw TensorBundleError(.invalidTensorName, "tensor '\(name)' is given twice") }
             header.entries.append((name, try reader.entry(name)))
         }
-        skipSpace()
-        guard index == end else { throw syntax("nothing after the header object") }
+        try expectEnd("the header object")
         return header
     }
 

@@ -20,8 +20,7 @@ extension InvokeRequest {
             writer.member("attempt", step.attempt)
             writer.member("module", step.module)
             writer.member("node", step.node)
-            writer.key("returnsOutputs")
-            writer.bool(step.returnsOutputs)
+            writer.member("returnsOutputs", step.returnsOutputs)
             writer.endObject()
         }
         writer.endArray()

@@ -79,23 +79,48 @@ struct JSONReader<Failure: JSONReadFailure> {
         try expect(UInt8(ascii: "}"), "',' or '}'")
     }
 
+    /// `[ element, … ]`, calling `element` at each (the reader is then at its value).
+    mutating func array(_ element: (inout JSONReader) throws(Failure) -> Void) throws(Failure) {
+        try expect(UInt8(ascii: "["), "'['")
+        if take(UInt8(ascii: "]")) { return }
+        repeat { try element(&self) } while take(UInt8(ascii: ","))
+        try expect(UInt8(ascii: "]"), "',' or ']'")
+    }
+
+    /// Only space is left.
+    mutating func expectEnd(_ what: String) throws(Failure) {
+        skipSpace()
+        guard index == end else { throw syntax("nothing after \(what)") }
+    }
+
+    /// `true` or `false`.
+    mutating func bool() throws(Failure) -> Bool {
+        skipSpace()
+        switch peek {
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return true
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return false
+        default: throw syntax("true or false")
+        }
+    }
+
     /// `[n, …]` of integers that fit an `Int`; a fraction, an exponent or another type is `invalid`.
     mutating func wholeNumbers(_ key: String, _ invalid: (String) -> Failure) throws(Failure) -> [Int] {
         guard peek == UInt8(ascii: "[") else { throw invalid("\(key) is not an array") }
-        index += 1
         var numbers: [Int] = []
-        if take(UInt8(ascii: "]")) { return numbers }
-        repeat {
-            skipSpace()
-            let start = index
-            guard let number = try wholeNumber() else {
-                index = start
-                try skipValue(depth: 0)  // a syntax error is reported as one
-                throw invalid("\(key) holds '\(String(decoding: bytes[start..<index], as: UTF8.self))', not a whole number")
+        try array { (reader: inout JSONReader) throws(Failure) in
+            reader.skipSpace()
+            let start = reader.index
+            guard let number = try reader.wholeNumber() else {
+                reader.index = start
+                try reader.skipValue(depth: 0)  // a syntax error is reported as one
+                throw invalid("\(key) holds '\(String(decoding: reader.bytes[start..<reader.index], as: UTF8.self))', not a whole number")
             }
             numbers.append(number)
-        } while take(UInt8(ascii: ","))
-        try expect(UInt8(ascii: "]"), "',' or ']'")
+        }
         return numbers
     }
 
@@ -212,10 +237,7 @@ struct JSONReader<Failure: JSONReadFailure> {
             if byte == UInt8(ascii: "{") {
                 try object { (reader: inout JSONReader, _: String) throws(Failure) in try reader.skipValue(depth: depth + 1) }
             } else {
-                index += 1
-                if take(UInt8(ascii: "]")) { return }
-                repeat { try skipValue(depth: depth + 1) } while take(UInt8(ascii: ","))
-                try expect(UInt8(ascii: "]"), "',' or ']'")
+                try array { (reader: inout JSONReader) throws(Failure) in try reader.skipValue(depth: depth + 1) }
             }
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "t"): try literal("true")
@@ -268,36 +290,6 @@ struct JSONSyntaxError: JSONReadFailure {
     }
 
     static func notUTF8(offset: Int) -> JSONSyntaxError { JSONSyntaxError("the string at byte \(offset) is not UTF-8") }
-}
-
-extension JSONReader {
-    /// `true` or `false`.
-    mutating func bool() throws(Failure) -> Bool {
-        skipSpace()
-        switch peek {
-        case UInt8(ascii: "t"):
-            try literal("true")
-            return true
-        case UInt8(ascii: "f"):
-            try literal("false")
-            return false
-        default: throw syntax("true or false")
-        }
-    }
-
-    /// `[ element, … ]`, calling `element` at each (the reader is then at its value).
-    mutating func array(_ element: (inout JSONReader) throws(Failure) -> Void) throws(Failure) {
-        try expect(UInt8(ascii: "["), "'['")
-        if take(UInt8(ascii: "]")) { return }
-        repeat { try element(&self) } while take(UInt8(ascii: ","))
-        try expect(UInt8(ascii: "]"), "',' or ']'")
-    }
-
-    /// Only space is left.
-    mutating func expectEnd(_ what: String) throws(Failure) {
-        skipSpace()
-        guard index == end else { throw syntax("nothing after \(what)") }
-    }
 }
 
 extension JSONReader<JSONSyntaxError> {

@@ -9,9 +9,7 @@ enum JSONText {
 
     static func encodeStringArray(_ values: [String]) -> [UInt8] {
         var writer = JSONWriter()
-        writer.beginArray()
-        for value in values { writer.string(value) }
-        writer.endArray()
+        writer.strings(values)
         return writer.bytes
     }
 

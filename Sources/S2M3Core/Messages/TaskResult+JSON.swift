@@ -36,8 +36,7 @@ extension TaskResult: JSONWritable {
             writer.member("capturedMs", utterance.capturedMs)
             writer.member("endMs", utterance.endMs)
             writer.member("endReason", utterance.endReason.rawValue)
-            writer.key("gap")
-            writer.bool(utterance.gap)
+            writer.member("gap", utterance.gap)
             writer.member("index", utterance.index)
             writer.member("source", utterance.source)
             writer.member("startMs", utterance.startMs)
@@ -71,10 +70,7 @@ extension TaskOutput {
         case .text(let text):
             writer.member("text", text)
         case .texts(let texts):
-            writer.key("texts")
-            writer.beginArray()
-            for text in texts { writer.string(text) }
-            writer.endArray()
+            writer.member("texts", texts)
         case .embedding:
             break
         }
@@ -93,12 +89,7 @@ extension TaskTimelineEntry {
         writer.member("module", module)
         writer.member("node", node)
         writer.member("queuedMs", queuedMs)
-        if let sharedWith {
-            writer.key("sharedWith")
-            writer.beginArray()
-            for task in sharedWith { writer.string(task) }
-            writer.endArray()
-        }
+        if let sharedWith { writer.member("sharedWith", sharedWith) }
         writer.member("startMs", startMs)
         writer.member("transferMs", transferMs)
         writer.endObject()
